@@ -1,0 +1,68 @@
+// Package model defines what mlserve serves: a framework-neutral text
+// classification model, the repository it is read from, and the registry of
+// loaded versions.
+package model
+
+import (
+	"context"
+	"errors"
+)
+
+// Model is a loaded, ready-to-serve text classifier. Implementations are safe
+// for concurrent use.
+type Model interface {
+	// Predict classifies a batch of texts. The result has one entry per text,
+	// in order. ctx carries the request deadline.
+	Predict(ctx context.Context, texts []string) ([]Prediction, error)
+	// Labels are the class labels, in the order of Prediction.Probabilities.
+	Labels() []string
+	// Info describes the model as read from its artifact.
+	Info() Info
+	// Close releases what the model holds (native sessions, memory maps).
+	Close() error
+}
+
+// Prediction is one text's result.
+type Prediction struct {
+	// Label is the predicted class label, rendered as a string.
+	Label string
+	// Index is Label's position in Labels().
+	Index int
+	// Confidence is the probability of Label, or for a model without
+	// probabilities the score named by Info().Confidence.
+	Confidence float64
+	// Probabilities holds one score per label (in Labels() order) that sum to
+	// one; nil when the model gives none.
+	Probabilities []float64
+	// Decision holds the raw decision values (scikit-learn's
+	// decision_function: one value for a binary model, one per class
+	// otherwise); nil when the model has none.
+	Decision []float64
+}
+
+// Info is what a backend can tell about a model without any manifest.
+type Info struct {
+	// Framework is "sklearn" or "onnx".
+	Framework string `json:"framework"`
+	// Estimator is the chain of estimators, outermost first, e.g.
+	// ["Pipeline", "TfidfVectorizer", "LogisticRegression"].
+	Estimator []string `json:"estimator,omitempty"`
+	// LibraryVersion is the version of the training library recorded in the
+	// file (sklearn's _sklearn_version), when there is one.
+	LibraryVersion string `json:"library_version,omitempty"`
+	// Probabilistic says whether Confidence is a calibrated probability.
+	Probabilistic bool `json:"probabilistic"`
+	// Confidence says what Prediction.Confidence means.
+	Confidence string `json:"confidence"`
+	// Features describes the feature extraction (vocabulary size, n-gram range, ...).
+	Features map[string]any `json:"features,omitempty"`
+}
+
+// Errors a backend's loader returns; wrap them with the detail.
+var (
+	// ErrUnsupported means the artifact holds something mlserve cannot serve
+	// (an unknown estimator, a pickled Python callable).
+	ErrUnsupported = errors.New("unsupported model")
+	// ErrInvalid means the artifact is malformed or hostile.
+	ErrInvalid = errors.New("invalid model file")
+)
