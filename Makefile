@@ -1,0 +1,50 @@
+# mlserve: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what they need on a fresh machine (Go modules, the pinned Python
+# environment, test data); serving itself needs no Python.
+
+GO      ?= go
+BIN     := bin/mlserve
+VENV    := .venv
+PYTEST  := $(VENV)/bin/pytest
+
+.PHONY: run build test test-go test-python setup-python fetch-data fuzz bench clean
+
+## run: build mlserve and serve the sample models with config.yaml
+run: build
+	./$(BIN) serve --config config.yaml
+
+## build: compile the mlserve binary into bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/mlserve
+
+## test: every test, Go (with the race detector) and the Python parity suite
+test: test-go test-python
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-python: setup-python fetch-data
+	$(PYTEST) -q python/tests
+
+setup-python:
+	bash scripts/setup-python.sh
+
+fetch-data:
+	bash scripts/fetch-data.sh
+
+## fuzz: run every fuzz target for FUZZTIME each (default 1m)
+FUZZTIME ?= 1m
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: the Go benchmarks of the hot paths
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -rf bin
