@@ -20,7 +20,9 @@ func NewDict(n int) *Dict {
 }
 
 // hashKey turns a Python key into a comparable Go map key. Python's 1, 1.0
-// and True are one key; so are they here.
+// and True are one key; so are they here. Tuples are hashed through a
+// bounded encoding, so that a hostile stream cannot make one key cost more
+// than maxKeyBytes or nest deeper than maxKeyDepth.
 func hashKey(k any) (any, error) {
 	switch v := k.(type) {
 	case nil, string, int64:
@@ -35,28 +37,82 @@ func hashKey(k any) (any, error) {
 			return int64(v), nil
 		}
 		return v, nil
-	case *big.Int:
-		return "\x00bigint:" + v.String(), nil
-	case []byte:
-		return "\x00bytes:" + string(v), nil
-	case Tuple:
-		var b strings.Builder
-		b.WriteString("\x00tuple:")
-		for _, e := range v {
-			h, err := hashKey(e)
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(&b, "%T:%v\x01", h, h)
-		}
-		return b.String(), nil
-	case Global:
-		return "\x00global:" + v.Module + "." + v.Name, nil
-	case *Global:
-		return "\x00global:" + v.Module + "." + v.Name, nil
-	default:
-		return nil, fmt.Errorf("pickle: unhashable dict key of type %T", k)
 	}
+	var b strings.Builder
+	if err := writeKey(&b, k, 0); err != nil {
+		return nil, err
+	}
+	return compositeKey(b.String()), nil
+}
+
+// compositeKey is the map key of a tuple, bytes, big int or global: a
+// distinct type, so that it never equals a str key.
+type compositeKey string
+
+const (
+	maxKeyBytes = 1 << 16
+	maxKeyDepth = 32
+)
+
+// writeKey appends a type-tagged encoding of k to b.
+func writeKey(b *strings.Builder, k any, depth int) error {
+	if depth > maxKeyDepth {
+		return fmt.Errorf("pickle: dict key nested deeper than %d", maxKeyDepth)
+	}
+	if b.Len() > maxKeyBytes {
+		return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+	}
+	switch v := k.(type) {
+	case nil:
+		b.WriteString("\x00none\x01")
+	case bool:
+		if v {
+			b.WriteString("\x00int:1\x01")
+		} else {
+			b.WriteString("\x00int:0\x01")
+		}
+	case int64:
+		fmt.Fprintf(b, "\x00int:%d\x01", v)
+	case float64:
+		if v == float64(int64(v)) {
+			fmt.Fprintf(b, "\x00int:%d\x01", int64(v))
+		} else {
+			fmt.Fprintf(b, "\x00float:%x\x01", v)
+		}
+	case string:
+		if len(v) > maxKeyBytes {
+			return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+		}
+		fmt.Fprintf(b, "\x00str:%d:%s\x01", len(v), v)
+	case *big.Int:
+		if v.IsInt64() {
+			fmt.Fprintf(b, "\x00int:%d\x01", v.Int64())
+		} else if v.BitLen() > 8*maxKeyBytes {
+			return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+		} else {
+			fmt.Fprintf(b, "\x00bigint:%s\x01", v.String())
+		}
+	case []byte:
+		if len(v) > maxKeyBytes {
+			return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+		}
+		fmt.Fprintf(b, "\x00bytes:%d:%s\x01", len(v), v)
+	case Tuple:
+		fmt.Fprintf(b, "\x00tuple:%d(", len(v))
+		for _, e := range v {
+			if err := writeKey(b, e, depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteString(")")
+	case Global:
+		b.WriteString("\x00global:" + v.Module + "." + v.Name + "\x01")
+	case *Global:
+		b.WriteString("\x00global:" + v.Module + "." + v.Name + "\x01")
+	default:
+		return fmt.Errorf("pickle: unhashable dict key of type %T", k)
+	}
+	return nil
 }
 
 // Set stores val under key, keeping the key's first position.

@@ -21,6 +21,7 @@ type List struct {
 // Set is a Python set or frozenset, in insertion order.
 type Set struct {
 	Items []any
+	index map[any]struct{} // hashed items, built on first add
 }
 
 // Global is a reference to an allow-listed class or function that the stream

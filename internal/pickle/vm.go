@@ -1,0 +1,970 @@
+package pickle
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxBytes = 1 << 30
+	DefaultMaxDepth = 1000
+)
+
+// Options control Load.
+type Options struct {
+	// Allow resolves the globals the stream names. nil allows nothing, not
+	// even builtins: use NewAllowList.
+	Allow *AllowList
+	// MaxBytes caps the bytes read from the input (default DefaultMaxBytes).
+	// Since every allocation is bounded by the bytes actually read, it also
+	// caps memory use to a small multiple of itself.
+	MaxBytes int64
+	// MaxDepth caps the nesting of MARKs and of nested pickles (default
+	// DefaultMaxDepth).
+	MaxDepth int
+}
+
+// Load decodes one pickle from r and returns its value. It reads exactly up
+// to and including the STOP opcode, so that several pickles (or a pickle and
+// raw bytes) can be read in a row from a reader that implements
+// io.ByteReader; other readers are wrapped in a bufio.Reader that may read
+// ahead.
+func Load(r io.Reader, opts Options) (any, error) {
+	s := NewStream(r, opts)
+	return s.Load()
+}
+
+// Stream is the input of a pickle with its limits. A StreamReader receives
+// it to read the raw bytes, or the nested pickle, that follow its BUILD.
+type Stream struct {
+	r     io.ByteReader
+	rd    io.Reader
+	opts  Options
+	read  int64
+	depth int
+}
+
+type byteReader interface {
+	io.Reader
+	io.ByteReader
+}
+
+// NewStream wraps r with the limits of opts.
+func NewStream(r io.Reader, opts Options) *Stream {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = DefaultMaxDepth
+	}
+	br, ok := r.(byteReader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	return &Stream{r: br, rd: br, opts: opts}
+}
+
+// Options returns the stream's effective options.
+func (s *Stream) Options() Options { return s.opts }
+
+// Read reads raw bytes, counting them against MaxBytes.
+func (s *Stream) Read(p []byte) (int, error) {
+	if rem := s.opts.MaxBytes - s.read; int64(len(p)) > rem {
+		if rem <= 0 {
+			return 0, fmt.Errorf("%w: input larger than %d bytes", ErrLimit, s.opts.MaxBytes)
+		}
+		p = p[:rem]
+	}
+	n, err := s.rd.Read(p)
+	s.read += int64(n)
+	return n, err
+}
+
+// ReadByte reads one raw byte, counting it against MaxBytes.
+func (s *Stream) ReadByte() (byte, error) {
+	if s.read >= s.opts.MaxBytes {
+		return 0, fmt.Errorf("%w: input larger than %d bytes", ErrLimit, s.opts.MaxBytes)
+	}
+	b, err := s.r.ReadByte()
+	if err == nil {
+		s.read++
+	}
+	return b, err
+}
+
+// ReadN reads exactly n raw bytes. Memory grows with the bytes actually
+// read, so a claimed length larger than the input costs nothing.
+func (s *Stream) ReadN(n int64) ([]byte, error) {
+	if n < 0 || n > s.opts.MaxBytes-s.read {
+		return nil, fmt.Errorf("%w: %d bytes claimed, more than the %d-byte input limit", ErrLimit, n, s.opts.MaxBytes)
+	}
+	const chunk = 1 << 16
+	if n <= chunk {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(s, b); err != nil {
+			return nil, truncated(err)
+		}
+		return b, nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(chunk)
+	if _, err := io.CopyN(&buf, s, n); err != nil {
+		return nil, truncated(err)
+	}
+	return buf.Bytes(), nil
+}
+
+func truncated(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: truncated stream", ErrMalformed)
+	}
+	return err
+}
+
+// Load decodes the next pickle in the stream (a nested pickle counts
+// against MaxDepth).
+func (s *Stream) Load() (any, error) {
+	s.depth++
+	defer func() { s.depth-- }()
+	if s.depth > s.opts.MaxDepth {
+		return nil, fmt.Errorf("%w: pickles nested deeper than %d", ErrLimit, s.opts.MaxDepth)
+	}
+	m := &machine{s: s, memo: make(map[int64]any)}
+	return m.run()
+}
+
+// machine is the state of one pickle program.
+type machine struct {
+	s     *Stream
+	stack []any
+	marks []int
+	memo  map[int64]any
+	proto int
+}
+
+// errf returns an error wrapping ErrMalformed.
+func (m *machine) errf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+func (m *machine) push(v any) { m.stack = append(m.stack, v) }
+
+func (m *machine) pop() (any, error) {
+	n := len(m.stack)
+	if n == 0 || (len(m.marks) > 0 && m.marks[len(m.marks)-1] >= n) {
+		return nil, m.errf("stack underflow")
+	}
+	v := m.stack[n-1]
+	m.stack = m.stack[:n-1]
+	return v, nil
+}
+
+func (m *machine) top() (any, error) {
+	n := len(m.stack)
+	if n == 0 || (len(m.marks) > 0 && m.marks[len(m.marks)-1] >= n) {
+		return nil, m.errf("stack underflow")
+	}
+	return m.stack[n-1], nil
+}
+
+// popMark returns the items above the topmost mark and removes them and the mark.
+func (m *machine) popMark() ([]any, error) {
+	if len(m.marks) == 0 {
+		return nil, m.errf("no MARK on the stack")
+	}
+	k := m.marks[len(m.marks)-1]
+	m.marks = m.marks[:len(m.marks)-1]
+	items := make([]any, len(m.stack)-k)
+	copy(items, m.stack[k:])
+	clear(m.stack[k:])
+	m.stack = m.stack[:k]
+	return items, nil
+}
+
+func (m *machine) readLine() (string, error) {
+	var b []byte
+	for {
+		c, err := m.s.ReadByte()
+		if err != nil {
+			return "", truncated(err)
+		}
+		if c == '\n' {
+			return string(b), nil
+		}
+		b = append(b, c)
+	}
+}
+
+func (m *machine) readUint(n int) (uint64, error) {
+	var buf [8]byte
+	if _, err := io.ReadFull(m.s, buf[:n]); err != nil {
+		return 0, truncated(err)
+	}
+	return binary.LittleEndian.Uint64(buf[:]), nil
+}
+
+func (m *machine) readBytes(lenSize int) ([]byte, error) {
+	n, err := m.readUint(lenSize)
+	if err != nil {
+		return nil, err
+	}
+	if n > math.MaxInt64 {
+		return nil, fmt.Errorf("%w: length %d", ErrLimit, n)
+	}
+	return m.s.ReadN(int64(n))
+}
+
+func (m *machine) global(module, name string) error {
+	if _, err := m.s.opts.Allow.Lookup(module, name); err != nil {
+		return err
+	}
+	m.push(Global{Module: module, Name: name})
+	return nil
+}
+
+func (m *machine) call(callable any, args Tuple, kwargs *Dict) (any, error) {
+	g, ok := callable.(Global)
+	if !ok {
+		return nil, m.errf("cannot call a %T", callable)
+	}
+	return m.s.opts.Allow.Call(g, args, kwargs)
+}
+
+func (m *machine) memoGet(i int64) error {
+	v, ok := m.memo[i]
+	if !ok {
+		return m.errf("memo entry %d is missing", i)
+	}
+	m.push(v)
+	return nil
+}
+
+func (m *machine) memoPut(i int64) error {
+	v, err := m.top()
+	if err != nil {
+		return err
+	}
+	if i < 0 {
+		return m.errf("negative memo index")
+	}
+	m.memo[i] = v
+	return nil
+}
+
+func setItems(d *Dict, items []any) error {
+	if len(items)%2 != 0 {
+		return fmt.Errorf("%w: odd number of items for a dict", ErrMalformed)
+	}
+	for i := 0; i < len(items); i += 2 {
+		if err := d.Set(items[i], items[i+1]); err != nil {
+			return fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+	}
+	return nil
+}
+
+// run executes opcodes until STOP.
+func (m *machine) run() (any, error) {
+	for {
+		op, err := m.s.ReadByte()
+		if err != nil {
+			return nil, truncated(err)
+		}
+		if op == '.' { // STOP
+			v, err := m.pop()
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
+		}
+		if err := m.step(op); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (m *machine) step(op byte) error {
+	switch op {
+	case 0x80: // PROTO
+		b, err := m.s.ReadByte()
+		if err != nil {
+			return truncated(err)
+		}
+		if b > 5 {
+			return m.errf("unsupported protocol %d", b)
+		}
+		m.proto = int(b)
+	case 0x95: // FRAME: a length hint; the bytes follow in order.
+		if _, err := m.readUint(8); err != nil {
+			return err
+		}
+	case '(': // MARK
+		if len(m.marks) >= m.s.opts.MaxDepth {
+			return fmt.Errorf("%w: MARKs nested deeper than %d", ErrLimit, m.s.opts.MaxDepth)
+		}
+		m.marks = append(m.marks, len(m.stack))
+	case '0': // POP
+		if len(m.stack) > 0 && (len(m.marks) == 0 || m.marks[len(m.marks)-1] < len(m.stack)) {
+			m.stack = m.stack[:len(m.stack)-1]
+			return nil
+		}
+		if len(m.marks) > 0 && m.marks[len(m.marks)-1] == len(m.stack) {
+			m.marks = m.marks[:len(m.marks)-1] // Python pops the mark
+			return nil
+		}
+		return m.errf("stack underflow")
+	case '1': // POP_MARK
+		_, err := m.popMark()
+		return err
+	case '2': // DUP
+		v, err := m.top()
+		if err != nil {
+			return err
+		}
+		m.push(v)
+
+	// Constants.
+	case 'N':
+		m.push(nil)
+	case 0x88:
+		m.push(true)
+	case 0x89:
+		m.push(false)
+	case 'I': // INT
+		line, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		switch line {
+		case "00":
+			m.push(false)
+		case "01":
+			m.push(true)
+		default:
+			v, err := parseInt(line)
+			if err != nil {
+				return m.errf("INT %q", line)
+			}
+			m.push(v)
+		}
+	case 'L': // LONG
+		line, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		v, err := parseInt(strings.TrimSuffix(line, "L"))
+		if err != nil {
+			return m.errf("LONG %q", line)
+		}
+		m.push(v)
+	case 'J':
+		v, err := m.readUint(4)
+		if err != nil {
+			return err
+		}
+		m.push(int64(int32(uint32(v))))
+	case 'K':
+		v, err := m.readUint(1)
+		if err != nil {
+			return err
+		}
+		m.push(int64(v))
+	case 'M':
+		v, err := m.readUint(2)
+		if err != nil {
+			return err
+		}
+		m.push(int64(v))
+	case 0x8a, 0x8b: // LONG1, LONG4
+		size := 1
+		if op == 0x8b {
+			size = 4
+		}
+		n, err := m.readUint(size)
+		if err != nil {
+			return err
+		}
+		if op == 0x8b && int32(uint32(n)) < 0 {
+			return m.errf("negative LONG4 length")
+		}
+		b, err := m.s.ReadN(int64(n))
+		if err != nil {
+			return err
+		}
+		m.push(decodeLong(b))
+	case 'F': // FLOAT
+		line, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(line), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return m.errf("FLOAT %q", line)
+		}
+		m.push(f)
+	case 'G': // BINFLOAT, big-endian
+		var b [8]byte
+		if _, err := io.ReadFull(m.s, b[:]); err != nil {
+			return truncated(err)
+		}
+		m.push(math.Float64frombits(binary.BigEndian.Uint64(b[:])))
+
+	// Strings and bytes.
+	case 'S': // STRING: a quoted Python 2 str literal
+		line, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		s, err := unquote(line)
+		if err != nil {
+			return m.errf("STRING: %v", err)
+		}
+		m.push(s)
+	case 'T', 'U': // BINSTRING, SHORT_BINSTRING: Python 2 str, read as latin-1
+		if op == 'T' {
+			n, err := m.readUint(4)
+			if err != nil {
+				return err
+			}
+			if int32(uint32(n)) < 0 {
+				return m.errf("negative BINSTRING length")
+			}
+			b, err := m.s.ReadN(int64(n))
+			if err != nil {
+				return err
+			}
+			m.push(latin1(b))
+			return nil
+		}
+		b, err := m.readBytes(1)
+		if err != nil {
+			return err
+		}
+		m.push(latin1(b))
+	case 'V': // UNICODE: raw-unicode-escape
+		line, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		s, err := rawUnicodeEscape(line)
+		if err != nil {
+			return m.errf("UNICODE: %v", err)
+		}
+		m.push(s)
+	case 'X', 0x8c, 0x8d: // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+		size := 4
+		if op == 0x8c {
+			size = 1
+		} else if op == 0x8d {
+			size = 8
+		}
+		b, err := m.readBytes(size)
+		if err != nil {
+			return err
+		}
+		m.push(string(b))
+	case 'B', 'C', 0x8e, 0x96: // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
+		size := 8
+		if op == 'B' {
+			size = 4
+		} else if op == 'C' {
+			size = 1
+		}
+		b, err := m.readBytes(size)
+		if err != nil {
+			return err
+		}
+		m.push(b)
+	case 0x97: // NEXT_BUFFER
+		return m.errf("out-of-band buffers are not supported")
+	case 0x98: // READONLY_BUFFER
+		if _, err := m.top(); err != nil {
+			return err
+		}
+
+	// Containers.
+	case ')':
+		m.push(Tuple{})
+	case 't':
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		m.push(Tuple(items))
+	case 0x85, 0x86, 0x87: // TUPLE1..3
+		n := int(op - 0x84)
+		if len(m.stack) < n || (len(m.marks) > 0 && m.marks[len(m.marks)-1] > len(m.stack)-n) {
+			return m.errf("stack underflow")
+		}
+		t := make(Tuple, n)
+		copy(t, m.stack[len(m.stack)-n:])
+		m.stack = m.stack[:len(m.stack)-n]
+		m.push(t)
+	case ']':
+		m.push(&List{})
+	case 'l':
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		m.push(&List{Items: items})
+	case 'a': // APPEND
+		v, err := m.pop()
+		if err != nil {
+			return err
+		}
+		t, err := m.top()
+		if err != nil {
+			return err
+		}
+		l, ok := t.(*List)
+		if !ok {
+			return m.errf("APPEND to a %T", t)
+		}
+		l.Items = append(l.Items, v)
+	case 'e': // APPENDS
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		t, err := m.top()
+		if err != nil {
+			return err
+		}
+		switch l := t.(type) {
+		case *List:
+			l.Items = append(l.Items, items...)
+		default:
+			return m.errf("APPENDS to a %T", t)
+		}
+	case '}':
+		m.push(NewDict(0))
+	case 'd':
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		d := NewDict(len(items) / 2)
+		if err := setItems(d, items); err != nil {
+			return err
+		}
+		m.push(d)
+	case 's': // SETITEM
+		v, err := m.pop()
+		if err != nil {
+			return err
+		}
+		k, err := m.pop()
+		if err != nil {
+			return err
+		}
+		t, err := m.top()
+		if err != nil {
+			return err
+		}
+		d, ok := t.(*Dict)
+		if !ok {
+			return m.errf("SETITEM on a %T", t)
+		}
+		return setItems(d, []any{k, v})
+	case 'u': // SETITEMS
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		t, err := m.top()
+		if err != nil {
+			return err
+		}
+		d, ok := t.(*Dict)
+		if !ok {
+			return m.errf("SETITEMS on a %T", t)
+		}
+		return setItems(d, items)
+	case 0x8f: // EMPTY_SET
+		m.push(&Set{})
+	case 0x90: // ADDITEMS
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		t, err := m.top()
+		if err != nil {
+			return err
+		}
+		st, ok := t.(*Set)
+		if !ok {
+			return m.errf("ADDITEMS on a %T", t)
+		}
+		return st.add(items)
+	case 0x91: // FROZENSET
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		st := &Set{}
+		if err := st.add(items); err != nil {
+			return err
+		}
+		m.push(st)
+
+	// Memo.
+	case 'g':
+		line, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		i, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			return m.errf("GET %q", line)
+		}
+		return m.memoGet(i)
+	case 'h', 'j':
+		size := 1
+		if op == 'j' {
+			size = 4
+		}
+		i, err := m.readUint(size)
+		if err != nil {
+			return err
+		}
+		return m.memoGet(int64(i))
+	case 'p':
+		line, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		i, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			return m.errf("PUT %q", line)
+		}
+		return m.memoPut(i)
+	case 'q', 'r':
+		size := 1
+		if op == 'r' {
+			size = 4
+		}
+		i, err := m.readUint(size)
+		if err != nil {
+			return err
+		}
+		return m.memoPut(int64(i))
+	case 0x94: // MEMOIZE
+		return m.memoPut(int64(len(m.memo)))
+
+	// Globals and calls.
+	case 'c': // GLOBAL
+		module, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		name, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		return m.global(module, name)
+	case 0x93: // STACK_GLOBAL
+		n, err := m.pop()
+		if err != nil {
+			return err
+		}
+		mod, err := m.pop()
+		if err != nil {
+			return err
+		}
+		module, ok1 := mod.(string)
+		name, ok2 := n.(string)
+		if !ok1 || !ok2 {
+			return m.errf("STACK_GLOBAL of %T and %T", mod, n)
+		}
+		return m.global(module, name)
+	case 'R': // REDUCE
+		a, err := m.pop()
+		if err != nil {
+			return err
+		}
+		f, err := m.pop()
+		if err != nil {
+			return err
+		}
+		args, ok := a.(Tuple)
+		if !ok {
+			return m.errf("REDUCE arguments are a %T", a)
+		}
+		v, err := m.call(f, args, nil)
+		if err != nil {
+			return err
+		}
+		m.push(v)
+	case 0x81: // NEWOBJ
+		a, err := m.pop()
+		if err != nil {
+			return err
+		}
+		c, err := m.pop()
+		if err != nil {
+			return err
+		}
+		args, ok := a.(Tuple)
+		if !ok {
+			return m.errf("NEWOBJ arguments are a %T", a)
+		}
+		v, err := m.call(c, args, nil)
+		if err != nil {
+			return err
+		}
+		m.push(v)
+	case 0x92: // NEWOBJ_EX
+		kw, err := m.pop()
+		if err != nil {
+			return err
+		}
+		a, err := m.pop()
+		if err != nil {
+			return err
+		}
+		c, err := m.pop()
+		if err != nil {
+			return err
+		}
+		args, ok := a.(Tuple)
+		kwargs, ok2 := kw.(*Dict)
+		if !ok || !ok2 {
+			return m.errf("NEWOBJ_EX arguments are %T and %T", a, kw)
+		}
+		v, err := m.call(c, args, kwargs)
+		if err != nil {
+			return err
+		}
+		m.push(v)
+	case 'i': // INST
+		module, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		name, err := m.readLine()
+		if err != nil {
+			return err
+		}
+		if _, err := m.s.opts.Allow.Lookup(module, name); err != nil {
+			return err
+		}
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		v, err := m.call(Global{Module: module, Name: name}, Tuple(items), nil)
+		if err != nil {
+			return err
+		}
+		m.push(v)
+	case 'o': // OBJ
+		items, err := m.popMark()
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return m.errf("OBJ without a class")
+		}
+		v, err := m.call(items[0], Tuple(items[1:]), nil)
+		if err != nil {
+			return err
+		}
+		m.push(v)
+	case 'b': // BUILD
+		state, err := m.pop()
+		if err != nil {
+			return err
+		}
+		t, err := m.top()
+		if err != nil {
+			return err
+		}
+		switch o := t.(type) {
+		case Stater:
+			if err := o.SetState(state); err != nil {
+				return err
+			}
+		case *Object:
+			o.State = state
+		default:
+			return m.errf("BUILD on a %T", t)
+		}
+		if sr, ok := t.(StreamReader); ok {
+			v, err := sr.ReadStream(m.s)
+			if err != nil {
+				return err
+			}
+			m.stack[len(m.stack)-1] = v
+		}
+	case 'P', 'Q':
+		return m.errf("persistent ids are not supported")
+	case 0x82, 0x83, 0x84:
+		return m.errf("extension codes are not supported")
+	default:
+		return m.errf("unknown opcode %#02x", op)
+	}
+	return nil
+}
+
+// parseInt parses a decimal Python int, as int64 when it fits.
+func parseInt(s string) (any, error) {
+	s = strings.TrimSpace(s)
+	if v, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return v, nil
+	}
+	if len(s) > 1<<20 {
+		return nil, errors.New("too long")
+	}
+	b, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return nil, errors.New("not an int")
+	}
+	return b, nil
+}
+
+// decodeLong decodes a little-endian two's-complement integer.
+func decodeLong(b []byte) any {
+	if len(b) == 0 {
+		return int64(0)
+	}
+	if len(b) <= 8 {
+		var buf [8]byte
+		copy(buf[:], b)
+		if b[len(b)-1]&0x80 != 0 {
+			for i := len(b); i < 8; i++ {
+				buf[i] = 0xff
+			}
+		}
+		return int64(binary.LittleEndian.Uint64(buf[:]))
+	}
+	be := make([]byte, len(b))
+	for i, c := range b {
+		be[len(b)-1-i] = c
+	}
+	v := new(big.Int).SetBytes(be)
+	if b[len(b)-1]&0x80 != 0 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	if v.IsInt64() {
+		return v.Int64()
+	}
+	return v
+}
+
+// latin1 decodes bytes as latin-1.
+func latin1(b []byte) string {
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return string(b)
+	}
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
+}
+
+// unquote decodes a Python 2 str repr ('...' or "...") as latin-1 text.
+func unquote(s string) (string, error) {
+	s = strings.TrimRight(s, " \r")
+	if len(s) < 2 || (s[0] != '\'' && s[0] != '"') || s[len(s)-1] != s[0] {
+		return "", errors.New("not a quoted string")
+	}
+	s = s[1 : len(s)-1]
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return "", errors.New("trailing backslash")
+		}
+		switch c = s[i]; c {
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'a':
+			out = append(out, 7)
+		case 'b':
+			out = append(out, 8)
+		case 'f':
+			out = append(out, 12)
+		case 'v':
+			out = append(out, 11)
+		case '\\', '\'', '"':
+			out = append(out, c)
+		case '\n':
+		case 'x':
+			if i+3 > len(s) {
+				return "", errors.New("bad \\x escape")
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return "", errors.New("bad \\x escape")
+			}
+			out = append(out, byte(v))
+			i += 2
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			j := i
+			for j < len(s) && j < i+3 && s[j] >= '0' && s[j] <= '7' {
+				j++
+			}
+			v, _ := strconv.ParseUint(s[i:j], 8, 16)
+			out = append(out, byte(v))
+			i = j - 1
+		default:
+			out = append(out, '\\', c)
+		}
+	}
+	return latin1(out), nil
+}
+
+// rawUnicodeEscape decodes Python's raw-unicode-escape codec: \uXXXX and
+// \UXXXXXXXX escapes, every other byte is a latin-1 code point.
+func rawUnicodeEscape(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' && i+1 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
+			n := 4
+			if s[i+1] == 'U' {
+				n = 8
+			}
+			if i+2+n > len(s) {
+				return "", errors.New("truncated escape")
+			}
+			v, err := strconv.ParseUint(s[i+2:i+2+n], 16, 32)
+			if err != nil || v > utf8.MaxRune {
+				return "", errors.New("bad escape")
+			}
+			b.WriteRune(rune(v))
+			i += 1 + n
+			continue
+		}
+		b.WriteRune(rune(c))
+	}
+	return b.String(), nil
+}
