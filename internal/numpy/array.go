@@ -41,9 +41,10 @@ func NewArray(dt Dtype, shape []int, fortran bool, raw []byte) (*Array, error) {
 	return a, nil
 }
 
-// NewObjectArray builds an object array from its elements, given in C order,
-// or in Fortran order when fortran is set.
-func NewObjectArray(shape []int, fortran bool, items []any) (*Array, error) {
+// NewObjectArray builds an object array from its elements in row-major
+// order (numpy pickles an object array's elements in that order even when
+// the array is Fortran-ordered).
+func NewObjectArray(shape []int, items []any) (*Array, error) {
 	n, err := count(shape)
 	if err != nil {
 		return nil, err
@@ -51,16 +52,7 @@ func NewObjectArray(shape []int, fortran bool, items []any) (*Array, error) {
 	if n != len(items) {
 		return nil, fmt.Errorf("%w: %d objects for shape %v", ErrDtype, len(items), shape)
 	}
-	a := &Array{Dtype: Dtype{Kind: 'O', ItemSize: 8, Order: '|'}, Shape: append([]int(nil), shape...), objs: items}
-	if fortran && len(shape) > 1 {
-		idx := fortranIndex(shape)
-		objs := make([]any, n)
-		for c, f := range idx {
-			objs[c] = items[f]
-		}
-		a.objs = objs
-	}
-	return a, nil
+	return &Array{Dtype: Dtype{Kind: 'O', ItemSize: 8, Order: '|'}, Shape: append([]int(nil), shape...), objs: items}, nil
 }
 
 // count returns the number of elements of shape, refusing negative sizes
@@ -379,7 +371,7 @@ func (a *Array) SetState(state any) error {
 		if dt.Kind != 'O' {
 			return fmt.Errorf("%w: list data for %s", ErrDtype, dt)
 		}
-		b, err = NewObjectArray(shape, fortran, raw.Items)
+		b, err = NewObjectArray(shape, raw.Items)
 	default:
 		return fmt.Errorf("%w: array data %T", ErrDtype, t[4])
 	}
