@@ -26,7 +26,11 @@ type Dtype struct {
 
 // String returns numpy's type string, e.g. "<f8".
 func (d Dtype) String() string {
-	return string(d.Order) + string(d.Kind) + strconv.Itoa(d.ItemSize)
+	n := d.ItemSize
+	if d.Kind == 'U' {
+		n /= 4 // numpy counts UCS-4 characters
+	}
+	return string(d.Order) + string(d.Kind) + strconv.Itoa(n)
 }
 
 // SetState takes numpy.dtype's pickled state
