@@ -139,17 +139,20 @@ func (s *Stream) Load() (any, error) {
 	if s.depth > s.opts.MaxDepth {
 		return nil, fmt.Errorf("%w: pickles nested deeper than %d", ErrLimit, s.opts.MaxDepth)
 	}
-	m := &machine{s: s, memo: make(map[int64]any)}
+	m := &machine{s: s}
 	return m.run()
 }
 
 // machine is the state of one pickle program.
 type machine struct {
-	s     *Stream
-	stack []any
-	marks []int
-	memo  map[int64]any
-	proto int
+	s       *Stream
+	stack   []any
+	marks   []int
+	memo    []any         // dense memo: index i at memo[i]
+	memoSet []bool        // which dense entries are set
+	sparse  map[int64]any // memo entries far beyond the dense part
+	proto   int
+	scratch [1 << 12]byte
 }
 
 // errf returns an error wrapping ErrMalformed.
@@ -175,6 +178,24 @@ func (m *machine) top() (any, error) {
 		return nil, m.errf("stack underflow")
 	}
 	return m.stack[n-1], nil
+}
+
+// popMarkView calls fn with the item below the topmost mark and the items
+// above it (a view that fn must not keep), then removes the items and the
+// mark.
+func (m *machine) popMarkView(fn func(target any, items []any) error) error {
+	if len(m.marks) == 0 {
+		return m.errf("no MARK on the stack")
+	}
+	k := m.marks[len(m.marks)-1]
+	m.marks = m.marks[:len(m.marks)-1]
+	if k == 0 || (len(m.marks) > 0 && m.marks[len(m.marks)-1] >= k) {
+		return m.errf("stack underflow")
+	}
+	err := fn(m.stack[k-1], m.stack[k:])
+	clear(m.stack[k:])
+	m.stack = m.stack[:k]
+	return err
 }
 
 // popMark returns the items above the topmost mark and removes them and the mark.
@@ -206,11 +227,38 @@ func (m *machine) readLine() (string, error) {
 }
 
 func (m *machine) readUint(n int) (uint64, error) {
-	var buf [8]byte
+	buf := m.scratch[:8]
+	clear(buf)
 	if _, err := io.ReadFull(m.s, buf[:n]); err != nil {
 		return 0, truncated(err)
 	}
-	return binary.LittleEndian.Uint64(buf[:]), nil
+	return binary.LittleEndian.Uint64(buf), nil
+}
+
+// readString reads a length-prefixed UTF-8 string.
+func (m *machine) readString(lenSize int) (string, error) {
+	n, err := m.readUint(lenSize)
+	if err != nil {
+		return "", err
+	}
+	if n <= uint64(len(m.scratch)) {
+		if int64(n) > m.s.opts.MaxBytes-m.s.read {
+			return "", fmt.Errorf("%w: %d bytes claimed, more than the %d-byte input limit", ErrLimit, n, m.s.opts.MaxBytes)
+		}
+		b := m.scratch[:n]
+		if _, err := io.ReadFull(m.s, b); err != nil {
+			return "", truncated(err)
+		}
+		return string(b), nil
+	}
+	if n > math.MaxInt64 {
+		return "", fmt.Errorf("%w: length %d", ErrLimit, n)
+	}
+	b, err := m.s.ReadN(int64(n))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 func (m *machine) readBytes(lenSize int) ([]byte, error) {
@@ -241,7 +289,11 @@ func (m *machine) call(callable any, args Tuple, kwargs *Dict) (any, error) {
 }
 
 func (m *machine) memoGet(i int64) error {
-	v, ok := m.memo[i]
+	if i >= 0 && i < int64(len(m.memo)) && m.memoSet[i] {
+		m.push(m.memo[i])
+		return nil
+	}
+	v, ok := m.sparse[i]
 	if !ok {
 		return m.errf("memo entry %d is missing", i)
 	}
@@ -257,8 +309,24 @@ func (m *machine) memoPut(i int64) error {
 	if i < 0 {
 		return m.errf("negative memo index")
 	}
-	m.memo[i] = v
+	switch {
+	case i < int64(len(m.memo)):
+		m.memo[i], m.memoSet[i] = v, true
+	case i == int64(len(m.memo)):
+		m.memo = append(m.memo, v)
+		m.memoSet = append(m.memoSet, true)
+	default:
+		if m.sparse == nil {
+			m.sparse = make(map[int64]any)
+		}
+		m.sparse[i] = v
+	}
 	return nil
+}
+
+// memoLen is the number of memo entries, for MEMOIZE.
+func (m *machine) memoLen() int64 {
+	return int64(len(m.memo) + len(m.sparse))
 }
 
 func setItems(d *Dict, items []any) error {
@@ -468,11 +536,11 @@ func (m *machine) step(op byte) error {
 		} else if op == 0x8d {
 			size = 8
 		}
-		b, err := m.readBytes(size)
+		str, err := m.readString(size)
 		if err != nil {
 			return err
 		}
-		m.push(string(b))
+		m.push(str)
 	case 'B', 'C', 0x8e, 0x96: // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
 		size := 8
 		if op == 'B' {
@@ -533,20 +601,14 @@ func (m *machine) step(op byte) error {
 		}
 		l.Items = append(l.Items, v)
 	case 'e': // APPENDS
-		items, err := m.popMark()
-		if err != nil {
-			return err
-		}
-		t, err := m.top()
-		if err != nil {
-			return err
-		}
-		switch l := t.(type) {
-		case *List:
+		return m.popMarkView(func(t any, items []any) error {
+			l, ok := t.(*List)
+			if !ok {
+				return m.errf("APPENDS to a %T", t)
+			}
 			l.Items = append(l.Items, items...)
-		default:
-			return m.errf("APPENDS to a %T", t)
-		}
+			return nil
+		})
 	case '}':
 		m.push(NewDict(0))
 	case 'd':
@@ -578,19 +640,13 @@ func (m *machine) step(op byte) error {
 		}
 		return setItems(d, []any{k, v})
 	case 'u': // SETITEMS
-		items, err := m.popMark()
-		if err != nil {
-			return err
-		}
-		t, err := m.top()
-		if err != nil {
-			return err
-		}
-		d, ok := t.(*Dict)
-		if !ok {
-			return m.errf("SETITEMS on a %T", t)
-		}
-		return setItems(d, items)
+		return m.popMarkView(func(t any, items []any) error {
+			d, ok := t.(*Dict)
+			if !ok {
+				return m.errf("SETITEMS on a %T", t)
+			}
+			return setItems(d, items)
+		})
 	case 0x8f: // EMPTY_SET
 		m.push(&Set{})
 	case 0x90: // ADDITEMS
@@ -660,7 +716,7 @@ func (m *machine) step(op byte) error {
 		}
 		return m.memoPut(int64(i))
 	case 0x94: // MEMOIZE
-		return m.memoPut(int64(len(m.memo)))
+		return m.memoPut(m.memoLen())
 
 	// Globals and calls.
 	case 'c': // GLOBAL

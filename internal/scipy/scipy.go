@@ -141,10 +141,15 @@ func (s *Sparse) check() error {
 	return nil
 }
 
-// ToCSR returns the matrix in CSR format (s itself when it already is).
-func (s *Sparse) ToCSR() *Sparse {
+// ToCSR returns the matrix in CSR format (s itself when it already is). A
+// CSC matrix with far more rows than stored values (whose CSR row pointer
+// would be out of proportion to the file) is an error.
+func (s *Sparse) ToCSR() (*Sparse, error) {
 	if s.Format == "csr" {
-		return s
+		return s, nil
+	}
+	if s.Rows > 1<<20 && s.Rows/8 > len(s.Data)+len(s.Indptr) {
+		return nil, fmt.Errorf("%w: %d rows for %d values", ErrSparse, s.Rows, len(s.Data))
 	}
 	out := &Sparse{Format: "csr", Rows: s.Rows, Cols: s.Cols,
 		Data: make([]float64, len(s.Data)), Indices: make([]int, len(s.Data)), Indptr: make([]int, s.Rows+1)}
@@ -163,7 +168,7 @@ func (s *Sparse) ToCSR() *Sparse {
 			next[r]++
 		}
 	}
-	return out
+	return out, nil
 }
 
 // MaxDense is the largest Rows×Cols that Dense materialises.
@@ -177,7 +182,10 @@ func (s *Sparse) Dense() ([]float64, error) {
 		return nil, fmt.Errorf("%w: %dx%d is too large to densify", ErrSparse, s.Rows, s.Cols)
 	}
 	out := make([]float64, s.Rows*s.Cols)
-	c := s.ToCSR()
+	c, err := s.ToCSR()
+	if err != nil {
+		return nil, err
+	}
 	for r := 0; r < c.Rows; r++ {
 		for k := c.Indptr[r]; k < c.Indptr[r+1]; k++ {
 			out[r*c.Cols+c.Indices[k]] += c.Data[k]
@@ -189,13 +197,12 @@ func (s *Sparse) Dense() ([]float64, error) {
 // Diagonal returns the main diagonal (length min(Rows, Cols)); scikit-learn
 // up to 1.4 stores TF-IDF weights as a diagonal matrix.
 func (s *Sparse) Diagonal() []float64 {
-	n := min(s.Rows, s.Cols)
+	n := min(s.Rows, s.Cols) // at most the major dimension: len(Indptr)-1
 	out := make([]float64, n)
-	c := s.ToCSR()
-	for r := 0; r < n; r++ {
-		for k := c.Indptr[r]; k < c.Indptr[r+1]; k++ {
-			if c.Indices[k] == r {
-				out[r] += c.Data[k]
+	for i := 0; i < n; i++ {
+		for k := s.Indptr[i]; k < s.Indptr[i+1]; k++ {
+			if s.Indices[k] == i {
+				out[i] += s.Data[k]
 			}
 		}
 	}
