@@ -186,19 +186,19 @@ func (w *arrayWrapper) SetState(state any) error {
 	}
 	if sc, ok := d.Get("subclass"); ok {
 		if g, ok := sc.(pickle.Global); !ok || g.Module != "numpy" || (g.Name != "ndarray" && g.Name != "memmap") {
-			return fmt.Errorf("%w: array subclass %v", ErrFormat, sc)
+			return fmt.Errorf("%w: array subclass %s", ErrFormat, pickle.Describe(sc))
 		}
 	}
 	sh, _ := d.Get("shape")
 	t, ok := sh.(pickle.Tuple)
 	if !ok || len(t) > 64 {
-		return fmt.Errorf("%w: array shape %v", ErrFormat, sh)
+		return fmt.Errorf("%w: array shape %s", ErrFormat, pickle.Describe(sh))
 	}
 	w.shape = make([]int, len(t))
 	for i, e := range t {
 		n, ok := e.(int64)
 		if !ok || n < 0 || n > 1<<40 {
-			return fmt.Errorf("%w: array shape %v", ErrFormat, sh)
+			return fmt.Errorf("%w: array shape %s", ErrFormat, pickle.Describe(sh))
 		}
 		w.shape[i] = int(n)
 	}
@@ -208,7 +208,7 @@ func (w *arrayWrapper) SetState(state any) error {
 	case "F":
 		w.fortran = true
 	default:
-		return fmt.Errorf("%w: array order %v", ErrFormat, order)
+		return fmt.Errorf("%w: array order %s", ErrFormat, pickle.Describe(order))
 	}
 	dt, _ := d.Get("dtype")
 	dtp, ok := dt.(*numpy.Dtype)

@@ -21,6 +21,9 @@ type Array struct {
 	objs  []any  // elements of an object array, row-major
 }
 
+// maxEmptyItems caps the element count of arrays whose elements have size 0.
+const maxEmptyItems = 1 << 16
+
 // NewArray builds an array from raw element bytes, as numpy stores them in
 // memory: in C order, or in Fortran order when fortran is set.
 func NewArray(dt Dtype, shape []int, fortran bool, raw []byte) (*Array, error) {
@@ -32,6 +35,11 @@ func NewArray(dt Dtype, shape []int, fortran bool, raw []byte) (*Array, error) {
 		return nil, fmt.Errorf("%w: object array from raw bytes", ErrDtype)
 	}
 	if dt.ItemSize < 0 || (dt.ItemSize > 0 && n > len(raw)/dt.ItemSize) || n*dt.ItemSize != len(raw) {
+		return nil, fmt.Errorf("%w: %d bytes for %d elements of %s", ErrDtype, len(raw), n, dt)
+	}
+	if dt.ItemSize == 0 && n > maxEmptyItems {
+		// Elements of size 0 (U0, S0) take no input; cap their count so
+		// that accessors cannot be made to allocate out of proportion.
 		return nil, fmt.Errorf("%w: %d bytes for %d elements of %s", ErrDtype, len(raw), n, dt)
 	}
 	a := &Array{Dtype: dt, Shape: append([]int(nil), shape...), data: raw}
@@ -409,7 +417,7 @@ func toShape(v any) ([]int, error) {
 	for i, e := range t {
 		n, ok := e.(int64)
 		if !ok || n < 0 || n > math.MaxInt32 {
-			return nil, fmt.Errorf("%w: dimension %v", ErrDtype, e)
+			return nil, fmt.Errorf("%w: dimension %s", ErrDtype, pickle.Describe(e))
 		}
 		shape[i] = int(n)
 	}

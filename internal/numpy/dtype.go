@@ -42,7 +42,7 @@ func (d *Dtype) SetState(state any) error {
 	}
 	endian, ok := t[1].(string)
 	if !ok || len(endian) != 1 {
-		return fmt.Errorf("%w: dtype endian %v", ErrDtype, t[1])
+		return fmt.Errorf("%w: dtype endian %s", ErrDtype, pickle.Describe(t[1]))
 	}
 	switch endian[0] {
 	case '<', '>', '|':

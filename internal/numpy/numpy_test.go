@@ -229,10 +229,15 @@ func TestNewArrayErrors(t *testing.T) {
 		{"long", []int{1}, 16},
 		{"negative", []int{-1}, 0},
 		{"overflow", []int{1 << 30, 1 << 30, 1 << 30}, 8},
+		{"many empty items", []int{1 << 30}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewArray(f8, tt.shape, false, make([]byte, tt.raw)); err == nil {
+			dt := f8
+			if tt.raw == 0 {
+				dt = Dtype{'U', 0, '<'}
+			}
+			if _, err := NewArray(dt, tt.shape, false, make([]byte, tt.raw)); err == nil {
 				t.Fatal("no error")
 			}
 		})

@@ -40,7 +40,7 @@ func reconstruct(args pickle.Tuple) (any, error) {
 	}
 	if g, ok := args[0].(pickle.Global); !ok || g.Name != "ndarray" {
 		// Subclasses (numpy.matrix, memmap) would need their own handling.
-		return nil, fmt.Errorf("%w: _reconstruct of %v", ErrDtype, args[0])
+		return nil, fmt.Errorf("%w: _reconstruct of %s", ErrDtype, pickle.Describe(args[0]))
 	}
 	return &Array{Dtype: Dtype{Kind: 'b', ItemSize: 1, Order: '|'}, Shape: []int{0}}, nil
 }
@@ -108,7 +108,7 @@ func frombuffer(args pickle.Tuple) (any, error) {
 	}
 	order, _ := args[3].(string)
 	if order != "C" && order != "F" && order != "A" && order != "K" {
-		return nil, fmt.Errorf("%w: order %v", ErrDtype, args[3])
+		return nil, fmt.Errorf("%w: order %s", ErrDtype, pickle.Describe(args[3]))
 	}
 	return NewArray(dt, shape, order == "F", raw)
 }

@@ -38,8 +38,11 @@ func touch(v any, depth int) {
 		x.Strings()
 		x.Values()
 	case *scipy.Sparse:
-		x.Dense()
+		if x.Rows*x.Cols <= 1<<16 {
+			x.Dense()
+		}
 		x.Diagonal()
+		x.ToCSR()
 	case *pickle.Dict:
 		x.Each(func(k, v any) error { touch(v, depth+1); return nil })
 	case *pickle.List:

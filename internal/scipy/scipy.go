@@ -57,12 +57,12 @@ func (s *Sparse) SetState(state any) error {
 	}
 	shape, ok := shapeV.(pickle.Tuple)
 	if !ok || len(shape) != 2 {
-		return fmt.Errorf("%w: _shape %v", ErrSparse, shapeV)
+		return fmt.Errorf("%w: _shape %s", ErrSparse, pickle.Describe(shapeV))
 	}
 	rows, ok1 := shape[0].(int64)
 	cols, ok2 := shape[1].(int64)
 	if !ok1 || !ok2 || rows < 0 || cols < 0 || rows > 1<<40 || cols > 1<<40 {
-		return fmt.Errorf("%w: _shape %v", ErrSparse, shapeV)
+		return fmt.Errorf("%w: _shape %s", ErrSparse, pickle.Describe(shapeV))
 	}
 	arr := func(name string) (*numpy.Array, error) {
 		v, ok := d.Get(name)
@@ -172,7 +172,7 @@ func (s *Sparse) ToCSR() (*Sparse, error) {
 }
 
 // MaxDense is the largest Rows×Cols that Dense materialises.
-const MaxDense = 1 << 26
+const MaxDense = 1 << 24
 
 // Dense returns the matrix as row-major Rows×Cols values; duplicate
 // entries are summed, as scipy does. Matrices over MaxDense cells are an
