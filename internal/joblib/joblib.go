@@ -39,14 +39,13 @@ type Compression string
 
 // The compressions joblib writes.
 const (
-	None  Compression = ""
-	Zlib  Compression = "zlib"
-	Gzip  Compression = "gzip"
-	BZ2   Compression = "bz2"
-	XZ    Compression = "xz"
-	LZMA  Compression = "lzma"
-	LZ4   Compression = "lz4"
-	Unset Compression = "?"
+	None Compression = ""
+	Zlib Compression = "zlib"
+	Gzip Compression = "gzip"
+	BZ2  Compression = "bz2"
+	XZ   Compression = "xz"
+	LZMA Compression = "lzma"
+	LZ4  Compression = "lz4"
 )
 
 // Sniff tells the compression from a file's first bytes (at least 6 are
@@ -155,8 +154,9 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Register allows on a joblib's NumpyArrayWrapper (and numpy's and the
-// builtins' globals that joblib files always need).
+// Register allows on a joblib's NumpyArrayWrapper, and the builtins and
+// numpy globals that joblib files always need. Sparse matrices need
+// scipy.Register too; estimators need their own entries.
 func Register(a *pickle.AllowList) {
 	pickle.Builtins(a)
 	numpy.Register(a)
