@@ -152,7 +152,29 @@ type machine struct {
 	memoSet []bool        // which dense entries are set
 	sparse  map[int64]any // memo entries far beyond the dense part
 	proto   int
+	work    int64 // bytes of dict keys and set items hashed so far
 	scratch [1 << 12]byte
+}
+
+// charge accounts for hashing items as dict keys or set members: the work
+// of one load is bounded by a multiple of its input, however often a
+// stream reuses one long key through the memo.
+func (m *machine) charge(items []any, stride int) error {
+	for i := 0; i < len(items); i += stride {
+		switch k := items[i].(type) {
+		case string:
+			m.work += int64(len(k))
+		case []byte:
+			m.work += int64(len(k))
+		case Tuple:
+			m.work += 16 * int64(len(k))
+		}
+		m.work += 8
+	}
+	if m.work > 16*m.s.read+1<<26 {
+		return fmt.Errorf("%w: hashing dict keys costs more than %d bytes", ErrLimit, m.work)
+	}
+	return nil
 }
 
 // errf returns an error wrapping ErrMalformed.
@@ -616,6 +638,9 @@ func (m *machine) step(op byte) error {
 		if err != nil {
 			return err
 		}
+		if err := m.charge(items, 2); err != nil {
+			return err
+		}
 		d := NewDict(len(items) / 2)
 		if err := setItems(d, items); err != nil {
 			return err
@@ -638,12 +663,18 @@ func (m *machine) step(op byte) error {
 		if !ok {
 			return m.errf("SETITEM on a %T", t)
 		}
+		if err := m.charge([]any{k}, 1); err != nil {
+			return err
+		}
 		return setItems(d, []any{k, v})
 	case 'u': // SETITEMS
 		return m.popMarkView(func(t any, items []any) error {
 			d, ok := t.(*Dict)
 			if !ok {
 				return m.errf("SETITEMS on a %T", t)
+			}
+			if err := m.charge(items, 2); err != nil {
+				return err
 			}
 			return setItems(d, items)
 		})
@@ -662,10 +693,16 @@ func (m *machine) step(op byte) error {
 		if !ok {
 			return m.errf("ADDITEMS on a %T", t)
 		}
+		if err := m.charge(items, 1); err != nil {
+			return err
+		}
 		return st.add(items)
 	case 0x91: // FROZENSET
 		items, err := m.popMark()
 		if err != nil {
+			return err
+		}
+		if err := m.charge(items, 1); err != nil {
 			return err
 		}
 		st := &Set{}

@@ -435,6 +435,24 @@ func TestHashBlowup(t *testing.T) {
 	}
 }
 
+// TestKeyReuse: one 64 KiB key reused through the memo half a million
+// times would hash 32 GiB; the work bound stops it.
+func TestKeyReuse(t *testing.T) {
+	var a asm
+	a.op(0x80, 4, '}')
+	a.op(0x8d)
+	binary.Write(&a, binary.LittleEndian, uint64(1<<16))
+	a.Write(bytes.Repeat([]byte{'k'}, 1<<16))
+	a.op(0x94, '0')
+	for i := 0; i < 1<<19; i++ {
+		a.op('h', 0, 'N', 's')
+	}
+	a.op('.')
+	if _, err := load(a.Bytes(), nil); !errors.Is(err, pickle.ErrLimit) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 // TestMaxBytes checks the input cap.
 func TestMaxBytes(t *testing.T) {
 	b, _ := os.ReadFile("testdata/plain_p4.pkl")
