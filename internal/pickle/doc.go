@@ -20,7 +20,8 @@
 //
 // Every read is bounded: lengths are read incrementally so that a claimed
 // length never allocates more than the bytes actually present, the input read
-// is capped by Options.MaxBytes, and MARK nesting by Options.MaxDepth.
+// is capped by Options.MaxBytes, MARK nesting by Options.MaxDepth, and the
+// work of hashing dict keys by a multiple of the input read.
 // Malformed or hostile input returns an error wrapping ErrMalformed,
 // ErrLimit or ErrForbidden; it never panics.
 package pickle
