@@ -1,0 +1,183 @@
+package api
+
+import "time"
+
+// MaxBatchTexts is the most texts one batch request may carry.
+const MaxBatchTexts = 100
+
+// PredictRequest asks for the label of one text.
+type PredictRequest struct {
+	// Text is the text to classify.
+	Text string `json:"text" minLength:"1" doc:"Text to classify."`
+	// ModelVersion selects the model: a full id ("sentiment-v2"), a bare
+	// name (that name's default version) or a bare version ("v1", of the
+	// default model's name). Empty means the server's default model.
+	ModelVersion string `json:"model_version,omitempty" doc:"Model id (sentiment-v2), bare name (sentiment) or bare version (v1); default model when omitted."`
+	// ReturnProbabilities adds every label's probability to the response.
+	ReturnProbabilities bool `json:"return_probabilities,omitempty" doc:"Add every label's probability to the response."`
+	// TimeoutMS bounds the request on the server, in milliseconds; zero
+	// means the server's request timeout.
+	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" doc:"Server-side deadline in milliseconds; 0 uses the server's default."`
+}
+
+// PredictResponse is the label of one text.
+type PredictResponse struct {
+	// Label is the predicted class.
+	Label string `json:"label" doc:"Predicted class label."`
+	// Confidence is the probability of Label (or, for a model without
+	// probabilities, the score its metadata names).
+	Confidence float64 `json:"confidence" doc:"Probability of the label (or the score the model's metadata names)."`
+	// LatencyMS is the server-side time from the request's arrival to the
+	// response, in milliseconds with microsecond precision.
+	LatencyMS float64 `json:"latency_ms" doc:"Server-side latency in milliseconds."`
+	// ModelVersion is the full id of the model that produced the label.
+	ModelVersion string `json:"model_version" doc:"Full id of the model that answered, e.g. sentiment-v2."`
+	// RequestID identifies the request in the server's logs.
+	RequestID string `json:"request_id" doc:"Request id (X-Request-ID if the client sent one)."`
+	// Cached says whether the answer came from the prediction cache.
+	Cached bool `json:"cached" doc:"Whether the answer came from the cache."`
+	// Probabilities maps every label to its probability, when asked for
+	// and the model has probabilities.
+	Probabilities map[string]float64 `json:"probabilities,omitempty" doc:"Every label's probability, when requested."`
+}
+
+// BatchPredictRequest asks for the labels of 1 to MaxBatchTexts texts.
+type BatchPredictRequest struct {
+	// Texts are the texts to classify, in order.
+	Texts []string `json:"texts" minItems:"1" maxItems:"100" doc:"1 to 100 texts to classify."`
+	// ModelVersion selects the model as in PredictRequest.
+	ModelVersion string `json:"model_version,omitempty" doc:"Model id, bare name or bare version; default model when omitted."`
+	// ReturnProbabilities adds every label's probability to each prediction.
+	ReturnProbabilities bool `json:"return_probabilities,omitempty" doc:"Add every label's probability to each prediction."`
+	// TimeoutMS bounds the request on the server, in milliseconds.
+	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" doc:"Server-side deadline in milliseconds; 0 uses the server's default."`
+}
+
+// BatchPrediction is one text's result in a batch.
+type BatchPrediction struct {
+	// Label is the predicted class.
+	Label string `json:"label"`
+	// Confidence is the probability of Label.
+	Confidence float64 `json:"confidence"`
+	// Probabilities maps every label to its probability, when asked for.
+	Probabilities map[string]float64 `json:"probabilities,omitempty"`
+}
+
+// BatchPredictResponse holds one prediction per text, in request order.
+type BatchPredictResponse struct {
+	// Predictions has one entry per text.
+	Predictions []BatchPrediction `json:"predictions"`
+	// TotalLatencyMS is the server-side time for the whole batch.
+	TotalLatencyMS float64 `json:"total_latency_ms" doc:"Server-side latency of the whole batch in milliseconds."`
+	// ModelVersion is the full id of the model that produced the labels.
+	ModelVersion string `json:"model_version"`
+	// RequestID identifies the request in the server's logs.
+	RequestID string `json:"request_id"`
+}
+
+// ModelStatus is where a model version is in its life.
+type ModelStatus string
+
+// Model statuses.
+const (
+	StatusLoading   ModelStatus = "loading"
+	StatusReady     ModelStatus = "ready"
+	StatusFailed    ModelStatus = "failed"
+	StatusUnloading ModelStatus = "unloading"
+	StatusAvailable ModelStatus = "available" // in the repository, not loaded
+)
+
+// ModelInfo describes one model version known to the server.
+type ModelInfo struct {
+	// ID is the full id, "<name>-<version>".
+	ID string `json:"id"`
+	// Name is the model's name ("sentiment").
+	Name string `json:"name"`
+	// Version is "v<N>".
+	Version string `json:"version"`
+	// Status is the version's state.
+	Status ModelStatus `json:"status"`
+	// Default says whether this is its name's default version.
+	Default bool `json:"default"`
+	// Framework is "sklearn" or "onnx".
+	Framework string `json:"framework,omitempty"`
+	// Labels are the class labels.
+	Labels []string `json:"labels,omitempty"`
+	// Accuracy is the held-out accuracy from the manifest, if any.
+	Accuracy *float64 `json:"accuracy,omitempty"`
+	// LoadedAt is when the version became ready.
+	LoadedAt *time.Time `json:"loaded_at,omitempty"`
+	// Error is why the version failed to load, when it did.
+	Error string `json:"error,omitempty"`
+	// Metadata is the manifest's content (model.yaml), if any.
+	Metadata map[string]any `json:"metadata,omitempty"`
+	// Artifact is what was read from the file itself.
+	Artifact map[string]any `json:"artifact,omitempty"`
+	// Requests and Errors count the version's predict calls.
+	Requests int64 `json:"requests"`
+	// Errors counts the version's failed predict calls.
+	Errors int64 `json:"errors"`
+}
+
+// ModelList is the answer to listing models.
+type ModelList struct {
+	// Models are all known versions, ordered by id.
+	Models []ModelInfo `json:"models"`
+	// DefaultModel is the id that requests without model_version get.
+	DefaultModel string `json:"default_model,omitempty"`
+}
+
+// LoadModelRequest uploads an artifact as a new model version.
+type LoadModelRequest struct {
+	// ArtifactPath is the model file to upload (.joblib, .pkl, .onnx).
+	ArtifactPath string
+	// ManifestPath is an optional model.yaml to upload with it.
+	ManifestPath string
+	// Name is the model's name; required.
+	Name string
+	// Version is "v<N>"; empty lets the server pick the next one.
+	Version string
+	// MakeDefault switches the name's default to the new version once it is
+	// loaded and warm.
+	MakeDefault bool
+}
+
+// SetDefaultRequest names the version that becomes a name's default.
+type SetDefaultRequest struct {
+	// Version is "v<N>" or the full id.
+	Version string `json:"version" minLength:"1" doc:"Version (v2) or full id (sentiment-v2) to make the default."`
+}
+
+// ModelStats are one model version's counters.
+type ModelStats struct {
+	// Requests counts predict and batch-predict calls.
+	Requests int64 `json:"requests"`
+	// Texts counts classified texts.
+	Texts int64 `json:"texts"`
+	// Errors counts failed calls.
+	Errors int64 `json:"errors"`
+	// LatencyP50MS and LatencyP99MS summarise recent request latencies.
+	LatencyP50MS float64 `json:"latency_p50_ms"`
+	// LatencyP99MS is the 99th percentile of recent latencies.
+	LatencyP99MS float64 `json:"latency_p99_ms"`
+}
+
+// Stats is the server's in-process summary.
+type Stats struct {
+	// UptimeSeconds is how long the server has run.
+	UptimeSeconds float64 `json:"uptime_seconds"`
+	// Requests counts all predict and batch-predict calls.
+	Requests int64 `json:"requests"`
+	// Errors counts all failed calls.
+	Errors int64 `json:"errors"`
+	// Models holds per-model counters by model id.
+	Models map[string]ModelStats `json:"models"`
+}
+
+// Health is the answer of the health endpoints.
+type Health struct {
+	// Status is "ok", or "not ready" with Detail saying why.
+	Status string `json:"status"`
+	// Detail explains a not-ready state.
+	Detail string `json:"detail,omitempty"`
+}

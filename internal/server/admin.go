@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mlserve/mlserve/api"
+)
+
+var adminSecurity = []map[string][]string{{"bearer": {}}}
+
+type idPath struct {
+	ID string `path:"id" doc:"Model id, e.g. sentiment-v2."`
+}
+
+type modelListOutput struct{ Body *api.ModelList }
+
+type modelOutput struct{ Body *api.ModelInfo }
+
+type uploadForm struct {
+	File        huma.FormFile `form:"file" required:"true" contentType:"application/octet-stream" doc:"The model artifact (.joblib, .pkl, .onnx)."`
+	Manifest    huma.FormFile `form:"manifest" contentType:"application/octet-stream" doc:"Optional model.yaml."`
+	Name        string        `form:"name" doc:"Model name; required."`
+	Version     string        `form:"version" doc:"Version vN; the next free one when empty."`
+	MakeDefault bool          `form:"make_default" doc:"Make it the name's default once loaded and warm."`
+}
+
+type uploadInput struct {
+	RawBody huma.MultipartFormFiles[uploadForm]
+}
+
+type setDefaultInput struct {
+	Name string `path:"name" doc:"Model name, e.g. sentiment."`
+	Body api.SetDefaultRequest
+}
+
+func (s *Server) registerAdmin() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-models", Method: http.MethodGet, Path: "/models",
+		Summary: "List model versions", Tags: []string{"admin"}, Security: adminSecurity,
+		Errors: []int{401, 403},
+	}, func(ctx context.Context, _ *struct{}) (*modelListOutput, error) {
+		l, err := s.reg.List(ctx)
+		if err != nil {
+			return nil, toProblem(err, "", nil)
+		}
+		s.addCounters(l.Models)
+		return &modelListOutput{Body: l}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-model", Method: http.MethodGet, Path: "/models/{id}",
+		Summary: "Show one model version", Tags: []string{"admin"}, Security: adminSecurity,
+		Errors: []int{401, 403, 404},
+	}, func(ctx context.Context, in *idPath) (*modelOutput, error) {
+		m, err := s.reg.Get(ctx, in.ID)
+		if err != nil {
+			return nil, toProblem(err, "path.id", in.ID)
+		}
+		one := []api.ModelInfo{*m}
+		s.addCounters(one)
+		return &modelOutput{Body: &one[0]}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "load-model", Method: http.MethodPost, Path: "/models",
+		Summary: "Upload and load a model version", Tags: []string{"admin"}, Security: adminSecurity,
+		Description:   "Writes the artifact into the repository atomically, loads and warms it, and, with make_default, switches the name's default to it.",
+		DefaultStatus: http.StatusCreated,
+		MaxBodyBytes:  s.opts.MaxUploadBytes,
+		Errors:        []int{401, 403, 409, 413, 422},
+	}, s.upload)
+	huma.Register(s.api, huma.Operation{
+		OperationID: "unload-model", Method: http.MethodDelete, Path: "/models/{id}",
+		Summary: "Unload a model version", Tags: []string{"admin"}, Security: adminSecurity,
+		DefaultStatus: http.StatusNoContent,
+		Errors:        []int{401, 403, 404, 409},
+	}, func(ctx context.Context, in *idPath) (*struct{}, error) {
+		if err := s.reg.Unload(ctx, in.ID); err != nil {
+			return nil, toProblem(err, "path.id", in.ID)
+		}
+		return nil, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "set-default", Method: http.MethodPut, Path: "/models/{name}/default",
+		Summary: "Set a model's default version", Tags: []string{"admin"}, Security: adminSecurity,
+		Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *setDefaultInput) (*modelOutput, error) {
+		m, err := s.reg.SetDefault(ctx, in.Name, in.Body.Version)
+		if err != nil {
+			return nil, toProblem(err, "body.version", in.Body.Version)
+		}
+		return &modelOutput{Body: m}, nil
+	})
+}
+
+func (s *Server) upload(ctx context.Context, in *uploadInput) (*modelOutput, error) {
+	f := in.RawBody.Data()
+	if f.Name == "" {
+		return nil, huma.Error422UnprocessableEntity("validation failed",
+			&huma.ErrorDetail{Location: "body.name", Message: "a model name is required"})
+	}
+	defer f.File.Close()
+	up := &Upload{
+		Name: f.Name, Version: f.Version, Filename: f.File.Filename,
+		Artifact: f.File, Size: f.File.Size, MakeDefault: f.MakeDefault,
+	}
+	if f.Manifest.IsSet {
+		defer f.Manifest.Close()
+		b, err := io.ReadAll(io.LimitReader(f.Manifest, 1<<20+1))
+		if err != nil {
+			return nil, toProblem(fmt.Errorf("%w: reading manifest: %w", ErrBadRequest, err), "body.manifest", nil)
+		}
+		if len(b) > 1<<20 {
+			return nil, huma.Error413RequestEntityTooLarge("the manifest is larger than 1 MiB")
+		}
+		up.Manifest = b
+	}
+	m, err := s.reg.Install(ctx, up)
+	if err != nil {
+		return nil, toProblem(err, "body.file", f.File.Filename)
+	}
+	return &modelOutput{Body: m}, nil
+}
+
+// addCounters fills the per-model request counters the server keeps.
+func (s *Server) addCounters(ms []api.ModelInfo) {
+	for i := range ms {
+		st := s.stats.model(ms[i].ID)
+		ms[i].Requests, ms[i].Errors = st.Requests, st.Errors
+	}
+}

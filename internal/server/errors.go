@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/model"
+)
+
+func init() {
+	// Every error huma writes (validation, parsing, ours) is an api.Problem.
+	huma.NewError = newProblem
+}
+
+// newProblem builds the problem document for status with huma's details.
+func newProblem(status int, msg string, errs ...error) huma.StatusError {
+	p := &api.Problem{Status: status, Title: http.StatusText(status), Detail: msg, Errors: []api.ErrorDetail{}}
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		var d huma.ErrorDetailer
+		if errors.As(e, &d) {
+			det := d.ErrorDetail()
+			p.Errors = append(p.Errors, api.ErrorDetail{Location: det.Location, Message: det.Message, Value: det.Value})
+			continue
+		}
+		p.Errors = append(p.Errors, api.ErrorDetail{Message: e.Error()})
+	}
+	return p
+}
+
+// statusOf is the one place internal errors become HTTP statuses.
+func statusOf(err error) int {
+	var se huma.StatusError
+	switch {
+	case errors.As(err, &se):
+		return se.GetStatus()
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrOverloaded), errors.Is(err, ErrNotReady):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, ErrBadRequest), errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, context.Canceled):
+		return 499 // client closed the request; nobody reads the answer
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// toProblem turns err into the problem document sent for it; location and
+// value, when given, name the request field the error is about.
+func toProblem(err error, location string, value any) error {
+	var se huma.StatusError
+	if errors.As(err, &se) {
+		return se
+	}
+	status := statusOf(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		msg = "internal error"
+	}
+	if status == http.StatusGatewayTimeout {
+		msg = "the request timed out before the model answered"
+	}
+	d := &huma.ErrorDetail{Location: location, Message: err.Error(), Value: value}
+	if location == "" {
+		d.Location = "request"
+	}
+	p := newProblem(status, msg, d).(*api.Problem)
+	if status == 499 {
+		p.Title = "Client Closed Request"
+	}
+	return p
+}
+
+// writeProblem writes a problem outside huma (middleware).
+func writeProblem(w http.ResponseWriter, status int, msg string, details ...api.ErrorDetail) {
+	p := &api.Problem{Status: status, Title: http.StatusText(status), Detail: msg, Errors: details}
+	if p.Errors == nil {
+		p.Errors = []api.ErrorDetail{}
+	}
+	w.Header().Set("Content-Type", api.ProblemContentType)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}

@@ -1,0 +1,39 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mlserve/mlserve/api"
+)
+
+type healthOutput struct{ Body *api.Health }
+
+type statsOutput struct{ Body *api.Stats }
+
+func (s *Server) registerHealth() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "health-live", Method: http.MethodGet, Path: "/health/live",
+		Summary: "Liveness: the process answers", Tags: []string{"health"},
+	}, func(context.Context, *struct{}) (*healthOutput, error) {
+		return &healthOutput{Body: &api.Health{Status: "ok"}}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "health-ready", Method: http.MethodGet, Path: "/health/ready",
+		Summary: "Readiness: the default model is loaded", Tags: []string{"health"},
+		Errors: []int{503},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		if err := s.reg.Ready(ctx); err != nil {
+			return nil, huma.Error503ServiceUnavailable("not ready: " + err.Error())
+		}
+		return &healthOutput{Body: &api.Health{Status: "ok"}}, nil
+	})
+	huma.Register(s.api, huma.Operation{
+		OperationID: "stats", Method: http.MethodGet, Path: "/stats",
+		Summary: "Per-model request counters and latency percentiles", Tags: []string{"health"},
+	}, func(context.Context, *struct{}) (*statsOutput, error) {
+		return &statsOutput{Body: s.stats.snapshot()}, nil
+	})
+}

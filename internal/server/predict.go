@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/model"
+)
+
+type predictInput struct {
+	RequestID string `header:"X-Request-ID" doc:"Request id to echo; generated when absent."`
+	Body      api.PredictRequest
+}
+
+type predictOutput struct {
+	RequestID string `header:"X-Request-ID"`
+	Body      *api.PredictResponse
+}
+
+type batchInput struct {
+	RequestID string `header:"X-Request-ID" doc:"Request id to echo; generated when absent."`
+	Body      api.BatchPredictRequest
+}
+
+type batchOutput struct {
+	RequestID string `header:"X-Request-ID"`
+	Body      *api.BatchPredictResponse
+}
+
+func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput, error) {
+	ri := infoFrom(ctx)
+	if len(in.Body.Text) > s.opts.MaxTextBytes {
+		return nil, s.textTooLong("body.text", len(in.Body.Text))
+	}
+	id, preds, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, []string{in.Body.Text})
+	if err != nil {
+		return nil, err
+	}
+	p := preds[0]
+	rid := s.requestID(in.RequestID)
+	resp := &api.PredictResponse{
+		Label:        p.Label,
+		Confidence:   p.Confidence,
+		ModelVersion: id,
+		RequestID:    rid,
+	}
+	if in.Body.ReturnProbabilities {
+		resp.Probabilities = probabilities(labels, p.Probabilities)
+	}
+	resp.LatencyMS = sinceMS(ri.start)
+	return &predictOutput{RequestID: rid, Body: resp}, nil
+}
+
+func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput, error) {
+	ri := infoFrom(ctx)
+	for i, t := range in.Body.Texts {
+		if len(t) > s.opts.MaxTextBytes {
+			return nil, s.textTooLong(fmt.Sprintf("body.texts[%d]", i), len(t))
+		}
+	}
+	id, preds, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, in.Body.Texts)
+	if err != nil {
+		return nil, err
+	}
+	rid := s.requestID(in.RequestID)
+	resp := &api.BatchPredictResponse{
+		Predictions:  make([]api.BatchPrediction, len(preds)),
+		ModelVersion: id,
+		RequestID:    rid,
+	}
+	for i, p := range preds {
+		resp.Predictions[i] = api.BatchPrediction{Label: p.Label, Confidence: p.Confidence}
+		if in.Body.ReturnProbabilities {
+			resp.Predictions[i].Probabilities = probabilities(labels, p.Probabilities)
+		}
+	}
+	resp.TotalLatencyMS = sinceMS(ri.start)
+	return &batchOutput{RequestID: rid, Body: resp}, nil
+}
+
+// classify resolves the model, runs it under the request's deadline and
+// books the outcome.
+func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutMS int, texts []string) (string, []model.Prediction, []string, error) {
+	ctx, cancel := s.deadline(ctx, timeoutMS)
+	defer cancel()
+	lease, err := s.reg.Resolve(ctx, ref)
+	if err != nil {
+		return "", nil, nil, toProblem(err, "body.model_version", ref)
+	}
+	defer lease.release()
+	ri.model = lease.ID
+	preds, err := lease.Model.Predict(ctx, texts)
+	if err == nil && len(preds) != len(texts) {
+		err = fmt.Errorf("model %s returned %d predictions for %d texts", lease.ID, len(preds), len(texts))
+	}
+	if err == nil {
+		// A model may finish after the deadline; the client asked for an
+		// answer within it.
+		err = ctx.Err()
+	}
+	s.stats.record(lease.ID, len(texts), ri.start, err)
+	if err != nil {
+		if statusOf(err) == http.StatusInternalServerError {
+			s.log.Error("predict failed", "model", lease.ID, "err", err)
+		}
+		return "", nil, nil, toProblem(err, "", nil)
+	}
+	return lease.ID, preds, lease.Model.Labels(), nil
+}
+
+func (s *Server) textTooLong(location string, n int) error {
+	return huma.Error422UnprocessableEntity("text too long", &huma.ErrorDetail{
+		Location: location,
+		Message:  fmt.Sprintf("text is %d bytes; the limit is %d", n, s.opts.MaxTextBytes),
+		Value:    n,
+	})
+}
+
+func probabilities(labels []string, p []float64) map[string]float64 {
+	if len(p) == 0 || len(p) != len(labels) {
+		return nil
+	}
+	m := make(map[string]float64, len(p))
+	for i, l := range labels {
+		m[l] = p[i]
+	}
+	return m
+}

@@ -1,0 +1,330 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mlserve/mlserve/api"
+)
+
+// Options configure a Server. Zero values take the defaults noted.
+type Options struct {
+	// AdminToken, when set, is the bearer token the admin API requires;
+	// without one the admin API answers loopback clients only.
+	AdminToken string
+	// MaxBodyBytes limits prediction request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxTextBytes limits one text (default 100,000 bytes).
+	MaxTextBytes int
+	// MaxUploadBytes limits model uploads (default 512 MiB).
+	MaxUploadBytes int64
+	// RequestTimeout bounds a prediction when the request names no
+	// timeout_ms (default 30 s).
+	RequestTimeout time.Duration
+	// Logger receives one line per request (default slog.Default()).
+	Logger *slog.Logger
+	// Metrics registers the server's Prometheus collectors (default: a
+	// private registry).
+	Metrics prometheus.Registerer
+	// Version is reported in the OpenAPI document.
+	Version string
+}
+
+func (o *Options) defaults() {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MaxTextBytes <= 0 {
+		o.MaxTextBytes = 100_000
+	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = 512 << 20
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewRegistry()
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+}
+
+// Server is the HTTP API over a Registry.
+type Server struct {
+	reg     Registry
+	opts    Options
+	log     *slog.Logger
+	api     huma.API
+	mux     *http.ServeMux
+	handler http.Handler
+	stats   *statsBook
+	metrics *metrics
+	idBase  string
+	idSeq   atomic.Uint64
+}
+
+// New returns a server answering for reg.
+func New(reg Registry, opts Options) (*Server, error) {
+	opts.defaults()
+	m, err := newMetrics(opts.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	s := &Server{
+		reg:     reg,
+		opts:    opts,
+		log:     opts.Logger.With("component", "server"),
+		mux:     http.NewServeMux(),
+		stats:   newStatsBook(time.Now()),
+		metrics: m,
+		idBase:  hex.EncodeToString(b[:]),
+	}
+	cfg := huma.DefaultConfig("mlserve", opts.Version)
+	cfg.Info.Description = "Text classification with scikit-learn and ONNX models, read natively in Go."
+	cfg.OpenAPIPath = "/openapi"
+	cfg.DocsPath = "" // served by docsHandler from embedded assets
+	cfg.CreateHooks = nil // no $schema links in responses: keep the seed's shapes
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "Admin token (admin_token in the config)."},
+	}
+	s.api = humago.New(s.mux, cfg)
+	s.register()
+	s.mux.Handle("GET /docs", docsHandler())
+	s.mux.Handle("GET /docs/", docsHandler())
+	s.handler = s.middleware(s.mux)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// OpenAPI returns the generated OpenAPI 3.1 document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+func (s *Server) register() {
+	predictOp := huma.Operation{
+		OperationID: "predict", Method: http.MethodPost, Path: "/predict",
+		Summary: "Classify one text", Tags: []string{"predict"},
+		MaxBodyBytes: s.opts.MaxBodyBytes,
+		Errors:       []int{400, 404, 413, 422, 503, 504},
+	}
+	huma.Register(s.api, predictOp, s.predict)
+	batchOp := huma.Operation{
+		OperationID: "batch-predict", Method: http.MethodPost, Path: "/batch-predict",
+		Summary: "Classify 1 to 100 texts", Tags: []string{"predict"},
+		MaxBodyBytes: s.opts.MaxBodyBytes,
+		Errors:       []int{400, 404, 413, 422, 503, 504},
+	}
+	huma.Register(s.api, batchOp, s.batchPredict)
+	s.registerAdmin()
+	s.registerHealth()
+}
+
+// reqInfo travels in the request context so handlers can tell the
+// middleware which model answered.
+type reqInfo struct {
+	start time.Time
+	model string
+}
+
+type ctxKey struct{}
+
+func infoFrom(ctx context.Context) *reqInfo {
+	if ri, ok := ctx.Value(ctxKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{start: time.Now()}
+}
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware times and logs every request, records its metrics, guards the
+// admin API, and checks prediction bodies (size, UTF-8) before huma sees them.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ri := &reqInfo{start: time.Now()}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+		sw := &statusWriter{ResponseWriter: w}
+		endpoint := s.route(r)
+		defer func() {
+			d := time.Since(ri.start)
+			s.metrics.observe(endpoint, ri.model, sw.status, d)
+			lvl := slog.LevelDebug
+			if sw.status >= 500 {
+				lvl = slog.LevelWarn
+			} else if sw.status >= 400 {
+				lvl = slog.LevelInfo
+			}
+			s.log.Log(r.Context(), lvl, "request", "method", r.Method, "path", r.URL.Path,
+				"status", sw.status, "model", ri.model, "duration_ms", float64(d.Microseconds())/1000,
+				"remote", r.RemoteAddr)
+		}()
+		switch {
+		case endpoint == "/predict" || endpoint == "/batch-predict":
+			if !s.checkBody(sw, r) {
+				return
+			}
+		case endpoint == "/models":
+			if !s.authorize(sw, r) {
+				return
+			}
+			if r.Method == http.MethodPost {
+				if r.ContentLength > s.opts.MaxUploadBytes {
+					writeProblem(sw, http.StatusRequestEntityTooLarge,
+						fmt.Sprintf("the upload is larger than the limit of %d bytes", s.opts.MaxUploadBytes))
+					return
+				}
+				r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxUploadBytes)
+			}
+		}
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// route names the endpoint for metrics and middleware without the
+// high-cardinality parts of the path.
+func (s *Server) route(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == "/models" || strings.HasPrefix(p, "/models/"):
+		return "/models"
+	case p == "/predict", p == "/batch-predict", p == "/stats", p == "/health/live", p == "/health/ready", p == "/openapi.json":
+		return p
+	case p == "/docs" || strings.HasPrefix(p, "/docs/"):
+		return "/docs"
+	default:
+		return "other"
+	}
+}
+
+// checkBody reads a prediction body, answering 413 when it is over the limit
+// and 422 when it is not UTF-8, and hands huma the bytes it read.
+func (s *Server) checkBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		writeProblem(w, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes),
+			api.ErrorDetail{Location: "body", Message: "too large", Value: r.ContentLength})
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "cannot read request body: "+err.Error())
+		return false
+	}
+	if int64(len(b)) > s.opts.MaxBodyBytes {
+		writeProblem(w, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes),
+			api.ErrorDetail{Location: "body", Message: "too large"})
+		return false
+	}
+	if !utf8.Valid(b) {
+		off := 0
+		for off < len(b) {
+			_, n := utf8.DecodeRune(b[off:])
+			if n == 1 && b[off] >= utf8.RuneSelf {
+				break
+			}
+			off += n
+		}
+		writeProblem(w, http.StatusUnprocessableEntity, "request body is not valid UTF-8",
+			api.ErrorDetail{Location: "body", Message: "invalid UTF-8 at byte offset " + strconv.Itoa(off)})
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	return true
+}
+
+// authorize guards the admin API: the bearer token when one is configured,
+// else loopback clients only.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.AdminToken == "" {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			writeProblem(w, http.StatusForbidden,
+				"the admin API answers loopback clients only when no admin_token is configured")
+			return false
+		}
+		return true
+	}
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if h == "" || !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mlserve admin"`)
+		writeProblem(w, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <admin token>")
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.opts.AdminToken)) != 1 {
+		writeProblem(w, http.StatusForbidden, "wrong admin token")
+		return false
+	}
+	return true
+}
+
+// requestID echoes the client's X-Request-ID or makes one.
+func (s *Server) requestID(given string) string {
+	if given != "" && len(given) <= 128 {
+		return given
+	}
+	return s.idBase + "-" + strconv.FormatUint(s.idSeq.Add(1), 36)
+}
+
+// deadline bounds ctx by the request's timeout_ms or the server default.
+func (s *Server) deadline(ctx context.Context, timeoutMS int) (context.Context, context.CancelFunc) {
+	d := s.opts.RequestTimeout
+	if timeoutMS > 0 {
+		d = time.Duration(timeoutMS) * time.Millisecond
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+func sinceMS(t time.Time) float64 {
+	return float64(time.Since(t).Microseconds()) / 1000
+}
