@@ -21,7 +21,7 @@ type Problem struct {
 	// Instance is the request path.
 	Instance string `json:"instance,omitempty" format:"uri"`
 	// Errors lists what was wrong, field by field.
-	Errors []ErrorDetail `json:"errors,omitempty"`
+	Errors []ErrorDetail `json:"errors"`
 }
 
 // ErrorDetail is one field's error.

@@ -23,10 +23,10 @@ type modelOutput struct{ Body *api.ModelInfo }
 
 type uploadForm struct {
 	File        huma.FormFile `form:"file" required:"true" contentType:"application/octet-stream" doc:"The model artifact (.joblib, .pkl, .onnx)."`
-	Manifest    huma.FormFile `form:"manifest" contentType:"application/octet-stream" doc:"Optional model.yaml."`
-	Name        string        `form:"name" doc:"Model name; required."`
-	Version     string        `form:"version" doc:"Version vN; the next free one when empty."`
-	MakeDefault bool          `form:"make_default" doc:"Make it the name's default once loaded and warm."`
+	Manifest    huma.FormFile `form:"manifest" required:"false" contentType:"application/octet-stream" doc:"Optional model.yaml."`
+	Name        string        `form:"name" required:"false" doc:"Model name; required."`
+	Version     string        `form:"version" required:"false" doc:"Version vN; the next free one when empty."`
+	MakeDefault bool          `form:"make_default" required:"false" doc:"Make it the name's default once loaded and warm."`
 }
 
 type uploadInput struct {

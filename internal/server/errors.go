@@ -74,6 +74,9 @@ func toProblem(err error, location string, value any) error {
 		msg = "the request timed out before the model answered"
 	}
 	d := &huma.ErrorDetail{Location: location, Message: err.Error(), Value: value}
+	if status == http.StatusInternalServerError {
+		d.Message = msg // the cause is logged, not sent
+	}
 	if location == "" {
 		d.Location = "request"
 	}
