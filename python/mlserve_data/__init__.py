@@ -1,0 +1,1 @@
+"""Data sets for mlserve's sample models and parity suite (SpamAssassin, sentiment)."""

@@ -1,0 +1,38 @@
+"""The hand-written sentiment data set (python/data/sentiment.csv).
+
+About 300 short product and service reviews written for mlserve's demo models,
+labelled positive / negative / neutral (neutral: factual statements with no
+opinion, or explicitly middling ones). Columns: text,label.
+
+Split: the same rule as the spam corpus, a text is held out when
+int(sha256(text)[:8], 16) % 5 == 0 (about 20 %).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .spam import is_held_out
+
+PATH = Path(__file__).resolve().parents[1] / "data" / "sentiment.csv"
+LABELS = ("negative", "neutral", "positive")
+
+
+def load() -> list[tuple[str, str]]:
+    """Return every (text, label) row."""
+    with PATH.open(newline="", encoding="utf-8") as fh:
+        return [(r["text"], r["label"]) for r in csv.DictReader(fh)]
+
+
+def load_split() -> tuple[list[str], list[str], list[str], list[str]]:
+    """Return (train_texts, train_labels, heldout_texts, heldout_labels)."""
+    xt, yt, xh, yh = [], [], [], []
+    for text, label in load():
+        if is_held_out(text):
+            xh.append(text)
+            yh.append(label)
+        else:
+            xt.append(text)
+            yt.append(label)
+    return xt, yt, xh, yh
