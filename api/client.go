@@ -23,6 +23,15 @@ const DefaultServer = "http://127.0.0.1:8000"
 // ErrNoServer means nothing answers at the client's server address.
 var ErrNoServer = errors.New("no mlserve server answers")
 
+// defaultHTTP keeps enough idle connections for concurrent callers (the
+// standard client keeps two per host).
+var defaultHTTP = func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 256
+	return &http.Client{Transport: t}
+}()
+
 // Client calls a running mlserve server. It is safe for concurrent use.
 type Client struct {
 	base  *url.URL
@@ -32,7 +41,7 @@ type Client struct {
 
 // NewClient returns a client for the server at base (e.g.
 // "http://127.0.0.1:8000"). token, when not empty, is sent as the admin
-// bearer token. hc may be nil for http.DefaultClient.
+// bearer token. hc may be nil for a shared client that keeps connections alive.
 func NewClient(base string, token string, hc *http.Client) (*Client, error) {
 	if base == "" {
 		base = DefaultServer
@@ -48,7 +57,7 @@ func NewClient(base string, token string, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("server address %q: scheme must be http or https", base)
 	}
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTP
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return &Client{base: u, http: hc, token: token}, nil
