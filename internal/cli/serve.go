@@ -1,19 +1,131 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+
+	"github.com/mlserve/mlserve/internal/server"
 )
 
+// serveFlags are `mlserve serve`'s flags; they override the config file.
+type serveFlags struct {
+	config      string
+	addr        string
+	metricsAddr string
+	logLevel    string
+}
+
 func newServeCmd() *cobra.Command {
+	f := &serveFlags{}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the mlserve HTTP server",
-		Args:  cobra.NoArgs,
+		Long: `Run the HTTP server: prediction and admin API, /docs, /openapi.json, and
+Prometheus /metrics on the monitoring listener. Configuration comes from
+--config (YAML), MLSERVE_... environment variables, then these flags.
+SIGINT or SIGTERM shut it down gracefully.`,
+		Example: `  mlserve serve
+  mlserve serve --config config.yaml --addr 0.0.0.0:8000`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errors.New("serve: waiting for internal/config and the model registry")
+			return serve(cmd.Context(), f)
 		},
 	}
+	cmd.Flags().StringVar(&f.config, "config", "", "configuration file (YAML)")
+	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address HOST:PORT (default 127.0.0.1:8000)")
+	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "monitoring listener HOST:PORT for /metrics (default 127.0.0.1:9090)")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
+}
+
+// serve assembles the server from the configuration.
+func serve(ctx context.Context, f *serveFlags) error {
+	// The configuration (internal/config) and the model registry
+	// (internal/model) are being written; until they land there is
+	// nothing to serve.
+	return errors.New("serve: the model registry and configuration are not in this build yet")
+}
+
+// listeners are the server's settings that are not the API's.
+type listeners struct {
+	addr, metricsAddr string
+	shutdown          time.Duration
+}
+
+// runServer serves reg on l.addr and its metrics on l.metricsAddr until ctx
+// is cancelled, then drains in-flight requests for up to l.shutdown.
+// ready, when not nil, receives the bound addresses once both listen.
+func runServer(ctx context.Context, l listeners, reg server.Registry, opts server.Options, ready func(api, metrics net.Addr)) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts.Metrics = promReg
+	opts.Logger = log
+	s, err := server.New(reg, opts)
+	if err != nil {
+		return err
+	}
+	apiLn, err := net.Listen("tcp", l.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", l.addr, err)
+	}
+	defer apiLn.Close()
+	var metricsLn net.Listener
+	if l.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", l.metricsAddr); err != nil {
+			return fmt.Errorf("metrics listener on %s: %w", l.metricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
+	apiSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 2)
+	go func() { errc <- apiSrv.Serve(apiLn) }()
+	var metricsSrv *http.Server
+	var metricsAddr net.Addr
+	if metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", server.MetricsHandler(promReg))
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		metricsAddr = metricsLn.Addr()
+		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+	}
+	log.Info("serving", "addr", apiLn.Addr().String(), "metrics", fmt.Sprint(metricsAddr), "docs", "http://"+apiLn.Addr().String()+"/docs")
+	if ready != nil {
+		ready(apiLn.Addr(), metricsAddr)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "drain", l.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), l.shutdown)
+	defer cancel()
+	err = apiSrv.Shutdown(sctx)
+	if metricsSrv != nil {
+		err = errors.Join(err, metricsSrv.Shutdown(sctx))
+	}
+	return err
+}
+
+// newLogger is the process's one slog configuration.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
