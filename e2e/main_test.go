@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mlserve/mlserve/api"
+)
+
+// binary is the mlserve executable built by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mlserve-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "mlserve")
+	build := exec.Command("go", "build", "-o", binary, "github.com/mlserve/mlserve/cmd/mlserve")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building mlserve:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repoRoot is the module root (the sample models live in models/).
+func repoRoot(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// copyModels copies the sample repository into a fresh directory.
+func copyModels(t testing.TB) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "models")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(repoRoot(t), "models"))); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// proc is a running `mlserve serve`.
+type proc struct {
+	cmd    *exec.Cmd
+	addr   string
+	url    string
+	client *api.Client
+	log    *bytes.Buffer
+	done   chan error
+}
+
+// startServer runs `mlserve serve` on modelsDir and waits until it is ready.
+func startServer(t testing.TB, modelsDir string) *proc {
+	t.Helper()
+	cfg := filepath.Join(filepath.Dir(modelsDir), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("models_dir: "+modelsDir+"\ndefault_model: sentiment-v2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{addr: freeAddr(t), log: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.url = "http://" + p.addr
+	p.cmd = exec.Command(binary, "serve", "--config", cfg, "--addr", p.addr, "--metrics-addr", freeAddr(t))
+	p.cmd.Env = append(os.Environ(), "MLSERVE_ADMIN_TOKEN=")
+	stderr, _ := p.cmd.StderrPipe()
+	p.cmd.Stdout = io.Discard
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.log.WriteString(sc.Text() + "\n")
+		}
+		close(lines)
+	}()
+	go func() { <-lines; p.done <- p.cmd.Wait() }()
+	var err error
+	if p.client, err = api.NewClient(p.url, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := p.client.Health(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		select {
+		case werr := <-p.done:
+			t.Fatalf("mlserve serve exited (%v):\n%s", werr, p.log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.cmd.Process.Kill()
+			t.Fatalf("server not ready after 60 s (%v):\n%s", err, p.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t testing.TB) {
+	t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("mlserve serve exited with %v:\n%s", err, p.log)
+		}
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		t.Errorf("mlserve serve did not stop on SIGTERM:\n%s", p.log)
+	}
+}
+
+// cli runs an mlserve client command against p and returns its output.
+func (p *proc) cli(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--server", p.url}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return strings.TrimSpace(out.String()), err
+}
