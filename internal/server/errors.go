@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -83,6 +85,11 @@ func toProblem(err error, location string, value any) error {
 	p := newProblem(status, msg, d).(*api.Problem)
 	if status == 499 {
 		p.Title = "Client Closed Request"
+	}
+	var oe *OverloadedError
+	if errors.As(err, &oe) {
+		secs := max(1, int((oe.RetryAfter+time.Second-1)/time.Second))
+		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
 	return p
 }

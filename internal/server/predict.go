@@ -93,7 +93,12 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 	}
 	defer lease.release()
 	ri.model = lease.ID
-	preds, err := lease.Model.Predict(ctx, texts)
+	var preds []model.Prediction
+	if s.opts.Engine != nil {
+		preds, err = s.opts.Engine.Predict(ctx, lease.ID, lease.Model, texts)
+	} else {
+		preds, err = lease.Model.Predict(ctx, texts)
+	}
 	if err == nil && len(preds) != len(texts) {
 		err = fmt.Errorf("model %s returned %d predictions for %d texts", lease.ID, len(preds), len(texts))
 	}

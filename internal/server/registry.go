@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
@@ -79,3 +80,17 @@ var (
 	// ErrOverloaded: the model's queue is full (503 with Retry-After).
 	ErrOverloaded = errors.New("server overloaded")
 )
+
+// OverloadedError is ErrOverloaded with the delay to suggest in Retry-After.
+type OverloadedError struct {
+	// RetryAfter is when the client should try again.
+	RetryAfter time.Duration
+	// Err is the cause (e.g. the inference engine's queue-full error).
+	Err error
+}
+
+// Error describes the refusal.
+func (e *OverloadedError) Error() string { return e.Err.Error() }
+
+// Unwrap makes errors.Is match both ErrOverloaded and the cause.
+func (e *OverloadedError) Unwrap() []error { return []error{ErrOverloaded, e.Err} }

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/model"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -45,6 +46,16 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// Version is reported in the OpenAPI document.
 	Version string
+	// Engine runs predictions (queueing, dynamic batching); nil calls the
+	// model directly.
+	Engine Engine
+}
+
+// Engine runs a model's predictions: the inference engine's queue and
+// batcher. Its errors go through statusOf like the registry's.
+type Engine interface {
+	// Predict classifies texts with m, the loaded version id.
+	Predict(ctx context.Context, id string, m model.Model, texts []string) ([]model.Prediction, error)
 }
 
 func (o *Options) defaults() {

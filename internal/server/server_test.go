@@ -1,8 +1,13 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"bytes"
 	"encoding/json"
+	"github.com/mlserve/mlserve/internal/model"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -424,5 +429,25 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(w.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// queueFullEngine refuses every request as an overloaded engine does.
+type queueFullEngine struct{ calls int }
+
+func (e *queueFullEngine) Predict(_ context.Context, id string, _ model.Model, _ []string) ([]model.Prediction, error) {
+	e.calls++
+	return nil, &server.OverloadedError{RetryAfter: 1500 * time.Millisecond, Err: fmt.Errorf("queue full for %s", id)}
+}
+
+func TestOverloaded(t *testing.T) {
+	eng := &queueFullEngine{}
+	s := newServer(t, newFakeRegistry(), server.Options{Engine: eng})
+	w := do(t, s, call{method: "POST", path: "/predict", body: `{"text":"good"}`})
+	if w.Code != 503 || w.Header().Get("Retry-After") != "2" || eng.calls != 1 {
+		t.Fatalf("%d Retry-After %q calls %d: %s", w.Code, w.Header().Get("Retry-After"), eng.calls, w.Body)
+	}
+	if p := problemOf(t, w); !strings.Contains(p.Detail, "queue full for sentiment-v2") {
+		t.Errorf("detail %q", p.Detail)
 	}
 }
