@@ -21,9 +21,9 @@ func TestLoadRequest(t *testing.T) {
 	mk("two/b.joblib")
 	tests := []struct {
 		name, path, flagName, flagVersion string
-		wantName, wantVersion, wantArt   string
-		wantMan                          string
-		wantErr                          bool
+		wantName, wantVersion, wantArt    string
+		wantMan                           string
+		wantErr                           bool
 	}{
 		{name: "repository dir", path: filepath.Dir(art), wantName: "sentiment", wantVersion: "v3", wantArt: art, wantMan: man},
 		{name: "repository file", path: art, wantName: "sentiment", wantVersion: "v3", wantArt: art, wantMan: man},

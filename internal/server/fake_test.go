@@ -44,8 +44,8 @@ func (m *keywordModel) Predict(ctx context.Context, texts []string) ([]model.Pre
 }
 
 func (m *keywordModel) Labels() []string { return []string{"negative", "positive"} }
-func (m *keywordModel) Info() model.Info  { return model.Info{Framework: "fake", Probabilistic: true} }
-func (m *keywordModel) Close() error      { return nil }
+func (m *keywordModel) Info() model.Info { return model.Info{Framework: "fake", Probabilistic: true} }
+func (m *keywordModel) Close() error     { return nil }
 
 // fakeRegistry holds models by id with one default per name.
 type fakeRegistry struct {

@@ -117,7 +117,7 @@ func New(reg Registry, opts Options) (*Server, error) {
 	cfg := huma.DefaultConfig("mlserve", opts.Version)
 	cfg.Info.Description = "Text classification with scikit-learn and ONNX models, read natively in Go."
 	cfg.OpenAPIPath = "/openapi"
-	cfg.DocsPath = "" // served by docsHandler from embedded assets
+	cfg.DocsPath = ""     // served by docsHandler from embedded assets
 	cfg.CreateHooks = nil // no $schema links in responses: keep the seed's shapes
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Admin token (admin_token in the config)."},

@@ -1,13 +1,10 @@
 package server_test
 
 import (
-	"context"
-	"fmt"
-	"time"
-
 	"bytes"
+	"context"
 	"encoding/json"
-	"github.com/mlserve/mlserve/internal/model"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -17,11 +14,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
