@@ -1,0 +1,159 @@
+"""Train mlserve's sample repository: models/sentiment/v1, v2 and models/spam/v1.
+
+Run from the repo root after scripts/setup-python.sh and scripts/fetch-data.sh:
+
+    .venv/bin/python python/train_samples.py
+
+Each model is written as model.joblib (joblib.dump, zlib level 3) plus model.yaml
+(the manifest the server reads; keys fixed by the repository format). Training is
+deterministic (fixed seeds, hash split), so a rerun changes only training_date.
+
+The `reference` block is computed on the held-out split:
+  confidence  histogram of the max predicted probability, 10 bins over [0, 1]
+  text_length histogram of len(text) in characters (Python code points), fixed edges
+  oov_rate    per text, the share of its word unigrams (the vectorizer's own analyzer
+              with ngram_range=(1, 1)) that are not in vocabulary_; a text with no
+              tokens counts as 0.0
+No preprocessing steps are declared (empty lists): the models were trained on the
+raw text, so the server must not clean it before the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import scipy
+import sklearn
+import yaml
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mlserve_data import sentiment, spam  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+UNIT_EDGES = [round(i / 10, 1) for i in range(11)]
+LENGTH_EDGES = [0, 25, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, 1000000]
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Writes shared lists in full (no &id001 anchors) so any YAML reader sees plain values."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def hist(values, edges):
+    v = np.clip(np.asarray(values, dtype=float), edges[0], edges[-1])
+    counts, _ = np.histogram(v, bins=edges)
+    return [round(float(c) / len(v), 6) for c in counts]
+
+
+def word_vectorizer(model):
+    """The first word-analyzer vectorizer inside a pipeline (for the OOV rate)."""
+    steps = [model]
+    while steps:
+        s = steps.pop(0)
+        if isinstance(s, TfidfVectorizer) and s.analyzer == "word":
+            return s
+        if isinstance(s, Pipeline):
+            steps.extend(st for _, st in s.steps)
+        if isinstance(s, FeatureUnion):
+            steps.extend(st for _, st in s.transformer_list)
+    raise ValueError("no word vectorizer")
+
+
+def oov_rates(model, texts):
+    vec = word_vectorizer(model)
+    analyze = clone(vec).set_params(ngram_range=(1, 1)).build_analyzer()
+    vocab = vec.vocabulary_
+    out = []
+    for t in texts:
+        toks = analyze(t)
+        out.append(sum(tok not in vocab for tok in toks) / len(toks) if toks else 0.0)
+    return out
+
+
+def reference(model, texts, labels):
+    proba = model.predict_proba(texts)
+    pred = model.classes_[proba.argmax(axis=1)]
+    lengths = [len(t) for t in texts]
+    return {
+        "n": len(texts),
+        "label_distribution": {str(c): round(float(np.mean(pred == c)), 6) for c in model.classes_},
+        "confidence": {"edges": UNIT_EDGES, "fractions": hist(proba.max(axis=1), UNIT_EDGES)},
+        "text_length": {"edges": LENGTH_EDGES, "fractions": hist(lengths, LENGTH_EDGES),
+                        "mean": round(float(np.mean(lengths)), 3), "std": round(float(np.std(lengths)), 3)},
+        "oov_rate": {"edges": UNIT_EDGES, "fractions": hist(oov_rates(model, texts), UNIT_EDGES)},
+    }
+
+
+def save(name, version, model, data, description, features, warmup):
+    xt, yt, xh, yh = data
+    model.fit(xt, yt)
+    acc = accuracy_score(yh, model.predict(xh))
+    out = MODELS / name / version
+    out.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out / "model.joblib", compress=("zlib", 3))
+    manifest = {
+        "framework": "sklearn",
+        "artifact": "model.joblib",
+        "description": description,
+        "accuracy": round(float(acc), 4),
+        "training_date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "features": features,
+        "labels": [str(c) for c in model.classes_],
+        "library_versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+                             "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__},
+        "preprocessing": [],
+        "warmup": warmup,
+        "reference": reference(model, xh, yh),
+    }
+    with (out / "model.yaml").open("w") as fh:
+        fh.write(f"# Written by python/train_samples.py; held-out split of {len(xh)} texts.\n")
+        yaml.dump(manifest, fh, Dumper=_NoAliases, sort_keys=False, default_flow_style=None, width=120,
+                  allow_unicode=True)
+    size = (out / "model.joblib").stat().st_size
+    print(f"{name}/{version}: accuracy {acc:.4f} on {len(xh)} held-out, {size / 1e6:.2f} MB")
+
+
+def main():
+    sent = sentiment.load_split()
+    sent_warm = ["The delivery was quick and the product works great.",
+                 "It broke after two days and support never replied.",
+                 "The store opens at nine on Saturdays."]
+    save("sentiment", "v1",
+         Pipeline([("tfidf", TfidfVectorizer(ngram_range=(1, 2))),
+                   ("clf", LogisticRegression(C=10.0, max_iter=2000))]),
+         sent, "Review sentiment (positive/negative/neutral), TF-IDF + logistic regression",
+         "TF-IDF word unigrams+bigrams, full vocabulary", sent_warm)
+    save("sentiment", "v2",
+         Pipeline([("features", FeatureUnion([
+                       ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                       ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                                max_features=20000))])),
+                   ("clf", LogisticRegression(C=20.0, max_iter=3000))]),
+         sent, "Review sentiment (positive/negative/neutral), word + character n-gram TF-IDF + logistic regression",
+         "TF-IDF word unigrams+bigrams and char_wb 2-5-grams (20,000 terms), sublinear tf", sent_warm)
+    sp = spam.load_split()
+    save("spam", "v1",
+         Pipeline([("tfidf", TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), max_features=30000,
+                                             dtype=np.float64)),
+                   ("clf", LogisticRegression(C=30.0, max_iter=3000))]),
+         sp, "SpamAssassin spam filter on raw emails (headers + body), TF-IDF + logistic regression",
+         "TF-IDF word unigrams+bigrams, 30,000 terms, sublinear tf",
+         ["Subject: meeting moved to 3pm\n\nSee you in room 4.",
+          "Subject: You WON $1,000,000!!!\n\nClick here to claim your FREE prize now."])
+
+
+if __name__ == "__main__":
+    main()
