@@ -1,0 +1,390 @@
+// Package config reads mlserve's configuration: a YAML file whose keys match
+// the seed's config.yaml, overridden by MLSERVE_* environment variables, then
+// by command-line flags applied by the CLI, and validated before start-up.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrInvalid is wrapped by every error that reports a bad configuration
+// value; the message names the key and the reason.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is the whole configuration. Field tags are the YAML keys; the
+// environment variable for a key is MLSERVE_ followed by the key upper-cased
+// with dots as underscores (cache.ttl_seconds → MLSERVE_CACHE_TTL_SECONDS).
+type Config struct {
+	// ModelsDir is the model repository root (models/<name>/<vN>/).
+	ModelsDir string `yaml:"models_dir"`
+	// DefaultModel is the model id or name served when a request names none.
+	DefaultModel string `yaml:"default_model"`
+	// MaxBatchSize is the most texts the batcher hands a model at once.
+	MaxBatchSize int `yaml:"max_batch_size"`
+	// BatchTimeoutMS is how long the batcher waits to fill a batch.
+	BatchTimeoutMS int `yaml:"batch_timeout_ms"`
+	// ListenAddr is the HTTP API's host:port.
+	ListenAddr string `yaml:"listen_addr"`
+	// AdminToken, when set, is the Bearer token the admin API requires;
+	// when empty the admin API answers loopback clients only.
+	AdminToken string `yaml:"admin_token"`
+	// RequestTimeoutMS bounds one request from decode to response.
+	RequestTimeoutMS int `yaml:"request_timeout_ms"`
+	// DrainTimeout is how long shutdown (and an unloaded version) waits for
+	// in-flight requests.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+
+	Cache      Cache      `yaml:"cache"`
+	Monitoring Monitoring `yaml:"monitoring"`
+	Limits     Limits     `yaml:"limits"`
+	Queue      Queue      `yaml:"queue"`
+	Repository Repository `yaml:"repository"`
+	Versions   Versions   `yaml:"versions"`
+	Log        Log        `yaml:"log"`
+}
+
+// Cache configures the prediction cache.
+type Cache struct {
+	// Enabled turns the cache on.
+	Enabled bool `yaml:"enabled"`
+	// TTLSeconds is how long an entry lives.
+	TTLSeconds int `yaml:"ttl_seconds"`
+	// MaxSize is the most entries the in-memory cache holds.
+	MaxSize int `yaml:"max_size"`
+	// RedisURL, when set, selects the Redis cache (redis://host:port/db).
+	RedisURL string `yaml:"redis_url"`
+}
+
+// Monitoring configures the Prometheus metrics listener.
+type Monitoring struct {
+	// Enabled turns the metrics listener on.
+	Enabled bool `yaml:"enabled"`
+	// Port is the metrics port, used when Addr is empty.
+	Port int `yaml:"port"`
+	// Addr is the metrics listener's host:port; default 127.0.0.1:<Port>.
+	Addr string `yaml:"addr"`
+}
+
+// Limits bounds what a client may send.
+type Limits struct {
+	// MaxBodyBytes bounds a predict request body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxTextChars bounds one text.
+	MaxTextChars int `yaml:"max_text_chars"`
+	// MaxUploadBytes bounds an uploaded model artifact.
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
+}
+
+// Queue configures the per-model request queue.
+type Queue struct {
+	// MaxSize is the most texts waiting per model before 503.
+	MaxSize int `yaml:"max_size"`
+}
+
+// Repository configures how the model repository is watched.
+type Repository struct {
+	// PollInterval is how often models_dir is rescanned; 0 disables.
+	PollInterval Duration `yaml:"poll_interval"`
+}
+
+// Versions is the version policy.
+type Versions struct {
+	// KeepLoaded is how many versions of each name stay loaded (newest first,
+	// plus the name's default).
+	KeepLoaded int `yaml:"keep_loaded"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Duration is a time.Duration read from a Go duration string ("30s", "1m").
+// A bare integer is not accepted, so units are never guessed.
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// String returns the duration string.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration like 30s or 1m", s)
+	}
+	return v, nil
+}
+
+// Default returns the configuration used when no file is named: serve
+// ./models on 127.0.0.1:8000 with metrics on 127.0.0.1:9090.
+func Default() *Config {
+	return &Config{
+		ModelsDir:        "./models",
+		MaxBatchSize:     32,
+		BatchTimeoutMS:   50,
+		ListenAddr:       "127.0.0.1:8000",
+		RequestTimeoutMS: 30_000,
+		DrainTimeout:     Duration(30 * time.Second),
+		Cache:            Cache{Enabled: true, TTLSeconds: 3600, MaxSize: 10_000},
+		Monitoring:       Monitoring{Enabled: true, Port: 9090},
+		Limits:           Limits{MaxBodyBytes: 1 << 20, MaxTextChars: 100_000, MaxUploadBytes: 512 << 20},
+		Queue:            Queue{MaxSize: 10_000},
+		Repository:       Repository{PollInterval: Duration(10 * time.Second)},
+		Versions:         Versions{KeepLoaded: 2},
+		Log:              Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads path over the defaults (path "" means defaults only), applies
+// MLSERVE_* environment overrides, fills derived defaults and validates.
+// A named file that does not exist is an error; so is an unknown key.
+func Load(path string) (*Config, error) {
+	return load(path, os.LookupEnv)
+}
+
+func load(path string, env func(string) (string, bool)) (*Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config %s: %w: %v", path, ErrInvalid, err)
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// EnvKey returns the environment variable that overrides a YAML key
+// ("cache.ttl_seconds" → "MLSERVE_CACHE_TTL_SECONDS").
+func EnvKey(key string) string {
+	return "MLSERVE_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Keys lists every configuration key in dotted form, in declaration order.
+func Keys() []string {
+	var keys []string
+	walk(reflect.ValueOf(Default()).Elem(), "", func(key string, _ reflect.Value) { keys = append(keys, key) })
+	return keys
+}
+
+func walk(v reflect.Value, prefix string, fn func(string, reflect.Value)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := prefix + strings.Split(f.Tag.Get("yaml"), ",")[0]
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration(0)) {
+			walk(fv, key+".", fn)
+			continue
+		}
+		fn(key, fv)
+	}
+}
+
+func (c *Config) applyEnv(env func(string) (string, bool)) error {
+	var err error
+	walk(reflect.ValueOf(c).Elem(), "", func(key string, fv reflect.Value) {
+		s, ok := env(EnvKey(key))
+		if !ok || err != nil {
+			return
+		}
+		if e := setField(fv, s); e != nil {
+			err = fmt.Errorf("%w: %s (from %s): %v", ErrInvalid, key, EnvKey(key), e)
+		}
+	})
+	return err
+}
+
+// Set assigns a value given as a string to a dotted key, as the environment
+// would; the CLI may use it for flags. Call Validate afterwards.
+func (c *Config) Set(key, value string) error {
+	found := false
+	var err error
+	walk(reflect.ValueOf(c).Elem(), "", func(k string, fv reflect.Value) {
+		if k != key {
+			return
+		}
+		found = true
+		if e := setField(fv, value); e != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrInvalid, key, e)
+		}
+	})
+	if !found {
+		return fmt.Errorf("%w: unknown key %q", ErrInvalid, key)
+	}
+	return err
+}
+
+func setField(fv reflect.Value, s string) error {
+	s = strings.TrimSpace(s)
+	if fv.Type() == reflect.TypeOf(Duration(0)) {
+		d, err := parseDuration(s)
+		if err != nil {
+			return err
+		}
+		fv.SetInt(int64(d))
+		return nil
+	}
+	switch fv.Kind() {
+	case reflect.String:
+		fv.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", s)
+		}
+		fv.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", s)
+		}
+		fv.SetInt(n)
+	default:
+		return fmt.Errorf("unsupported kind %s", fv.Kind())
+	}
+	return nil
+}
+
+// MetricsAddr is the metrics listener's address: monitoring.addr, else
+// 127.0.0.1:<monitoring.port>.
+func (c *Config) MetricsAddr() string {
+	if c.Monitoring.Addr != "" {
+		return c.Monitoring.Addr
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Monitoring.Port))
+}
+
+// Validate checks every value; the error names the key and the reason.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, a...)))
+	}
+	if strings.TrimSpace(c.ModelsDir) == "" {
+		bad("models_dir", "must not be empty")
+	}
+	if c.MaxBatchSize < 1 {
+		bad("max_batch_size", "must be at least 1, got %d", c.MaxBatchSize)
+	}
+	if c.BatchTimeoutMS < 0 {
+		bad("batch_timeout_ms", "must not be negative, got %d", c.BatchTimeoutMS)
+	}
+	if err := checkAddr(c.ListenAddr); err != nil {
+		bad("listen_addr", "%v", err)
+	}
+	if c.RequestTimeoutMS < 0 {
+		bad("request_timeout_ms", "must not be negative, got %d", c.RequestTimeoutMS)
+	}
+	if c.DrainTimeout < 0 {
+		bad("drain_timeout", "must not be negative, got %s", c.DrainTimeout)
+	}
+	if c.Cache.TTLSeconds < 0 {
+		bad("cache.ttl_seconds", "must not be negative, got %d", c.Cache.TTLSeconds)
+	}
+	if c.Cache.MaxSize < 0 || (c.Cache.Enabled && c.Cache.RedisURL == "" && c.Cache.MaxSize == 0) {
+		bad("cache.max_size", "must be positive when the memory cache is enabled, got %d", c.Cache.MaxSize)
+	}
+	if u := c.Cache.RedisURL; u != "" && !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") && !strings.HasPrefix(u, "unix://") {
+		bad("cache.redis_url", "%q is not a redis://, rediss:// or unix:// URL", u)
+	}
+	if c.Monitoring.Port < 0 || c.Monitoring.Port > 65535 {
+		bad("monitoring.port", "must be a port number 0-65535, got %d", c.Monitoring.Port)
+	}
+	if c.Monitoring.Addr != "" {
+		if err := checkAddr(c.Monitoring.Addr); err != nil {
+			bad("monitoring.addr", "%v", err)
+		}
+	}
+	if c.Monitoring.Enabled && c.MetricsAddr() == c.ListenAddr {
+		bad("monitoring.addr", "must differ from listen_addr %s", c.ListenAddr)
+	}
+	if c.Limits.MaxBodyBytes < 1 {
+		bad("limits.max_body_bytes", "must be positive, got %d", c.Limits.MaxBodyBytes)
+	}
+	if c.Limits.MaxTextChars < 1 {
+		bad("limits.max_text_chars", "must be positive, got %d", c.Limits.MaxTextChars)
+	}
+	if c.Limits.MaxUploadBytes < 1 {
+		bad("limits.max_upload_bytes", "must be positive, got %d", c.Limits.MaxUploadBytes)
+	}
+	if c.Queue.MaxSize < 1 {
+		bad("queue.max_size", "must be positive, got %d", c.Queue.MaxSize)
+	}
+	if c.Repository.PollInterval < 0 {
+		bad("repository.poll_interval", "must not be negative (0 disables), got %s", c.Repository.PollInterval)
+	}
+	if c.Versions.KeepLoaded < 1 {
+		bad("versions.keep_loaded", "must be at least 1, got %d", c.Versions.KeepLoaded)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%q has an invalid host", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has an invalid port", addr)
+	}
+	return nil
+}
