@@ -1,0 +1,109 @@
+package model
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ManifestFile is the manifest's file name inside a version folder.
+const ManifestFile = "model.yaml"
+
+// Manifest is a version's model.yaml: metadata written by the training
+// script. It is optional for scikit-learn artifacts. Keys this version of
+// mlserve does not know are reported as warnings, not errors, so newer
+// training scripts keep working.
+type Manifest struct {
+	// Framework is "sklearn" or "onnx"; empty means "infer from the artifact's extension".
+	Framework string `yaml:"framework" json:"framework,omitempty"`
+	// Artifact is the artifact's file name in the version folder.
+	Artifact string `yaml:"artifact" json:"artifact,omitempty"`
+	// Description is free text.
+	Description string `yaml:"description" json:"description,omitempty"`
+	// Accuracy is the accuracy on held-out data, when measured.
+	Accuracy *float64 `yaml:"accuracy" json:"accuracy,omitempty"`
+	// TrainingDate is when the model was trained (as written by the script).
+	TrainingDate string `yaml:"training_date" json:"training_date,omitempty"`
+	// Features describes the features (free-form: text or a map).
+	Features any `yaml:"features" json:"features,omitempty"`
+	// Labels are the class labels, when listed.
+	Labels []string `yaml:"labels" json:"labels,omitempty"`
+	// LibraryVersions are the training libraries' versions (sklearn, numpy...).
+	LibraryVersions map[string]string `yaml:"library_versions" json:"library_versions,omitempty"`
+	// Preprocessing lists the cleaning steps applied to each text before the
+	// model's own pipeline, each as decoded from YAML (a map with a "type"
+	// key and its parameters); Options.NewCleaner turns them into a Cleaner.
+	Preprocessing []map[string]any `yaml:"preprocessing" json:"preprocessing,omitempty"`
+	// Warmup are sample texts predicted once before a version serves.
+	Warmup []string `yaml:"warmup" json:"warmup,omitempty"`
+	// Reference holds statistics of held-out data, for drift detection.
+	Reference *Reference `yaml:"reference" json:"reference,omitempty"`
+}
+
+// Reference is the reference block of a manifest: what the model's outputs
+// and inputs looked like on held-out data.
+type Reference struct {
+	// N is the number of held-out texts the statistics come from.
+	N int `yaml:"n" json:"n"`
+	// LabelDistribution is the fraction of predictions per label.
+	LabelDistribution map[string]float64 `yaml:"label_distribution" json:"label_distribution,omitempty"`
+	// Confidence is the histogram of prediction confidence.
+	Confidence *Histogram `yaml:"confidence" json:"confidence,omitempty"`
+	// TextLength is the histogram of text lengths in characters.
+	TextLength *Histogram `yaml:"text_length" json:"text_length,omitempty"`
+	// OOVRate is the histogram of out-of-vocabulary token rates.
+	OOVRate *Histogram `yaml:"oov_rate" json:"oov_rate,omitempty"`
+}
+
+// Histogram is a binned distribution: len(Edges) == len(Fractions)+1.
+type Histogram struct {
+	// Edges are the bin boundaries, ascending.
+	Edges []float64 `yaml:"edges" json:"edges"`
+	// Fractions are the share of values per bin.
+	Fractions []float64 `yaml:"fractions" json:"fractions"`
+	// Mean of the values, when given.
+	Mean *float64 `yaml:"mean" json:"mean,omitempty"`
+	// Std is the standard deviation of the values, when given.
+	Std *float64 `yaml:"std" json:"std,omitempty"`
+}
+
+var manifestKeys = []string{"framework", "artifact", "description", "accuracy", "training_date", "features",
+	"labels", "library_versions", "preprocessing", "warmup", "reference"}
+
+// ParseManifest decodes model.yaml. It returns warnings for keys it does not
+// know; an error wrapping ErrInvalid for malformed YAML, wrong types or
+// inconsistent histograms.
+func ParseManifest(b []byte) (*Manifest, []string, error) {
+	m := &Manifest{}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return m, nil, nil
+	}
+	if err := yaml.Unmarshal(b, m); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ManifestFile, err)
+	}
+	var raw map[string]yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ManifestFile, err)
+	}
+	var warnings []string
+	for k := range raw {
+		if !slices.Contains(manifestKeys, k) {
+			warnings = append(warnings, fmt.Sprintf("%s: unknown key %q ignored", ManifestFile, k))
+		}
+	}
+	slices.Sort(warnings)
+	if m.Reference != nil {
+		for name, h := range map[string]*Histogram{"confidence": m.Reference.Confidence,
+			"text_length": m.Reference.TextLength, "oov_rate": m.Reference.OOVRate} {
+			if h != nil && len(h.Edges) != len(h.Fractions)+1 {
+				return nil, nil, fmt.Errorf("%w: %s: reference.%s: %d edges for %d fractions (want fractions+1)",
+					ErrInvalid, ManifestFile, name, len(h.Edges), len(h.Fractions))
+			}
+		}
+	}
+	return m, warnings, nil
+}

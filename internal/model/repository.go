@@ -1,0 +1,418 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Errors of the repository and registry; wrapped with detail.
+var (
+	// ErrNotFound: no such model name, version or id.
+	ErrNotFound = errors.New("model not found")
+	// ErrNotLoaded: the version exists in the repository but is not loaded
+	// (unloaded, evicted by the version policy, or failed). It wraps ErrNotFound.
+	ErrNotLoaded = fmt.Errorf("%w: version not loaded", ErrNotFound)
+	// ErrExists: the version already exists (HTTP 409).
+	ErrExists = errors.New("model version already exists")
+	// ErrInvalidName: a name, version or file name breaks the repository's rules.
+	ErrInvalidName = errors.New("invalid model name")
+	// ErrInUse: the operation would leave a name without its serving default.
+	ErrInUse = errors.New("model version in use")
+)
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	versionRE = regexp.MustCompile(`^v([0-9]+)$`)
+)
+
+// artifactExt maps an artifact file extension to its framework.
+var artifactExt = map[string]string{".joblib": "sklearn", ".pkl": "sklearn", ".pickle": "sklearn", ".onnx": "onnx"}
+
+// FrameworkOf returns the framework an artifact's file name implies, or "".
+func FrameworkOf(filename string) string {
+	return artifactExt[strings.ToLower(filepath.Ext(filename))]
+}
+
+// ValidName reports whether name is a valid model name.
+func ValidName(name string) error {
+	if len(name) > 128 || !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: %q (want [a-z0-9][a-z0-9_.-]*, at most 128 characters)", ErrInvalidName, name)
+	}
+	return nil
+}
+
+// ParseVersion returns N of "vN".
+func ParseVersion(v string) (int, error) {
+	m := versionRE.FindStringSubmatch(v)
+	if m == nil || len(m[1]) > 9 {
+		return 0, fmt.Errorf("%w: version %q (want v<N>)", ErrInvalidName, v)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n, nil
+}
+
+// ID returns the model id "<name>-<version>".
+func ID(name, version string) string { return name + "-" + version }
+
+// SplitID splits "sentiment-v2" into ("sentiment", "v2").
+func SplitID(id string) (name, version string, err error) {
+	i := strings.LastIndex(id, "-")
+	if i <= 0 {
+		return "", "", fmt.Errorf("%w: id %q (want <name>-v<N>)", ErrInvalidName, id)
+	}
+	name, version = id[:i], id[i+1:]
+	if err := ValidName(name); err != nil {
+		return "", "", err
+	}
+	if _, err := ParseVersion(version); err != nil {
+		return "", "", err
+	}
+	return name, version, nil
+}
+
+// Repository is the model folder tree models_dir/<name>/<vN>/, each version
+// folder holding one artifact and an optional model.yaml, plus the registry's
+// persisted state in models_dir/.mlserve-state.json. Entries whose names start
+// with a dot are never models (temporary folders, state).
+type Repository struct {
+	dir string
+}
+
+// OpenRepository opens (creating if needed) the repository rooted at dir.
+func OpenRepository(dir string) (*Repository, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("model repository: %w", err)
+	}
+	return &Repository{dir: dir}, nil
+}
+
+// Dir is the repository's root folder.
+func (r *Repository) Dir() string { return r.dir }
+
+// Version is one version folder found in the repository.
+type Version struct {
+	// Name and Version ("sentiment", "v2").
+	Name, Version string
+	// N is the version number.
+	N int
+	// Dir is the version folder.
+	Dir string
+	// Artifact is the artifact's file name inside Dir.
+	Artifact string
+	// Manifest is model.yaml's content, nil when absent.
+	Manifest []byte
+	// Stamp changes whenever a file in the folder changes (names, sizes,
+	// modification times); polling compares it to spot complete and changed folders.
+	Stamp string
+}
+
+// ID is the version's model id.
+func (v Version) ID() string { return ID(v.Name, v.Version) }
+
+// Scan lists every valid version folder, sorted by name then version number.
+// Folders it cannot use are returned as errors beside the versions found.
+func (r *Repository) Scan() ([]Version, []error) {
+	names, err := os.ReadDir(r.dir)
+	if err != nil {
+		return nil, []error{fmt.Errorf("model repository: %w", err)}
+	}
+	var out []Version
+	var errs []error
+	for _, n := range names {
+		if !n.IsDir() || strings.HasPrefix(n.Name(), ".") {
+			continue
+		}
+		if err := ValidName(n.Name()); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", filepath.Join(r.dir, n.Name()), err))
+			continue
+		}
+		vs, err := os.ReadDir(filepath.Join(r.dir, n.Name()))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, v := range vs {
+			if !v.IsDir() || strings.HasPrefix(v.Name(), ".") {
+				continue
+			}
+			ver, err := r.readVersion(n.Name(), v.Name())
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, ver)
+		}
+	}
+	slices.SortFunc(out, func(a, b Version) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return a.N - b.N
+	})
+	return out, errs
+}
+
+// Lookup reads one version folder.
+func (r *Repository) Lookup(name, version string) (Version, error) {
+	if err := ValidName(name); err != nil {
+		return Version{}, err
+	}
+	if _, err := ParseVersion(version); err != nil {
+		return Version{}, err
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, name, version)); errors.Is(err, os.ErrNotExist) {
+		return Version{}, fmt.Errorf("%w: %s", ErrNotFound, ID(name, version))
+	}
+	return r.readVersion(name, version)
+}
+
+func (r *Repository) readVersion(name, version string) (Version, error) {
+	dir := filepath.Join(r.dir, name, version)
+	n, err := ParseVersion(version)
+	if err != nil {
+		return Version{}, fmt.Errorf("%s: %w", dir, err)
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		return Version{}, err
+	}
+	v := Version{Name: name, Version: version, N: n, Dir: dir}
+	var stamp strings.Builder
+	var candidates []string
+	for _, f := range files {
+		if strings.HasPrefix(f.Name(), ".") || f.IsDir() {
+			continue
+		}
+		info, err := f.Info()
+		if err != nil {
+			return Version{}, err
+		}
+		fmt.Fprintf(&stamp, "%s:%d:%d;", f.Name(), info.Size(), info.ModTime().UnixNano())
+		if f.Name() == ManifestFile {
+			if v.Manifest, err = os.ReadFile(filepath.Join(dir, f.Name())); err != nil {
+				return Version{}, err
+			}
+			continue
+		}
+		if FrameworkOf(f.Name()) != "" {
+			candidates = append(candidates, f.Name())
+		}
+	}
+	v.Stamp = stamp.String()
+	if v.Manifest != nil {
+		if m, _, err := ParseManifest(v.Manifest); err == nil && m.Artifact != "" {
+			if !slices.Contains(candidates, m.Artifact) {
+				if _, err := os.Stat(filepath.Join(dir, filepath.Base(m.Artifact))); err != nil {
+					return Version{}, fmt.Errorf("%w: %s: manifest names artifact %q, which is missing", ErrNotFound, dir, m.Artifact)
+				}
+			}
+			v.Artifact = filepath.Base(m.Artifact)
+			return v, nil
+		}
+	}
+	switch len(candidates) {
+	case 1:
+		v.Artifact = candidates[0]
+	case 0:
+		return Version{}, fmt.Errorf("%w: %s: no artifact (.joblib, .pkl, .onnx)", ErrNotFound, dir)
+	default:
+		return Version{}, fmt.Errorf("%w: %s: several artifacts %v; name one in %s", ErrInvalid, dir, candidates, ManifestFile)
+	}
+	return v, nil
+}
+
+// NextVersion returns the version after the highest one of name on disk ("v1" for a new name).
+func (r *Repository) NextVersion(name string) (string, error) {
+	if err := ValidName(name); err != nil {
+		return "", err
+	}
+	vs, err := os.ReadDir(filepath.Join(r.dir, name))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	top := 0
+	for _, v := range vs {
+		if n, err := ParseVersion(v.Name()); err == nil && n > top {
+			top = n
+		}
+	}
+	return "v" + strconv.Itoa(top+1), nil
+}
+
+// Write stores a new version atomically: the artifact (and manifest, if not
+// nil) go into a temporary folder inside the repository, are fsynced, and the
+// folder is renamed into place, so a reader (or a crash) never sees half a
+// version. It refuses to replace an existing version (ErrExists).
+func (r *Repository) Write(name, version, artifactName string, artifact io.Reader, manifest []byte) (Version, error) {
+	if err := ValidName(name); err != nil {
+		return Version{}, err
+	}
+	if _, err := ParseVersion(version); err != nil {
+		return Version{}, err
+	}
+	if artifactName != filepath.Base(artifactName) || strings.HasPrefix(artifactName, ".") ||
+		artifactName == ManifestFile || FrameworkOf(artifactName) == "" {
+		return Version{}, fmt.Errorf("%w: artifact file name %q (want a plain .joblib, .pkl or .onnx name)", ErrInvalidName, artifactName)
+	}
+	final := filepath.Join(r.dir, name, version)
+	if _, err := os.Lstat(final); err == nil {
+		return Version{}, fmt.Errorf("%w: %s", ErrExists, ID(name, version))
+	}
+	tmp, err := os.MkdirTemp(r.dir, ".tmp-"+name+"-"+version+"-")
+	if err != nil {
+		return Version{}, fmt.Errorf("model repository: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return Version{}, err
+	}
+	if err := writeFileSync(filepath.Join(tmp, artifactName), artifact); err != nil {
+		return Version{}, fmt.Errorf("model repository: writing artifact: %w", err)
+	}
+	if manifest != nil {
+		if err := writeFileSync(filepath.Join(tmp, ManifestFile), strings.NewReader(string(manifest))); err != nil {
+			return Version{}, fmt.Errorf("model repository: writing manifest: %w", err)
+		}
+	}
+	if err := syncDir(tmp); err != nil {
+		return Version{}, err
+	}
+	parent := filepath.Join(r.dir, name)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return Version{}, err
+	}
+	// A rename onto an existing empty folder would succeed: check again just
+	// before it (the registry serialises its own writers).
+	if _, err := os.Lstat(final); err == nil {
+		return Version{}, fmt.Errorf("%w: %s", ErrExists, ID(name, version))
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return Version{}, fmt.Errorf("model repository: %w", err)
+	}
+	done = true
+	if err := syncDir(parent); err != nil {
+		return Version{}, err
+	}
+	if err := syncDir(r.dir); err != nil {
+		return Version{}, err
+	}
+	return r.readVersion(name, version)
+}
+
+// Remove deletes a version folder (used when a freshly written version fails
+// to load); it is first renamed to a dot-name so pollers never see it half gone.
+func (r *Repository) Remove(name, version string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	if _, err := ParseVersion(version); err != nil {
+		return err
+	}
+	final := filepath.Join(r.dir, name, version)
+	tmp := filepath.Join(r.dir, ".rm-"+name+"-"+version)
+	os.RemoveAll(tmp)
+	if err := os.Rename(final, tmp); err != nil {
+		return fmt.Errorf("model repository: %w", err)
+	}
+	return os.RemoveAll(tmp)
+}
+
+func writeFileSync(path string, src io.Reader) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("model repository: fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// StateFile is the registry's persisted state inside models_dir.
+const StateFile = ".mlserve-state.json"
+
+// State is what the registry persists so a restart restores it: each name's
+// chosen default version and the versions an admin unloaded.
+type State struct {
+	// Defaults maps a name to the version an admin (or install) made its default.
+	Defaults map[string]string `json:"defaults"`
+	// Unloaded lists the ids an admin unloaded; they are not loaded at start-up.
+	Unloaded []string `json:"unloaded"`
+}
+
+// LoadState reads the persisted state; a missing file is an empty state.
+func (r *Repository) LoadState() (State, error) {
+	s := State{Defaults: map[string]string{}}
+	b, err := os.ReadFile(filepath.Join(r.dir, StateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("model repository state: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return State{Defaults: map[string]string{}}, fmt.Errorf("model repository state %s: %w", StateFile, err)
+	}
+	if s.Defaults == nil {
+		s.Defaults = map[string]string{}
+	}
+	return s, nil
+}
+
+// SaveState writes the state atomically (temp file, fsync, rename, fsync dir).
+func (r *Repository) SaveState(s State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(r.dir, ".tmp-state-")
+	if err != nil {
+		return fmt.Errorf("model repository state: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), filepath.Join(r.dir, StateFile)); err != nil {
+		return fmt.Errorf("model repository state: %w", err)
+	}
+	return syncDir(r.dir)
+}
