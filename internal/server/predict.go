@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -33,8 +34,8 @@ type batchOutput struct {
 
 func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput, error) {
 	ri := infoFrom(ctx)
-	if len(in.Body.Text) > s.opts.MaxTextBytes {
-		return nil, s.textTooLong("body.text", len(in.Body.Text))
+	if n := s.textLen(in.Body.Text); n > s.opts.MaxTextChars {
+		return nil, s.textTooLong("body.text", n)
 	}
 	id, preds, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, []string{in.Body.Text})
 	if err != nil {
@@ -58,8 +59,8 @@ func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput,
 func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput, error) {
 	ri := infoFrom(ctx)
 	for i, t := range in.Body.Texts {
-		if len(t) > s.opts.MaxTextBytes {
-			return nil, s.textTooLong(fmt.Sprintf("body.texts[%d]", i), len(t))
+		if n := s.textLen(t); n > s.opts.MaxTextChars {
+			return nil, s.textTooLong(fmt.Sprintf("body.texts[%d]", i), n)
 		}
 	}
 	id, preds, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, in.Body.Texts)
@@ -117,10 +118,19 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 	return lease.ID, preds, lease.Model.Labels(), nil
 }
 
+// textLen counts t's code points, or returns len(t) when that is within the
+// limit already (a code point is at least one byte).
+func (s *Server) textLen(t string) int {
+	if len(t) <= s.opts.MaxTextChars {
+		return len(t)
+	}
+	return utf8.RuneCountInString(t)
+}
+
 func (s *Server) textTooLong(location string, n int) error {
 	return huma.Error422UnprocessableEntity("text too long", &huma.ErrorDetail{
 		Location: location,
-		Message:  fmt.Sprintf("text is %d bytes; the limit is %d", n, s.opts.MaxTextBytes),
+		Message:  fmt.Sprintf("text is %d characters; the limit is %d", n, s.opts.MaxTextChars),
 		Value:    n,
 	})
 }

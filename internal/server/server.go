@@ -32,8 +32,8 @@ type Options struct {
 	AdminToken string
 	// MaxBodyBytes limits prediction request bodies (default 1 MiB).
 	MaxBodyBytes int64
-	// MaxTextBytes limits one text (default 100,000 bytes).
-	MaxTextBytes int
+	// MaxTextChars limits one text, in Unicode code points (default 100,000).
+	MaxTextChars int
 	// MaxUploadBytes limits model uploads (default 512 MiB).
 	MaxUploadBytes int64
 	// RequestTimeout bounds a prediction when the request names no
@@ -62,8 +62,8 @@ func (o *Options) defaults() {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
-	if o.MaxTextBytes <= 0 {
-		o.MaxTextBytes = 100_000
+	if o.MaxTextChars <= 0 {
+		o.MaxTextChars = 100_000
 	}
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = 512 << 20
