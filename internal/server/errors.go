@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -45,7 +46,7 @@ func statusOf(err error) int {
 		return se.GetStatus()
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrOverloaded), errors.Is(err, ErrNotReady):
+	case errors.Is(err, inference.ErrQueueFull), errors.Is(err, inference.ErrClosed), errors.Is(err, ErrNotReady):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict
@@ -86,9 +87,8 @@ func toProblem(err error, location string, value any) error {
 	if status == 499 {
 		p.Title = "Client Closed Request"
 	}
-	var oe *OverloadedError
-	if errors.As(err, &oe) {
-		secs := max(1, int((oe.RetryAfter+time.Second-1)/time.Second))
+	if errors.Is(err, inference.ErrQueueFull) {
+		secs := max(1, int((inference.RetryAfter(err)+time.Second-1)/time.Second))
 		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
 	return p

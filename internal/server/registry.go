@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"time"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
@@ -77,20 +76,5 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrBadRequest: the request's content is invalid (422).
 	ErrBadRequest = errors.New("invalid request")
-	// ErrOverloaded: the model's queue is full (503 with Retry-After).
-	ErrOverloaded = errors.New("server overloaded")
 )
 
-// OverloadedError is ErrOverloaded with the delay to suggest in Retry-After.
-type OverloadedError struct {
-	// RetryAfter is when the client should try again.
-	RetryAfter time.Duration
-	// Err is the cause (e.g. the inference engine's queue-full error).
-	Err error
-}
-
-// Error describes the refusal.
-func (e *OverloadedError) Error() string { return e.Err.Error() }
-
-// Unwrap makes errors.Is match both ErrOverloaded and the cause.
-func (e *OverloadedError) Unwrap() []error { return []error{ErrOverloaded, e.Err} }

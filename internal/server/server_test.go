@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
 )
@@ -443,7 +444,7 @@ type queueFullEngine struct{ calls int }
 
 func (e *queueFullEngine) Predict(_ context.Context, id string, _ model.Model, _ []string) ([]model.Prediction, error) {
 	e.calls++
-	return nil, &server.OverloadedError{RetryAfter: 1500 * time.Millisecond, Err: fmt.Errorf("queue full for %s", id)}
+	return nil, fmt.Errorf("predict: %w", &inference.QueueFullError{Model: id, RetryAfter: 1500 * time.Millisecond})
 }
 
 func TestOverloaded(t *testing.T) {
@@ -453,7 +454,35 @@ func TestOverloaded(t *testing.T) {
 	if w.Code != 503 || w.Header().Get("Retry-After") != "2" || eng.calls != 1 {
 		t.Fatalf("%d Retry-After %q calls %d: %s", w.Code, w.Header().Get("Retry-After"), eng.calls, w.Body)
 	}
-	if p := problemOf(t, w); !strings.Contains(p.Detail, "queue full for sentiment-v2") {
+	if p := problemOf(t, w); !strings.Contains(p.Detail, `queue full for model "sentiment-v2"`) {
 		t.Errorf("detail %q", p.Detail)
+	}
+}
+
+// TestWithEngine runs requests through the real inference engine.
+func TestWithEngine(t *testing.T) {
+	eng, err := inference.New(inference.Config{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(context.Background())
+	s := newServer(t, newFakeRegistry(), server.Options{Engine: eng})
+	tests := []struct {
+		body string
+		want int
+	}{
+		{`{"text":"good"}`, 200},
+		{`{"text":"slow","timeout_ms":20}`, 504},
+	}
+	for _, tc := range tests {
+		t.Run(tc.body, func(t *testing.T) {
+			w := do(t, s, call{method: "POST", path: "/predict", body: tc.body})
+			if w.Code != tc.want {
+				t.Fatalf("%d: %s", w.Code, w.Body)
+			}
+			if tc.want == 200 && !strings.Contains(w.Body.String(), `"label":"positive"`) {
+				t.Errorf("%s", w.Body)
+			}
+		})
 	}
 }
