@@ -1,0 +1,19 @@
+// Package preprocess turns raw text into model features exactly as
+// scikit-learn's feature extraction does, and cleans text before a model sees
+// it.
+//
+// It holds three groups of parts, shared by every backend:
+//
+//   - Text analysis ([Analyzer]): Python's str.lower, scikit-learn's accent
+//     stripping, token patterns with Python re semantics, stop words, and word,
+//     char and char_wb n-grams.
+//   - Vectorizers ([CountVectorizer], [TfidfVectorizer], [HashingVectorizer])
+//     that map a text to one [Sparse] row, and dense transforms on a row
+//     ([TruncatedSVD], [Normalizer], [StandardScaler], [Concat] for a
+//     FeatureUnion).
+//   - Cleaning steps ([Cleaner]) declared in a model's model.yaml.
+//
+// The vectorizers are plain structs: the scikit-learn translator fills their
+// exported fields from pickled attributes. They are safe for concurrent use
+// once built, and their per-text path reuses pooled scratch space.
+package preprocess

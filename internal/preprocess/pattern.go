@@ -1,0 +1,289 @@
+package preprocess
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrPattern is returned for a token pattern that cannot be reproduced
+// faithfully with Python re semantics.
+var ErrPattern = errors.New("preprocess: untranslatable token pattern")
+
+// DefaultTokenPattern is scikit-learn's default token_pattern.
+const DefaultTokenPattern = `(?u)\b\w\w+\b`
+
+// pyWordClass and pySpaceClass are RE2 class bodies equal to Python's \w and
+// \s on str patterns.
+const (
+	pyWordClass  = `\p{L}\p{N}_`
+	pySpaceClass = `\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`
+)
+
+// tokenizer finds tokens in preprocessed text, as Python's
+// re.compile(pattern).findall does.
+type tokenizer struct {
+	// minRun > 0 selects the fast scanner for `\b\w{minRun,}\b`-style
+	// patterns: maximal runs of at least minRun word characters.
+	minRun int
+	re     *regexp.Regexp
+	group  bool // findall returns capture group 1
+}
+
+// scanPatterns are the token patterns served by the word-run scanner, with
+// their minimal run length.
+var scanPatterns = map[string]int{
+	`(?u)\b\w\w+\b`: 2, `\b\w\w+\b`: 2, `(?u)\b\w+\b`: 1, `\b\w+\b`: 1,
+	`(?u)\w\w+`: 2, `\w\w+`: 2, `(?u)\w+`: 1, `\w+`: 1,
+}
+
+// compileTokenPattern translates a Python token pattern.
+func compileTokenPattern(p string) (*tokenizer, error) {
+	if n, ok := scanPatterns[p]; ok {
+		return &tokenizer{minRun: n}, nil
+	}
+	g, err := translatePattern(p)
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(g)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrPattern, p, err)
+	}
+	if re.NumSubexp() > 1 {
+		// scikit-learn raises ValueError for more than one group.
+		return nil, fmt.Errorf("%w: %q has %d capturing groups, scikit-learn allows at most one", ErrPattern, p, re.NumSubexp())
+	}
+	if re.MatchString("") {
+		// Python's findall and Go's FindAll differ on empty matches next to
+		// earlier matches.
+		return nil, fmt.Errorf("%w: %q can match the empty string", ErrPattern, p)
+	}
+	return &tokenizer{re: re, group: re.NumSubexp() == 1}, nil
+}
+
+// translatePattern rewrites a Python re pattern into RE2 syntax with Python's
+// Unicode classes, refusing constructs RE2 lacks or reads differently.
+func translatePattern(p string) (string, error) {
+	refuse := func(construct string) (string, error) {
+		return "", fmt.Errorf("%w: %q uses %s", ErrPattern, p, construct)
+	}
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(p) {
+				return refuse("a trailing backslash")
+			}
+			i++
+			e := p[i]
+			switch e {
+			case 'w':
+				if inClass {
+					b.WriteString(pyWordClass)
+				} else {
+					b.WriteString("[" + pyWordClass + "]")
+				}
+			case 'W':
+				if inClass {
+					return refuse(`\W inside a character class`)
+				}
+				b.WriteString("[^" + pyWordClass + "]")
+			case 's':
+				if inClass {
+					b.WriteString(pySpaceClass)
+				} else {
+					b.WriteString("[" + pySpaceClass + "]")
+				}
+			case 'S':
+				if inClass {
+					return refuse(`\S inside a character class`)
+				}
+				b.WriteString("[^" + pySpaceClass + "]")
+			case 'd':
+				b.WriteString(`\p{Nd}`)
+			case 'D':
+				b.WriteString(`\P{Nd}`)
+			case 'b':
+				if inClass {
+					b.WriteString(`\x08`)
+				} else {
+					return refuse(`\b (a word boundary) outside the default forms`)
+				}
+			case 'B':
+				return refuse(`\B`)
+			case 'A':
+				b.WriteString(`\A`)
+			case 'Z':
+				b.WriteString(`\z`)
+			case 'n', 't', 'r', 'f', 'v', 'a':
+				b.WriteString(`\` + string(e))
+			case 'x', 'u', 'U':
+				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+				if i+1+n > len(p) {
+					return refuse("a truncated escape")
+				}
+				b.WriteString(`\x{` + p[i+1:i+1+n] + `}`)
+				i += n
+			case 'N':
+				return refuse(`\N{...}`)
+			default:
+				if e >= '0' && e <= '9' {
+					return refuse("a backreference or octal escape")
+				}
+				if e >= utf8.RuneSelf || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') {
+					return refuse(`\` + string(e))
+				}
+				b.WriteByte('\\')
+				b.WriteByte(e)
+			}
+		case inClass:
+			if c == ']' {
+				inClass = false
+			} else if c == '[' {
+				// Python warns about nested sets; RE2 reads [: as POSIX classes.
+				b.WriteString(`\[`)
+				continue
+			}
+			b.WriteByte(c)
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteString(`\]`)
+				i++
+			}
+		case c == '(' && i+1 < len(p) && p[i+1] == '?':
+			rest := p[i+2:]
+			switch {
+			case strings.HasPrefix(rest, ":"), strings.HasPrefix(rest, "P<"):
+				b.WriteString("(?")
+				i++
+			case strings.HasPrefix(rest, "="), strings.HasPrefix(rest, "!"),
+				strings.HasPrefix(rest, "<="), strings.HasPrefix(rest, "<!"):
+				return refuse("lookaround")
+			case strings.HasPrefix(rest, ">"):
+				return refuse("an atomic group")
+			case strings.HasPrefix(rest, "P="), strings.HasPrefix(rest, "("):
+				return refuse("a backreference or conditional")
+			case strings.HasPrefix(rest, "#"):
+				return refuse("a comment group")
+			default:
+				// Inline flags: u is Python's default for str patterns; i, s and m
+				// mean the same in RE2 (i folds simply; refuse a and x and L).
+				j := strings.IndexAny(rest, ":)")
+				if j < 0 {
+					return refuse("an unterminated group")
+				}
+				var flags strings.Builder
+				for _, f := range rest[:j] {
+					switch f {
+					case 'u':
+					case 'i', 's', 'm', '-':
+						flags.WriteRune(f)
+					default:
+						return refuse("the inline flag " + string(f))
+					}
+				}
+				if strings.ContainsRune(flags.String(), 'i') {
+					return refuse("case-insensitive matching (Python folds case differently)")
+				}
+				if flags.Len() == 0 && rest[j] == ')' {
+					i += 2 + j
+					continue
+				}
+				b.WriteString("(?" + flags.String() + string(rest[j]))
+				i += 2 + j
+			}
+		case c == '$':
+			// Python's $ also matches before a final newline.
+			return refuse("$ (Python matches it before a trailing newline)")
+		case c == '{' && !validRepeat(p[i:]):
+			b.WriteString(`\{`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if inClass {
+		return refuse("an unterminated character class")
+	}
+	return b.String(), nil
+}
+
+// validRepeat reports whether s starts with a {m}, {m,} or {m,n} repetition;
+// Python reads any other brace literally.
+func validRepeat(s string) bool {
+	end := strings.IndexByte(s, '}')
+	if end < 0 {
+		return false
+	}
+	body := s[1:end]
+	if body == "" {
+		return false
+	}
+	lo, hi, comma := body, "", false
+	if k := strings.IndexByte(body, ','); k >= 0 {
+		lo, hi, comma = body[:k], body[k+1:], true
+	}
+	digits := func(x string) bool {
+		for i := 0; i < len(x); i++ {
+			if x[i] < '0' || x[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if !digits(lo) || !digits(hi) || (lo == "" && !comma) || (lo == "" && hi == "") {
+		return false
+	}
+	return true
+}
+
+// tokens calls emit with the [start, end) byte offsets of each token in text.
+func (t *tokenizer) tokens(text []byte, emit func(start, end int)) {
+	if t.minRun > 0 {
+		start, n := -1, 0
+		for i := 0; i < len(text); {
+			r, size := rune(text[i]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(text[i:])
+			}
+			if IsPyWord(r) {
+				if start < 0 {
+					start, n = i, 0
+				}
+				n++
+			} else if start >= 0 {
+				if n >= t.minRun {
+					emit(start, i)
+				}
+				start = -1
+			}
+			i += size
+		}
+		if start >= 0 && n >= t.minRun {
+			emit(start, len(text))
+		}
+		return
+	}
+	for _, m := range t.re.FindAllSubmatchIndex(text, -1) {
+		if t.group {
+			if m[2] < 0 {
+				// An unmatched group: findall gives "".
+				emit(m[0], m[0])
+				continue
+			}
+			emit(m[2], m[3])
+		} else {
+			emit(m[0], m[1])
+		}
+	}
+}
