@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -44,16 +45,41 @@ SIGINT or SIGTERM shut it down gracefully.`,
 	cmd.Flags().StringVar(&f.config, "config", "", "configuration file (YAML)")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address HOST:PORT (default 127.0.0.1:8000)")
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "monitoring listener HOST:PORT for /metrics (default 127.0.0.1:9090)")
-	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn, error (default from the config: info)")
 	return cmd
+}
+
+// loadConfig reads the configuration and applies the flags over it.
+func loadConfig(f *serveFlags) (*config.Config, error) {
+	c, err := config.Load(f.config)
+	if err != nil {
+		return nil, err
+	}
+	for key, v := range map[string]string{"listen_addr": f.addr, "monitoring.addr": f.metricsAddr, "log.level": f.logLevel} {
+		if v == "" {
+			continue
+		}
+		if err := c.Set(key, v); err != nil {
+			return nil, err
+		}
+	}
+	return c, c.Validate()
 }
 
 // serve assembles the server from the configuration.
 func serve(ctx context.Context, f *serveFlags) error {
-	// The configuration (internal/config) and the model registry
-	// (internal/model) are being written; until they land there is
-	// nothing to serve.
-	return errors.New("serve: the model registry and configuration are not in this build yet")
+	c, err := loadConfig(f)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c.Log.Level, c.Log.Format)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	// The model registry (internal/model) is being written; until it lands
+	// there is nothing to serve.
+	return errors.New("serve: the model registry is not in this build yet")
 }
 
 // listeners are the server's settings that are not the API's.
@@ -122,10 +148,14 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 }
 
 // newLogger is the process's one slog configuration.
-func newLogger(level string) (*slog.Logger, error) {
+func newLogger(level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+		return nil, fmt.Errorf("log level %q: %w", level, err)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	o := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
 }
