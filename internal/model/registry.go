@@ -1,0 +1,920 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Loader builds a Model from a version folder. Backends (sklearn, onnx)
+// implement it; the registry picks one by framework name.
+type Loader interface {
+	// Load reads the artifact in dir (named by m.Artifact) and returns a
+	// ready model. m is never nil.
+	Load(ctx context.Context, dir string, m *Manifest) (Model, error)
+}
+
+// Cleaner rewrites a text before the model sees it (the manifest's
+// preprocessing steps). Implementations are safe for concurrent use.
+type Cleaner interface {
+	Clean(text string) string
+}
+
+// Options tune a Registry.
+type Options struct {
+	// DefaultModel is the configured default_model: a name ("sentiment") or
+	// a full id ("sentiment-v2"). Its name is the model a request without
+	// model_version gets; a full id also sets that name's initial default
+	// version, used until an admin sets another.
+	DefaultModel string
+	// KeepLoaded is how many versions of each name stay loaded: the name's
+	// default plus the newest others (default 2).
+	KeepLoaded int
+	// PollInterval is how often the repository is rescanned; 0 disables.
+	PollInterval time.Duration
+	// DrainTimeout bounds how long a retired version waits for in-flight
+	// requests before it is closed anyway (default 30s).
+	DrainTimeout time.Duration
+	// WarmupTexts are predicted once before a version serves when its
+	// manifest has no warmup list; nil means a built-in set.
+	WarmupTexts []string
+	// NewCleaner builds the manifest's preprocessing; nil means a manifest
+	// with preprocessing steps fails to load (ErrUnsupported).
+	NewCleaner func(steps []map[string]any) (Cleaner, error)
+}
+
+// defaultWarmup is the built-in warm-up set.
+var defaultWarmup = []string{
+	"This is great, I love it!",
+	"Terrible service, never again.",
+	"The package arrived on Tuesday.",
+	"",
+	"FREE money!!! Click http://example.com now to claim your prize",
+}
+
+// State names of a version.
+const (
+	StateLoading  = "loading"
+	StateReady    = "ready"
+	StateFailed   = "failed"
+	StateDraining = "draining"
+	StateUnloaded = "unloaded"
+)
+
+// Status describes one known version.
+type Status struct {
+	ID           string        `json:"id"`
+	Name         string        `json:"name"`
+	Version      string        `json:"version"`
+	State        string        `json:"state"`
+	Default      bool          `json:"default"`
+	LoadedAt     time.Time     `json:"loaded_at,omitzero"`
+	LoadDuration time.Duration `json:"load_duration,omitempty"`
+	Error        string        `json:"error,omitempty"`
+	Info         *Info         `json:"info,omitempty"`
+	Manifest     *Manifest     `json:"manifest,omitempty"`
+	// Warnings are manifest keys that were ignored and similar non-fatal notes.
+	Warnings []string `json:"warnings,omitempty"`
+	Requests int64    `json:"requests"`
+	Errors   int64    `json:"errors"`
+	// InFlight is the number of requests holding this version now.
+	InFlight int64 `json:"in_flight"`
+}
+
+// Handle is a loaded version held for the length of one request: the model
+// is not closed before Release, even if the version is swapped out or
+// unloaded meanwhile (up to Options.DrainTimeout).
+type Handle struct {
+	// ID, Name and Version identify the resolved version ("sentiment-v2").
+	ID, Name, Version string
+	// Model is the loaded model (with the manifest's preprocessing applied).
+	Model Model
+	// Manifest is the version's manifest (empty when it has none).
+	Manifest *Manifest
+	e        *entry
+	once     sync.Once
+}
+
+// Release gives the handle back. It is safe to call more than once.
+func (h *Handle) Release() {
+	if h == nil || h.e == nil {
+		return
+	}
+	h.once.Do(h.e.release)
+}
+
+// Fail counts a failed request against the version.
+func (h *Handle) Fail() {
+	if h != nil && h.e != nil {
+		h.e.errors.Add(1)
+	}
+}
+
+// entry is one version known to the registry.
+type entry struct {
+	name, version string
+	n             int
+	ver           Version
+	manifest      *Manifest
+	warnings      []string
+	model         Model
+
+	mu       sync.Mutex
+	state    string
+	err      string
+	loadedAt time.Time
+	loadDur  time.Duration
+	refs     int64
+	retired  bool
+	closed   bool
+	drained  chan struct{}
+
+	requests, errors atomic.Int64
+}
+
+func (e *entry) id() string { return ID(e.name, e.version) }
+
+// acquire takes a reference unless the entry was retired, and returns its model.
+func (e *entry) acquire() (Model, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.retired || e.model == nil {
+		return nil, false
+	}
+	e.refs++
+	return e.model, true
+}
+
+func (e *entry) release() {
+	e.mu.Lock()
+	e.refs--
+	last := e.retired && e.refs == 0
+	e.mu.Unlock()
+	if last {
+		e.close()
+	}
+}
+
+func (e *entry) close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	e.state = StateUnloaded
+	m := e.model
+	e.model = nil
+	close(e.drained)
+	e.mu.Unlock()
+	if m != nil {
+		m.Close()
+	}
+}
+
+// table is an immutable routing snapshot.
+type table struct {
+	byID     map[string]*entry // ready versions
+	defaults map[string]*entry // name → its default version
+}
+
+// Registry holds the loaded model versions and routes requests to them.
+// Resolve is lock-free; admin operations (install, unload, set default,
+// polling) are serialised.
+type Registry struct {
+	repo    *Repository
+	loaders map[string]Loader
+	opts    Options
+	log     *slog.Logger
+
+	route atomic.Pointer[table]
+
+	admin   sync.Mutex // serialises changes
+	mu      sync.Mutex // guards entries, state, seen
+	entries map[string]*entry
+	state   State
+	seen    map[string]string // id → stamp of the last load attempt (or first sighting)
+	pending map[string]string // id → stamp first seen by the poller, not yet loaded
+
+	defaultName, defaultVersion string
+
+	stop    context.CancelFunc
+	pollers sync.WaitGroup
+	closed  atomic.Bool
+}
+
+// NewRegistry returns a registry over repo using loaders keyed by framework
+// name ("sklearn", "onnx"). Call Start to load the repository.
+func NewRegistry(repo *Repository, loaders map[string]Loader, opts Options, log *slog.Logger) *Registry {
+	if opts.KeepLoaded < 1 {
+		opts.KeepLoaded = 2
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.WarmupTexts == nil {
+		opts.WarmupTexts = defaultWarmup
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Registry{repo: repo, loaders: loaders, opts: opts, log: log.With("component", "registry"),
+		entries: map[string]*entry{}, seen: map[string]string{}, pending: map[string]string{},
+		state: State{Defaults: map[string]string{}}}
+	r.defaultName = opts.DefaultModel
+	if name, version, err := SplitID(opts.DefaultModel); err == nil {
+		r.defaultName, r.defaultVersion = name, version
+	}
+	r.route.Store(&table{byID: map[string]*entry{}, defaults: map[string]*entry{}})
+	return r
+}
+
+// Start restores the persisted state, loads every version the version
+// policy keeps (skipping those an admin unloaded), then polls the repository
+// every Options.PollInterval until Close. Versions that fail to load are
+// reported by List; Start returns an error only when the repository or its
+// state cannot be read.
+func (r *Registry) Start(ctx context.Context) error {
+	st, err := r.repo.LoadState()
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.state = st
+	r.mu.Unlock()
+	r.admin.Lock()
+	err = r.scan(ctx, true)
+	r.admin.Unlock()
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	if r.opts.PollInterval > 0 {
+		r.pollers.Add(1)
+		go r.poll(pctx)
+	}
+	return nil
+}
+
+func (r *Registry) poll(ctx context.Context) {
+	defer r.pollers.Done()
+	t := time.NewTicker(r.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.admin.Lock()
+			if err := r.scan(ctx, false); err != nil {
+				r.log.Warn("repository poll", "err", err)
+			}
+			r.admin.Unlock()
+		}
+	}
+}
+
+// Poll rescans the repository once, as the poller does: a new version folder
+// is loaded once it looks the same on two consecutive scans (so a folder
+// still being copied is not half-loaded), and a failed version is retried
+// only after its files change.
+func (r *Registry) Poll(ctx context.Context) error {
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	return r.scan(ctx, false)
+}
+
+// scan loads what the repository holds and the registry does not. At start
+// every version is considered stable. Caller holds r.admin.
+func (r *Registry) scan(ctx context.Context, start bool) error {
+	vs, errs := r.repo.Scan()
+	for _, err := range errs {
+		r.log.Warn("repository", "err", err)
+	}
+	if vs == nil && len(errs) > 0 && start {
+		return errs[0]
+	}
+	r.mu.Lock()
+	unloaded := slices.Clone(r.state.Unloaded)
+	defaults := make(map[string]string, len(r.state.Defaults))
+	for k, v := range r.state.Defaults {
+		defaults[k] = v
+	}
+	r.mu.Unlock()
+
+	var todo []Version
+	byName := map[string][]Version{}
+	for _, v := range vs {
+		id := v.ID()
+		r.mu.Lock()
+		prev, seen := r.seen[id]
+		e := r.entries[id]
+		first, pend := r.pending[id]
+		r.mu.Unlock()
+		switch {
+		case seen && prev == v.Stamp:
+			continue // loaded, evicted or failed on these very files
+		case seen && (e == nil || e.getState() != StateFailed):
+			continue // known and not failed: a change in place is not a new version
+		case slices.Contains(unloaded, id):
+			continue
+		}
+		if !start && (!pend || first != v.Stamp) {
+			// first sighting (or still changing): wait for one more scan
+			r.mu.Lock()
+			r.pending[id] = v.Stamp
+			r.mu.Unlock()
+			continue
+		}
+		byName[v.Name] = append(byName[v.Name], v)
+	}
+	// Load per name only what the version policy keeps: the default and the newest.
+	for name, list := range byName {
+		keep := r.opts.KeepLoaded
+		slices.SortFunc(list, func(a, b Version) int { return b.N - a.N })
+		want := defaults[name]
+		if want == "" && name == r.defaultName {
+			want = r.defaultVersion
+		}
+		for i, v := range list {
+			if i < keep || v.Version == want {
+				todo = append(todo, v)
+			} else {
+				r.mu.Lock()
+				r.seen[v.ID()] = v.Stamp
+				delete(r.pending, v.ID())
+				r.entries[v.ID()] = &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: StateUnloaded, drained: make(chan struct{})}
+				r.mu.Unlock()
+			}
+		}
+	}
+	slices.SortFunc(todo, func(a, b Version) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return a.N - b.N
+	})
+	for _, v := range todo {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, err := r.load(ctx, v); err != nil {
+			r.log.Error("load failed", "id", v.ID(), "err", err)
+		}
+	}
+	r.publish()
+	return nil
+}
+
+func (e *entry) getState() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+// load loads and warms one version and adds it to the entries (not yet to
+// the routing table). Caller holds r.admin.
+func (r *Registry) load(ctx context.Context, v Version) (*entry, error) {
+	e := &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: StateLoading, drained: make(chan struct{})}
+	r.mu.Lock()
+	old := r.entries[v.ID()]
+	r.entries[v.ID()] = e
+	r.seen[v.ID()] = v.Stamp
+	delete(r.pending, v.ID())
+	r.mu.Unlock()
+	if old != nil && old.getState() == StateReady {
+		// should not happen: callers only load what is not loaded
+		r.mu.Lock()
+		r.entries[v.ID()] = old
+		r.mu.Unlock()
+		return old, nil
+	}
+	start := time.Now()
+	m, err := r.build(ctx, v, e)
+	e.mu.Lock()
+	e.loadDur = time.Since(start)
+	if err != nil {
+		e.state, e.err = StateFailed, err.Error()
+		e.mu.Unlock()
+		return nil, err
+	}
+	e.model, e.state, e.loadedAt, e.err = m, StateReady, time.Now(), ""
+	e.mu.Unlock()
+	r.log.Info("loaded", "id", v.ID(), "duration", e.loadDur)
+	return e, nil
+}
+
+func (r *Registry) build(ctx context.Context, v Version, e *entry) (Model, error) {
+	man := &Manifest{}
+	if v.Manifest != nil {
+		var err error
+		if man, e.warnings, err = ParseManifest(v.Manifest); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.ID(), err)
+		}
+		for _, w := range e.warnings {
+			r.log.Warn("manifest", "id", v.ID(), "warning", w)
+		}
+	}
+	if man.Artifact == "" {
+		man.Artifact = v.Artifact
+	}
+	e.manifest = man
+	fw := man.Framework
+	if fw == "" {
+		fw = FrameworkOf(v.Artifact)
+	}
+	loader := r.loaders[fw]
+	if loader == nil {
+		return nil, fmt.Errorf("%s: %w: no loader for framework %q", v.ID(), ErrUnsupported, fw)
+	}
+	var cleaner Cleaner
+	if len(man.Preprocessing) > 0 {
+		if r.opts.NewCleaner == nil {
+			return nil, fmt.Errorf("%s: %w: preprocessing steps given but no preprocessing available", v.ID(), ErrUnsupported)
+		}
+		c, err := r.opts.NewCleaner(man.Preprocessing)
+		if err != nil {
+			return nil, fmt.Errorf("%s: preprocessing: %w", v.ID(), err)
+		}
+		cleaner = c
+	}
+	m, err := loader.Load(ctx, v.Dir, man)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", v.ID(), err)
+	}
+	if cleaner != nil {
+		m = &cleaned{Model: m, c: cleaner}
+	}
+	warm := man.Warmup
+	if len(warm) == 0 {
+		warm = r.opts.WarmupTexts
+	}
+	if len(warm) > 0 {
+		preds, err := m.Predict(ctx, warm)
+		if err == nil && len(preds) != len(warm) {
+			err = fmt.Errorf("%w: %d predictions for %d texts", ErrInvalid, len(preds), len(warm))
+		}
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("%s: warm-up: %w", v.ID(), err)
+		}
+	}
+	return m, nil
+}
+
+// cleaned applies a manifest's preprocessing before the model.
+type cleaned struct {
+	Model
+	c Cleaner
+}
+
+func (m *cleaned) Predict(ctx context.Context, texts []string) ([]Prediction, error) {
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		out[i] = m.c.Clean(t)
+	}
+	return m.Model.Predict(ctx, out)
+}
+
+// WithCleaner wraps m so every text passes through c before m sees it.
+func WithCleaner(m Model, c Cleaner) Model {
+	if c == nil {
+		return m
+	}
+	return &cleaned{Model: m, c: c}
+}
+
+// publish recomputes the routing table from the entries, applies the version
+// policy (retiring versions it no longer keeps) and stores the new table in
+// one atomic step. Caller holds r.admin.
+func (r *Registry) publish() {
+	r.mu.Lock()
+	byName := map[string][]*entry{}
+	for _, e := range r.entries {
+		if e.getState() == StateReady {
+			byName[e.name] = append(byName[e.name], e)
+		}
+	}
+	t := &table{byID: map[string]*entry{}, defaults: map[string]*entry{}}
+	var retire []*entry
+	for name, list := range byName {
+		slices.SortFunc(list, func(a, b *entry) int { return b.n - a.n })
+		def := list[0]
+		want := r.state.Defaults[name]
+		if want == "" && name == r.defaultName {
+			want = r.defaultVersion
+		}
+		for _, e := range list {
+			if e.version == want {
+				def = e
+			}
+		}
+		t.defaults[name] = def
+		t.byID[def.id()] = def
+		kept := 1
+		for _, e := range list {
+			if e == def {
+				continue
+			}
+			if kept < r.opts.KeepLoaded {
+				t.byID[e.id()] = e
+				kept++
+			} else {
+				retire = append(retire, e)
+			}
+		}
+	}
+	r.route.Store(t)
+	r.mu.Unlock()
+	for _, e := range retire {
+		r.retire(e)
+	}
+}
+
+// retire removes e from service: it must already be out of the routing
+// table. It is closed when its last request releases it, or after the drain
+// timeout.
+func (r *Registry) retire(e *entry) {
+	e.mu.Lock()
+	if e.retired {
+		e.mu.Unlock()
+		return
+	}
+	e.retired = true
+	e.state = StateDraining
+	idle := e.refs == 0
+	e.mu.Unlock()
+	r.log.Info("unloading", "id", e.id())
+	if idle {
+		e.close()
+		return
+	}
+	go func() {
+		t := time.NewTimer(r.opts.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-e.drained:
+		case <-t.C:
+			r.log.Warn("drain timeout: closing with requests in flight", "id", e.id())
+			e.close()
+		}
+	}()
+}
+
+// Resolve finds the version a request's model_version names and holds it
+// until Handle.Release: "" is the configured default model's name at its
+// default version; "name-vN" is that version; "name" is that name's default
+// version; "vN" is version N of the default model's name.
+func (r *Registry) Resolve(modelVersion string) (*Handle, error) {
+	for {
+		t := r.route.Load()
+		e, err := r.lookup(t, modelVersion)
+		if err != nil {
+			return nil, err
+		}
+		m, ok := e.acquire()
+		if !ok {
+			if r.closed.Load() {
+				return nil, fmt.Errorf("%w: registry closed", ErrNotLoaded)
+			}
+			continue // retired between the snapshot and now: the next snapshot no longer has it
+		}
+		e.requests.Add(1)
+		return &Handle{ID: e.id(), Name: e.name, Version: e.version, Model: m, Manifest: e.manifest, e: e}, nil
+	}
+}
+
+func (r *Registry) lookup(t *table, ref string) (*entry, error) {
+	switch {
+	case ref == "":
+		if r.defaultName == "" {
+			return nil, fmt.Errorf("%w: no model_version given and no default_model configured", ErrNotFound)
+		}
+		if e := t.defaults[r.defaultName]; e != nil {
+			return e, nil
+		}
+		return nil, fmt.Errorf("%w: default model %q is not loaded", ErrNotLoaded, r.defaultName)
+	case versionRE.MatchString(ref):
+		if r.defaultName == "" {
+			return nil, fmt.Errorf("%w: bare version %q but no default_model configured", ErrNotFound, ref)
+		}
+		return r.byID(t, ID(r.defaultName, ref))
+	case strings.Contains(ref, "-") && isID(ref):
+		return r.byID(t, ref)
+	default:
+		if e := t.defaults[ref]; e != nil {
+			return e, nil
+		}
+		if err := ValidName(ref); err != nil {
+			return nil, fmt.Errorf("%w: %q is neither a model id, a name nor a version", ErrNotFound, ref)
+		}
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+}
+
+func isID(s string) bool { _, _, err := SplitID(s); return err == nil }
+
+func (r *Registry) byID(t *table, id string) (*entry, error) {
+	if e := t.byID[id]; e != nil {
+		return e, nil
+	}
+	r.mu.Lock()
+	_, known := r.entries[id]
+	r.mu.Unlock()
+	if known {
+		return nil, fmt.Errorf("%w: %s", ErrNotLoaded, id)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+}
+
+// List describes every known version, sorted by name then version.
+func (r *Registry) List() []Status {
+	t := r.route.Load()
+	r.mu.Lock()
+	es := make([]*entry, 0, len(r.entries))
+	for _, e := range r.entries {
+		es = append(es, e)
+	}
+	r.mu.Unlock()
+	slices.SortFunc(es, func(a, b *entry) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return a.n - b.n
+	})
+	out := make([]Status, len(es))
+	for i, e := range es {
+		out[i] = e.status(t.defaults[e.name] == e)
+	}
+	return out
+}
+
+func (e *entry) status(isDefault bool) Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Status{ID: e.id(), Name: e.name, Version: e.version, State: e.state, Default: isDefault,
+		LoadedAt: e.loadedAt, LoadDuration: e.loadDur, Error: e.err, Manifest: e.manifest,
+		Warnings: e.warnings, Requests: e.requests.Load(), Errors: e.errors.Load(), InFlight: e.refs}
+	if e.model != nil {
+		info := e.model.Info()
+		s.Info = &info
+	}
+	return s
+}
+
+// Get describes one version by id.
+func (r *Registry) Get(id string) (Status, error) {
+	r.mu.Lock()
+	e := r.entries[id]
+	r.mu.Unlock()
+	if e == nil {
+		return Status{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return e.status(r.route.Load().defaults[e.name] == e), nil
+}
+
+// InstallRequest is a new version to write into the repository and load.
+type InstallRequest struct {
+	// Name is the model name; Version is "vN", or "" for the next free version.
+	Name, Version string
+	// Filename is the artifact's file name (its extension names the
+	// framework unless the manifest does).
+	Filename string
+	// Artifact is the artifact's content.
+	Artifact io.Reader
+	// Manifest is model.yaml's content, or nil.
+	Manifest []byte
+	// MakeDefault makes the new version its name's default once it is warm.
+	MakeDefault bool
+}
+
+// Install writes a new version into the repository atomically, loads it and
+// warms it up while the current versions keep serving, then, in one atomic
+// step, routes to it (and makes it the default when asked, or when the name
+// has no chosen default: a name's default is otherwise its newest version).
+// A version that fails to load is removed from the repository again and
+// nothing that serves changes; the error says why.
+func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, error) {
+	if err := ValidName(req.Name); err != nil {
+		return Status{}, err
+	}
+	if req.Manifest != nil {
+		if _, _, err := ParseManifest(req.Manifest); err != nil {
+			return Status{}, err
+		}
+	}
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	if r.closed.Load() {
+		return Status{}, errors.New("registry closed")
+	}
+	if req.Version == "" {
+		v, err := r.repo.NextVersion(req.Name)
+		if err != nil {
+			return Status{}, err
+		}
+		req.Version = v
+	}
+	id := ID(req.Name, req.Version)
+	r.mu.Lock()
+	_, known := r.entries[id]
+	r.mu.Unlock()
+	if known {
+		return Status{}, fmt.Errorf("%w: %s", ErrExists, id)
+	}
+	v, err := r.repo.Write(req.Name, req.Version, req.Filename, req.Artifact, req.Manifest)
+	if err != nil {
+		return Status{}, err
+	}
+	e, err := r.load(ctx, v)
+	if err != nil {
+		r.mu.Lock()
+		delete(r.entries, id)
+		delete(r.seen, id)
+		r.mu.Unlock()
+		if rmErr := r.repo.Remove(v.Name, v.Version); rmErr != nil {
+			r.log.Error("removing failed version", "id", id, "err", rmErr)
+		}
+		return Status{}, err
+	}
+	if req.MakeDefault {
+		if err := r.setDefaultLocked(req.Name, req.Version); err != nil {
+			return Status{}, err
+		}
+	} else {
+		r.publish()
+	}
+	return e.status(r.route.Load().defaults[e.name] == e), nil
+}
+
+// SetDefault makes version ("vN" or the full id) the default of name, loading
+// it first if it is in the repository but not loaded. The choice persists.
+func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
+	if n, v, err := SplitID(version); err == nil {
+		if n != name {
+			return fmt.Errorf("%w: id %s is not a version of %s", ErrInvalidName, version, name)
+		}
+		version = v
+	}
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	if _, err := ParseVersion(version); err != nil {
+		return err
+	}
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	id := ID(name, version)
+	r.mu.Lock()
+	e := r.entries[id]
+	r.mu.Unlock()
+	if e == nil || e.getState() != StateReady {
+		v, err := r.repo.Lookup(name, version)
+		if err != nil {
+			return err
+		}
+		if _, err := r.load(ctx, v); err != nil {
+			return err
+		}
+	}
+	return r.setDefaultLocked(name, version)
+}
+
+func (r *Registry) setDefaultLocked(name, version string) error {
+	r.mu.Lock()
+	prev := r.state.Defaults[name]
+	r.state.Defaults[name] = version
+	r.state.Unloaded = slices.DeleteFunc(r.state.Unloaded, func(s string) bool { return s == ID(name, version) })
+	st := r.cloneState()
+	r.mu.Unlock()
+	if err := r.repo.SaveState(st); err != nil {
+		r.mu.Lock()
+		if prev == "" {
+			delete(r.state.Defaults, name)
+		} else {
+			r.state.Defaults[name] = prev
+		}
+		r.mu.Unlock()
+		return err
+	}
+	r.publish()
+	r.log.Info("default set", "name", name, "version", version)
+	return nil
+}
+
+func (r *Registry) cloneState() State {
+	s := State{Defaults: map[string]string{}, Unloaded: slices.Clone(r.state.Unloaded)}
+	for k, v := range r.state.Defaults {
+		s.Defaults[k] = v
+	}
+	return s
+}
+
+// Unload takes a version out of service; it is closed once its in-flight
+// requests finish (or after the drain timeout) and stays unloaded after a
+// restart. A name's current default cannot be unloaded (ErrInUse): make
+// another version the default first, so nothing that serves disappears by
+// accident.
+func (r *Registry) Unload(ctx context.Context, id string) error {
+	if _, _, err := SplitID(id); err != nil {
+		return err
+	}
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	r.mu.Lock()
+	e := r.entries[id]
+	r.mu.Unlock()
+	if e == nil {
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	t := r.route.Load()
+	if t.defaults[e.name] == e {
+		return fmt.Errorf("%w: %s is the default of %s; set another default first", ErrInUse, id, e.name)
+	}
+	r.mu.Lock()
+	if !slices.Contains(r.state.Unloaded, id) {
+		r.state.Unloaded = append(r.state.Unloaded, id)
+	}
+	st := r.cloneState()
+	r.mu.Unlock()
+	if err := r.repo.SaveState(st); err != nil {
+		return err
+	}
+	// Out of the routing table first, then retire.
+	nt := &table{byID: make(map[string]*entry, len(t.byID)), defaults: t.defaults}
+	for k, v := range t.byID {
+		if v != e {
+			nt.byID[k] = v
+		}
+	}
+	r.route.Store(nt)
+	if e.getState() == StateReady {
+		r.retire(e)
+	} else {
+		e.mu.Lock()
+		e.state = StateUnloaded
+		e.mu.Unlock()
+	}
+	return nil
+}
+
+// Ready reports whether the configured default model is loaded.
+func (r *Registry) Ready() bool {
+	_, err := r.lookup(r.route.Load(), "")
+	return err == nil
+}
+
+// Close stops polling, takes every version out of service and waits (until
+// ctx ends) for in-flight requests before closing the models.
+func (r *Registry) Close(ctx context.Context) error {
+	if !r.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if r.stop != nil {
+		r.stop()
+	}
+	r.pollers.Wait()
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	r.route.Store(&table{byID: map[string]*entry{}, defaults: map[string]*entry{}})
+	r.mu.Lock()
+	es := make([]*entry, 0, len(r.entries))
+	for _, e := range r.entries {
+		es = append(es, e)
+	}
+	r.mu.Unlock()
+	for _, e := range es {
+		e.mu.Lock()
+		e.retired = true
+		idle := e.refs == 0
+		if e.state == StateReady {
+			e.state = StateDraining
+		}
+		e.mu.Unlock()
+		if idle {
+			e.close()
+		}
+	}
+	var err error
+	for _, e := range es {
+		if e.ver.Dir == "" || e.drained == nil {
+			continue
+		}
+		select {
+		case <-e.drained:
+		case <-ctx.Done():
+			err = ctx.Err()
+			e.close()
+		}
+	}
+	return err
+}
+
