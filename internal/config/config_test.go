@@ -1,0 +1,174 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoad(t *testing.T) {
+	seed := `models_dir: ./models
+default_model: sentiment-v2
+max_batch_size: 32
+batch_timeout_ms: 50
+cache:
+  enabled: true
+  ttl_seconds: 3600
+  max_size: 10000
+monitoring:
+  enabled: true
+  port: 9090
+`
+	tests := []struct {
+		name    string
+		file    string // "" → no file
+		env     map[string]string
+		check   func(*testing.T, *Config)
+		wantErr string
+	}{
+		{name: "defaults", check: func(t *testing.T, c *Config) {
+			if c.ModelsDir != "./models" || c.ListenAddr != "127.0.0.1:8000" || c.MetricsAddr() != "127.0.0.1:9090" {
+				t.Errorf("defaults: %q %q %q", c.ModelsDir, c.ListenAddr, c.MetricsAddr())
+			}
+			if c.Versions.KeepLoaded != 2 {
+				t.Errorf("keep_loaded = %d", c.Versions.KeepLoaded)
+			}
+		}},
+		{name: "seed file", file: seed, check: func(t *testing.T, c *Config) {
+			if c.DefaultModel != "sentiment-v2" || c.MaxBatchSize != 32 || c.Cache.TTLSeconds != 3600 || c.Monitoring.Port != 9090 {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "empty file", file: "\n", check: func(t *testing.T, c *Config) {
+			if c.ListenAddr != "127.0.0.1:8000" {
+				t.Errorf("listen_addr = %q", c.ListenAddr)
+			}
+		}},
+		{name: "monitoring port moves metrics addr", file: "monitoring:\n  port: 9191\n", check: func(t *testing.T, c *Config) {
+			if c.MetricsAddr() != "127.0.0.1:9191" {
+				t.Errorf("metrics addr = %q", c.MetricsAddr())
+			}
+		}},
+		{name: "durations", file: "repository:\n  poll_interval: 1m30s\ndrain_timeout: 5s\n", check: func(t *testing.T, c *Config) {
+			if time.Duration(c.Repository.PollInterval) != 90*time.Second || time.Duration(c.DrainTimeout) != 5*time.Second {
+				t.Errorf("durations %s %s", c.Repository.PollInterval, c.DrainTimeout)
+			}
+		}},
+		{name: "poll disabled", file: "repository:\n  poll_interval: 0\n", check: func(t *testing.T, c *Config) {
+			if c.Repository.PollInterval != 0 {
+				t.Errorf("poll = %s", c.Repository.PollInterval)
+			}
+		}},
+		{name: "env overrides file", file: seed, env: map[string]string{
+			"MLSERVE_CACHE_TTL_SECONDS": "60", "MLSERVE_ADMIN_TOKEN": "s3cret", "MLSERVE_MODELS_DIR": "/srv/models",
+			"MLSERVE_CACHE_ENABLED": "false", "MLSERVE_REPOSITORY_POLL_INTERVAL": "2s", "MLSERVE_LIMITS_MAX_BODY_BYTES": "4096",
+		}, check: func(t *testing.T, c *Config) {
+			if c.Cache.TTLSeconds != 60 || c.AdminToken != "s3cret" || c.ModelsDir != "/srv/models" || c.Cache.Enabled ||
+				time.Duration(c.Repository.PollInterval) != 2*time.Second || c.Limits.MaxBodyBytes != 4096 {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "unknown key", file: "models_dir: x\ncache:\n  ttl: 3\n", wantErr: "ttl"},
+		{name: "unknown top key", file: "modles_dir: x\n", wantErr: "modles_dir"},
+		{name: "wrong type", file: "max_batch_size: lots\n", wantErr: "lots"},
+		{name: "bad duration", file: "drain_timeout: 10\n", wantErr: "not a duration"},
+		{name: "batch size 0", file: "max_batch_size: 0\n", wantErr: "max_batch_size"},
+		{name: "negative ttl", file: "cache:\n  ttl_seconds: -1\n", wantErr: "cache.ttl_seconds"},
+		{name: "bad listen addr", file: "listen_addr: localhost\n", wantErr: "listen_addr"},
+		{name: "bad port", file: "monitoring:\n  port: 70000\n", wantErr: "monitoring.port"},
+		{name: "same addrs", file: "listen_addr: 127.0.0.1:9090\n", wantErr: "monitoring.addr"},
+		{name: "keep_loaded 0", file: "versions:\n  keep_loaded: 0\n", wantErr: "versions.keep_loaded"},
+		{name: "bad log level", file: "log:\n  level: loud\n", wantErr: "log.level"},
+		{name: "bad redis url", file: "cache:\n  redis_url: http://x\n", wantErr: "cache.redis_url"},
+		{name: "bad env int", env: map[string]string{"MLSERVE_MAX_BATCH_SIZE": "x"}, wantErr: "MLSERVE_MAX_BATCH_SIZE"},
+		{name: "bad env duration", env: map[string]string{"MLSERVE_DRAIN_TIMEOUT": "soon"}, wantErr: "drain_timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = writeFile(t, tt.file)
+			}
+			c, err := load(path, envOf(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+				}
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("err %v does not wrap ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v, want not exist", err)
+	}
+}
+
+func TestLoadRepoConfig(t *testing.T) {
+	c, err := load("../../config.yaml", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DefaultModel != "sentiment-v2" {
+		t.Errorf("default_model = %q", c.DefaultModel)
+	}
+}
+
+func TestSetAndKeys(t *testing.T) {
+	c := Default()
+	tests := []struct{ key, val, wantErr string }{
+		{"listen_addr", "0.0.0.0:8080", ""},
+		{"monitoring.addr", "0.0.0.0:9999", ""},
+		{"queue.max_size", "12", ""},
+		{"nope", "1", "unknown key"},
+		{"queue.max_size", "many", "integer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.val, func(t *testing.T) {
+			err := c.Set(tt.key, tt.val)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	if c.ListenAddr != "0.0.0.0:8080" || c.MetricsAddr() != "0.0.0.0:9999" || c.Queue.MaxSize != 12 {
+		t.Errorf("after Set: %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	keys := strings.Join(Keys(), ",")
+	for _, k := range []string{"models_dir", "cache.ttl_seconds", "cache.redis_url", "limits.max_upload_bytes", "repository.poll_interval", "versions.keep_loaded", "log.format"} {
+		if !strings.Contains(","+keys+",", ","+k+",") {
+			t.Errorf("Keys() lacks %s: %s", k, keys)
+		}
+	}
+	if got := EnvKey("cache.ttl_seconds"); got != "MLSERVE_CACHE_TTL_SECONDS" {
+		t.Errorf("EnvKey = %q", got)
+	}
+}
