@@ -1,0 +1,89 @@
+package model
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseManifest(t *testing.T) {
+	full := `framework: sklearn
+artifact: model.joblib
+description: sentiment
+accuracy: 0.91
+training_date: "2026-11-20"
+features: {vectorizer: tfidf, ngram_range: [1, 2]}
+labels: [negative, neutral, positive]
+library_versions: {scikit-learn: "1.5.2", numpy: "2.1.0"}
+preprocessing:
+  - {type: lowercase}
+  - {type: truncate, max_length: 1000}
+warmup: ["good", "bad"]
+reference:
+  n: 500
+  label_distribution: {negative: 0.3, neutral: 0.3, positive: 0.4}
+  confidence: {edges: [0, 0.5, 1], fractions: [0.2, 0.8], mean: 0.7}
+  text_length: {edges: [0, 100, 1000], fractions: [0.5, 0.5]}
+`
+	tests := []struct {
+		name      string
+		in        string
+		warnings  int
+		wantErr   bool
+		check     func(*testing.T, *Manifest)
+	}{
+		{name: "full", in: full, check: func(t *testing.T, m *Manifest) {
+			if m.Framework != "sklearn" || *m.Accuracy != 0.91 || len(m.Labels) != 3 || m.LibraryVersions["numpy"] != "2.1.0" {
+				t.Errorf("got %+v", m)
+			}
+			if len(m.Preprocessing) != 2 || m.Preprocessing[1]["type"] != "truncate" || m.Preprocessing[1]["max_length"] != 1000 {
+				t.Errorf("preprocessing %+v", m.Preprocessing)
+			}
+			if m.Reference.N != 500 || *m.Reference.Confidence.Mean != 0.7 || m.Reference.TextLength.Mean != nil {
+				t.Errorf("reference %+v", m.Reference)
+			}
+		}},
+		{name: "empty", in: "", check: func(t *testing.T, m *Manifest) {
+			if m.Framework != "" {
+				t.Errorf("got %+v", m)
+			}
+		}},
+		{name: "unknown keys warn", in: "framework: onnx\nopset: 17\nauthor: me\n", warnings: 2},
+		{name: "bad yaml", in: "labels: [a, b\n", wantErr: true},
+		{name: "wrong type", in: "accuracy: high\n", wantErr: true},
+		{name: "histogram mismatch", in: "reference: {oov_rate: {edges: [0, 1], fractions: [0.5, 0.5]}}\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, w, err := ParseManifest([]byte(tt.in))
+			if tt.wantErr {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(w) != tt.warnings {
+				t.Errorf("warnings = %q, want %d", w, tt.warnings)
+			}
+			for _, s := range w {
+				if !strings.Contains(s, "unknown key") {
+					t.Errorf("warning %q", s)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, m)
+			}
+		})
+	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte("framework: sklearn\nreference: {confidence: {edges: [0,1], fractions: [1]}}\n"))
+	f.Add([]byte("labels: [a, b]\nwarmup: [x]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ParseManifest(b) // must not panic
+	})
+}

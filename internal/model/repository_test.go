@@ -1,0 +1,174 @@
+package model
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestNamesAndIDs(t *testing.T) {
+	tests := []struct {
+		id, name, version string
+		ok                bool
+	}{
+		{"sentiment-v2", "sentiment", "v2", true},
+		{"spam-filter-v10", "spam-filter", "v10", true},
+		{"a.b_c-v0", "a.b_c", "v0", true},
+		{"Sentiment-v1", "", "", false},
+		{"sentiment-2", "", "", false},
+		{"sentiment", "", "", false},
+		{"-v1", "", "", false},
+		{"../x-v1", "", "", false},
+		{".hidden-v1", "", "", false},
+		{"x-v99999999999", "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			n, v, err := SplitID(tt.id)
+			if !tt.ok {
+				if !errors.Is(err, ErrInvalidName) {
+					t.Fatalf("err = %v, want ErrInvalidName", err)
+				}
+				return
+			}
+			if err != nil || n != tt.name || v != tt.version || ID(n, v) != tt.id {
+				t.Fatalf("SplitID = %q %q %v", n, v, err)
+			}
+		})
+	}
+}
+
+func TestRepositoryWrite(t *testing.T) {
+	root := t.TempDir()
+	repo, err := OpenRepository(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, model, version, file string
+		manifest                   []byte
+		wantErr                    error
+	}{
+		{"first", "sentiment", "v1", "model.joblib", []byte("framework: sklearn\n"), nil},
+		{"no manifest", "sentiment", "v2", "m.pkl", nil, nil},
+		{"exists", "sentiment", "v1", "model.joblib", nil, ErrExists},
+		{"bad name", "Bad", "v1", "model.joblib", nil, ErrInvalidName},
+		{"bad version", "sentiment", "2", "model.joblib", nil, ErrInvalidName},
+		{"path in file name", "sentiment", "v3", "../../evil.joblib", nil, ErrInvalidName},
+		{"manifest as artifact", "sentiment", "v3", "model.yaml", nil, ErrInvalidName},
+		{"unknown extension", "sentiment", "v3", "model.exe", nil, ErrInvalidName},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := repo.Write(tt.model, tt.version, tt.file, strings.NewReader("label=x"), tt.manifest)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Artifact != tt.file || v.ID() != tt.model+"-"+tt.version || string(v.Manifest) != string(tt.manifest) {
+				t.Errorf("got %+v", v)
+			}
+			b, err := os.ReadFile(filepath.Join(root, tt.model, tt.version, tt.file))
+			if err != nil || string(b) != "label=x" {
+				t.Errorf("artifact on disk: %q %v", b, err)
+			}
+		})
+	}
+	// Nothing temporary is left behind, and a failed write leaves no folder.
+	ents, _ := os.ReadDir(root)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp") {
+			t.Errorf("temporary %s left behind", e.Name())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "sentiment", "v3")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("refused write left a folder: %v", err)
+	}
+	if next, _ := repo.NextVersion("sentiment"); next != "v3" {
+		t.Errorf("NextVersion = %q", next)
+	}
+	if next, _ := repo.NextVersion("fresh"); next != "v1" {
+		t.Errorf("NextVersion(fresh) = %q", next)
+	}
+}
+
+// failingReader fails halfway: the version must not appear.
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n > 0 {
+		r.n--
+		return copy(p, "partial"), nil
+	}
+	return 0, io.ErrUnexpectedEOF
+}
+
+func TestRepositoryWriteInterrupted(t *testing.T) {
+	root := t.TempDir()
+	repo, _ := OpenRepository(root)
+	if _, err := repo.Write("spam", "v1", "model.joblib", &failingReader{n: 3}, nil); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err = %v", err)
+	}
+	vs, errs := repo.Scan()
+	if len(vs) != 0 || len(errs) != 0 {
+		t.Fatalf("after a failed write Scan = %v %v", vs, errs)
+	}
+	ents, _ := os.ReadDir(root)
+	if len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
+func TestRepositoryScan(t *testing.T) {
+	root := t.TempDir()
+	repo, _ := OpenRepository(root)
+	putVersion(t, root, "sentiment", "v10", "label=a", "")
+	putVersion(t, root, "sentiment", "v2", "label=a", "")
+	putVersion(t, root, "spam", "v1", "label=a", "artifact: model.joblib\n")
+	putVersion(t, root, ".tmp-spam-v2-123", "v1", "label=a", "")        // temp dir: ignored
+	putVersion(t, root, "spam", ".v3", "label=a", "")                   // dot version: ignored
+	putVersion(t, root, "BadName", "v1", "label=a", "")                 // error
+	putVersion(t, root, "spam", "latest", "label=a", "")                // error
+	os.MkdirAll(filepath.Join(root, "empty", "v1"), 0o755)              // no artifact: error
+	putVersion(t, root, "ghost", "v1", "label=a", "artifact: x.onnx\n") // manifest names a missing file
+	vs, errs := repo.Scan()
+	var ids []string
+	for _, v := range vs {
+		ids = append(ids, v.ID())
+	}
+	if got := strings.Join(ids, ","); got != "sentiment-v2,sentiment-v10,spam-v1" {
+		t.Errorf("Scan ids = %s", got)
+	}
+	if len(errs) != 4 {
+		t.Errorf("Scan errors = %v, want 4", errs)
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	root := t.TempDir()
+	repo, _ := OpenRepository(root)
+	s, err := repo.LoadState()
+	if err != nil || len(s.Defaults) != 0 {
+		t.Fatalf("empty state: %+v %v", s, err)
+	}
+	want := State{Defaults: map[string]string{"sentiment": "v1"}, Unloaded: []string{"spam-v2"}}
+	if err := repo.SaveState(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := repo.LoadState()
+	if err != nil || got.Defaults["sentiment"] != "v1" || len(got.Unloaded) != 1 || got.Unloaded[0] != "spam-v2" {
+		t.Fatalf("LoadState = %+v %v", got, err)
+	}
+	os.WriteFile(filepath.Join(root, StateFile), []byte("{broken"), 0o644)
+	if _, err := repo.LoadState(); err == nil {
+		t.Error("corrupt state file accepted")
+	}
+}
