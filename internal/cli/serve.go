@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlserve/mlserve/internal/config"
+	"github.com/mlserve/mlserve/internal/inference"
+	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -77,9 +79,65 @@ func serve(ctx context.Context, f *serveFlags) error {
 		return err
 	}
 	slog.SetDefault(log)
-	// The model registry (internal/model) is being written; until it lands
-	// there is nothing to serve.
-	return errors.New("serve: the model registry is not in this build yet")
+
+	repo, err := model.OpenRepository(c.ModelsDir)
+	if err != nil {
+		return fmt.Errorf("models_dir: %w", err)
+	}
+	reg := model.NewRegistry(repo, loaders(), model.Options{
+		DefaultModel: c.DefaultModel,
+		KeepLoaded:   c.Versions.KeepLoaded,
+		PollInterval: time.Duration(c.Repository.PollInterval),
+		DrainTimeout: time.Duration(c.DrainTimeout),
+		NewCleaner:   newCleaner,
+	}, log)
+	eng, err := inference.New(inference.Config{
+		MaxQueue:     c.Queue.MaxSize,
+		MaxBatchSize: c.MaxBatchSize,
+		BatchTimeout: time.Duration(c.BatchTimeoutMS) * time.Millisecond,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	drain := time.Duration(c.DrainTimeout)
+	if drain <= 0 {
+		drain = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Load the repository while already answering /health/live; /health/ready
+	// says 503 until the default model is loaded.
+	startErr := make(chan error, 1)
+	go func() {
+		if err := reg.Start(ctx); err != nil {
+			startErr <- fmt.Errorf("loading the model repository: %w", err)
+			cancel()
+		}
+	}()
+	l := listeners{addr: c.ListenAddr, shutdown: drain}
+	if c.Monitoring.Enabled {
+		l.metricsAddr = c.MetricsAddr()
+	}
+	opts := server.Options{
+		AdminToken:     c.AdminToken,
+		MaxBodyBytes:   c.Limits.MaxBodyBytes,
+		MaxTextChars:   c.Limits.MaxTextChars,
+		MaxUploadBytes: c.Limits.MaxUploadBytes,
+		RequestTimeout: time.Duration(c.RequestTimeoutMS) * time.Millisecond,
+		Logger:         log,
+		Engine:         eng,
+		Version:        Version,
+	}
+	err = runServer(ctx, l, registry{r: reg, forget: eng.Forget}, opts, nil)
+	select {
+	case serr := <-startErr:
+		err = errors.Join(serr, err)
+	default:
+	}
+	sctx, stop := context.WithTimeout(context.Background(), drain)
+	defer stop()
+	return errors.Join(err, eng.Close(sctx), reg.Close(sctx))
 }
 
 // listeners are the server's settings that are not the API's.

@@ -44,13 +44,14 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.GetStatus()
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, model.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, inference.ErrQueueFull), errors.Is(err, inference.ErrClosed), errors.Is(err, ErrNotReady):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrConflict), errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse):
 		return http.StatusConflict
-	case errors.Is(err, ErrBadRequest), errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, model.ErrInvalidName),
+		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

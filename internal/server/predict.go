@@ -110,6 +110,7 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 	}
 	s.stats.record(lease.ID, len(texts), ri.start, err)
 	if err != nil {
+		lease.fail()
 		if statusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}

@@ -39,11 +39,19 @@ type Lease struct {
 	Model model.Model
 	// Release gives the lease back; nil when there is nothing to give back.
 	Release func()
+	// Fail, when not nil, counts a failed request against the version.
+	Fail func()
 }
 
 func (l *Lease) release() {
 	if l != nil && l.Release != nil {
 		l.Release()
+	}
+}
+
+func (l *Lease) fail() {
+	if l != nil && l.Fail != nil {
+		l.Fail()
 	}
 }
 

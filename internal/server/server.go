@@ -216,6 +216,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		switch {
 		case endpoint == "/predict" || endpoint == "/batch-predict":
+			// The seed's clients (curl -d) often send no JSON media type.
+			if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "text/plain") {
+				r.Header.Set("Content-Type", "application/json")
+			}
 			if !s.checkBody(sw, r) {
 				return
 			}
