@@ -85,4 +85,3 @@ var (
 	// ErrBadRequest: the request's content is invalid (422).
 	ErrBadRequest = errors.New("invalid request")
 )
-
