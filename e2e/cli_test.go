@@ -63,8 +63,12 @@ func TestCLI(t *testing.T) {
 		t.Errorf("unknown model: %v %s", err, out)
 	}
 	out, err = p.cli(t, "stats")
-	if err != nil || !strings.Contains(out, "sentiment-v7") {
-		t.Errorf("stats: %v %s", err, out)
+	if err != nil || !regexp.MustCompile(`(?m)^\s*sentiment-v7\s+1\s+1\s+0\s`).MatchString(out) {
+		t.Errorf("stats: %v\n%s", err, out)
+	}
+	out, err = p.cli(t, "benchmark", "spam-v1", "200", "-c", "4")
+	if err != nil || !regexp.MustCompile(`throughput\s+\d+\.\d requests/s`).MatchString(out) || !regexp.MustCompile(`(?m)^errors\s+0$`).MatchString(out) {
+		t.Errorf("benchmark: %v\n%s", err, out)
 	}
 }
 
