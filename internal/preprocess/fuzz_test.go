@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"fmt"
 	"testing"
 	"unicode/utf8"
 )
@@ -71,4 +72,36 @@ func FuzzClean(f *testing.F) {
 			t.Fatalf("Truncate kept %d runes", utf8.RuneCountInString(got))
 		}
 	})
+}
+
+// TestConcurrentTransform shares one vectorizer between goroutines (run with
+// -race): results must not depend on the pooled scratch.
+func TestConcurrentTransform(t *testing.T) {
+	a, _ := NewAnalyzer(AnalyzerConfig{Lowercase: true, NgramMin: 1, NgramMax: 2})
+	h, _ := NewHashingVectorizer(a, 1<<12, true, false, "l2")
+	want := make([]Sparse, len(hardTexts))
+	for i, s := range hardTexts {
+		h.Transform(s, &want[i])
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var row Sparse
+			for n := 0; n < 50; n++ {
+				for i, s := range hardTexts {
+					h.Transform(s, &row)
+					if len(row.Idx) != len(want[i].Idx) {
+						done <- fmt.Errorf("text %q: %d columns, want %d", s, len(row.Idx), len(want[i].Idx))
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -138,8 +138,7 @@ func translatePattern(p string) (string, error) {
 				if e >= utf8.RuneSelf || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') {
 					return refuse(`\` + string(e))
 				}
-				b.WriteByte('\\')
-				b.WriteByte(e)
+				b.WriteString(regexp.QuoteMeta(string(e)))
 			}
 		case inClass:
 			if c == ']' {
@@ -206,8 +205,16 @@ func translatePattern(p string) (string, error) {
 		case c == '$':
 			// Python's $ also matches before a final newline.
 			return refuse("$ (Python matches it before a trailing newline)")
-		case c == '{' && !validRepeat(p[i:]):
-			b.WriteString(`\{`)
+		case c == '{':
+			switch {
+			case !validRepeat(p[i:]):
+				b.WriteString(`\{`)
+			case i+1 < len(p) && p[i+1] == ',':
+				// Python reads {,n} as {0,n}; RE2 reads it literally.
+				b.WriteString("{0")
+			default:
+				b.WriteByte(c)
+			}
 		default:
 			b.WriteByte(c)
 		}

@@ -31,6 +31,8 @@ func TestTokenPatternTranslated(t *testing.T) {
 		{`(\w+)@\w+`, "me@x you@y", []string{"me", "you"}},
 		{`\w{2,}`, "a bb ccc", []string{"bb", "ccc"}},
 		{`a{,x}`, "a{,x}", []string{"a{,x}"}},
+		{`x\ y{,2}`, "x yyy x", []string{"x yy"}},
+		{`[^\w\s]+`, "a!? b\x1c--", []string{"!?", "--"}},
 		{`(?u)\b\w\w+\b`, "e\u0301t\u00e9 x yz", []string{"té", "yz"}}, // U+0301 is not \w: "e" is a 1-char token,
 	} {
 		t.Run(c.pattern, func(t *testing.T) {
