@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -76,21 +78,27 @@ func load(b *testing.B, url string, body []byte, n int) (perSec float64, p99 tim
 // reports both throughputs, both p99s and their ratio (target ≥ 0.6).
 func BenchmarkPredictVsEcho(b *testing.B) {
 	reg, id := benchRegistry(b)
-	s, err := server.New(reg, server.Options{Logger: quietLogger()})
+	eng, err := inference.New(inference.Config{Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	api := httptest.NewServer(s)
-	defer api.Close()
+	defer eng.Close(context.Background())
+	// As `mlserve serve` runs it: through the inference engine.
+	s, err := server.New(reg, server.Options{Logger: quietLogger(), Engine: eng})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
 	echo := httptest.NewServer(http.HandlerFunc(echoHandler))
 	defer echo.Close()
 	body := []byte(`{"text": "Subject: You WON $1,000,000!!! Click here to claim your FREE prize now.", "model_version": "` + id + `"}`)
 	n := max(b.N, 2000)
 	// Warm both (connections, the model's first call).
-	load(b, api.URL+"/predict", body, 200)
+	load(b, srv.URL+"/predict", body, 200)
 	load(b, echo.URL, body, 200)
 	b.ResetTimer()
-	pRate, pP99 := load(b, api.URL+"/predict", body, n)
+	pRate, pP99 := load(b, srv.URL+"/predict", body, n)
 	eRate, eP99 := load(b, echo.URL, body, n)
 	b.StopTimer()
 	b.ReportMetric(pRate, "predict_req/s")
