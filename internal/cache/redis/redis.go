@@ -132,9 +132,9 @@ func (s *Store) GetMany(ctx context.Context, keys []cache.Key) ([]model.Predicti
 	for i, k := range keys {
 		names[i] = s.key(k)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	opCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	vals, err := s.rdb.MGet(ctx, names...).Result()
+	vals, err := s.rdb.MGet(opCtx, names...).Result()
 	if err != nil {
 		s.failed(ctx, err)
 		return nil, nil, fmt.Errorf("redis: MGET: %w", err)
@@ -161,11 +161,11 @@ func (s *Store) SetMany(ctx context.Context, keys []cache.Key, preds []model.Pre
 	if s.fallback.Load() {
 		return ErrFallback
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	opCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err := s.rdb.Pipelined(opCtx, func(p goredis.Pipeliner) error {
 		for i, k := range keys {
-			p.Set(ctx, s.key(k), cache.Encode(preds[i]), ttl)
+			p.Set(opCtx, s.key(k), cache.Encode(preds[i]), ttl)
 		}
 		return nil
 	})
@@ -211,9 +211,10 @@ func (s *Store) FlushModel(ctx context.Context, modelID string) error {
 }
 
 // failed puts the store in fallback after a Redis failure, unless the
-// failure is the caller's own cancellation.
+// caller's own context (its request deadline or a disconnect) ended the call:
+// that says nothing about Redis.
 func (s *Store) failed(ctx context.Context, err error) {
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if ctx.Err() != nil {
 		return
 	}
 	s.mu.Lock()
