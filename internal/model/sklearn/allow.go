@@ -1,0 +1,100 @@
+package sklearn
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/mlserve/mlserve/internal/joblib"
+	"github.com/mlserve/mlserve/internal/numpy"
+	"github.com/mlserve/mlserve/internal/pickle"
+	"github.com/mlserve/mlserve/internal/scipy"
+)
+
+// classes maps each scikit-learn class mlserve understands to the module paths
+// it has been pickled under from scikit-learn 1.1 to 1.9.
+var classes = map[string][]string{
+	"Pipeline":                    {"sklearn.pipeline"},
+	"FeatureUnion":                {"sklearn.pipeline"},
+	"GridSearchCV":                {"sklearn.model_selection._search"},
+	"RandomizedSearchCV":          {"sklearn.model_selection._search"},
+	"CountVectorizer":             {"sklearn.feature_extraction.text"},
+	"TfidfVectorizer":             {"sklearn.feature_extraction.text"},
+	"TfidfTransformer":            {"sklearn.feature_extraction.text"},
+	"HashingVectorizer":           {"sklearn.feature_extraction.text"},
+	"TruncatedSVD":                {"sklearn.decomposition._truncated_svd"},
+	"Normalizer":                  {"sklearn.preprocessing._data"},
+	"StandardScaler":              {"sklearn.preprocessing._data"},
+	"LogisticRegression":          {"sklearn.linear_model._logistic"},
+	"SGDClassifier":               {"sklearn.linear_model._stochastic_gradient"},
+	"LinearSVC":                   {"sklearn.svm._classes"},
+	"RidgeClassifier":             {"sklearn.linear_model._ridge"},
+	"Perceptron":                  {"sklearn.linear_model._perceptron"},
+	"PassiveAggressiveClassifier": {"sklearn.linear_model._passive_aggressive"},
+	"MultinomialNB":               {"sklearn.naive_bayes"},
+	"ComplementNB":                {"sklearn.naive_bayes"},
+	"BernoulliNB":                 {"sklearn.naive_bayes"},
+	"CalibratedClassifierCV":      {"sklearn.calibration"},
+	"_CalibratedClassifier":       {"sklearn.calibration"},
+	"_SigmoidCalibration":         {"sklearn.calibration"},
+	"IsotonicRegression":          {"sklearn.isotonic"},
+	"LabelBinarizer":              {"sklearn.preprocessing._label"},
+	"LabelEncoder":                {"sklearn.preprocessing._label"},
+}
+
+// inert are classes that occur inside supported estimators (SGD loss
+// objects, search scorers, masked arrays in cv_results_) and are accepted
+// but never used.
+var inert = map[string][]string{
+	"sklearn.linear_model._sgd_fast": {"Hinge", "Log", "ModifiedHuber", "SquaredHinge",
+		"SquaredLoss", "Huber", "EpsilonInsensitive", "SquaredEpsilonInsensitive", "Classification", "Regression"},
+	"sklearn._loss._loss": {"CyHalfBinomialLoss", "CyHalfMultinomialLoss", "CyHalfSquaredError",
+		"CyHuberLoss", "CyAbsoluteError", "CyHalfPoissonLoss", "CyExponentialLoss"},
+	"sklearn._loss.loss": {"HalfBinomialLoss", "HalfMultinomialLoss", "HalfSquaredError"},
+	"sklearn._loss.link": {"LogitLink", "IdentityLink", "MultinomialLogit", "Interval"},
+	"sklearn.metrics._scorer": {"_PassthroughScorer", "_Scorer", "_PredictScorer",
+		"_ProbaScorer", "_ThresholdScorer", "_MultimetricScorer"},
+	"sklearn.utils._bunch":  {"Bunch"},
+	"sklearn.utils.fixes":   {"loguniform"},
+	"numpy.ma.core":         {"_mareconstruct", "MaskedArray"},
+	"sklearn.model_selection._split": {"StratifiedKFold", "KFold"},
+}
+
+// Supported lists the scikit-learn estimators Load translates, sorted.
+func Supported() []string {
+	out := make([]string, 0, len(classes))
+	for name := range classes {
+		if strings.HasPrefix(name, "_") || name == "LabelBinarizer" || name == "LabelEncoder" {
+			continue
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AllowList returns the globals a scikit-learn file may name: numpy, scipy
+// sparse and joblib's array wrapper, and the scikit-learn classes in classes
+// and inert as generic classes. Any other global stops decoding.
+func AllowList() *pickle.AllowList {
+	a := pickle.NewAllowList()
+	numpy.Register(a)
+	scipy.Register(a)
+	joblib.Register(a)
+	for name, mods := range classes {
+		for _, m := range mods {
+			a.Allow(m, name, pickle.Class())
+		}
+	}
+	for m, names := range inert {
+		for _, n := range names {
+			a.Allow(m, n, pickle.Class())
+		}
+	}
+	// Functions referenced (never called) by search objects' scorers.
+	for _, n := range []string{"accuracy_score", "f1_score", "precision_score", "recall_score",
+		"roc_auc_score", "log_loss", "balanced_accuracy_score"} {
+		a.Allow("sklearn.metrics._classification", n, pickle.Type())
+		a.Allow("sklearn.metrics._ranking", n, pickle.Type())
+	}
+	return a
+}

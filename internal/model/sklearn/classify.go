@@ -1,0 +1,332 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// classifier scores one feature row.
+type classifier interface {
+	// score writes the decision values (len nDecision) and probabilities
+	// (len nClasses when probabilistic) and returns the predicted index.
+	score(v *vec, dec, proba []float64) int
+	nClasses() int
+	nDecision() int // 0 when there is no decision_function
+	probabilistic() bool
+	nFeatures() int
+}
+
+type probaRule int
+
+const (
+	probaNone     probaRule = iota
+	probaOVR                // expit, then normalized (binary: [1-p, p])
+	probaSoftmax            // softmax; binary as softmax([-d, d])
+	probaModHuber           // (clip(d,-1,1)+1)/2, normalized with the all-zero rule
+)
+
+// linear is decision = X·coefᵀ + intercept.
+type linear struct {
+	coef      []float64 // rows × nf
+	intercept []float64
+	rows, nf  int
+	classes   int
+	rule      probaRule
+}
+
+func (l *linear) nClasses() int       { return l.classes }
+func (l *linear) nDecision() int      { return l.rows }
+func (l *linear) probabilistic() bool { return l.rule != probaNone }
+func (l *linear) nFeatures() int      { return l.nf }
+
+func (l *linear) score(v *vec, dec, proba []float64) int {
+	for k := 0; k < l.rows; k++ {
+		dec[k] = dot(v, l.coef[k*l.nf:(k+1)*l.nf]) + l.intercept[k]
+	}
+	if proba != nil {
+		probaFromDecision(l.rule, dec[:l.rows], proba)
+	}
+	if l.rows == 1 {
+		if dec[0] > 0 {
+			return 1
+		}
+		return 0
+	}
+	return argmax(dec[:l.rows])
+}
+
+func probaFromDecision(rule probaRule, dec, proba []float64) {
+	switch rule {
+	case probaOVR:
+		if len(dec) == 1 {
+			p := expit(dec[0])
+			proba[0], proba[1] = 1-p, p
+			return
+		}
+		var s float64
+		for k, d := range dec {
+			proba[k] = expit(d)
+			s += proba[k]
+		}
+		for k := range proba {
+			proba[k] /= s
+		}
+	case probaSoftmax:
+		if len(dec) == 1 {
+			proba[0], proba[1] = -dec[0], dec[0]
+		} else {
+			copy(proba, dec)
+		}
+		softmax(proba)
+	case probaModHuber:
+		if len(dec) == 1 {
+			p := (clip(dec[0]) + 1) / 2
+			proba[0], proba[1] = 1-p, p
+			return
+		}
+		var s float64
+		for k, d := range dec {
+			proba[k] = (clip(d) + 1) / 2
+			s += proba[k]
+		}
+		if s == 0 {
+			for k := range proba {
+				proba[k] = 1 / float64(len(proba))
+			}
+			return
+		}
+		for k := range proba {
+			proba[k] /= s
+		}
+	}
+}
+
+// naiveBayes is MultinomialNB, ComplementNB and BernoulliNB: a joint log
+// likelihood X·flpᵀ + bias, probabilities by log-sum-exp, no decision.
+type naiveBayes struct {
+	flp     []float64 // classes × nf (BernoulliNB: flp - log(1-p))
+	bias    []float64 // per class
+	classes int
+	nf      int
+	// binarize is BernoulliNB's threshold; NaN when the input is used as is.
+	binarize float64
+}
+
+func (n *naiveBayes) nClasses() int       { return n.classes }
+func (n *naiveBayes) nDecision() int      { return 0 }
+func (n *naiveBayes) probabilistic() bool { return true }
+func (n *naiveBayes) nFeatures() int      { return n.nf }
+
+func (n *naiveBayes) score(v *vec, _, proba []float64) int {
+	if !math.IsNaN(n.binarize) {
+		binarize(v, n.binarize)
+	}
+	for k := 0; k < n.classes; k++ {
+		proba[k] = dot(v, n.flp[k*n.nf:(k+1)*n.nf]) + n.bias[k]
+	}
+	best := argmax(proba[:n.classes])
+	lse := logSumExp(proba[:n.classes])
+	for k := range proba[:n.classes] {
+		proba[k] = math.Exp(proba[k] - lse)
+	}
+	return best
+}
+
+func binarize(v *vec, t float64) {
+	if v.isDense {
+		for j, x := range v.dense {
+			if x > t {
+				v.dense[j] = 1
+			} else {
+				v.dense[j] = 0
+			}
+		}
+		return
+	}
+	for j, x := range v.sp.Val {
+		if x > t {
+			v.sp.Val[j] = 1
+		} else {
+			v.sp.Val[j] = 0
+		}
+	}
+}
+
+// calibrator maps one column of base predictions to calibrated scores.
+type calibrator interface{ predict(x float64) float64 }
+
+type sigmoidCal struct{ a, b float64 }
+
+func (s sigmoidCal) predict(x float64) float64 { return expit(-(s.a*x + s.b)) }
+
+// isotonicCal is IsotonicRegression.predict: linear interpolation between
+// thresholds, clipped to [xmin, xmax] when out_of_bounds is "clip".
+type isotonicCal struct {
+	x, y       []float64
+	clip       bool
+	xmin, xmax float64
+}
+
+func (c isotonicCal) predict(t float64) float64 {
+	if c.clip {
+		t = math.Min(math.Max(t, c.xmin), c.xmax)
+	}
+	if len(c.y) == 1 {
+		return c.y[0]
+	}
+	if math.IsNaN(t) || t < c.x[0] || t > c.x[len(c.x)-1] {
+		return math.NaN()
+	}
+	// scipy's interp1d: the interval (x[i-1], x[i]] by searchsorted left,
+	// index clipped to [1, n-1].
+	i := sort.SearchFloat64s(c.x, t)
+	if i < 1 {
+		i = 1
+	}
+	if i > len(c.x)-1 {
+		i = len(c.x) - 1
+	}
+	x0, x1, y0, y1 := c.x[i-1], c.x[i], c.y[i-1], c.y[i]
+	slope := (y1 - y0) / (x1 - x0)
+	return slope*(t-x0) + y0
+}
+
+// calibratedOne is a _CalibratedClassifier.
+type calibratedOne struct {
+	base      classifier
+	useProba  bool // base's predict_proba instead of decision_function
+	cals      []calibrator
+	classIdx  []int // column of each calibrator's class in the output
+	nclasses  int
+	dec, prob []float64
+}
+
+// calibrated is CalibratedClassifierCV: the mean of its calibrated
+// classifiers' probabilities.
+type calibrated struct {
+	members []*calibratedOne
+	classes int
+	nf      int
+}
+
+func (c *calibrated) nClasses() int       { return c.classes }
+func (c *calibrated) nDecision() int      { return 0 }
+func (c *calibrated) probabilistic() bool { return true }
+func (c *calibrated) nFeatures() int      { return c.nf }
+
+func (c *calibrated) score(v *vec, _, proba []float64) int {
+	n := c.classes
+	for k := range proba[:n] {
+		proba[k] = 0
+	}
+	var tmpArr [16]float64
+	tmp := tmpArr[:0]
+	if n > len(tmpArr) {
+		tmp = make([]float64, n)
+	} else {
+		tmp = tmpArr[:n]
+	}
+	var bdArr, bpArr [16]float64
+	for _, m := range c.members {
+		bd, bp := bdArr[:], bpArr[:]
+		if nd := m.base.nDecision(); nd > len(bd) {
+			bd = make([]float64, nd)
+		}
+		if nc := m.base.nClasses(); nc > len(bp) {
+			bp = make([]float64, nc)
+		}
+		if !m.base.probabilistic() {
+			bp = nil
+		}
+		// The base may binarize v in place (BernoulliNB); work on it only
+		// once per member is fine since binarizing is idempotent.
+		m.base.score(v, bd, bp)
+		var preds []float64
+		switch {
+		case m.useProba && m.base.nClasses() == 2:
+			preds = bp[1:2]
+		case m.useProba:
+			preds = bp[:m.base.nClasses()]
+		default:
+			preds = bd[:m.base.nDecision()]
+		}
+		for k := range tmp {
+			tmp[k] = 0
+		}
+		for i, cal := range m.cals {
+			idx := m.classIdx[i]
+			if n == 2 {
+				idx++
+			}
+			tmp[idx] = cal.predict(preds[i])
+		}
+		if n == 2 {
+			tmp[0] = 1 - tmp[1]
+		} else {
+			var s float64
+			for _, p := range tmp {
+				s += p
+			}
+			for k := range tmp {
+				if s != 0 {
+					tmp[k] /= s
+				} else {
+					tmp[k] = 1 / float64(n)
+				}
+			}
+		}
+		for k, p := range tmp {
+			if p > 1 && p <= 1+1e-5 {
+				p = 1
+			}
+			proba[k] += p
+		}
+	}
+	for k := range proba[:n] {
+		proba[k] /= float64(len(c.members))
+	}
+	return argmax(proba[:n])
+}
+
+func expit(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+func clip(x float64) float64 { return math.Min(1, math.Max(-1, x)) }
+
+// argmax returns the first index of the maximum, like numpy.
+func argmax(x []float64) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func logSumExp(x []float64) float64 {
+	m := x[argmax(x)]
+	if math.IsInf(m, 0) {
+		return m
+	}
+	var s float64
+	for _, v := range x {
+		s += math.Exp(v - m)
+	}
+	return math.Log(s) + m
+}
+
+// softmax is scipy.special.softmax / sklearn's in place softmax.
+func softmax(x []float64) {
+	m := x[argmax(x)]
+	var s float64
+	for i, v := range x {
+		x[i] = math.Exp(v - m)
+		s += x[i]
+	}
+	for i := range x {
+		x[i] /= s
+	}
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,166 @@
+package sklearn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync"
+
+	"github.com/mlserve/mlserve/internal/joblib"
+	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/pickle"
+)
+
+// Model is a scikit-learn text classifier translated to Go. It is safe for
+// concurrent use.
+type Model struct {
+	feat   featurizer
+	clf    classifier
+	labels []string
+	info   model.Info
+	pool   sync.Pool // *work
+}
+
+var _ model.Model = (*Model)(nil)
+
+// work is one goroutine's scratch space for Predict.
+type work struct {
+	v          vec
+	dec, proba []float64
+}
+
+// Load reads a scikit-learn estimator from a .pkl or .joblib file (any
+// compression joblib writes) and translates it.
+func Load(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return LoadReader(f)
+}
+
+// LoadReader is Load from a stream.
+func LoadReader(r io.Reader) (*Model, error) {
+	v, err := joblib.Load(r, AllowList())
+	if err != nil {
+		var fe *pickle.ForbiddenError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%w: the file names the Python global %s.%s, which mlserve does not allow "+
+				"(a custom function such as a tokenizer or preprocessor cannot be served; supported estimators: %v): %w",
+				model.ErrInvalid, fe.Module, fe.Name, Supported(), err)
+		}
+		return nil, fmt.Errorf("%w: %w", model.ErrInvalid, err)
+	}
+	return translate(v)
+}
+
+func translate(v any) (*Model, error) {
+	t := &translator{features: map[string]any{}}
+	feat, clf, labels, err := t.top(v)
+	if err != nil {
+		return nil, err
+	}
+	if w := feat.width(); w != clf.nFeatures() {
+		return nil, fmt.Errorf("%w: the classifier expects %d features, the transformers give %d", model.ErrInvalid, clf.nFeatures(), w)
+	}
+	if len(labels) < 2 {
+		return nil, fmt.Errorf("%w: %d classes", model.ErrUnsupported, len(labels))
+	}
+	m := &Model{feat: feat, clf: clf, labels: labels}
+	m.info = model.Info{
+		Framework:     "sklearn",
+		Estimator:     t.chain,
+		Probabilistic: clf.probabilistic(),
+		Features:      t.features,
+	}
+	m.info.Features["n_classes"] = len(labels)
+	if o, ok := asObj(v); ok {
+		m.info.LibraryVersion, _ = o.str("_sklearn_version", "")
+	}
+	switch {
+	case clf.probabilistic():
+		m.info.Confidence = "predict_proba of the predicted label"
+	case clf.nDecision() == 1:
+		m.info.Confidence = "uncalibrated: expit(|decision_function|), the logistic of the binary decision value's magnitude"
+	default:
+		m.info.Confidence = "uncalibrated: softmax of the decision_function values, taken at the predicted label"
+	}
+	m.pool.New = func() any {
+		return &work{dec: make([]float64, max(clf.nDecision(), 1)), proba: make([]float64, len(labels))}
+	}
+	return m, nil
+}
+
+// Predict classifies texts as the scikit-learn estimator's predict,
+// predict_proba and decision_function would.
+func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction, error) {
+	out := make([]model.Prediction, len(texts))
+	w := m.pool.Get().(*work)
+	defer m.pool.Put(w)
+	nd, nc := m.clf.nDecision(), len(m.labels)
+	prob := m.clf.probabilistic()
+	// One backing array for the whole batch's values.
+	per := nd
+	if prob {
+		per += nc
+	}
+	vals := make([]float64, per*len(texts))
+	for i, text := range texts {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if err := m.feat.featurize(text, &w.v); err != nil {
+			return nil, err
+		}
+		var proba []float64
+		if prob {
+			proba = w.proba
+		}
+		idx := m.clf.score(&w.v, w.dec, proba)
+		p := &out[i]
+		p.Index, p.Label = idx, m.labels[idx]
+		row := vals[i*per : (i+1)*per : (i+1)*per]
+		if nd > 0 {
+			p.Decision = row[:nd:nd]
+			copy(p.Decision, w.dec[:nd])
+		}
+		if prob {
+			p.Probabilities = row[nd:]
+			copy(p.Probabilities, w.proba)
+			p.Confidence = p.Probabilities[idx]
+		} else {
+			p.Confidence = confidence(p.Decision, idx)
+		}
+	}
+	return out, nil
+}
+
+// confidence is the uncalibrated score named in Info for a model without
+// probabilities.
+func confidence(dec []float64, idx int) float64 {
+	if len(dec) == 1 {
+		return 1 / (1 + math.Exp(-math.Abs(dec[0])))
+	}
+	m := dec[argmax(dec)]
+	var s float64
+	for _, d := range dec {
+		s += math.Exp(d - m)
+	}
+	return math.Exp(dec[idx]-m) / s
+}
+
+// Labels returns the class labels as Python's str() renders them, in
+// classes_ order.
+func (m *Model) Labels() []string { return m.labels }
+
+// Info describes the model as read from the file.
+func (m *Model) Info() model.Info { return m.info }
+
+// Close releases nothing: a Model holds only Go memory.
+func (m *Model) Close() error { return nil }

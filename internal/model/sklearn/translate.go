@@ -1,0 +1,732 @@
+package sklearn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/numpy"
+	"github.com/mlserve/mlserve/internal/pickle"
+	"github.com/mlserve/mlserve/internal/preprocess"
+	"github.com/mlserve/mlserve/internal/scipy"
+)
+
+// translator walks the decoded estimator tree, recording what Info reports.
+type translator struct {
+	chain    []string
+	features map[string]any
+}
+
+func unsupported(v any) error {
+	name := pickle.Describe(v)
+	if o, ok := v.(*pickle.Object); ok {
+		name = o.Class.Module + "." + o.Class.Name
+	}
+	return fmt.Errorf("%w: %s is not supported; supported estimators: %s",
+		model.ErrUnsupported, name, strings.Join(Supported(), ", "))
+}
+
+// top translates the outermost estimator into a featurizer and classifier.
+func (t *translator) top(v any) (featurizer, classifier, []string, error) {
+	o, ok := asObj(v)
+	if !ok {
+		return nil, nil, nil, unsupported(v)
+	}
+	t.chain = append(t.chain, o.name())
+	switch o.name() {
+	case "GridSearchCV", "RandomizedSearchCV":
+		if r, ok := o.get("refit"); ok && r == false {
+			return nil, nil, nil, fmt.Errorf("%w: %s with refit=False has no best_estimator_ to serve", model.ErrUnsupported, o.name())
+		}
+		best, ok := o.get("best_estimator_")
+		if !ok {
+			return nil, nil, nil, o.errf("missing best_estimator_")
+		}
+		return t.top(best)
+	case "Pipeline":
+		steps, err := pipelineSteps(o)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(steps) == 0 {
+			return nil, nil, nil, o.errf("empty pipeline")
+		}
+		last := steps[len(steps)-1]
+		f, err := t.transformers(o, steps[:len(steps)-1])
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c, labels, err := t.classifier(last)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return f, c, labels, nil
+	}
+	return nil, nil, nil, fmt.Errorf("%w: %s.%s is not a text pipeline (a Pipeline whose first step is a vectorizer); supported estimators: %s",
+		model.ErrUnsupported, o.Class.Module, o.name(), strings.Join(Supported(), ", "))
+}
+
+// pipelineSteps returns the estimators of a Pipeline, without passthrough
+// steps.
+func pipelineSteps(o obj) ([]any, error) {
+	v, ok := o.get("steps")
+	if !ok {
+		return nil, o.errf("missing steps")
+	}
+	l, ok := v.(*pickle.List)
+	if !ok {
+		return nil, o.errf("steps is %s", pickle.Describe(v))
+	}
+	var out []any
+	for _, it := range l.Items {
+		tu, ok := it.(pickle.Tuple)
+		if !ok || len(tu) != 2 {
+			return nil, o.errf("step is %s, want (name, estimator)", pickle.Describe(it))
+		}
+		if tu[1] == nil || tu[1] == "passthrough" {
+			continue
+		}
+		out = append(out, tu[1])
+	}
+	return out, nil
+}
+
+// transformers translates a list of transformers, the first of which maps
+// text to features.
+func (t *translator) transformers(parent obj, steps []any) (featurizer, error) {
+	if len(steps) == 0 {
+		return nil, parent.errf("no vectorizer before the classifier: mlserve needs text features")
+	}
+	first, err := t.textFeaturizer(steps[0])
+	if err != nil {
+		return nil, err
+	}
+	c := &chain{first: first}
+	for _, s := range steps[1:] {
+		r, err := t.rowStep(s)
+		if err != nil {
+			return nil, err
+		}
+		c.steps = append(c.steps, r)
+	}
+	if len(c.steps) == 0 {
+		return first, nil
+	}
+	return c, nil
+}
+
+func (t *translator) textFeaturizer(v any) (featurizer, error) {
+	o, ok := asObj(v)
+	if !ok {
+		return nil, unsupported(v)
+	}
+	t.chain = append(t.chain, o.name())
+	switch o.name() {
+	case "CountVectorizer", "TfidfVectorizer", "HashingVectorizer":
+		tv, err := t.vectorizer(o)
+		if err != nil {
+			return nil, err
+		}
+		return textVec{tv}, nil
+	case "Pipeline":
+		steps, err := pipelineSteps(o)
+		if err != nil {
+			return nil, err
+		}
+		return t.transformers(o, steps)
+	case "FeatureUnion":
+		return t.union(o)
+	}
+	return nil, unsupported(v)
+}
+
+func (t *translator) union(o obj) (featurizer, error) {
+	v, _ := o.get("transformer_list")
+	l, ok := v.(*pickle.List)
+	if !ok {
+		return nil, o.errf("transformer_list is %s", pickle.Describe(v))
+	}
+	var weights *pickle.Dict
+	if w, ok := o.get("transformer_weights"); ok && w != nil {
+		if weights, ok = w.(*pickle.Dict); !ok {
+			return nil, o.errf("transformer_weights is %s", pickle.Describe(w))
+		}
+	}
+	u := &union{}
+	for _, it := range l.Items {
+		tu, ok := it.(pickle.Tuple)
+		if !ok || len(tu) != 2 {
+			return nil, o.errf("transformer is %s", pickle.Describe(it))
+		}
+		if tu[1] == "drop" || tu[1] == nil {
+			continue
+		}
+		f, err := t.textFeaturizer(tu[1])
+		if err != nil {
+			return nil, err
+		}
+		w := 1.0
+		if weights != nil {
+			if x, ok := weights.Get(tu[0]); ok {
+				if w, ok = toFloat(x); !ok {
+					return nil, o.errf("weight of %v is %s", tu[0], pickle.Describe(x))
+				}
+			}
+		}
+		u.parts = append(u.parts, f)
+		u.weights = append(u.weights, w)
+	}
+	if len(u.parts) == 0 {
+		return nil, o.errf("no transformers")
+	}
+	return u, nil
+}
+
+// refuseCallable refuses a preprocessor/tokenizer/analyzer that is not one
+// of the built-in choices.
+func refuseCallable(o obj, name string) error {
+	v, ok := o.get(name)
+	if !ok || v == nil {
+		return nil
+	}
+	if name == "analyzer" {
+		if _, ok := v.(string); ok {
+			return nil
+		}
+	}
+	what := pickle.Describe(v)
+	if g, ok := v.(pickle.Global); ok {
+		what = g.Module + "." + g.Name
+	}
+	return fmt.Errorf("%w: %s.%s is the Python callable %s; only the built-in analysis can be served "+
+		"(analyzer 'word', 'char' or 'char_wb', lowercase, strip_accents, token_pattern, stop_words, ngram_range)",
+		model.ErrUnsupported, o.name(), name, what)
+}
+
+func (t *translator) analyzer(o obj) (*preprocess.Analyzer, error) {
+	for _, n := range []string{"preprocessor", "tokenizer", "analyzer"} {
+		if err := refuseCallable(o, n); err != nil {
+			return nil, err
+		}
+	}
+	var cfg preprocess.AnalyzerConfig
+	var err error
+	if cfg.Kind, err = o.str("analyzer", "word"); err != nil {
+		return nil, err
+	}
+	if cfg.Lowercase, err = o.boolean("lowercase", true); err != nil {
+		return nil, err
+	}
+	if cfg.StripAccents, err = o.str("strip_accents", ""); err != nil {
+		return nil, err
+	}
+	if cfg.TokenPattern, err = o.str("token_pattern", preprocess.DefaultTokenPattern); err != nil {
+		return nil, err
+	}
+	if sw, ok := o.get("stop_words"); ok && sw != nil {
+		switch x := sw.(type) {
+		case string:
+			if x != "english" {
+				return nil, fmt.Errorf("%w: %s.stop_words=%q (only \"english\" or a list)", model.ErrUnsupported, o.name(), x)
+			}
+			cfg.StopWords = preprocess.EnglishStopWords
+		case *pickle.List:
+			cfg.StopWords, err = stringsOf(o, x.Items)
+		case pickle.Tuple:
+			cfg.StopWords, err = stringsOf(o, x)
+		case *pickle.Set:
+			cfg.StopWords, err = stringsOf(o, x.Items)
+		default:
+			return nil, o.errf("stop_words is %s", pickle.Describe(sw))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	cfg.NgramMin, cfg.NgramMax = 1, 1
+	if ng, ok := o.get("ngram_range"); ok {
+		tu, ok := ng.(pickle.Tuple)
+		if !ok || len(tu) != 2 {
+			return nil, o.errf("ngram_range is %s", pickle.Describe(ng))
+		}
+		lo, ok1 := tu[0].(int64)
+		hi, ok2 := tu[1].(int64)
+		if !ok1 || !ok2 {
+			return nil, o.errf("ngram_range is %s", pickle.Describe(ng))
+		}
+		cfg.NgramMin, cfg.NgramMax = int(lo), int(hi)
+	}
+	a, err := preprocess.NewAnalyzer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", model.ErrUnsupported, o.name(), err)
+	}
+	t.features["analyzer"] = cfg.Kind
+	t.features["ngram_range"] = []int{cfg.NgramMin, cfg.NgramMax}
+	return a, nil
+}
+
+func stringsOf(o obj, items []any) ([]string, error) {
+	out := make([]string, len(items))
+	for i, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return nil, o.errf("stop word %s is not a string", pickle.Describe(it))
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
+	a, err := t.analyzer(o)
+	if err != nil {
+		return nil, err
+	}
+	binary, err := o.boolean("binary", false)
+	if err != nil {
+		return nil, err
+	}
+	if o.name() == "HashingVectorizer" {
+		n, err := o.integer("n_features", 1<<20)
+		if err != nil {
+			return nil, err
+		}
+		alt, err := o.boolean("alternate_sign", true)
+		if err != nil {
+			return nil, err
+		}
+		norm, err := o.str("norm", "")
+		if err != nil {
+			return nil, err
+		}
+		h, err := preprocess.NewHashingVectorizer(a, n, alt, binary, norm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", model.ErrUnsupported, o.name(), err)
+		}
+		t.features["n_features"] = n
+		return h, nil
+	}
+	vocab, err := vocabulary(o)
+	if err != nil {
+		return nil, err
+	}
+	t.features["vocabulary_size"] = len(vocab)
+	cv, err := preprocess.NewCountVectorizer(a, vocab, binary)
+	if err != nil {
+		return nil, o.errf("%v", err)
+	}
+	if o.name() == "CountVectorizer" {
+		return cv, nil
+	}
+	tt, err := tfidf(o, o)
+	if err != nil {
+		return nil, err
+	}
+	if tf, ok := asObj(mustGet(o, "_tfidf")); ok {
+		if tt.IDF, err = idf(tf, tt.IDF != nil); err != nil {
+			return nil, err
+		}
+	} else if tt.IDF != nil {
+		return nil, o.errf("missing _tfidf (is the vectorizer fitted?)")
+	}
+	v, err := preprocess.NewTfidfVectorizer(cv, tt)
+	if err != nil {
+		return nil, o.errf("%v", err)
+	}
+	return v, nil
+}
+
+func mustGet(o obj, name string) any { v, _ := o.get(name); return v }
+
+// tfidf reads the weighting parameters of p; IDF is set non-nil (empty) when
+// use_idf is on, to be filled by idf.
+func tfidf(o, p obj) (preprocess.TfidfTransformer, error) {
+	var t preprocess.TfidfTransformer
+	var err error
+	if t.Norm, err = p.str("norm", ""); err != nil {
+		return t, err
+	}
+	if t.SublinearTF, err = p.boolean("sublinear_tf", false); err != nil {
+		return t, err
+	}
+	use, err := p.boolean("use_idf", true)
+	if err != nil {
+		return t, err
+	}
+	if use {
+		t.IDF = []float64{}
+	}
+	return t, nil
+}
+
+// idf reads idf_ (scikit-learn ≥1.5) or the diagonal of _idf_diag (≤1.4).
+func idf(o obj, use bool) ([]float64, error) {
+	if !use {
+		return nil, nil
+	}
+	if v, ok := o.get("idf_"); ok {
+		if a, ok := v.(*numpy.Array); ok {
+			f, err := a.Float64s()
+			if err != nil {
+				return nil, o.errf("idf_: %v", err)
+			}
+			return f, nil
+		}
+	}
+	if v, ok := o.get("_idf_diag"); ok {
+		if s, ok := v.(*scipy.Sparse); ok {
+			return s.Diagonal(), nil
+		}
+		return nil, o.errf("_idf_diag is %s", pickle.Describe(v))
+	}
+	return nil, o.errf("missing idf_ (is it fitted?)")
+}
+
+func vocabulary(o obj) (map[string]int32, error) {
+	v, ok := o.get("vocabulary_")
+	if !ok {
+		return nil, o.errf("missing vocabulary_ (is the vectorizer fitted?)")
+	}
+	d, ok := v.(*pickle.Dict)
+	if !ok {
+		return nil, o.errf("vocabulary_ is %s", pickle.Describe(v))
+	}
+	out := make(map[string]int32, d.Len())
+	err := d.Each(func(k, val any) error {
+		s, ok := k.(string)
+		i, ok2 := val.(int64)
+		if !ok || !ok2 || i < 0 || i > math.MaxInt32 {
+			return o.errf("vocabulary_ entry %s: %s", pickle.Describe(k), pickle.Describe(val))
+		}
+		out[s] = int32(i)
+		return nil
+	})
+	return out, err
+}
+
+func (t *translator) rowStep(v any) (rowStep, error) {
+	o, ok := asObj(v)
+	if !ok {
+		return nil, unsupported(v)
+	}
+	t.chain = append(t.chain, o.name())
+	switch o.name() {
+	case "TfidfTransformer":
+		tt, err := tfidf(o, o)
+		if err != nil {
+			return nil, err
+		}
+		if tt.IDF, err = idf(o, tt.IDF != nil); err != nil {
+			return nil, err
+		}
+		return tfidfStep{tt}, nil
+	case "TruncatedSVD":
+		c, shape, err := o.floats("components_")
+		if err != nil {
+			return nil, err
+		}
+		if len(shape) != 2 {
+			return nil, o.errf("components_ has shape %v", shape)
+		}
+		s, err := preprocess.NewTruncatedSVD(c, shape[0], shape[1])
+		if err != nil {
+			return nil, o.errf("%v", err)
+		}
+		return svdStep{s}, nil
+	case "Normalizer":
+		n, err := o.str("norm", "l2")
+		if err != nil {
+			return nil, err
+		}
+		return normStep{preprocess.Normalizer{Norm: n}}, nil
+	case "StandardScaler":
+		s := &preprocess.StandardScaler{}
+		var err error
+		if s.WithMean, err = o.boolean("with_mean", true); err != nil {
+			return nil, err
+		}
+		if s.WithStd, err = o.boolean("with_std", true); err != nil {
+			return nil, err
+		}
+		if s.WithMean {
+			if s.Mean, _, err = o.floats("mean_"); err != nil {
+				return nil, err
+			}
+		}
+		if s.WithStd {
+			if s.Scale, _, err = o.floats("scale_"); err != nil {
+				return nil, err
+			}
+		}
+		return scaleStep{s}, nil
+	}
+	return nil, unsupported(v)
+}
+
+func (t *translator) classifier(v any) (classifier, []string, error) {
+	o, ok := asObj(v)
+	if !ok {
+		return nil, nil, unsupported(v)
+	}
+	t.chain = append(t.chain, o.name())
+	labels, err := o.labels()
+	if err != nil {
+		return nil, nil, err
+	}
+	switch o.name() {
+	case "LogisticRegression", "SGDClassifier", "LinearSVC", "RidgeClassifier", "Perceptron", "PassiveAggressiveClassifier":
+		l, err := linearOf(o, len(labels))
+		if err != nil {
+			return nil, nil, err
+		}
+		l.rule, err = linearRule(o, len(labels))
+		return l, labels, err
+	case "MultinomialNB", "ComplementNB", "BernoulliNB":
+		nb, err := naiveBayesOf(o, len(labels))
+		return nb, labels, err
+	case "CalibratedClassifierCV":
+		c, err := t.calibrated(o, labels)
+		return c, labels, err
+	}
+	return nil, nil, unsupported(v)
+}
+
+func linearOf(o obj, nclasses int) (*linear, error) {
+	coef, shape, err := o.floats("coef_")
+	if err != nil {
+		return nil, err
+	}
+	rows, nf := 1, len(coef)
+	if len(shape) == 2 {
+		rows, nf = shape[0], shape[1]
+	}
+	want := nclasses
+	if nclasses == 2 {
+		want = 1
+	}
+	if rows != want {
+		return nil, o.errf("coef_ has %d rows for %d classes", rows, nclasses)
+	}
+	ic, _, err := o.floats("intercept_")
+	if err != nil {
+		return nil, err
+	}
+	if len(ic) == 1 && rows > 1 {
+		b := ic[0]
+		ic = make([]float64, rows)
+		for i := range ic {
+			ic[i] = b
+		}
+	}
+	if len(ic) != rows {
+		return nil, o.errf("intercept_ has %d values for %d rows", len(ic), rows)
+	}
+	return &linear{coef: coef, intercept: ic, rows: rows, nf: nf, classes: nclasses}, nil
+}
+
+func linearRule(o obj, nclasses int) (probaRule, error) {
+	switch o.name() {
+	case "LogisticRegression":
+		mc, ok := o.get("multi_class")
+		if !ok {
+			// scikit-learn ≥1.8: binary is expit, multiclass softmax.
+			if nclasses <= 2 {
+				return probaOVR, nil
+			}
+			return probaSoftmax, nil
+		}
+		solver, _ := o.str("solver", "lbfgs")
+		m, _ := mc.(string)
+		ovr := m == "ovr" || m == "warn" ||
+			((m == "auto" || m == "deprecated") && (nclasses <= 2 || solver == "liblinear" || solver == "newton-cholesky"))
+		if ovr {
+			return probaOVR, nil
+		}
+		return probaSoftmax, nil
+	case "SGDClassifier":
+		loss, err := o.str("loss", "hinge")
+		if err != nil {
+			return 0, err
+		}
+		switch loss {
+		case "log_loss", "log":
+			return probaOVR, nil
+		case "modified_huber":
+			return probaModHuber, nil
+		}
+	}
+	return probaNone, nil
+}
+
+func naiveBayesOf(o obj, nclasses int) (*naiveBayes, error) {
+	flp, shape, err := o.floats("feature_log_prob_")
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) != 2 || shape[0] != nclasses {
+		return nil, o.errf("feature_log_prob_ has shape %v for %d classes", shape, nclasses)
+	}
+	nf := shape[1]
+	prior, _, err := o.floats("class_log_prior_")
+	if err != nil {
+		return nil, err
+	}
+	if len(prior) != nclasses {
+		return nil, o.errf("class_log_prior_ has %d values", len(prior))
+	}
+	nb := &naiveBayes{flp: flp, bias: prior, classes: nclasses, nf: nf, binarize: math.NaN()}
+	switch o.name() {
+	case "ComplementNB":
+		// ComplementNB adds the prior only when there is a single class.
+		if nclasses != 1 {
+			nb.bias = make([]float64, nclasses)
+		}
+	case "BernoulliNB":
+		if b, ok := o.get("binarize"); ok && b != nil {
+			if nb.binarize, ok = toFloat(b); !ok {
+				return nil, o.errf("binarize is %s", pickle.Describe(b))
+			}
+		}
+		w := make([]float64, len(flp))
+		bias := make([]float64, nclasses)
+		for k := 0; k < nclasses; k++ {
+			var s float64
+			for j := 0; j < nf; j++ {
+				p := flp[k*nf+j]
+				neg := math.Log(1 - math.Exp(p))
+				w[k*nf+j] = p - neg
+				s += neg
+			}
+			bias[k] = prior[k] + s
+		}
+		nb.flp, nb.bias = w, bias
+	}
+	return nb, nil
+}
+
+func (t *translator) calibrated(o obj, labels []string) (*calibrated, error) {
+	v, ok := o.get("calibrated_classifiers_")
+	l, ok2 := v.(*pickle.List)
+	if !ok || !ok2 || len(l.Items) == 0 {
+		return nil, o.errf("calibrated_classifiers_ is %s", pickle.Describe(v))
+	}
+	c := &calibrated{classes: len(labels)}
+	for i, it := range l.Items {
+		m, ok := asObj(it)
+		if !ok || m.name() != "_CalibratedClassifier" {
+			return nil, o.errf("calibrated_classifiers_[%d] is %s", i, pickle.Describe(it))
+		}
+		one, err := t.calibratedOne(m, labels, i == 0)
+		if err != nil {
+			return nil, err
+		}
+		c.members = append(c.members, one)
+	}
+	c.nf = c.members[0].base.nFeatures()
+	return c, nil
+}
+
+func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibratedOne, error) {
+	method, err := m.str("method", "sigmoid")
+	if err != nil {
+		return nil, err
+	}
+	if method != "sigmoid" && method != "isotonic" {
+		return nil, fmt.Errorf("%w: CalibratedClassifierCV method %q (supported: sigmoid, isotonic)", model.ErrUnsupported, method)
+	}
+	est, ok := m.get("estimator")
+	if !ok {
+		est, ok = m.get("base_estimator")
+	}
+	if !ok {
+		return nil, m.errf("missing estimator")
+	}
+	saved := t.chain
+	base, baseLabels, err := t.classifier(est)
+	if !record {
+		t.chain = saved
+	}
+	if err != nil {
+		return nil, err
+	}
+	one := &calibratedOne{base: base, nclasses: len(labels), useProba: base.nDecision() == 0}
+	pos := make(map[string]int, len(labels))
+	for i, l := range labels {
+		pos[l] = i
+	}
+	for _, l := range baseLabels {
+		i, ok := pos[l]
+		if !ok {
+			return nil, m.errf("estimator class %q not in classes_", l)
+		}
+		one.classIdx = append(one.classIdx, i)
+	}
+	cv, _ := m.get("calibrators")
+	cl, ok := cv.(*pickle.List)
+	if !ok {
+		return nil, m.errf("calibrators is %s", pickle.Describe(cv))
+	}
+	for _, it := range cl.Items {
+		co, ok := asObj(it)
+		if !ok {
+			return nil, m.errf("calibrator is %s", pickle.Describe(it))
+		}
+		var cal calibrator
+		switch co.name() {
+		case "_SigmoidCalibration":
+			a, err := co.float("a_")
+			if err != nil {
+				return nil, err
+			}
+			b, err := co.float("b_")
+			if err != nil {
+				return nil, err
+			}
+			cal = sigmoidCal{a, b}
+		case "IsotonicRegression":
+			x, _, err := co.floats("X_thresholds_")
+			if err != nil {
+				return nil, err
+			}
+			y, _, err := co.floats("y_thresholds_")
+			if err != nil {
+				return nil, err
+			}
+			if len(x) != len(y) || len(x) == 0 {
+				return nil, co.errf("thresholds of %d and %d values", len(x), len(y))
+			}
+			oob, err := co.str("out_of_bounds", "nan")
+			if err != nil {
+				return nil, err
+			}
+			ic := isotonicCal{x: x, y: y, clip: oob == "clip"}
+			if ic.clip {
+				if ic.xmin, err = co.float("X_min_"); err != nil {
+					return nil, err
+				}
+				if ic.xmax, err = co.float("X_max_"); err != nil {
+					return nil, err
+				}
+			}
+			cal = ic
+		default:
+			return nil, unsupported(it)
+		}
+		one.cals = append(one.cals, cal)
+	}
+	npreds := base.nDecision()
+	if one.useProba {
+		npreds = base.nClasses()
+		if npreds == 2 {
+			npreds = 1
+		}
+	}
+	if len(one.cals) != npreds || len(one.classIdx) < len(one.cals) && len(labels) != 2 {
+		return nil, m.errf("%d calibrators for %d prediction columns", len(one.cals), npreds)
+	}
+	return one, nil
+}
+
+var _ = errors.Is
