@@ -1,0 +1,175 @@
+"""Write the old-release fixtures for the Go sklearn reader.
+
+    python3 python/make_release_fixtures.py            # all releases (creates venvs under /tmp)
+    python3 python/make_release_fixtures.py 1.3.2      # one release
+
+For each release a venv /tmp/mlserve-rel-<version> is created with pip (pins below, wheels
+only, on this machine's python3), and this same file is run inside it with --worker. The
+worker trains a few small models on the sentiment data set with THAT release, saves each as
+<case>.joblib and <case>.pkl, and writes <case>.expected.json with the predictions THAT
+release computes on ~60 fixed texts, into
+internal/model/sklearn/testdata/releases/<sklearn-version>/ (see the README.md there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "internal" / "model" / "sklearn" / "testdata" / "releases"
+
+# sklearn version -> pip requirements (numpy/scipy/joblib pinned to what that release shipped with)
+RELEASES = {
+    "1.1.3": ["scikit-learn==1.1.3", "numpy==1.23.5", "scipy==1.9.3", "joblib==1.2.0", "threadpoolctl==3.1.0"],
+    "1.3.2": ["scikit-learn==1.3.2", "numpy==1.25.2", "scipy==1.11.4", "joblib==1.3.2", "threadpoolctl==3.2.0"],
+    "1.5.2": ["scikit-learn==1.5.2", "numpy==2.0.2", "scipy==1.14.1", "joblib==1.4.2", "threadpoolctl==3.5.0"],
+    "1.9.1": ["-r", str(ROOT / "python" / "requirements.txt")],
+}
+
+
+def ensure_venv(version: str) -> Path:
+    venv = Path(f"/tmp/mlserve-rel-{version}")
+    py = venv / "bin" / "python"
+    stamp = venv / ".reqs"
+    want = " ".join(RELEASES[version])
+    if not (py.exists() and stamp.exists() and stamp.read_text() == want):
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "--only-binary=:all:", *RELEASES[version]], check=True)
+        stamp.write_text(want)
+    return py
+
+
+# ---------------------------------------------------------------- worker (runs inside a release venv)
+
+def _texts():
+    sys.path.insert(0, str(ROOT / "python"))
+    from mlserve_data import sentiment
+    hard = json.loads((ROOT / "python" / "tests" / "hard_texts.json").read_text())
+    rows = sentiment.load()
+    held = [t for t, _ in rows if sentiment.is_held_out(t)][:32]
+    return rows, hard + held
+
+
+def _cases(sk_version):
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer, CountVectorizer
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.svm import LinearSVC
+
+    major_minor = tuple(int(x) for x in sk_version.split(".")[:2])
+
+    def tfidf(**kw):
+        kw.setdefault("max_features", 200)
+        return TfidfVectorizer(**kw)
+
+    def sgd(loss):
+        return SGDClassifier(loss=loss, random_state=0, max_iter=30, tol=None)
+
+    cases = {
+        # name: (factory, binary?)
+        "tfidf_lr_binary": (lambda: make_pipeline(tfidf(max_features=150), LogisticRegression(C=10)), True),
+        "tfidf_lr_multinomial": (lambda: make_pipeline(tfidf(), LogisticRegression(C=10, max_iter=1000)), False),
+        "sgd_log": (lambda: make_pipeline(tfidf(sublinear_tf=True), sgd("log_loss")), False),
+        "sgd_modified_huber_binary": (lambda: make_pipeline(tfidf(), sgd("modified_huber")), True),
+        "multinomial_nb": (lambda: make_pipeline(CountVectorizer(max_features=200), MultinomialNB()), False),
+        "linear_svc": (lambda: make_pipeline(tfidf(analyzer="char_wb", ngram_range=(2, 3)), LinearSVC()), False),
+        "calibrated_sigmoid_binary": (lambda: make_pipeline(
+            tfidf(), CalibratedClassifierCV(LinearSVC(), method="sigmoid", cv=3)), True),
+        "hashing_tfidf_sgd_hinge": (lambda: make_pipeline(
+            HashingVectorizer(n_features=2 ** 8), TfidfTransformer(), sgd("hinge")), False),
+        "feature_union_lr": (lambda: make_pipeline(FeatureUnion([
+            ("word", tfidf(max_features=150)),
+            ("char", tfidf(analyzer="char", ngram_range=(1, 2), max_features=100))]),
+            LogisticRegression(max_iter=1000)), False),
+    }
+    if major_minor < (1, 8):  # multi_class was removed in 1.8
+        cases["tfidf_lr_ovr"] = (lambda: make_pipeline(
+            tfidf(), LogisticRegression(multi_class="ovr", max_iter=1000)), False)
+    return cases
+
+
+def _drop_stop_words_(model):
+    """Remove the fitted stop_words_ (the terms cut by max_features; present until sklearn 1.6),
+    as sklearn's docs allow before pickling, to keep the fixtures small. tfidf_lr_binary keeps it."""
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    todo = [model]
+    while todo:
+        m = todo.pop()
+        if isinstance(m, Pipeline):
+            todo.extend(s for _, s in m.steps)
+        elif isinstance(m, FeatureUnion):
+            todo.extend(s for _, s in m.transformer_list)
+        elif hasattr(m, "stop_words_"):
+            try:
+                delattr(m, "stop_words_")
+            except AttributeError:
+                pass
+
+
+def worker():
+    import joblib
+    import numpy as np
+    import scipy
+    import sklearn
+
+    rows, texts = _texts()
+    out = OUT / sklearn.__version__
+    out.mkdir(parents=True, exist_ok=True)
+    versions = {"python": sys.version.split()[0], "scikit-learn": sklearn.__version__,
+                "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
+    for name, (make, binary) in _cases(sklearn.__version__).items():
+        data = [(t, y) for t, y in rows if not binary or y != "neutral"]
+        x = [t for t, _ in data]
+        y = np.asarray([y for _, y in data])  # an array: 1.1.3's CalibratedClassifierCV miscounts a list
+        model = make()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(x, y)
+        if name != "tfidf_lr_binary":
+            _drop_stop_words_(model)
+        joblib.dump(model, out / f"{name}.joblib")
+        with open(out / f"{name}.pkl", "wb") as fh:
+            pickle.dump(model, fh, protocol=pickle.DEFAULT_PROTOCOL)
+        classes = list(model.classes_)
+        pred = model.predict(texts)
+        proba = model.predict_proba(texts).tolist() if hasattr(model, "predict_proba") else None
+        dec = model.decision_function(texts) if hasattr(model, "decision_function") else None
+        if dec is not None:
+            dec = [[v] for v in dec.tolist()] if dec.ndim == 1 else dec.tolist()
+        expected = {
+            "info": {"case": name, "library_versions": versions, "pickle_protocol": pickle.DEFAULT_PROTOCOL},
+            "texts": texts,
+            "labels": [str(c) for c in classes],
+            "predictions": [{
+                "label": str(p),
+                "index": classes.index(p),
+                "probabilities": proba[i] if proba is not None else None,
+                "decision": dec[i] if dec is not None else None,
+            } for i, p in enumerate(pred)],
+        }
+        (out / f"{name}.expected.json").write_text(json.dumps(expected, ensure_ascii=True) + "\n")
+    print(f"{sklearn.__version__}: wrote {out}")
+
+
+def main(argv):
+    if argv[:1] == ["--worker"]:
+        worker()
+        return
+    for version in argv or list(RELEASES):
+        py = ensure_venv(version)
+        subprocess.run([str(py), __file__, "--worker"], check=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
