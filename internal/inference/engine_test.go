@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -599,4 +600,63 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// Far more load than the model sustains, with a queue of 8: every request
+// is answered or refused at once with ErrQueueFull, the answered ones within
+// their deadline, and no goroutine outlives the engine.
+func TestOverload(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	m := &echoModel{fixed: time.Millisecond, perText: 10 * time.Microsecond}
+	e, err := New(Config{MaxQueue: 8, MaxBatchSize: 4, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const timeout = time.Second
+	var ok, full, other atomic.Int64
+	var worst atomic.Int64
+	stop := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	for c := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(stop); i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				start := time.Now()
+				_, err := e.Predict(ctx, "m", m, []string{fmt.Sprint(c, "/", i)})
+				d := time.Since(start)
+				cancel()
+				switch {
+				case err == nil:
+					ok.Add(1)
+					for w := worst.Load(); int64(d) > w && !worst.CompareAndSwap(w, int64(d)); w = worst.Load() {
+					}
+				case errors.Is(err, ErrQueueFull):
+					full.Add(1)
+					// Immediate refusal is TestQueueFull's; here 100 goroutines
+					// share the cores, so so only bound it by the deadline.
+					if d > timeout {
+						t.Errorf("refusal took %s", d)
+					}
+					time.Sleep(time.Millisecond)
+				default:
+					other.Add(1)
+					t.Errorf("unexpected error: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("answered %d, refused %d, other %d, slowest answer %s", ok.Load(), full.Load(), other.Load(), time.Duration(worst.Load()))
+	if ok.Load() == 0 || full.Load() == 0 {
+		t.Errorf("want both answers and refusals under overload")
+	}
+	if time.Duration(worst.Load()) > timeout {
+		t.Errorf("slowest answer %s exceeds the deadline %s", time.Duration(worst.Load()), timeout)
+	}
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= baseline })
 }
