@@ -53,9 +53,9 @@ var inert = map[string][]string{
 	"sklearn._loss.link": {"LogitLink", "IdentityLink", "MultinomialLogit", "Interval"},
 	"sklearn.metrics._scorer": {"_PassthroughScorer", "_Scorer", "_PredictScorer",
 		"_ProbaScorer", "_ThresholdScorer", "_MultimetricScorer"},
-	"sklearn.utils._bunch":  {"Bunch"},
-	"sklearn.utils.fixes":   {"loguniform"},
-	"numpy.ma.core":         {"_mareconstruct", "MaskedArray"},
+	"sklearn.utils._bunch":           {"Bunch"},
+	"sklearn.utils.fixes":            {"loguniform"},
+	"numpy.ma.core":                  {"_mareconstruct"},
 	"sklearn.model_selection._split": {"StratifiedKFold", "KFold"},
 }
 
@@ -96,5 +96,9 @@ func AllowList() *pickle.AllowList {
 		a.Allow("sklearn.metrics._classification", n, pickle.Type())
 		a.Allow("sklearn.metrics._ranking", n, pickle.Type())
 	}
+	// numpy masked arrays (GridSearchCV's cv_results_) name their class
+	// as a plain reference.
+	a.Allow("numpy.ma", "MaskedArray", pickle.Type())
+	a.Allow("numpy.ma.core", "MaskedArray", pickle.Type())
 	return a
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/mlserve/mlserve/internal/joblib"
@@ -48,10 +49,14 @@ func LoadReader(r io.Reader) (*Model, error) {
 	v, err := joblib.Load(r, AllowList())
 	if err != nil {
 		var fe *pickle.ForbiddenError
+		if errors.As(err, &fe) && strings.HasPrefix(fe.Module, "sklearn.") {
+			return nil, fmt.Errorf("%w: %s.%s is not supported; supported estimators: %s (%w)",
+				model.ErrUnsupported, fe.Module, fe.Name, strings.Join(Supported(), ", "), err)
+		}
 		if errors.As(err, &fe) {
 			return nil, fmt.Errorf("%w: the file names the Python global %s.%s, which mlserve does not allow "+
-				"(a custom function such as a tokenizer or preprocessor cannot be served; supported estimators: %v): %w",
-				model.ErrInvalid, fe.Module, fe.Name, Supported(), err)
+				"(a custom function such as a tokenizer or preprocessor cannot be served; supported estimators: %s): %w",
+				model.ErrInvalid, fe.Module, fe.Name, strings.Join(Supported(), ", "), err)
 		}
 		return nil, fmt.Errorf("%w: %w", model.ErrInvalid, err)
 	}
