@@ -134,8 +134,9 @@ func (e *Engine) Config() Config { return e.cfg }
 // returns at once with a *QueueFullError when the queue is full, with
 // ErrTimeout when ctx's deadline passes first (the work is then dropped from
 // the queue if it had not started), with ctx's error when ctx is cancelled,
-// and with ErrClosed after Close. m must be the same model for every call
-// with the same id until Forget(id).
+// and with ErrClosed after Close. Requests for one id are batched together
+// while they name the same model; a different m under a known id (a version
+// reloaded without Forget) starts a new queue.
 func (e *Engine) Predict(ctx context.Context, id string, m model.Model, texts []string) ([]model.Prediction, error) {
 	if len(texts) == 0 {
 		return []model.Prediction{}, nil
@@ -177,6 +178,16 @@ func (e *Engine) enqueue(id string, m model.Model, r *request) (*queue, error) {
 			return nil, ErrClosed
 		}
 		q := e.queues[id]
+		if q != nil && !sameModel(q.m, m) {
+			// The id was reloaded without Forget: the old queue drains with the
+			// old model, new requests get a queue of their own.
+			delete(e.queues, id)
+			q.mu.Lock()
+			q.retired = true
+			q.mu.Unlock()
+			q.signal()
+			q = nil
+		}
 		if q == nil {
 			q = newQueue(e, id, m)
 			e.queues[id] = q
@@ -322,6 +333,17 @@ func (e *Engine) isClosing() bool {
 	default:
 		return false
 	}
+}
+
+// sameModel reports whether a and b are the same model. Models whose dynamic
+// type cannot be compared count as different.
+func sameModel(a, b model.Model) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // ctxErr turns a context error into the error Predict returns.

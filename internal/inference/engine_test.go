@@ -660,3 +660,21 @@ func TestOverload(t *testing.T) {
 	}
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= baseline })
 }
+
+// A version reloaded under the same id without Forget gets the new model.
+func TestReloadWithoutForget(t *testing.T) {
+	e := newEngine(t, Config{})
+	old, reloaded := &echoModel{}, &echoModel{}
+	if _, err := e.Predict(context.Background(), "m-v1", old, []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Predict(context.Background(), "m-v1", reloaded, []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if old.executed("b") != 0 || reloaded.executed("b") != 1 {
+		t.Error("request ran on the model the id had before")
+	}
+	if n := len(e.Stats()); n != 1 {
+		t.Errorf("%d queues, want 1", n)
+	}
+}
