@@ -1,0 +1,105 @@
+package sklearn
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// benchFile is a TF-IDF (1-2 grams) + LogisticRegression pipeline of about
+// 2 MB uncompressed, stored zlib-compressed by the joblib package's fixtures.
+const benchFile = "../../joblib/testdata/bench_tfidf_lr.joblib"
+
+func benchText() string {
+	base := "Congratulations! You have won a FREE cruise to the Bahamas. Call now to claim your prize, " +
+		"limited offer for our valued customers. Reply STOP to unsubscribe. Meeting moved to 3pm tomorrow, " +
+		"please bring the quarterly report and the budget numbers for review. "
+	return strings.Repeat(base, 2)[:300]
+}
+
+// rawBench returns the uncompressed pickle, so that the heap ratio is
+// measured against the ~2 MB file the target names.
+func rawBench(b *testing.B) []byte {
+	comp, err := os.ReadFile(benchFile)
+	if err != nil {
+		b.Skip(err)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(comp))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
+}
+
+// BenchmarkLoad loads the ~2 MB TF-IDF+LR file and reports the live heap the
+// loaded model keeps, relative to the file size (heap/file).
+func BenchmarkLoad(b *testing.B) {
+	raw := rawBench(b)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	var keep *Model
+	for b.Loop() {
+		m, err := LoadReader(bytes.NewReader(raw))
+		if err != nil {
+			b.Fatal(err)
+		}
+		keep = m
+	}
+	b.StopTimer()
+	keep = nil
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	keep, _ = LoadReader(bytes.NewReader(raw))
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(raw)), "heap/file")
+	b.ReportMetric(float64(len(keep.Labels())), "classes")
+}
+
+// BenchmarkPredict is one 300-character text through TF-IDF(1-2 grams)+LR.
+func BenchmarkPredict(b *testing.B) {
+	raw := rawBench(b)
+	m, err := LoadReader(bytes.NewReader(raw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := []string{benchText()}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Predict(ctx, texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPredictBatch is a batch of 100 texts, per text.
+func BenchmarkPredictBatch(b *testing.B) {
+	raw := rawBench(b)
+	m, err := LoadReader(bytes.NewReader(raw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := make([]string, 100)
+	for i := range texts {
+		texts[i] = strings.Repeat("x", i%7) + benchText()
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Predict(ctx, texts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(texts)), "ns/text")
+}
