@@ -80,11 +80,11 @@ type ModelStatus string
 
 // Model statuses.
 const (
-	StatusLoading   ModelStatus = "loading"
-	StatusReady     ModelStatus = "ready"
-	StatusFailed    ModelStatus = "failed"
-	StatusUnloading ModelStatus = "unloading"
-	StatusAvailable ModelStatus = "available" // in the repository, not loaded
+	StatusLoading  ModelStatus = "loading"  // being read and warmed up
+	StatusReady    ModelStatus = "ready"    // serving
+	StatusFailed   ModelStatus = "failed"   // could not be loaded; see ModelInfo.Error
+	StatusDraining ModelStatus = "draining" // retired, finishing in-flight requests
+	StatusUnloaded ModelStatus = "unloaded" // in the repository, unloaded by an admin
 )
 
 // ModelInfo describes one model version known to the server.
