@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -62,8 +63,21 @@ func TestCLI(t *testing.T) {
 	if !errAs(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(out, "404") || !strings.Contains(out, "nope-v1") {
 		t.Errorf("unknown model: %v %s", err, out)
 	}
+	// A file that is not a model is refused with the reason, and nothing changes.
+	bad := filepath.Join(t.TempDir(), "bad.joblib")
+	if err := os.WriteFile(bad, []byte("not a pickle at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = p.cli(t, "load", bad, "--name", "sentiment", "--default")
+	if !errAs(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(out, "422") {
+		t.Errorf("bad artifact: %v %s", err, out)
+	}
+	if out, _ = p.cli(t, "predict", "fine"); !strings.Contains(out, "sentiment-v7") {
+		t.Errorf("after a failed load the default changed: %s", out)
+	}
+
 	out, err = p.cli(t, "stats")
-	if err != nil || !regexp.MustCompile(`(?m)^\s*sentiment-v7\s+1\s+1\s+0\s`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`(?m)^\s*sentiment-v7\s+2\s+2\s+0\s`).MatchString(out) {
 		t.Errorf("stats: %v\n%s", err, out)
 	}
 	out, err = p.cli(t, "benchmark", "spam-v1", "200", "-c", "4")
