@@ -24,6 +24,35 @@ type featurizer interface {
 type rowStep interface {
 	apply(v *vec) error
 	width(in int) int
+	// check reports whether the step accepts rows of in columns.
+	check(in int) error
+}
+
+func wantWidth(name string, want, in int) error {
+	if want != in {
+		return fmt.Errorf("%s expects %d features, the step before gives %d", name, want, in)
+	}
+	return nil
+}
+
+func (s tfidfStep) check(in int) error {
+	if s.t.IDF == nil {
+		return nil
+	}
+	return wantWidth("TfidfTransformer", len(s.t.IDF), in)
+}
+func (s svdStep) check(in int) error { return wantWidth("TruncatedSVD", s.s.NFeatures, in) }
+func (s normStep) check(int) error   { return nil }
+func (s scaleStep) check(in int) error {
+	if s.s.WithMean {
+		if err := wantWidth("StandardScaler", len(s.s.Mean), in); err != nil {
+			return err
+		}
+	}
+	if s.s.WithStd {
+		return wantWidth("StandardScaler", len(s.s.Scale), in)
+	}
+	return nil
 }
 
 type textVec struct{ tv preprocess.TextVectorizer }

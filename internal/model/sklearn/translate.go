@@ -104,11 +104,16 @@ func (t *translator) transformers(parent obj, steps []any) (featurizer, error) {
 		return nil, err
 	}
 	c := &chain{first: first}
+	w := first.width()
 	for _, s := range steps[1:] {
 		r, err := t.rowStep(s)
 		if err != nil {
 			return nil, err
 		}
+		if err := r.check(w); err != nil {
+			return nil, fmt.Errorf("%w: %w", model.ErrInvalid, err)
+		}
+		w = r.width(w)
 		c.steps = append(c.steps, r)
 	}
 	if len(c.steps) == 0 {
@@ -625,6 +630,11 @@ func (t *translator) calibrated(o obj, labels []string) (*calibrated, error) {
 		c.members = append(c.members, one)
 	}
 	c.nf = c.members[0].base.nFeatures()
+	for _, m := range c.members {
+		if m.base.nFeatures() != c.nf {
+			return nil, o.errf("calibrated classifiers of %d and %d features", c.nf, m.base.nFeatures())
+		}
+	}
 	return c, nil
 }
 
@@ -662,6 +672,10 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 			return nil, m.errf("estimator class %q not in classes_", l)
 		}
 		one.classIdx = append(one.classIdx, i)
+	}
+	if len(labels) == 2 {
+		// Binary: the one calibrator gives the positive class (column 1).
+		one.classIdx = []int{0}
 	}
 	cv, _ := m.get("calibrators")
 	cl, ok := cv.(*pickle.List)
@@ -723,7 +737,7 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 			npreds = 1
 		}
 	}
-	if len(one.cals) != npreds || len(one.classIdx) < len(one.cals) && len(labels) != 2 {
+	if len(one.cals) != npreds || len(one.classIdx) < len(one.cals) {
 		return nil, m.errf("%d calibrators for %d prediction columns", len(one.cals), npreds)
 	}
 	return one, nil
