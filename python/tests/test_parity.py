@@ -39,7 +39,7 @@ def trained(case, spam_split, sentiment_split):
         if case.data == "spam":
             # a hash-ordered subset, so both classes are in it whatever the file order
             order = sorted(range(len(spam_split[0])),
-                           key=lambda i: hashlib.sha256(spam_split[0][i].encode()).hexdigest())[:N_SPAM_TRAIN]
+                           key=lambda i: hashlib.sha256(spam_split[0][i].encode()).hexdigest())[:case.n_train or N_SPAM_TRAIN]
             x, y = [spam_split[0][i] for i in order], [spam_split[1][i] for i in order]
         else:
             x, y = sentiment_split[0], sentiment_split[1]
