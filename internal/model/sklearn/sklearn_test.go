@@ -34,7 +34,7 @@ func readJSON(t testing.TB, path string, v any) {
 	}
 }
 
-func close(a, b float64) bool {
+func near(a, b float64) bool {
 	return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) || (math.IsNaN(a) && math.IsNaN(b))
 }
 
@@ -48,7 +48,7 @@ func compare(t *testing.T, i int, text string, got model.Prediction, label strin
 		t.Fatalf("text %d: probabilities %v, sklearn %v", i, got.Probabilities, proba)
 	}
 	for k := range proba {
-		if !close(got.Probabilities[k], proba[k]) {
+		if !near(got.Probabilities[k], proba[k]) {
 			t.Errorf("text %d %q: proba[%d] = %.17g, sklearn %.17g", i, text, k, got.Probabilities[k], proba[k])
 		}
 	}
@@ -59,7 +59,7 @@ func compare(t *testing.T, i int, text string, got model.Prediction, label strin
 		t.Fatalf("text %d: %d decision values, sklearn %d", i, len(got.Decision), len(dec))
 	}
 	for k := range dec {
-		if !close(got.Decision[k], dec[k]) {
+		if !near(got.Decision[k], dec[k]) {
 			t.Errorf("text %d %q: decision[%d] = %.17g, sklearn %.17g", i, text, k, got.Decision[k], dec[k])
 		}
 	}
