@@ -119,11 +119,13 @@ func (n *naiveBayes) probabilistic() bool { return true }
 func (n *naiveBayes) nFeatures() int      { return n.nf }
 
 func (n *naiveBayes) score(v *vec, _, proba []float64) int {
-	if !math.IsNaN(n.binarize) {
-		binarize(v, n.binarize)
-	}
 	for k := 0; k < n.classes; k++ {
-		proba[k] = dot(v, n.flp[k*n.nf:(k+1)*n.nf]) + n.bias[k]
+		w := n.flp[k*n.nf : (k+1)*n.nf]
+		if math.IsNaN(n.binarize) {
+			proba[k] = dot(v, w) + n.bias[k]
+		} else {
+			proba[k] = dotBinarized(v, w, n.binarize) + n.bias[k]
+		}
 	}
 	best := argmax(proba[:n.classes])
 	lse := logSumExp(proba[:n.classes])
@@ -133,24 +135,24 @@ func (n *naiveBayes) score(v *vec, _, proba []float64) int {
 	return best
 }
 
-func binarize(v *vec, t float64) {
+// dotBinarized is dot of the row binarized at t (x > t is 1, else 0),
+// without changing the row (a calibrated ensemble scores it again).
+func dotBinarized(v *vec, w []float64, t float64) float64 {
+	var s float64
 	if v.isDense {
 		for j, x := range v.dense {
 			if x > t {
-				v.dense[j] = 1
-			} else {
-				v.dense[j] = 0
+				s += w[j]
 			}
 		}
-		return
+		return s
 	}
-	for j, x := range v.sp.Val {
-		if x > t {
-			v.sp.Val[j] = 1
-		} else {
-			v.sp.Val[j] = 0
+	for k, j := range v.sp.Idx {
+		if v.sp.Val[k] > t {
+			s += w[j]
 		}
 	}
+	return s
 }
 
 // calibrator maps one column of base predictions to calibrated scores.
@@ -239,8 +241,6 @@ func (c *calibrated) score(v *vec, _, proba []float64) int {
 		if !m.base.probabilistic() {
 			bp = nil
 		}
-		// The base may binarize v in place (BernoulliNB); work on it only
-		// once per member is fine since binarizing is idempotent.
 		m.base.score(v, bd, bp)
 		var preds []float64
 		switch {
