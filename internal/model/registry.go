@@ -872,8 +872,9 @@ func (r *Registry) Ready() bool {
 	return err == nil
 }
 
-// Close stops polling, takes every version out of service and waits (until
-// ctx ends) for in-flight requests before closing the models.
+// Close stops polling, takes every version out of service and waits for
+// in-flight requests (until ctx ends or the drain timeout passes) before
+// closing the models; models still held then are closed anyway.
 func (r *Registry) Close(ctx context.Context) error {
 	if !r.closed.CompareAndSwap(false, true) {
 		return nil
@@ -903,11 +904,10 @@ func (r *Registry) Close(ctx context.Context) error {
 			e.close()
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.opts.DrainTimeout)
+	defer cancel()
 	var err error
 	for _, e := range es {
-		if e.ver.Dir == "" || e.drained == nil {
-			continue
-		}
 		select {
 		case <-e.drained:
 		case <-ctx.Done():
