@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mlserve/mlserve/internal/preprocess"
 )
 
 // ManifestFile is the manifest's file name inside a version folder.
@@ -35,9 +37,10 @@ type Manifest struct {
 	// LibraryVersions are the training libraries' versions (sklearn, numpy...).
 	LibraryVersions map[string]string `yaml:"library_versions" json:"library_versions,omitempty"`
 	// Preprocessing lists the cleaning steps applied to each text before the
-	// model's own pipeline, each as decoded from YAML (a map with a "type"
-	// key and its parameters); Options.NewCleaner turns them into a Cleaner.
-	Preprocessing []map[string]any `yaml:"preprocessing" json:"preprocessing,omitempty"`
+	// model's own pipeline (preprocess.NewCleaner builds them).
+	Preprocessing []preprocess.StepSpec `yaml:"preprocessing" json:"-"`
+	// Steps are the names of the preprocessing steps, for display.
+	Steps []string `yaml:"-" json:"preprocessing,omitempty"`
 	// Warmup are sample texts predicted once before a version serves.
 	Warmup []string `yaml:"warmup" json:"warmup,omitempty"`
 	// Reference holds statistics of held-out data, for drift detection.
@@ -96,6 +99,9 @@ func ParseManifest(b []byte) (*Manifest, []string, error) {
 		}
 	}
 	slices.Sort(warnings)
+	for _, st := range m.Preprocessing {
+		m.Steps = append(m.Steps, st.Name)
+	}
 	if m.Reference != nil {
 		for name, h := range map[string]*Histogram{"confidence": m.Reference.Confidence,
 			"text_length": m.Reference.TextLength, "oov_rate": m.Reference.OOVRate} {

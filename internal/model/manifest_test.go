@@ -16,8 +16,8 @@ features: {vectorizer: tfidf, ngram_range: [1, 2]}
 labels: [negative, neutral, positive]
 library_versions: {scikit-learn: "1.5.2", numpy: "2.1.0"}
 preprocessing:
-  - {type: lowercase}
-  - {type: truncate, max_length: 1000}
+  - lowercase
+  - truncate: {max_chars: 1000}
 warmup: ["good", "bad"]
 reference:
   n: 500
@@ -26,17 +26,18 @@ reference:
   text_length: {edges: [0, 100, 1000], fractions: [0.5, 0.5]}
 `
 	tests := []struct {
-		name      string
-		in        string
-		warnings  int
-		wantErr   bool
-		check     func(*testing.T, *Manifest)
+		name     string
+		in       string
+		warnings int
+		wantErr  bool
+		check    func(*testing.T, *Manifest)
 	}{
 		{name: "full", in: full, check: func(t *testing.T, m *Manifest) {
 			if m.Framework != "sklearn" || *m.Accuracy != 0.91 || len(m.Labels) != 3 || m.LibraryVersions["numpy"] != "2.1.0" {
 				t.Errorf("got %+v", m)
 			}
-			if len(m.Preprocessing) != 2 || m.Preprocessing[1]["type"] != "truncate" || m.Preprocessing[1]["max_length"] != 1000 {
+			if len(m.Preprocessing) != 2 || m.Preprocessing[1].Name != "truncate" || m.Preprocessing[1].Options["max_chars"].Value != "1000" ||
+				strings.Join(m.Steps, ",") != "lowercase,truncate" {
 				t.Errorf("preprocessing %+v", m.Preprocessing)
 			}
 			if m.Reference.N != 500 || *m.Reference.Confidence.Mean != 0.7 || m.Reference.TextLength.Mean != nil {
@@ -51,6 +52,7 @@ reference:
 		{name: "unknown keys warn", in: "framework: onnx\nopset: 17\nauthor: me\n", warnings: 2},
 		{name: "bad yaml", in: "labels: [a, b\n", wantErr: true},
 		{name: "wrong type", in: "accuracy: high\n", wantErr: true},
+		{name: "bad step", in: "preprocessing: [{a: 1, b: 2}]\n", wantErr: true},
 		{name: "histogram mismatch", in: "reference: {oov_rate: {edges: [0, 1], fractions: [0.5, 0.5]}}\n", wantErr: true},
 	}
 	for _, tt := range tests {

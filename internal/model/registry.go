@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mlserve/mlserve/internal/preprocess"
 )
 
 // Loader builds a Model from a version folder. Backends (sklearn, onnx)
@@ -45,9 +47,6 @@ type Options struct {
 	// WarmupTexts are predicted once before a version serves when its
 	// manifest has no warmup list; nil means a built-in set.
 	WarmupTexts []string
-	// NewCleaner builds the manifest's preprocessing; nil means a manifest
-	// with preprocessing steps fails to load (ErrUnsupported).
-	NewCleaner func(steps []map[string]any) (Cleaner, error)
 }
 
 // defaultWarmup is the built-in warm-up set.
@@ -437,12 +436,9 @@ func (r *Registry) build(ctx context.Context, v Version, e *entry) (Model, error
 	}
 	var cleaner Cleaner
 	if len(man.Preprocessing) > 0 {
-		if r.opts.NewCleaner == nil {
-			return nil, fmt.Errorf("%s: %w: preprocessing steps given but no preprocessing available", v.ID(), ErrUnsupported)
-		}
-		c, err := r.opts.NewCleaner(man.Preprocessing)
+		c, err := preprocess.NewCleaner(man.Preprocessing)
 		if err != nil {
-			return nil, fmt.Errorf("%s: preprocessing: %w", v.ID(), err)
+			return nil, fmt.Errorf("%s: %w: %w", v.ID(), ErrInvalid, err)
 		}
 		cleaner = c
 	}
@@ -917,4 +913,3 @@ func (r *Registry) Close(ctx context.Context) error {
 	}
 	return err
 }
-

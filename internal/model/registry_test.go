@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ func newReg(t *testing.T, root string, l *fakeLoader, opts Options) *Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewRegistry(repo, map[string]Loader{"sklearn": l}, opts, nil)
+	r := NewRegistry(repo, map[string]Loader{"sklearn": l}, opts, slog.New(slog.DiscardHandler))
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestFailedLoadKeepsServing(t *testing.T) {
 		{"warm-up error", "failwarm", "", "model.joblib"},
 		{"bad manifest", "label=x", "accuracy: [", "model.joblib"},
 		{"no loader", "label=x", "", "model.onnx"},
-		{"preprocessing without cleaner", "label=x", "preprocessing: [{type: lowercase}]", "model.joblib"},
+		{"unknown preprocessing step", "label=x", "preprocessing: [shout]", "model.joblib"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -481,27 +482,30 @@ func TestPollerRuns(t *testing.T) {
 	}
 }
 
-type upper struct{}
-
-func (upper) Clean(s string) string { return strings.ToUpper(s) }
-
 func TestCleanerApplied(t *testing.T) {
 	root := t.TempDir()
-	putVersion(t, root, "m", "v1", "label=a", "preprocessing: [{type: upper}]\n")
-	var got []map[string]any
-	repo, _ := OpenRepository(root)
-	r := NewRegistry(repo, map[string]Loader{"sklearn": newFakeLoader()}, Options{DefaultModel: "m",
-		NewCleaner: func(steps []map[string]any) (Cleaner, error) { got = steps; return upper{}, nil }}, nil)
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(context.Background())
-	if len(got) != 1 || got[0]["type"] != "upper" {
-		t.Fatalf("cleaner got %v", got)
-	}
-	if _, lab := predictLabel(t, r, ""); lab != "a|m-v1|T" {
+	putVersion(t, root, "m", "v1", "label=a", "preprocessing:\n  - lowercase\n  - truncate: {max_chars: 3}\n")
+	r := newReg(t, root, newFakeLoader(), Options{DefaultModel: "m"})
+	if _, lab := predictLabel2(t, r, "", "HELLO"); lab != "a|m-v1|hel" {
 		t.Fatalf("label %q: text not cleaned", lab)
 	}
+	if s, _ := r.Get("m-v1"); strings.Join(s.Manifest.Steps, ",") != "lowercase,truncate" {
+		t.Fatalf("steps %v", s.Manifest.Steps)
+	}
+}
+
+func predictLabel2(t *testing.T, r *Registry, ref, text string) (string, string) {
+	t.Helper()
+	h, err := r.Resolve(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	p, err := h.Model.Predict(context.Background(), []string{text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.ID, p[0].Label
 }
 
 func BenchmarkResolve(b *testing.B) {
