@@ -512,7 +512,7 @@ func BenchmarkResolve(b *testing.B) {
 	root := b.TempDir()
 	putVersion(&testing.T{}, root, "m", "v1", "label=a", "")
 	repo, _ := OpenRepository(root)
-	r := NewRegistry(repo, map[string]Loader{"sklearn": newFakeLoader()}, Options{DefaultModel: "m"}, nil)
+	r := NewRegistry(repo, map[string]Loader{"sklearn": newFakeLoader()}, Options{DefaultModel: "m"}, slog.New(slog.DiscardHandler))
 	if err := r.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -526,4 +526,32 @@ func BenchmarkResolve(b *testing.B) {
 			h.Release()
 		}
 	})
+}
+
+func TestCloseBoundedByDrainTimeout(t *testing.T) {
+	root := t.TempDir()
+	putVersion(t, root, "m", "v1", "label=a", "")
+	l := newFakeLoader()
+	r := newReg(t, root, l, Options{DefaultModel: "m", DrainTimeout: 50 * time.Millisecond})
+	h, err := r.Resolve("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := r.Close(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close with a request in flight = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %s", d)
+	}
+	h.Release()
+	if !l.all()[0].closed.Load() {
+		t.Fatal("model not closed")
+	}
+	if _, err := r.Resolve(""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Resolve after Close = %v", err)
+	}
+	if err := r.Unload(context.Background(), "m-v9"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Unload unknown = %v", err)
+	}
 }
