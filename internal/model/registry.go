@@ -599,7 +599,14 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 	switch {
 	case ref == "":
 		if r.defaultName == "" {
-			return nil, fmt.Errorf("%w: no model_version given and no default_model configured", ErrNotFound)
+			// With no default_model configured, a repository holding a single
+			// model name serves it; with several, a request must name one.
+			if len(t.defaults) == 1 {
+				for _, e := range t.defaults {
+					return e, nil
+				}
+			}
+			return nil, fmt.Errorf("%w: no model_version given and no default_model configured (%d models loaded: name one)", ErrNotFound, len(t.defaults))
 		}
 		if e := t.defaults[r.defaultName]; e != nil {
 			return e, nil
@@ -869,9 +876,15 @@ func (r *Registry) Unload(ctx context.Context, id string) error {
 	return nil
 }
 
-// Ready reports whether the configured default model is loaded.
+// Ready reports whether the registry can serve a request that names no
+// model: the configured default model is loaded or, with none configured, at
+// least one model is.
 func (r *Registry) Ready() bool {
-	_, err := r.lookup(r.route.Load(), "")
+	t := r.route.Load()
+	if r.defaultName == "" {
+		return len(t.defaults) > 0
+	}
+	_, err := r.lookup(t, "")
 	return err == nil
 }
 

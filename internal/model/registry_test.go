@@ -555,3 +555,31 @@ func TestCloseBoundedByDrainTimeout(t *testing.T) {
 		t.Fatalf("Unload unknown = %v", err)
 	}
 }
+
+func TestNoDefaultConfigured(t *testing.T) {
+	root := t.TempDir()
+	r := newReg(t, root, newFakeLoader(), Options{})
+	if r.Ready() {
+		t.Fatal("ready with an empty repository")
+	}
+	install := func(name string) {
+		t.Helper()
+		if _, err := r.Install(context.Background(), InstallRequest{Name: name, Filename: "m.joblib", Artifact: strings.NewReader("label=a")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install("spam")
+	if !r.Ready() {
+		t.Fatal("not ready with one model loaded")
+	}
+	if id, _ := predictLabel(t, r, ""); id != "spam-v1" {
+		t.Fatalf("a lone model name should serve requests that name none; resolved %s", id)
+	}
+	install("sentiment")
+	if _, err := r.Resolve(""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("two names and no default_model: Resolve(\"\") = %v, want ErrNotFound", err)
+	}
+	if !r.Ready() {
+		t.Fatal("not ready with two models loaded")
+	}
+}
