@@ -113,6 +113,11 @@ func (c *Client) UnloadModel(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/models/"+url.PathEscape(id), nil, nil)
 }
 
+// FlushCache deletes the cached predictions of model version id.
+func (c *Client) FlushCache(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/models/"+url.PathEscape(id)+"/cache", nil, nil)
+}
+
 // SetDefault makes version the default of the model called name.
 func (c *Client) SetDefault(ctx context.Context, name, version string) (*ModelInfo, error) {
 	var resp ModelInfo

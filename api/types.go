@@ -59,6 +59,8 @@ type BatchPrediction struct {
 	Label string `json:"label"`
 	// Confidence is the probability of Label.
 	Confidence float64 `json:"confidence"`
+	// Cached says whether this text's answer came from the prediction cache.
+	Cached bool `json:"cached" doc:"Whether this answer came from the cache."`
 	// Probabilities maps every label to its probability, when asked for.
 	Probabilities map[string]float64 `json:"probabilities,omitempty"`
 }
@@ -172,6 +174,29 @@ type Stats struct {
 	Errors int64 `json:"errors"`
 	// Models holds per-model counters by model id.
 	Models map[string]ModelStats `json:"models"`
+	// Cache counts prediction-cache lookups; nil when the cache is off.
+	Cache *CacheStats `json:"cache,omitempty"`
+}
+
+// CacheStats counts the prediction cache's lookups by tier.
+type CacheStats struct {
+	// Memory is the in-process tier.
+	Memory CacheTierStats `json:"memory"`
+	// Redis is the shared tier; nil without cache.redis_url.
+	Redis *CacheTierStats `json:"redis,omitempty"`
+	// RedisFallback says Redis is down and bypassed right now.
+	RedisFallback bool `json:"redis_fallback"`
+}
+
+// CacheTierStats counts one cache tier's lookups, one per text.
+type CacheTierStats struct {
+	// Hits and Misses count texts found and not found in the tier.
+	Hits   uint64 `json:"hits"`
+	Misses uint64 `json:"misses"`
+	// Errors counts failed calls to the tier (Redis only).
+	Errors uint64 `json:"errors,omitempty"`
+	// Entries is the number of entries held (memory only).
+	Entries int `json:"entries,omitempty"`
 }
 
 // Health is the answer of the health endpoints.

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/mlserve/mlserve/internal/cache"
+	rediscache "github.com/mlserve/mlserve/internal/cache/redis"
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
@@ -104,6 +106,10 @@ func serve(ctx context.Context, f *serveFlags) error {
 	if drain <= 0 {
 		drain = 30 * time.Second
 	}
+	pc, rstore, err := newCache(c.Cache, log)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Load the repository while already answering /health/live; /health/ready
@@ -127,9 +133,11 @@ func serve(ctx context.Context, f *serveFlags) error {
 		RequestTimeout: time.Duration(c.RequestTimeoutMS) * time.Millisecond,
 		Logger:         log,
 		Engine:         eng,
+		Cache:          pc,
 		Version:        Version,
 	}
-	err = runServer(ctx, l, registry{r: reg, forget: eng.Forget}, opts, nil)
+	// The server forgets unloaded versions' queues and cache entries itself.
+	err = runServer(ctx, l, registry{r: reg}, opts, nil)
 	select {
 	case serr := <-startErr:
 		err = errors.Join(serr, err)
@@ -137,7 +145,42 @@ func serve(ctx context.Context, f *serveFlags) error {
 	}
 	sctx, stop := context.WithTimeout(context.Background(), drain)
 	defer stop()
-	return errors.Join(err, eng.Close(sctx), reg.Close(sctx))
+	err = errors.Join(err, eng.Close(sctx), reg.Close(sctx))
+	if rstore != nil {
+		err = errors.Join(err, rstore.Close())
+	}
+	return err
+}
+
+// newCache builds the prediction cache of cache.*: nil when disabled; with
+// cache.redis_url, Redis behind the memory tier. The Store is returned so
+// shutdown can close it.
+func newCache(c config.Cache, log *slog.Logger) (*cache.Cache, *rediscache.Store, error) {
+	if !c.Enabled {
+		return nil, nil, nil
+	}
+	cfg := cache.Config{MaxSize: c.MaxSize, TTL: time.Duration(c.TTLSeconds) * time.Second}
+	if cfg.MaxSize <= 0 {
+		// cache.max_size 0 with Redis is allowed by the config: keep a
+		// one-entry memory tier in front, so every lookup goes to Redis.
+		cfg.MaxSize = 1
+	}
+	var store *rediscache.Store
+	if c.RedisURL != "" {
+		var err error
+		if store, err = rediscache.New(rediscache.Options{URL: c.RedisURL, Logger: log}); err != nil {
+			return nil, nil, fmt.Errorf("cache.redis_url: %w", err)
+		}
+		cfg.Remote = store
+	}
+	pc, err := cache.New(cfg)
+	if err != nil {
+		if store != nil {
+			_ = store.Close()
+		}
+		return nil, nil, err
+	}
+	return pc, store, nil
 }
 
 // listeners are the server's settings that are not the API's.
@@ -186,6 +229,21 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 		metricsAddr = metricsLn.Addr()
 		go func() { errc <- metricsSrv.Serve(metricsLn) }()
 	}
+	// The registry retires versions on its own (keep-N policy, repository
+	// poll) without telling anyone: reconcile what the server and engine
+	// keep for them on a timer as well as after each admin change.
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.Reconcile(ctx)
+			}
+		}
+	}()
 	log.Info("serving", "addr", apiLn.Addr().String(), "metrics", fmt.Sprint(metricsAddr), "docs", "http://"+apiLn.Addr().String()+"/docs")
 	if ready != nil {
 		ready(apiLn.Addr(), metricsAddr)

@@ -442,3 +442,14 @@ func (r *rate) add(now time.Time, n float64) {
 func (r *rate) at(now time.Time) float64 {
 	return r.decay(now) / rateTau.Seconds()
 }
+
+// QueueIDs returns the model ids that have a queue, in no particular order.
+func (e *Engine) QueueIDs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]string, 0, len(e.queues))
+	for id := range e.queues {
+		ids = append(ids, id)
+	}
+	return ids
+}

@@ -81,6 +81,8 @@ func (s *Server) registerAdmin() {
 		if err := s.reg.Unload(ctx, in.ID); err != nil {
 			return nil, toProblem(err, "path.id", in.ID)
 		}
+		s.released(ctx, in.ID)
+		s.Reconcile(ctx)
 		return nil, nil
 	})
 	huma.Register(s.api, huma.Operation{
@@ -92,6 +94,7 @@ func (s *Server) registerAdmin() {
 		if err != nil {
 			return nil, toProblem(err, "body.version", in.Body.Version)
 		}
+		s.Reconcile(ctx) // the keep-N policy may have retired a version
 		return &modelOutput{Body: m}, nil
 	})
 }
@@ -122,6 +125,7 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*modelOutput, err
 	if err != nil {
 		return nil, toProblem(err, "body.file", f.File.Filename)
 	}
+	s.Reconcile(ctx) // the keep-N policy may have retired a version
 	return &modelOutput{Body: m}, nil
 }
 

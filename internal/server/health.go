@@ -34,6 +34,8 @@ func (s *Server) registerHealth() {
 		OperationID: "stats", Method: http.MethodGet, Path: "/stats",
 		Summary: "Per-model request counters and latency percentiles", Tags: []string{"health"},
 	}, func(context.Context, *struct{}) (*statsOutput, error) {
-		return &statsOutput{Body: s.stats.snapshot()}, nil
+		st := s.stats.snapshot()
+		st.Cache = s.cacheStats()
+		return &statsOutput{Body: st}, nil
 	})
 }

@@ -37,7 +37,7 @@ func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput,
 	if n := s.textLen(in.Body.Text); n > s.opts.MaxTextChars {
 		return nil, s.textTooLong("body.text", n)
 	}
-	id, preds, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, []string{in.Body.Text})
+	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, []string{in.Body.Text})
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +48,7 @@ func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput,
 		Confidence:   p.Confidence,
 		ModelVersion: id,
 		RequestID:    rid,
+		Cached:       cached[0],
 	}
 	if in.Body.ReturnProbabilities {
 		resp.Probabilities = probabilities(labels, p.Probabilities)
@@ -63,7 +64,7 @@ func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput
 			return nil, s.textTooLong(fmt.Sprintf("body.texts[%d]", i), n)
 		}
 	}
-	id, preds, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, in.Body.Texts)
+	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, in.Body.Texts)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput
 		RequestID:    rid,
 	}
 	for i, p := range preds {
-		resp.Predictions[i] = api.BatchPrediction{Label: p.Label, Confidence: p.Confidence}
+		resp.Predictions[i] = api.BatchPrediction{Label: p.Label, Confidence: p.Confidence, Cached: cached[i]}
 		if in.Body.ReturnProbabilities {
 			resp.Predictions[i].Probabilities = probabilities(labels, p.Probabilities)
 		}
@@ -83,23 +84,25 @@ func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput
 	return &batchOutput{RequestID: rid, Body: resp}, nil
 }
 
-// classify resolves the model, runs it under the request's deadline and
-// books the outcome.
-func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutMS int, texts []string) (string, []model.Prediction, []string, error) {
+// classify resolves the model, answers what it can from the cache, runs the
+// rest under the request's deadline and books the outcome. cached[i] says
+// text i was answered from the cache.
+func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutMS int, texts []string) (string, []model.Prediction, []bool, []string, error) {
 	ctx, cancel := s.deadline(ctx, timeoutMS)
 	defer cancel()
 	lease, err := s.reg.Resolve(ctx, ref)
 	if err != nil {
-		return "", nil, nil, toProblem(err, "body.model_version", ref)
+		return "", nil, nil, nil, toProblem(err, "body.model_version", ref)
 	}
 	defer lease.release()
 	ri.model = lease.ID
-	var preds []model.Prediction
-	if s.opts.Engine != nil {
-		preds, err = s.opts.Engine.Predict(ctx, lease.ID, lease.Model, texts)
-	} else {
-		preds, err = lease.Model.Predict(ctx, texts)
+	run := func(ctx context.Context, texts []string) ([]model.Prediction, error) {
+		if s.opts.Engine != nil {
+			return s.opts.Engine.Predict(ctx, lease.ID, lease.Model, texts)
+		}
+		return lease.Model.Predict(ctx, texts)
 	}
+	preds, cached, err := s.predictCached(ctx, lease.ID, texts, run)
 	if err == nil && len(preds) != len(texts) {
 		err = fmt.Errorf("model %s returned %d predictions for %d texts", lease.ID, len(preds), len(texts))
 	}
@@ -114,9 +117,9 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 		if statusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}
-		return "", nil, nil, toProblem(err, "", nil)
+		return "", nil, nil, nil, toProblem(err, "", nil)
 	}
-	return lease.ID, preds, lease.Model.Labels(), nil
+	return lease.ID, preds, cached, lease.Model.Labels(), nil
 }
 
 // textLen counts t's code points, or returns len(t) when that is within the

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -47,8 +48,11 @@ type Options struct {
 	// Version is reported in the OpenAPI document.
 	Version string
 	// Engine runs predictions (queueing, dynamic batching); nil calls the
-	// model directly.
+	// model directly. An engine with Forget(id) has a version's queue
+	// released when the version leaves the registry.
 	Engine Engine
+	// Cache, when not nil, answers repeated texts without the model.
+	Cache *cache.Cache
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
@@ -94,6 +98,7 @@ type Server struct {
 	metrics *metrics
 	idBase  string
 	idSeq   atomic.Uint64
+	gone    retired
 }
 
 // New returns a server answering for reg.
@@ -152,6 +157,7 @@ func (s *Server) register() {
 	}
 	huma.Register(s.api, batchOp, s.batchPredict)
 	s.registerAdmin()
+	s.registerCacheAdmin()
 	s.registerHealth()
 }
 
@@ -331,10 +337,11 @@ func (s *Server) requestID(given string) string {
 	return s.idBase + "-" + strconv.FormatUint(s.idSeq.Add(1), 36)
 }
 
-// deadline bounds ctx by the request's timeout_ms or the server default.
+// deadline bounds ctx by the server's default timeout, or by the request's
+// timeout_ms when that is shorter (a request may ask for less, never more).
 func (s *Server) deadline(ctx context.Context, timeoutMS int) (context.Context, context.CancelFunc) {
 	d := s.opts.RequestTimeout
-	if timeoutMS > 0 {
+	if timeoutMS > 0 && time.Duration(timeoutMS)*time.Millisecond < d {
 		d = time.Duration(timeoutMS) * time.Millisecond
 	}
 	return context.WithTimeout(ctx, d)
