@@ -79,8 +79,14 @@ type proc struct {
 // startServer runs `mlserve serve` on modelsDir and waits until it is ready.
 func startServer(t testing.TB, modelsDir string) *proc {
 	t.Helper()
+	return startServerWith(t, modelsDir, "")
+}
+
+// startServerWith is startServer with extra YAML appended to the config.
+func startServerWith(t testing.TB, modelsDir, extra string) *proc {
+	t.Helper()
 	cfg := filepath.Join(filepath.Dir(modelsDir), "config.yaml")
-	if err := os.WriteFile(cfg, []byte("models_dir: "+modelsDir+"\ndefault_model: sentiment-v2\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("models_dir: "+modelsDir+"\ndefault_model: sentiment-v2\n"+extra), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{addr: freeAddr(t), log: &bytes.Buffer{}, done: make(chan error, 1)}
