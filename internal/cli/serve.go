@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -217,7 +218,16 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 		}
 		defer metricsLn.Close()
 	}
-	apiSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var open atomic.Int64 // API connections not yet closed
+	apiSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		}}
 	errc := make(chan error, 2)
 	go func() { errc <- apiSrv.Serve(apiLn) }()
 	var metricsSrv *http.Server
@@ -256,6 +266,26 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 	log.Info("shutting down", "drain", l.shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), l.shutdown)
 	defer cancel()
+	// Stop accepting, and let keep-alive clients finish on their connections:
+	// responses now say Connection: close, so each client leaves after the
+	// answer it is waiting for. http.Server.Shutdown alone closes connections
+	// it sees idle, and a request already sent on one (not yet read) would be
+	// reset. Connections still open after the grace period are left to
+	// Shutdown, which waits for their requests in flight.
+	s.Drain()
+	_ = apiLn.Close()
+	grace := time.NewTimer(min(l.shutdown, time.Second))
+	defer grace.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+wait:
+	for open.Load() > 0 {
+		select {
+		case <-grace.C:
+			break wait
+		case <-poll.C:
+		}
+	}
 	err = apiSrv.Shutdown(sctx)
 	if metricsSrv != nil {
 		err = errors.Join(err, metricsSrv.Shutdown(sctx))

@@ -25,6 +25,9 @@ func (s *Server) registerHealth() {
 		Summary: "Readiness: the default model is loaded", Tags: []string{"health"},
 		Errors: []int{503},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		if s.draining.Load() {
+			return nil, huma.Error503ServiceUnavailable("not ready: shutting down")
+		}
 		if err := s.reg.Ready(ctx); err != nil {
 			return nil, huma.Error503ServiceUnavailable("not ready: " + err.Error())
 		}

@@ -99,7 +99,15 @@ type Server struct {
 	idBase  string
 	idSeq   atomic.Uint64
 	gone    retired
+	// draining is set by Drain: responses close their connection.
+	draining atomic.Bool
 }
+
+// Drain prepares a graceful shutdown: from now on every response carries
+// Connection: close, so keep-alive clients move off their connections after
+// the answer in flight instead of racing a request against the connection's
+// close, and /health/ready answers 503.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // New returns a server answering for reg.
 func New(reg Registry, opts Options) (*Server, error) {
@@ -204,6 +212,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := &reqInfo{start: time.Now()}
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 		sw := &statusWriter{ResponseWriter: w}
 		endpoint := s.route(r)
