@@ -1,8 +1,11 @@
 """The hand-written sentiment data set (python/data/sentiment.csv).
 
-About 300 short product and service reviews written for mlserve's demo models,
-labelled positive / negative / neutral (neutral: factual statements with no
-opinion, or explicitly middling ones). Columns: text,label.
+About 1,500 short reviews of products, services, restaurants, apps and travel,
+hand-written for mlserve's demo models (no scraped or downloaded text), labelled
+positive / negative / neutral (neutral: factual statements with no opinion, or
+explicitly middling ones such as "It's fine." or "Not bad, not great."). They
+range from one-word verdicts to a few sentences and include negations
+("not good" is negative, "not terrible" is neutral). Columns: text,label.
 
 Split: the same rule as the spam corpus, a text is held out when
 int(sha256(text)[:8], 16) % 5 == 0 (about 20 %).
