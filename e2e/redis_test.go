@@ -3,9 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,72 +10,8 @@ import (
 	"time"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/cache/redis/redistest"
 )
-
-// redisServer is a real redis-server run by a test on a loopback port.
-type redisServer struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
-}
-
-// startRedis starts redis-server on a free loopback port. Without
-// redis-server the test fails under CI=true and is skipped elsewhere.
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		msg := "redis-server not installed; run scripts/setup-redis.sh (make test does)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: port}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--logfile", "")
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server did not start on port %d: %v", s.port, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) kill() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
 
 // TestRedisCache runs the real binary with Redis behind a one-entry memory
 // tier (so lookups reach Redis) under load from 8 clients cycling over 40
@@ -86,9 +19,9 @@ func (s *redisServer) kill() {
 // answers keep coming while /stats shows the fallback; restarted, Redis is
 // used again and its new hits show in /stats.
 func TestRedisCache(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	p := startServerWith(t, copyModels(t), fmt.Sprintf(
-		"cache:\n  enabled: true\n  max_size: 1\n  ttl_seconds: 600\n  redis_url: %s\n", rs.url()))
+		"cache:\n  enabled: true\n  max_size: 1\n  ttl_seconds: 600\n  redis_url: %s\n", rs.URL()))
 	phase := 2 * time.Second
 	if testing.Short() {
 		phase = time.Second
@@ -142,7 +75,7 @@ func TestRedisCache(t *testing.T) {
 		t.Fatalf("with Redis up: %+v %+v", up, *up.Redis)
 	}
 
-	rs.kill()
+	rs.Kill()
 	down.Store(true)
 	okBefore := ok.Load()
 	sawFallback := false
@@ -158,7 +91,7 @@ func TestRedisCache(t *testing.T) {
 	}
 
 	hitsBefore := stats().Redis.Hits
-	rs.start()
+	rs.Restart()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st := stats()
