@@ -17,7 +17,8 @@ import (
 // tier (so lookups reach Redis) under load from 8 clients cycling over 40
 // spam texts: Redis answers hits; killed mid-run, no request fails and
 // answers keep coming while /stats shows the fallback; restarted, Redis is
-// used again and its new hits show in /stats.
+// used again and its new hits show in /stats. Last, the admin flush empties
+// both tiers.
 func TestRedisCache(t *testing.T) {
 	rs := redistest.Start(t)
 	p := startServerWith(t, copyModels(t), fmt.Sprintf(
@@ -116,5 +117,27 @@ func TestRedisCache(t *testing.T) {
 	t.Logf("%d answers, %d failed; p99 while Redis was down %s", ok.Load(), failed.Load(), p99)
 	if n := failed.Load(); n > 0 {
 		t.Fatalf("%d requests failed, first: %v", n, firstErr.Load())
+	}
+
+	// DELETE /models/spam-v1/cache empties both tiers: the memory tier holds
+	// one entry, so these lookups would otherwise be Redis hits.
+	ask := func() bool {
+		t.Helper()
+		r, err := p.client.Predict(context.Background(), &api.PredictRequest{Text: texts[0], ModelVersion: "spam-v1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Cached
+	}
+	ask()
+	ask() // filled Redis if the first was a miss; now the entry is in both tiers
+	if !ask() {
+		t.Fatal("a repeated text was not cached")
+	}
+	if err := p.client.FlushCache(context.Background(), "spam-v1"); err != nil {
+		t.Fatal(err)
+	}
+	if ask() {
+		t.Error("answered from the cache after DELETE /models/spam-v1/cache")
 	}
 }
