@@ -6,4 +6,28 @@
 // from the request and response types of the public api package. Every error
 // is an RFC 9457 application/problem+json document with a field-level errors
 // list; statuses come from one function, statusOf.
+//
+// # Predict path
+//
+// A prediction resolves its model version, then looks up all its texts in the
+// cache at once (Options.Cache); only the misses go to the engine
+// (Options.Engine) under the request's deadline (the configured default, or
+// timeout_ms when shorter), and their answers are stored in one call. Hits
+// say "cached": true. The key is the resolved id, its version and the raw
+// text: the registry applies a model's manifest preprocessing inside the
+// model it hands out, so the cleaned text is not visible here.
+//
+// # Versions leaving the registry
+//
+// The registry does not report the versions it retires (an explicit unload,
+// the keep-N policy, a repository change). Reconcile compares its List with
+// what was serving before and releases the engine queue and cache entries of
+// every version gone; the server calls it after each admin change and the
+// serve command on a timer.
+//
+// # Shutdown
+//
+// Drain makes every response close its connection and /health/ready answer
+// 503, so keep-alive clients leave before http.Server.Shutdown closes idle
+// connections.
 package server
