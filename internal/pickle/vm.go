@@ -781,7 +781,7 @@ func (m *machine) step(op byte) error {
 			return m.errf("STACK_GLOBAL of %T and %T", mod, n)
 		}
 		return m.global(module, name)
-	case 'R': // REDUCE
+	case 'R', 0x81: // REDUCE (callable, args) and NEWOBJ (class, args)
 		a, err := m.pop()
 		if err != nil {
 			return err
@@ -792,27 +792,13 @@ func (m *machine) step(op byte) error {
 		}
 		args, ok := a.(Tuple)
 		if !ok {
-			return m.errf("REDUCE arguments are a %T", a)
+			name := "REDUCE"
+			if op == 0x81 {
+				name = "NEWOBJ"
+			}
+			return m.errf("%s arguments are a %T", name, a)
 		}
 		v, err := m.call(f, args, nil)
-		if err != nil {
-			return err
-		}
-		m.push(v)
-	case 0x81: // NEWOBJ
-		a, err := m.pop()
-		if err != nil {
-			return err
-		}
-		c, err := m.pop()
-		if err != nil {
-			return err
-		}
-		args, ok := a.(Tuple)
-		if !ok {
-			return m.errf("NEWOBJ arguments are a %T", a)
-		}
-		v, err := m.call(c, args, nil)
 		if err != nil {
 			return err
 		}
