@@ -138,3 +138,31 @@ func FuzzLoadReader(f *testing.F) {
 		}
 	})
 }
+
+// TestInfoFeatureUnion: a union reports each vectorizer and their total, not
+// just the last one met.
+func TestInfoFeatureUnion(t *testing.T) {
+	m, err := Load(filepath.Join("testdata", "union_lr.joblib"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := m.Info().Features
+	vecs, ok := f["vectorizers"].([]map[string]any)
+	if !ok || len(vecs) < 2 {
+		t.Fatalf("vectorizers %v", f["vectorizers"])
+	}
+	total := 0
+	for _, v := range vecs {
+		if v["estimator"] == "" || v["analyzer"] == "" {
+			t.Errorf("vectorizer without a description: %v", v)
+		}
+		n, _ := v["vocabulary_size"].(int)
+		total += n
+	}
+	if f["vocabulary_size"] != total || total == 0 {
+		t.Errorf("vocabulary_size %v, want the sum %d", f["vocabulary_size"], total)
+	}
+	if w, _ := f["input_features"].(int); w < total {
+		t.Errorf("input_features %v below the vocabulary %d", f["input_features"], total)
+	}
+}

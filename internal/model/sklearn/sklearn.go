@@ -64,7 +64,7 @@ func LoadReader(r io.Reader) (*Model, error) {
 }
 
 func translate(v any) (*Model, error) {
-	t := &translator{features: map[string]any{}}
+	t := &translator{}
 	feat, clf, labels, err := t.top(v)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func translate(v any) (*Model, error) {
 		Framework:     "sklearn",
 		Estimator:     t.chain,
 		Probabilistic: clf.probabilistic(),
-		Features:      t.features,
+		Features:      t.features(clf.nFeatures()),
 	}
 	m.info.Features["n_classes"] = len(labels)
 	if o, ok := asObj(v); ok {

@@ -15,8 +15,11 @@ import (
 
 // translator walks the decoded estimator tree, recording what Info reports.
 type translator struct {
-	chain    []string
-	features map[string]any
+	chain []string
+	// vecs describes each text vectorizer met, in order; cur is the one
+	// being translated.
+	vecs []map[string]any
+	cur  map[string]any
 }
 
 func unsupported(v any) error {
@@ -267,8 +270,8 @@ func (t *translator) analyzer(o obj) (*preprocess.Analyzer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", model.ErrUnsupported, o.name(), err)
 	}
-	t.features["analyzer"] = cfg.Kind
-	t.features["ngram_range"] = []int{cfg.NgramMin, cfg.NgramMax}
+	t.cur["analyzer"] = cfg.Kind
+	t.cur["ngram_range"] = []int{cfg.NgramMin, cfg.NgramMax}
 	return a, nil
 }
 
@@ -285,6 +288,8 @@ func stringsOf(o obj, items []any) ([]string, error) {
 }
 
 func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
+	t.cur = map[string]any{"estimator": o.name()}
+	t.vecs = append(t.vecs, t.cur)
 	a, err := t.analyzer(o)
 	if err != nil {
 		return nil, err
@@ -310,14 +315,14 @@ func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", model.ErrUnsupported, o.name(), err)
 		}
-		t.features["n_features"] = n
+		t.cur["n_features"] = n
 		return h, nil
 	}
 	vocab, err := vocabulary(o)
 	if err != nil {
 		return nil, err
 	}
-	t.features["vocabulary_size"] = len(vocab)
+	t.cur["vocabulary_size"] = len(vocab)
 	cv, err := preprocess.NewCountVectorizer(a, vocab, binary)
 	if err != nil {
 		return nil, o.errf("%v", err)
@@ -744,3 +749,26 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 }
 
 var _ = errors.Is
+
+// features summarises the feature extraction for Info: a single vectorizer's
+// description flat, several (a FeatureUnion) as a list with the total
+// vocabulary; width is the number of features the classifier takes.
+func (t *translator) features(width int) map[string]any {
+	f := map[string]any{"input_features": width}
+	if len(t.vecs) == 1 {
+		for k, v := range t.vecs[0] {
+			f[k] = v
+		}
+		return f
+	}
+	f["vectorizers"] = t.vecs
+	total := 0
+	for _, v := range t.vecs {
+		n, _ := v["vocabulary_size"].(int)
+		total += n
+	}
+	if total > 0 {
+		f["vocabulary_size"] = total
+	}
+	return f
+}
