@@ -13,10 +13,11 @@ import (
 	"github.com/mlserve/mlserve/internal/server"
 )
 
-// registry adapts *model.Registry to the server's Registry interface.
+// registry adapts *model.Registry to the server's Registry interface. The
+// server itself releases an unloaded version's engine queue and cache
+// entries (server.Reconcile).
 type registry struct {
-	r      *model.Registry
-	forget func(id string) // drops an unloaded version's inference queue
+	r *model.Registry
 }
 
 var _ server.Registry = registry{}
@@ -63,13 +64,7 @@ func (a registry) Install(ctx context.Context, up *server.Upload) (*api.ModelInf
 }
 
 func (a registry) Unload(ctx context.Context, id string) error {
-	if err := a.r.Unload(ctx, id); err != nil {
-		return err
-	}
-	if a.forget != nil {
-		a.forget(id)
-	}
-	return nil
+	return a.r.Unload(ctx, id)
 }
 
 func (a registry) SetDefault(ctx context.Context, name, version string) (*api.ModelInfo, error) {
