@@ -176,6 +176,21 @@ type Stats struct {
 	Models map[string]ModelStats `json:"models"`
 	// Cache counts prediction-cache lookups; nil when the cache is off.
 	Cache *CacheStats `json:"cache,omitempty"`
+	// Queues describes the inference engine's queue of each model version
+	// that has one, by model id.
+	Queues map[string]QueueStats `json:"queues,omitempty"`
+}
+
+// QueueStats describes one model version's inference queue.
+type QueueStats struct {
+	// Queued is the number of requests waiting; Running the batches running.
+	Queued  int `json:"queued"`
+	Running int `json:"running"`
+	// Batches and Texts count the model calls made and the texts in them.
+	Batches uint64 `json:"batches"`
+	Texts   uint64 `json:"texts"`
+	// Rejected counts requests refused because the queue was full.
+	Rejected uint64 `json:"rejected"`
 }
 
 // CacheStats counts the prediction cache's lookups by tier.

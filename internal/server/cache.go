@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/cache"
+	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -141,6 +142,24 @@ func (s *Server) Reconcile(ctx context.Context) {
 		s.log.Debug("releasing a version that left the registry", "model", id)
 		s.released(ctx, id)
 	}
+}
+
+// queueStatser is implemented by engines that describe their queues.
+type queueStatser interface {
+	Stats() []inference.QueueStats
+}
+
+// queueStats is the /stats view of the engine's queues.
+func (s *Server) queueStats() map[string]api.QueueStats {
+	e, ok := s.opts.Engine.(queueStatser)
+	if !ok {
+		return nil
+	}
+	out := map[string]api.QueueStats{}
+	for _, q := range e.Stats() {
+		out[q.Model] = api.QueueStats{Queued: q.Queued, Running: q.Running, Batches: q.Batches, Texts: q.Texts, Rejected: q.Rejected}
+	}
+	return out
 }
 
 // cacheStats is the /stats view of the cache.

@@ -39,6 +39,7 @@ func (s *Server) registerHealth() {
 	}, func(context.Context, *struct{}) (*statsOutput, error) {
 		st := s.stats.snapshot()
 		st.Cache = s.cacheStats()
+		st.Queues = s.queueStats()
 		return &statsOutput{Body: st}, nil
 	})
 }
