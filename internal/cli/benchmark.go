@@ -1,101 +1,246 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
-	"slices"
+	"io"
+	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/loadgen"
 )
 
-// benchTexts are the texts benchmark requests cycle through.
-var benchTexts = []string{
-	"This product is amazing! Works exactly as described.",
-	"Terrible service, I want my money back.",
-	"The package arrived on Tuesday.",
-	"Congratulations, you have won a free cruise, click here to claim your prize now",
-	"Hi Bob, the meeting moved to 3pm, see the attached agenda.",
-	"Not bad, but the battery life could be better.",
+// benchFlags are the benchmark command's options.
+type benchFlags struct {
+	concurrency int
+	batch       int
+	textsFile   string
+	repeat      float64
+	rate        float64
+	duration    time.Duration
+	warmup      time.Duration
+	sweep       string
+	json        bool
+	histRows    int
+}
+
+// benchOutput is the --json document: one run per concurrency level.
+type benchOutput struct {
+	Server string            `json:"server"`
+	Model  string            `json:"model"`
+	Runs   []loadgen.Summary `json:"runs"`
+	// QueueSplit is "n/a": the API does not report queue and inference time
+	// separately.
+	QueueSplit string `json:"queue_vs_inference"`
 }
 
 func newBenchmarkCmd(g *globals) *cobra.Command {
-	var concurrency int
+	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "benchmark <model> <n>",
-		Short: "Send n predict requests to a model and report throughput and latency",
-		Long: `Send n /predict requests to the model from -c concurrent clients, each sending
-its next request when the previous one answers (closed loop), and report
-throughput, latency percentiles and errors.`,
-		Example: "  mlserve benchmark spam-v1 10000 -c 32",
-		Args:    cobra.ExactArgs(2),
+		Short: "Load-test a model: throughput, latency percentiles, errors, cache hits",
+		Long: `Send n requests to a model and report throughput, latency p50/p90/p95/p99/max
+with a histogram, errors by status, the share of answers from the cache and the
+server-reported latency.
+
+Closed loop by default: -c clients each send the next request when the last
+one answers. --rate RPS starts requests at a fixed rate instead (open loop;
+latency counts from the scheduled start). --duration runs for a time instead of
+n requests (n is then an upper bound; 0 for none). --batch K sends K texts per
+/batch-predict request. Texts come from a built-in corpus of emails, made
+unique so they miss the cache, except a --repeat-ratio share drawn from a small
+set of exact repeats.`,
+		Example: `  mlserve benchmark spam-v1 10000 -c 32
+  mlserve benchmark spam-v1 0 --duration 10s --concurrency-sweep 1,8,32,128 --json
+  mlserve benchmark spam-v1 2000 --batch 100 -c 8 --repeat-ratio 0.5`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, err := strconv.Atoi(args[1])
-			if err != nil || n < 1 {
-				return fmt.Errorf("n must be a positive number of requests, not %q", args[1])
-			}
-			if concurrency < 1 {
-				return fmt.Errorf("-c must be at least 1")
-			}
-			c, err := g.client()
+			levels, cfg, err := f.config(args, g.server)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			// One request first, so a wrong model or no server fails fast.
-			if _, err := c.Predict(ctx, &api.PredictRequest{Text: benchTexts[0], ModelVersion: args[0]}); err != nil {
-				return err
-			}
-			var next, errs atomic.Int64
-			lat := make([][]time.Duration, concurrency)
-			var firstErr atomic.Value
-			var wg sync.WaitGroup
-			start := time.Now()
-			for w := range concurrency {
-				wg.Go(func() {
-					for {
-						i := next.Add(1) - 1
-						if i >= int64(n) || ctx.Err() != nil {
-							return
-						}
-						t0 := time.Now()
-						_, err := c.Predict(ctx, &api.PredictRequest{Text: benchTexts[i%int64(len(benchTexts))], ModelVersion: args[0]})
-						if err != nil {
-							errs.Add(1)
-							firstErr.CompareAndSwap(nil, err)
-							continue
-						}
-						lat[w] = append(lat[w], time.Since(t0))
-					}
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			all := slices.Concat(lat...)
-			slices.Sort(all)
-			pct := func(q float64) time.Duration {
-				if len(all) == 0 {
-					return 0
-				}
-				return all[min(len(all)-1, int(q*float64(len(all))))]
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "model %s: %d requests, concurrency %d, %s\n", args[0], n, concurrency, elapsed.Round(time.Millisecond))
-			fmt.Fprintf(out, "throughput  %.1f requests/s\n", float64(len(all))/elapsed.Seconds())
-			fmt.Fprintf(out, "latency     p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", ms(pct(0.50)), ms(pct(0.99)), ms(pct(1)))
-			fmt.Fprintf(out, "errors      %d\n", errs.Load())
-			if e := firstErr.Load(); e != nil {
-				fmt.Fprintf(out, "first error %v\n", e)
-			}
-			return ctx.Err()
+			return runBenchmark(cmd.Context(), g, cfg, levels, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().IntVarP(&concurrency, "concurrency", "c", 8, "concurrent clients")
+	fl := cmd.Flags()
+	fl.IntVarP(&f.concurrency, "concurrency", "c", 8, "concurrent clients (connections)")
+	fl.IntVar(&f.batch, "batch", 0, "texts per /batch-predict request (0: single-text /predict)")
+	fl.StringVar(&f.textsFile, "texts", "", "texts file: one per line, or a JSON array (default: built-in corpus)")
+	fl.Float64Var(&f.repeat, "repeat-ratio", 0, "share of texts repeated from a small hot set, to exercise the cache (0..1)")
+	fl.Float64Var(&f.rate, "rate", 0, "open loop: start this many requests per second (0: closed loop)")
+	fl.DurationVar(&f.duration, "duration", 0, "run for this long (n then bounds the requests; 0 for no bound)")
+	fl.DurationVar(&f.warmup, "warmup", time.Second, "load sent first and not counted")
+	fl.StringVar(&f.sweep, "concurrency-sweep", "", "comma-separated concurrency levels to run one after another, e.g. 1,8,32,128")
+	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
+	fl.IntVar(&f.histRows, "histogram-rows", 12, "rows of the latency histogram")
 	return cmd
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+// config checks the flags and arguments and returns the concurrency levels
+// to run and the load configuration against server.
+func (f *benchFlags) config(args []string, server string) ([]int, loadgen.Config, error) {
+	var cfg loadgen.Config
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 0 || (n == 0 && f.duration <= 0) {
+		return nil, cfg, fmt.Errorf("n must be a positive number of requests (or 0 with --duration), not %q", args[1])
+	}
+	if f.histRows < 1 || f.histRows > 100 {
+		return nil, cfg, fmt.Errorf("--histogram-rows must be 1..100")
+	}
+	levels := []int{f.concurrency}
+	if f.sweep != "" {
+		levels, err = parseLevels(f.sweep)
+		if err != nil {
+			return nil, cfg, err
+		}
+	}
+	cfg = loadgen.Config{
+		URL:         server,
+		Model:       args[0],
+		Batch:       f.batch,
+		RepeatRatio: f.repeat,
+		Concurrency: levels[0],
+		Requests:    n,
+		Duration:    f.duration,
+		Warmup:      f.warmup,
+		Rate:        f.rate,
+	}
+	if f.textsFile != "" {
+		if cfg.Texts, err = loadgen.ReadTexts(f.textsFile); err != nil {
+			return nil, cfg, err
+		}
+	}
+	for _, c := range levels {
+		cfg.Concurrency = c
+		if err := cfg.Validate(); err != nil {
+			return nil, cfg, err
+		}
+	}
+	return levels, cfg, nil
+}
+
+// parseLevels reads "1,8,32" into positive concurrency levels.
+func parseLevels(s string) ([]int, error) {
+	var out []int
+	for p := range strings.SplitSeq(s, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || c < 1 {
+			return nil, fmt.Errorf("--concurrency-sweep: %q is not a positive number", p)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []int, f benchFlags, out, errOut io.Writer) error {
+	// One request first, so a wrong model or no server fails fast with the
+	// server's own message.
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	if _, err := c.Predict(ctx, &api.PredictRequest{Text: "Subject: hello", ModelVersion: cfg.Model}); err != nil {
+		return err
+	}
+	doc := benchOutput{Server: cfg.URL, Model: cfg.Model, QueueSplit: "n/a"}
+	tty := isTerminal(errOut)
+	for i, level := range levels {
+		cfg.Concurrency = level
+		cfg.Client = loadgen.NewHTTPClient(level)
+		cfg.Progress = nil
+		if tty {
+			cfg.Progress = progressBar(errOut, cfg)
+		}
+		res, err := loadgen.Run(ctx, cfg)
+		if tty {
+			fmt.Fprint(errOut, "\r\033[K")
+		}
+		if res == nil {
+			return err
+		}
+		s := res.Summary(f.histRows)
+		doc.Runs = append(doc.Runs, s)
+		if !f.json {
+			if i > 0 {
+				fmt.Fprintln(out)
+			}
+			writeReport(out, cfg, &s)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if f.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	return nil
+}
+
+// writeReport prints one run's results for a person to read.
+func writeReport(w io.Writer, cfg loadgen.Config, s *loadgen.Summary) {
+	mode := "closed loop"
+	if cfg.Rate > 0 {
+		mode = fmt.Sprintf("open loop at %g requests/s", cfg.Rate)
+	}
+	endpoint := "/predict"
+	if cfg.Batch > 0 {
+		endpoint = fmt.Sprintf("/batch-predict × %d texts", cfg.Batch)
+	}
+	fmt.Fprintf(w, "model %s, %s, concurrency %d, %s: %d requests in %.2f s\n",
+		cfg.Model, endpoint, s.Concurrency, mode, s.Requests, s.ElapsedS)
+	fmt.Fprintf(w, "throughput   %.1f requests/s", s.RequestsPerS)
+	if cfg.Batch > 0 {
+		fmt.Fprintf(w, ", %.0f texts/s", s.TextsPerS)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "latency      p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", s.P50MS, s.P90MS, s.P95MS, s.P99MS, s.MaxMS)
+	fmt.Fprintf(w, "server time  %.3f ms per request (mean reported latency); queue vs inference: n/a (not reported by the server)\n", s.ServerMeanMS)
+	fmt.Fprintf(w, "cache hits   %.1f%% of texts\n", 100*s.CacheHitShare)
+	if len(s.Errors) == 0 {
+		fmt.Fprintln(w, "errors       none")
+	} else {
+		fmt.Fprint(w, "errors      ")
+		for _, k := range loadgen.ErrorKeys(s.Errors) {
+			fmt.Fprintf(w, " %s: %d", k, s.Errors[k])
+		}
+		fmt.Fprintf(w, "\nfirst error  %s\n", s.FirstError)
+	}
+	fmt.Fprintln(w, "latency histogram")
+	loadgen.WriteHistogram(w, s.Histogram, 40)
+}
+
+// progressBar returns a Progress callback that redraws a bar on w.
+func progressBar(w io.Writer, cfg loadgen.Config) func(int64) {
+	start := time.Now()
+	return func(done int64) {
+		frac := 0.0
+		if cfg.Duration > 0 {
+			frac = time.Since(start).Seconds() / (cfg.Warmup + cfg.Duration).Seconds()
+		}
+		if cfg.Requests > 0 {
+			frac = max(frac, float64(done)/float64(cfg.Requests))
+		}
+		frac = min(frac, 1)
+		const width = 30
+		fill := int(frac * width)
+		fmt.Fprintf(w, "\r\033[K[%s%s] %3.0f%%  %d requests  c=%d", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*frac, done, cfg.Concurrency)
+	}
+}
+
+// isTerminal says whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
