@@ -1,0 +1,543 @@
+package monitoring
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/mlserve/mlserve/internal/model"
+)
+
+// Level is a drift state.
+type Level int
+
+// Drift levels, ordered by severity.
+const (
+	LevelOK Level = iota
+	LevelWarn
+	LevelAlert
+)
+
+// String is "ok", "warn" or "alert".
+func (l Level) String() string {
+	switch l {
+	case LevelWarn:
+		return "warn"
+	case LevelAlert:
+		return "alert"
+	}
+	return "ok"
+}
+
+// MarshalText writes the level as String does, for JSON.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// Drift signals.
+const (
+	SignalLabel      = "label"
+	SignalConfidence = "confidence"
+	SignalTextLength = "text_length"
+	SignalOOVRate    = "oov_rate"
+	SignalAccuracy   = "accuracy"
+)
+
+// Default bin edges, the ones python/train_samples.py writes, used when the
+// reference is bootstrapped from live traffic.
+var (
+	unitEdges   = []float64{0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1}
+	lengthEdges = []float64{0, 25, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, 1000000}
+)
+
+// ErrConfig means a drift configuration value is out of range.
+var ErrConfig = errors.New("invalid monitoring config")
+
+// DriftConfig tunes drift detection. Zero fields take the defaults.
+type DriftConfig struct {
+	// Window is how many recent predictions the sliding window holds (1000).
+	Window int
+	// MinSamples is how many predictions the window needs before it is
+	// compared with the reference (Window/2).
+	MinSamples int
+	// Bootstrap is how many first predictions after load become the
+	// reference when the manifest has none (1000).
+	Bootstrap int
+	// Warn and Alert are the PSI thresholds (0.1 and 0.25).
+	Warn, Alert float64
+	// Epsilon replaces empty bins' shares in the PSI (1e-4).
+	Epsilon float64
+	// FeedbackWindow is how many recent feedbacks the live accuracy covers (200).
+	FeedbackWindow int
+	// MinFeedback is how many feedbacks are needed before the accuracy can
+	// alert (50).
+	MinFeedback int
+	// Tolerance is how far live accuracy may fall below the reference
+	// accuracy before the accuracy alert (0.05).
+	Tolerance float64
+}
+
+func (c DriftConfig) withDefaults() (DriftConfig, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.Window, 1000)
+	def(&c.MinSamples, c.Window/2)
+	def(&c.Bootstrap, 1000)
+	def(&c.FeedbackWindow, 200)
+	def(&c.MinFeedback, min(50, c.FeedbackWindow))
+	if c.Warn == 0 {
+		c.Warn = 0.1
+	}
+	if c.Alert == 0 {
+		c.Alert = 0.25
+	}
+	if c.Epsilon == 0 {
+		c.Epsilon = 1e-4
+	}
+	if c.Tolerance == 0 {
+		c.Tolerance = 0.05
+	}
+	switch {
+	case c.Window < 1 || c.MinSamples < 1 || c.MinSamples > c.Window:
+		return c, fmt.Errorf("%w: drift window %d, min samples %d", ErrConfig, c.Window, c.MinSamples)
+	case c.Bootstrap < 1 || c.FeedbackWindow < 1 || c.MinFeedback < 1 || c.MinFeedback > c.FeedbackWindow:
+		return c, fmt.Errorf("%w: bootstrap %d, feedback window %d, min feedback %d", ErrConfig,
+			c.Bootstrap, c.FeedbackWindow, c.MinFeedback)
+	case c.Warn <= 0 || c.Alert < c.Warn:
+		return c, fmt.Errorf("%w: PSI thresholds warn %g, alert %g", ErrConfig, c.Warn, c.Alert)
+	case c.Epsilon <= 0 || c.Epsilon >= 0.1 || c.Tolerance < 0 || c.Tolerance > 1:
+		return c, fmt.Errorf("%w: epsilon %g, tolerance %g", ErrConfig, c.Epsilon, c.Tolerance)
+	}
+	return c, nil
+}
+
+// Observation is what drift detection needs from one prediction.
+type Observation struct {
+	// Label is the predicted label.
+	Label string
+	// Confidence is the prediction's confidence.
+	Confidence float64
+	// TextLength is the text's length in code points (utf8.RuneCountInString).
+	TextLength int
+	// OOVRate is the share of the model analyzer's word unigrams that are
+	// not in its vocabulary (0 for a text without tokens); negative when
+	// the model cannot tell, which leaves the oov_rate signal out.
+	OOVRate float64
+}
+
+// PSI is the population stability index of actual against expected shares:
+// Σ (a−e)·ln(a/e), each share floored at eps so empty bins stay finite.
+// Both slices hold shares of the same bins.
+func PSI(expected, actual []float64, eps float64) float64 {
+	var s float64
+	for i := range expected {
+		e, a := max(expected[i], eps), max(actual[i], eps)
+		s += (a - e) * math.Log(a/e)
+	}
+	return s
+}
+
+// bin returns the bin of v among edges as numpy.histogram does after
+// clipping to the outer edges: [e_i, e_i+1), the last bin closed.
+func bin(edges []float64, v float64) int {
+	n := len(edges) - 1
+	if !(v > edges[0]) { // also NaN
+		return 0
+	}
+	if v >= edges[n] {
+		return n - 1
+	}
+	i, _ := slices.BinarySearch(edges, v)
+	// edges[i-1] < v <= edges[i]; v == edges[i] belongs to bin i.
+	if i < len(edges) && edges[i] == v {
+		return min(i, n-1)
+	}
+	return i - 1
+}
+
+// signal is one binned dimension: reference shares and the window's counts.
+type signal struct {
+	name   string
+	edges  []float64 // nil for the label signal
+	ref    []float64
+	counts []int
+	n      int
+}
+
+func (s *signal) psi(eps float64, buf []float64) float64 {
+	for i, c := range s.counts {
+		buf[i] = float64(c) / float64(s.n)
+	}
+	return PSI(s.ref, buf[:len(s.counts)], eps)
+}
+
+// entry is one prediction in the window, as bin indices (-1: absent).
+type entry [4]int16
+
+// Detector watches one model version's traffic for drift. It is safe for
+// concurrent use.
+type Detector struct {
+	cfg                 DriftConfig
+	model, version      string
+	mu                  sync.Mutex
+	labels              map[string]int // label → bin of the label signal
+	sig                 [4]*signal     // label, confidence, text_length, oov_rate; nil when unknown
+	ring                []entry
+	next, filled        int
+	boot                []Observation // collected while bootstrapping; nil after
+	fromManifest        bool
+	refAccuracy         *float64
+	fb                  []bool
+	fbNext, fbN, fbOK   int
+	level               [5]Level // per signal, accuracy last
+	score               [4]float64
+	buf                 []float64
+	metrics             *Metrics
+	log                 *slog.Logger
+	sinceEval, evalStep int
+}
+
+// newDetector builds a detector from a manifest's reference (nil: bootstrap
+// from the first cfg.Bootstrap predictions) and reference accuracy (nil: no
+// accuracy alert).
+func newDetector(cfg DriftConfig, name, version string, labels []string, ref *model.Reference, accuracy *float64) (*Detector, error) {
+	d := &Detector{cfg: cfg, model: name, version: version, labels: map[string]int{},
+		ring: make([]entry, cfg.Window), refAccuracy: accuracy, fb: make([]bool, cfg.FeedbackWindow),
+		buf: make([]float64, 64), evalStep: max(1, cfg.Window/20)}
+	if ref == nil {
+		d.boot = make([]Observation, 0, cfg.Bootstrap)
+		for _, l := range labels {
+			d.labels[l] = len(d.labels)
+		}
+		return d, nil
+	}
+	d.fromManifest = true
+	if err := d.setReference(labels, ref); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Detector) setReference(labels []string, ref *model.Reference) error {
+	if len(ref.LabelDistribution) > 0 {
+		names := slices.Clone(labels)
+		for l := range ref.LabelDistribution {
+			if !slices.Contains(names, l) {
+				names = append(names, l)
+			}
+		}
+		slices.Sort(names)
+		shares := make([]float64, len(names))
+		for i, l := range names {
+			d.labels[l] = i
+			shares[i] = ref.LabelDistribution[l]
+		}
+		d.sig[0] = &signal{name: SignalLabel, ref: normalize(shares), counts: make([]int, len(names)+1)}
+		d.sig[0].ref = append(d.sig[0].ref, 0) // the last bin holds labels the reference never saw
+	}
+	for i, h := range []*model.Histogram{ref.Confidence, ref.TextLength, ref.OOVRate} {
+		if h == nil || len(h.Fractions) == 0 {
+			continue
+		}
+		if len(h.Edges) != len(h.Fractions)+1 || !slices.IsSorted(h.Edges) {
+			return fmt.Errorf("%w: reference histogram %s: %d edges for %d fractions", ErrConfig,
+				[]string{SignalConfidence, SignalTextLength, SignalOOVRate}[i], len(h.Edges), len(h.Fractions))
+		}
+		d.sig[i+1] = &signal{name: []string{SignalConfidence, SignalTextLength, SignalOOVRate}[i],
+			edges: h.Edges, ref: normalize(slices.Clone(h.Fractions)), counts: make([]int, len(h.Fractions))}
+	}
+	for _, s := range d.sig {
+		if s != nil && len(s.counts) > len(d.buf) {
+			d.buf = make([]float64, len(s.counts))
+		}
+	}
+	return nil
+}
+
+func normalize(v []float64) []float64 {
+	var t float64
+	for _, x := range v {
+		t += x
+	}
+	if t > 0 {
+		for i := range v {
+			v[i] /= t
+		}
+	}
+	return v
+}
+
+// bootstrap turns the collected first predictions into the reference.
+func (d *Detector) bootstrap() {
+	ref := &model.Reference{N: len(d.boot), LabelDistribution: map[string]float64{}}
+	hist := func(edges []float64, val func(Observation) (float64, bool)) *model.Histogram {
+		h := &model.Histogram{Edges: edges, Fractions: make([]float64, len(edges)-1)}
+		n := 0
+		for _, o := range d.boot {
+			if v, ok := val(o); ok {
+				h.Fractions[bin(edges, v)]++
+				n++
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		return h
+	}
+	for _, o := range d.boot {
+		ref.LabelDistribution[o.Label]++
+	}
+	ref.Confidence = hist(unitEdges, func(o Observation) (float64, bool) { return o.Confidence, true })
+	ref.TextLength = hist(lengthEdges, func(o Observation) (float64, bool) { return float64(o.TextLength), true })
+	ref.OOVRate = hist(unitEdges, func(o Observation) (float64, bool) { return o.OOVRate, o.OOVRate >= 0 })
+	labels := make([]string, 0, len(d.labels))
+	for l := range d.labels {
+		labels = append(labels, l)
+	}
+	d.labels = map[string]int{}
+	_ = d.setReference(labels, ref) // edges are ours and valid
+	d.boot = nil
+}
+
+// Record adds one prediction to the window (or to the bootstrap sample).
+func (d *Detector) Record(o Observation) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.boot != nil {
+		d.boot = append(d.boot, o)
+		if len(d.boot) >= d.cfg.Bootstrap {
+			d.bootstrap()
+		}
+		return
+	}
+	var e entry
+	vals := [4]float64{0, o.Confidence, float64(o.TextLength), o.OOVRate}
+	for i, s := range d.sig {
+		e[i] = -1
+		if s == nil || (i == 3 && o.OOVRate < 0) {
+			continue
+		}
+		var b int
+		if i == 0 {
+			var ok bool
+			if b, ok = d.labels[o.Label]; !ok {
+				b = len(s.counts) - 1
+			}
+		} else {
+			b = bin(s.edges, vals[i])
+		}
+		e[i] = int16(b)
+	}
+	if d.filled == len(d.ring) {
+		d.add(d.ring[d.next], -1)
+	} else {
+		d.filled++
+	}
+	d.ring[d.next] = e
+	d.add(e, 1)
+	d.next = (d.next + 1) % len(d.ring)
+	if d.sinceEval++; d.sinceEval >= d.evalStep {
+		d.sinceEval = 0
+		d.evaluate()
+	}
+}
+
+func (d *Detector) add(e entry, delta int) {
+	for i, s := range d.sig {
+		if s != nil && e[i] >= 0 {
+			s.counts[e[i]] += delta
+			s.n += delta
+		}
+	}
+}
+
+// evaluate recomputes the scores and levels; d.mu is held.
+func (d *Detector) evaluate() {
+	for i, s := range d.sig {
+		if s == nil {
+			continue
+		}
+		if s.n < d.cfg.MinSamples {
+			d.score[i] = 0
+			d.setLevel(i, LevelOK, 0)
+			continue
+		}
+		d.score[i] = s.psi(d.cfg.Epsilon, d.buf)
+		lv := LevelOK
+		switch {
+		case d.score[i] >= d.cfg.Alert:
+			lv = LevelAlert
+		case d.score[i] >= d.cfg.Warn:
+			lv = LevelWarn
+		}
+		d.setLevel(i, lv, d.score[i])
+	}
+}
+
+// setLevel records signal i's level (4: accuracy), updates the gauges and
+// logs when the signal enters or leaves the alert state; d.mu is held.
+func (d *Detector) setLevel(i int, lv Level, score float64) {
+	from := d.level[i]
+	d.level[i] = lv
+	name := SignalAccuracy
+	if i < 4 {
+		name = d.sig[i].name
+		d.metrics.SetDrift(d.model, d.version, name, score, lv)
+	} else {
+		d.metrics.SetDriftLevel(d.model, d.version, name, lv)
+	}
+	if d.log == nil || from == lv || (from != LevelAlert && lv != LevelAlert) {
+		return
+	}
+	attrs := []any{"model", d.model, "version", d.version, "signal", name, "from", from.String(), "to", lv.String()}
+	if i < 4 {
+		attrs = append(attrs, "psi", score, "alert_threshold", d.cfg.Alert, "samples", d.sig[i].n)
+	} else {
+		attrs = append(attrs, "accuracy", score, "feedback", d.fbN, "tolerance", d.cfg.Tolerance)
+		if d.refAccuracy != nil {
+			attrs = append(attrs, "reference_accuracy", *d.refAccuracy)
+		}
+	}
+	if lv == LevelAlert {
+		d.log.Warn("drift alert raised", attrs...)
+	} else {
+		d.log.Info("drift alert cleared", attrs...)
+	}
+}
+
+// feedback records whether one prediction was right and returns the live
+// accuracy.
+func (d *Detector) feedback(correct bool) float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fbN == len(d.fb) {
+		if d.fb[d.fbNext] {
+			d.fbOK--
+		}
+	} else {
+		d.fbN++
+	}
+	d.fb[d.fbNext] = correct
+	if correct {
+		d.fbOK++
+	}
+	d.fbNext = (d.fbNext + 1) % len(d.fb)
+	acc := float64(d.fbOK) / float64(d.fbN)
+	lv := LevelOK
+	if d.refAccuracy != nil && d.fbN >= d.cfg.MinFeedback && acc < *d.refAccuracy-d.cfg.Tolerance {
+		lv = LevelAlert
+	}
+	d.setLevel(4, lv, acc)
+	return acc
+}
+
+// SignalStatus is one drift signal's figures.
+type SignalStatus struct {
+	// Signal is label, confidence, text_length or oov_rate.
+	Signal string `json:"signal"`
+	// PSI is the population stability index of the window against the
+	// reference (0 until the window holds MinSamples values).
+	PSI float64 `json:"psi"`
+	// Samples is how many window values the PSI covers.
+	Samples int `json:"samples"`
+	// Status is ok, warn or alert.
+	Status Level `json:"status"`
+	// Reference and Window are the bins' shares (labels: sorted label
+	// names, then one bin for labels the reference never saw).
+	Reference []float64 `json:"reference"`
+	Window    []float64 `json:"window"`
+	// Edges are the bin boundaries; Bins name the label bins.
+	Edges []float64 `json:"edges,omitempty"`
+	Bins  []string  `json:"bins,omitempty"`
+}
+
+// AccuracyStatus is the performance-drift part of a DriftStatus.
+type AccuracyStatus struct {
+	// Live is the accuracy over the last Feedback feedbacks; nil before any.
+	Live *float64 `json:"live,omitempty"`
+	// Reference is the model's held-out accuracy from its manifest; nil
+	// when unknown (then no accuracy alert is raised).
+	Reference *float64 `json:"reference,omitempty"`
+	// Feedback is how many feedbacks Live covers; Window is its maximum.
+	Feedback int `json:"feedback"`
+	Window   int `json:"window"`
+	// Tolerance is how far Live may fall below Reference.
+	Tolerance float64 `json:"tolerance"`
+	// Status is ok or alert.
+	Status Level `json:"status"`
+}
+
+// DriftStatus is the answer of GET /models/{id}/drift.
+type DriftStatus struct {
+	// Model and Version name the model version.
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	// Status is the worst level of all signals and the accuracy.
+	Status Level `json:"status"`
+	// Reference is "manifest", "bootstrap" (built from the first
+	// predictions) or "collecting" (still gathering them).
+	Reference string `json:"reference"`
+	// Collected is how many predictions the bootstrap has so far, of Bootstrap.
+	Collected int `json:"collected,omitempty"`
+	Bootstrap int `json:"bootstrap,omitempty"`
+	// Window is the sliding window's capacity; Samples how full it is.
+	Window  int `json:"window"`
+	Samples int `json:"samples"`
+	// Warn and Alert are the PSI thresholds.
+	Warn  float64 `json:"warn"`
+	Alert float64 `json:"alert"`
+	// Signals are the per-signal figures, in a fixed order.
+	Signals []SignalStatus `json:"signals"`
+	// Accuracy is performance drift from feedback.
+	Accuracy AccuracyStatus `json:"accuracy"`
+}
+
+// Status evaluates the window now and returns the figures.
+func (d *Detector) Status() DriftStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := DriftStatus{Model: d.model, Version: d.version, Window: d.cfg.Window, Samples: d.filled,
+		Warn: d.cfg.Warn, Alert: d.cfg.Alert, Reference: "manifest"}
+	switch {
+	case d.boot != nil:
+		st.Reference, st.Collected, st.Bootstrap = "collecting", len(d.boot), d.cfg.Bootstrap
+	case !d.fromManifest:
+		st.Reference = "bootstrap"
+	}
+	if d.boot == nil {
+		d.evaluate()
+	}
+	for i, s := range d.sig {
+		if s == nil {
+			continue
+		}
+		ss := SignalStatus{Signal: s.name, PSI: d.score[i], Samples: s.n, Status: d.level[i],
+			Reference: slices.Clone(s.ref), Window: make([]float64, len(s.counts)), Edges: s.edges}
+		for j, c := range s.counts {
+			if s.n > 0 {
+				ss.Window[j] = float64(c) / float64(s.n)
+			}
+		}
+		if i == 0 {
+			ss.Bins = make([]string, len(s.counts))
+			for l, j := range d.labels {
+				ss.Bins[j] = l
+			}
+			ss.Bins[len(ss.Bins)-1] = "(other)"
+		}
+		st.Signals = append(st.Signals, ss)
+		st.Status = max(st.Status, d.level[i])
+	}
+	st.Accuracy = AccuracyStatus{Reference: d.refAccuracy, Feedback: d.fbN, Window: d.cfg.FeedbackWindow,
+		Tolerance: d.cfg.Tolerance, Status: d.level[4]}
+	if d.fbN > 0 {
+		acc := float64(d.fbOK) / float64(d.fbN)
+		st.Accuracy.Live = &acc
+	}
+	st.Status = max(st.Status, d.level[4])
+	return st
+}

@@ -1,0 +1,229 @@
+package monitoring
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mlserve/mlserve/internal/model"
+)
+
+// Errors of the Monitor.
+var (
+	// ErrUnknownRequest means feedback names a request id that was never
+	// recorded, has expired, or already had its feedback.
+	ErrUnknownRequest = errors.New("unknown or expired request id")
+	// ErrNotTracked means no model version of that id is monitored.
+	ErrNotTracked = errors.New("model version not monitored")
+)
+
+// Config tunes a Monitor. Zero fields take the defaults.
+type Config struct {
+	// Drift tunes drift detection.
+	Drift DriftConfig
+	// Pending is how many recent predictions are remembered by request id
+	// for feedback (100,000); older ones are forgotten first.
+	Pending int
+	// PendingTTL is how long a prediction accepts feedback (1 h).
+	PendingTTL time.Duration
+}
+
+// Monitor ties metrics, drift detection, feedback and the stats summary
+// together behind the calls the server makes. It is safe for concurrent use.
+type Monitor struct {
+	cfg     Config
+	metrics *Metrics
+	stats   *Stats
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu        sync.RWMutex
+	detectors map[string]*Detector
+
+	pmu     sync.Mutex
+	pending map[string]int // request id → slot in ring
+	ring    []pendingPrediction
+	next    int
+}
+
+type pendingPrediction struct {
+	requestID, model, label string
+	at                      time.Time
+}
+
+// New returns a Monitor that reports to metrics (nil: no Prometheus
+// metrics) and logs drift alerts to log (nil: no logging).
+func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Monitor, error) {
+	d, err := cfg.Drift.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Drift = d
+	if cfg.Pending == 0 {
+		cfg.Pending = 100_000
+	}
+	if cfg.PendingTTL == 0 {
+		cfg.PendingTTL = time.Hour
+	}
+	if cfg.Pending < 1 || cfg.PendingTTL < 0 {
+		return nil, fmt.Errorf("%w: pending %d, ttl %s", ErrConfig, cfg.Pending, cfg.PendingTTL)
+	}
+	return &Monitor{cfg: cfg, metrics: metrics, stats: NewStats(time.Now(), nil), log: log, now: time.Now,
+		detectors: map[string]*Detector{}, pending: map[string]int{}, ring: make([]pendingPrediction, cfg.Pending)}, nil
+}
+
+// Metrics returns the Prometheus collectors (nil when off), for the
+// engine's and cache's own calls.
+func (m *Monitor) Metrics() *Metrics { return m.metrics }
+
+// Track starts drift detection for model version id (e.g. "spam-v1") with
+// the given labels. man is its manifest (nil: none): its reference block
+// is the drift reference (without one, the first Bootstrap predictions
+// become it) and its accuracy the reference for live accuracy. Tracking an
+// id again starts afresh.
+func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
+	var ref *model.Reference
+	var acc *float64
+	if man != nil {
+		ref, acc = man.Reference, man.Accuracy
+	}
+	name, version := SplitID(id)
+	d, err := newDetector(m.cfg.Drift, name, version, labels, ref, acc)
+	if err != nil {
+		return fmt.Errorf("monitoring %s: %w", id, err)
+	}
+	d.metrics = m.metrics
+	if m.log != nil {
+		d.log = m.log.With("component", "drift")
+	}
+	m.mu.Lock()
+	m.detectors[id] = d
+	m.mu.Unlock()
+	return nil
+}
+
+// Untrack stops monitoring id and drops its series and counters.
+func (m *Monitor) Untrack(id string) {
+	m.mu.Lock()
+	delete(m.detectors, id)
+	m.mu.Unlock()
+	m.stats.Forget(id)
+	m.metrics.Forget(SplitID(id))
+}
+
+func (m *Monitor) detector(id string) *Detector {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.detectors[id]
+}
+
+// Request books one /predict or /batch-predict call: its latency metric
+// and the stats summary. code is the HTTP status; errKind is "" on success,
+// else a Kind* constant (also counted in mlserve_errors_total).
+func (m *Monitor) Request(endpoint, id string, code, texts int, d time.Duration, errKind string) {
+	name, version := SplitID(id)
+	m.metrics.ObserveRequest(endpoint, name, version, code, d)
+	if errKind != "" {
+		m.metrics.Error(errKind, name, version)
+	}
+	if id != "" {
+		m.stats.Request(id, texts, d, errKind)
+	}
+}
+
+// CacheLookup books a request's cache lookups on model id in tier.
+func (m *Monitor) CacheLookup(id, tier string, hits, misses int) {
+	if hits > 0 {
+		m.metrics.CacheHit(tier, hits)
+	}
+	if misses > 0 {
+		m.metrics.CacheMiss(tier, misses)
+	}
+	if tier == TierMemory { // the first tier sees every lookup once
+		m.stats.Cache(id, hits, misses)
+	}
+}
+
+// Record books one prediction of model version id: the prediction
+// distribution and confidence metrics, the drift window, and, when
+// requestID is not empty, the prediction awaiting feedback.
+func (m *Monitor) Record(id, requestID string, o Observation) {
+	name, version := SplitID(id)
+	m.metrics.ObservePrediction(name, version, o.Label, o.Confidence)
+	m.stats.Prediction(id, o.Label)
+	if d := m.detector(id); d != nil {
+		d.Record(o)
+	}
+	if requestID == "" {
+		return
+	}
+	m.pmu.Lock()
+	slot := m.next
+	if old := m.ring[slot].requestID; old != "" && m.pending[old] == slot {
+		delete(m.pending, old)
+	}
+	m.ring[slot] = pendingPrediction{requestID: requestID, model: id, label: o.Label, at: m.now()}
+	m.pending[requestID] = slot
+	m.next = (slot + 1) % len(m.ring)
+	m.pmu.Unlock()
+}
+
+// FeedbackResult is the outcome of one feedback.
+type FeedbackResult struct {
+	// Model is the model version that made the prediction.
+	Model string `json:"model_version"`
+	// Predicted is the label it predicted; Correct whether it was right.
+	Predicted string `json:"predicted"`
+	Correct   bool   `json:"correct"`
+	// LiveAccuracy is the model's rolling accuracy after this feedback.
+	LiveAccuracy float64 `json:"live_accuracy"`
+}
+
+// Feedback records the true label of the prediction made for requestID.
+// Each prediction takes one feedback; it returns ErrUnknownRequest for an
+// id never recorded, forgotten, expired or already answered.
+func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
+	m.pmu.Lock()
+	slot, ok := m.pending[requestID]
+	var p pendingPrediction
+	if ok {
+		p = m.ring[slot]
+		delete(m.pending, requestID)
+		m.ring[slot] = pendingPrediction{}
+	}
+	m.pmu.Unlock()
+	if !ok || m.now().Sub(p.at) > m.cfg.PendingTTL {
+		return FeedbackResult{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
+	}
+	res := FeedbackResult{Model: p.model, Predicted: p.label, Correct: p.label == label}
+	name, version := SplitID(p.model)
+	m.metrics.ObserveFeedback(name, version, res.Correct)
+	if d := m.detector(p.model); d != nil {
+		res.LiveAccuracy = d.feedback(res.Correct)
+		m.metrics.SetLiveAccuracy(name, version, res.LiveAccuracy)
+	}
+	return res, nil
+}
+
+// Drift returns model version id's drift figures.
+func (m *Monitor) Drift(id string) (DriftStatus, error) {
+	d := m.detector(id)
+	if d == nil {
+		return DriftStatus{}, fmt.Errorf("%w: %s", ErrNotTracked, id)
+	}
+	return d.Status(), nil
+}
+
+// Summary returns the figures of GET /stats.
+func (m *Monitor) Summary() Summary {
+	return m.stats.Summary(func(id string) (string, *float64) {
+		d := m.detector(id)
+		if d == nil {
+			return "", nil
+		}
+		st := d.Status()
+		return st.Status.String(), st.Accuracy.Live
+	})
+}
