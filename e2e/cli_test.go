@@ -80,8 +80,11 @@ func TestCLI(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`(?m)^\s*sentiment-v7\s+2\s+2\s+0\s`).MatchString(out) {
 		t.Errorf("stats: %v\n%s", err, out)
 	}
+	if !regexp.MustCompile(`(?m)^cache: memory [1-9]\d* hits, [1-9]\d* misses, [1-9]\d* entries$`).MatchString(out) {
+		t.Errorf("stats has no cache line with hits and misses:\n%s", out)
+	}
 	out, err = p.cli(t, "benchmark", "spam-v1", "200", "-c", "4")
-	if err != nil || !regexp.MustCompile(`throughput\s+\d+\.\d requests/s`).MatchString(out) || !regexp.MustCompile(`(?m)^errors\s+0$`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`throughput\s+\d+\.\d requests/s`).MatchString(out) || !regexp.MustCompile(`(?m)^errors\s+(0|none)$`).MatchString(out) {
 		t.Errorf("benchmark: %v\n%s", err, out)
 	}
 }

@@ -37,7 +37,20 @@ func newStatsCmd(g *globals) *cobra.Command {
 				m := st.Models[id]
 				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.2f\t%.2f\t\n", id, m.Requests, m.Texts, m.Errors, m.LatencyP50MS, m.LatencyP99MS)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if cs := st.Cache; cs != nil {
+				fmt.Fprintf(out, "\ncache: memory %d hits, %d misses, %d entries", cs.Memory.Hits, cs.Memory.Misses, cs.Memory.Entries)
+				if r := cs.Redis; r != nil {
+					fmt.Fprintf(out, "; redis %d hits, %d misses, %d errors", r.Hits, r.Misses, r.Errors)
+					if cs.RedisFallback {
+						fmt.Fprint(out, " (down: in fallback)")
+					}
+				}
+				fmt.Fprintln(out)
+			}
+			return nil
 		},
 	}
 }
