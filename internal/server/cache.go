@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -78,7 +79,7 @@ func (s *Server) predictCached(ctx context.Context, id string, texts []string,
 		return nil, nil, err
 	}
 	if len(got) != len(missTexts) {
-		return got, found, nil // the caller reports the count mismatch
+		return nil, nil, fmt.Errorf("model %s returned %d predictions for %d texts", id, len(got), len(missTexts))
 	}
 	for j, i := range missIdx {
 		preds[i] = got[j]
