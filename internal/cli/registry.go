@@ -3,13 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
-	"github.com/mlserve/mlserve/internal/preprocess"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -115,19 +111,4 @@ func modelInfo(s model.Status) api.ModelInfo {
 		}
 	}
 	return m
-}
-
-// newCleaner builds a manifest's preprocessing steps with package preprocess.
-func newCleaner(steps []map[string]any) (model.Cleaner, error) {
-	specs := make([]preprocess.StepSpec, len(steps))
-	for i, s := range steps {
-		b, err := yaml.Marshal(s)
-		if err != nil {
-			return nil, err
-		}
-		if err := yaml.Unmarshal(b, &specs[i]); err != nil {
-			return nil, fmt.Errorf("preprocessing step %d: %w", i+1, err)
-		}
-	}
-	return preprocess.NewCleaner(specs)
 }

@@ -92,7 +92,6 @@ func serve(ctx context.Context, f *serveFlags) error {
 		KeepLoaded:   c.Versions.KeepLoaded,
 		PollInterval: time.Duration(c.Repository.PollInterval),
 		DrainTimeout: time.Duration(c.DrainTimeout),
-		NewCleaner:   newCleaner,
 	}, log)
 	eng, err := inference.New(inference.Config{
 		MaxQueue:     c.Queue.MaxSize,

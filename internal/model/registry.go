@@ -47,13 +47,6 @@ type Options struct {
 	// WarmupTexts are predicted once before a version serves when its
 	// manifest has no warmup list; nil means a built-in set.
 	WarmupTexts []string
-	// NewCleaner is no longer used: the manifest's preprocessing steps are
-	// decoded into preprocess.StepSpec and built with preprocess.NewCleaner
-	// by the registry itself.
-	//
-	// Deprecated: ignored; kept only so existing callers compile. Remove it
-	// from callers.
-	NewCleaner func(steps []map[string]any) (Cleaner, error)
 }
 
 // defaultWarmup is the built-in warm-up set.
