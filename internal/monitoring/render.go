@@ -45,15 +45,23 @@ func Render(s Summary, width int) string {
 			head += "  " + right
 		}
 		line(&b, width, head)
-		line(&b, width, fmt.Sprintf("  requests %s  texts %s  %.1f req/s  errors %.1f%%%s",
-			count(m.Requests), count(m.Texts), m.Throughput, 100*m.ErrorRate, errorKinds(m.Errors)))
+		line(&b, width, fmt.Sprintf("  requests %s  texts %s  %.1f req/s", count(m.Requests), count(m.Texts), m.Throughput))
+		lat := "  latency n/a"
+		if m.Latency != (Percentiles{}) {
+			lat = fmt.Sprintf("  latency p50 %s  p90 %s  p99 %s", ms(m.Latency.P50), ms(m.Latency.P90), ms(m.Latency.P99))
+		}
+		line(&b, width, lat)
+		errs := fmt.Sprintf("  errors %.1f%%%s", 100*m.ErrorRate, errorKinds(m.Errors))
 		cache := "cache off"
 		if m.CacheHits+m.CacheMisses > 0 {
-			cache = fmt.Sprintf("cache hits %.1f%% (%s/%s)", 100*m.CacheHitRatio, count(m.CacheHits),
-				count(m.CacheHits+m.CacheMisses))
+			cache = fmt.Sprintf("cache hits %.1f%% of %s", 100*m.CacheHitRatio, count(m.CacheHits+m.CacheMisses))
 		}
-		line(&b, width, fmt.Sprintf("  latency p50 %s  p90 %s  p99 %s  %s",
-			ms(m.Latency.P50), ms(m.Latency.P90), ms(m.Latency.P99), cache))
+		if utf8.RuneCountInString(errs)+2+utf8.RuneCountInString(cache) <= width {
+			line(&b, width, errs+"  "+cache)
+		} else {
+			line(&b, width, errs)
+			line(&b, width, "  "+cache)
+		}
 		bars(&b, width, m.Predictions)
 	}
 	return b.String()
