@@ -382,6 +382,7 @@ type worker struct {
 	rd       bytes.Reader
 	resp     bytes.Buffer
 	hdr      http.Header
+	tmpl     *http.Request // request template for the current run's ctx
 	lat      []time.Duration
 	ok       int64
 	texts    int64
@@ -432,13 +433,20 @@ func (g *gen) appendBody(b []byte, rng *rand.Rand) []byte {
 func (w *worker) do(ctx context.Context, t0 time.Time) {
 	w.body = w.g.appendBody(w.body[:0], w.rng)
 	w.rd.Reset(w.body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.g.url, &w.rd)
-	if err != nil {
-		w.fail("transport", err.Error())
-		return
+	if w.tmpl == nil || w.tmpl.Context() != ctx {
+		tmpl, err := http.NewRequestWithContext(ctx, http.MethodPost, w.g.url, nil)
+		if err != nil {
+			w.fail("transport", err.Error())
+			return
+		}
+		tmpl.Header = w.hdr
+		w.tmpl = tmpl
 	}
+	// A shallow copy of the template: no URL parsing per request.
+	req := new(http.Request)
+	*req = *w.tmpl
+	req.Body = (*body)(&w.rd)
 	req.ContentLength = int64(len(w.body))
-	req.Header = w.hdr
 	resp, err := w.g.client.Do(req)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -471,6 +479,13 @@ func (w *worker) do(ctx context.Context, t0 time.Time) {
 	w.server += serverLatency(b)
 	w.lat = append(w.lat, lat)
 }
+
+// body is a request body over the worker's reader; Close is a no-op, so
+// no wrapper is allocated per request.
+type body bytes.Reader
+
+func (b *body) Read(p []byte) (int, error) { return (*bytes.Reader)(b).Read(p) }
+func (b *body) Close() error               { return nil }
 
 func (w *worker) fail(key, msg string) {
 	w.errs[key]++
