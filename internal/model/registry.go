@@ -480,6 +480,17 @@ func (m *cleaned) Predict(ctx context.Context, texts []string) ([]Prediction, er
 	return m.Model.Predict(ctx, out)
 }
 
+// Unwrap splits a model handed out by the registry into its manifest
+// preprocessing and the model that takes preprocessed text. Callers that key
+// on the cleaned text (the prediction cache) clean once with clean and predict
+// with inner; clean is nil when the manifest declares no steps.
+func Unwrap(m Model) (clean func(string) string, inner Model) {
+	if c, ok := m.(*cleaned); ok {
+		return c.c.Clean, c.Model
+	}
+	return nil, m
+}
+
 // WithCleaner wraps m so every text passes through c before m sees it.
 func WithCleaner(m Model, c Cleaner) Model {
 	if c == nil {

@@ -34,11 +34,10 @@ type retired struct {
 	ready map[string]bool
 }
 
-// cacheKeys returns the cache key of each text for version id. The registry
-// applies a model's manifest preprocessing inside the model it hands out, so
-// the cleaned text is not visible here: the key is the raw text with the id
-// and version. Two raw texts that clean alike get two entries; a swap still
-// never serves another version's answer, because the version is hashed in.
+// cacheKeys returns the cache key of each text for version id. The texts are
+// already through the model's manifest preprocessing (classify cleans them),
+// so raw texts that clean alike share an entry; the version is hashed in, so a
+// swap never serves another version's answer.
 func cacheKeys(id string, texts []string) []cache.Key {
 	_, version, _ := model.SplitID(id)
 	keys := make([]cache.Key, len(texts))

@@ -11,6 +11,7 @@ import (
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/inference"
+	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -208,5 +209,47 @@ func TestTimeoutNeverMore(t *testing.T) {
 				t.Errorf("detail %q", p.Detail)
 			}
 		})
+	}
+}
+
+// cleanedRegistry hands out its models wrapped in a lowercasing cleaner, as
+// the real registry does for a manifest with `preprocessing: [lowercase]`.
+type cleanedRegistry struct{ *fakeRegistry }
+
+type lower struct{}
+
+func (lower) Clean(s string) string { return strings.ToLower(s) }
+
+func (r cleanedRegistry) Resolve(ctx context.Context, ref string) (*server.Lease, error) {
+	l, err := r.fakeRegistry.Resolve(ctx, ref)
+	if err == nil {
+		l.Model = model.WithCleaner(l.Model, lower{})
+	}
+	return l, err
+}
+
+// TestCacheKeysCleanedText: texts that the model's preprocessing makes equal
+// share one cache entry, and the model sees the cleaned text.
+func TestCacheKeysCleanedText(t *testing.T) {
+	s, eng, _ := newCachedServer(t, cleanedRegistry{newFakeRegistry()}, server.Options{})
+	for i, tc := range []struct {
+		body   string
+		cached bool
+	}{
+		{`{"text":"GOOD film"}`, false}, // "good" is only found once lowercased
+		{`{"text":"good FILM"}`, true},
+		{`{"text":"Good Film"}`, true},
+	} {
+		w := do(t, s, call{method: "POST", path: "/predict", body: tc.body})
+		var r api.PredictResponse
+		if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || w.Code != 200 {
+			t.Fatalf("%d: %s", w.Code, w.Body)
+		}
+		if r.Label != "positive" || r.Cached != tc.cached {
+			t.Errorf("request %d: got %+v, want positive, cached %v", i, r, tc.cached)
+		}
+	}
+	if got := engineTexts(eng, "sentiment-v2"); got != 1 {
+		t.Errorf("engine ran %d texts, want 1", got)
 	}
 }

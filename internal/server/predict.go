@@ -96,11 +96,21 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 	}
 	defer lease.release()
 	ri.model = lease.ID
+	// Clean once: the cache keys on the text the model really sees, and the
+	// engine runs the model without cleaning again.
+	clean, m := model.Unwrap(lease.Model)
+	if clean != nil {
+		cleanTexts := make([]string, len(texts))
+		for i, t := range texts {
+			cleanTexts[i] = clean(t)
+		}
+		texts = cleanTexts
+	}
 	run := func(ctx context.Context, texts []string) ([]model.Prediction, error) {
 		if s.opts.Engine != nil {
-			return s.opts.Engine.Predict(ctx, lease.ID, lease.Model, texts)
+			return s.opts.Engine.Predict(ctx, lease.ID, m, texts)
 		}
-		return lease.Model.Predict(ctx, texts)
+		return m.Predict(ctx, texts)
 	}
 	preds, cached, err := s.predictCached(ctx, lease.ID, texts, run)
 	if err == nil && len(preds) != len(texts) {
