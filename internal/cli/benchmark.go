@@ -41,6 +41,12 @@ type benchOutput struct {
 }
 
 func newBenchmarkCmd(g *globals) *cobra.Command {
+	cmd, _ := benchmarkCmd(g)
+	return cmd
+}
+
+// benchmarkCmd returns the command and the flags it fills in.
+func benchmarkCmd(g *globals) (*cobra.Command, *benchFlags) {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "benchmark <model> <n>",
@@ -65,7 +71,7 @@ set of exact repeats.`,
 			if err != nil {
 				return err
 			}
-			return runBenchmark(cmd.Context(), g, cfg, levels, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runBenchmark(cmd.Context(), g, cfg, levels, &f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
@@ -79,7 +85,7 @@ set of exact repeats.`,
 	fl.StringVar(&f.sweep, "concurrency-sweep", "", "comma-separated concurrency levels to run one after another, e.g. 1,8,32,128")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.IntVar(&f.histRows, "histogram-rows", 12, "rows of the latency histogram")
-	return cmd
+	return cmd, &f
 }
 
 // config checks the flags and arguments and returns the concurrency levels
@@ -138,7 +144,7 @@ func parseLevels(s string) ([]int, error) {
 	return out, nil
 }
 
-func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []int, f benchFlags, out, errOut io.Writer) error {
+func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []int, f *benchFlags, out, errOut io.Writer) error {
 	// One request first, so a wrong model or no server fails fast with the
 	// server's own message.
 	c, err := g.client()

@@ -210,6 +210,7 @@ type gen struct {
 	texts  [][]byte // JSON-escaped texts, without quotes
 	batch  int
 	repeat float64
+	nonce  []byte        // random per generator, so runs do not share texts
 	seq    atomic.Uint64 // unique-text counter
 }
 
@@ -222,6 +223,8 @@ func newGen(cfg Config) (*gen, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, ErrNoTexts)
 	}
 	g := &gen{client: cfg.Client, batch: cfg.Batch, repeat: cfg.RepeatRatio}
+	g.nonce = strconv.AppendUint([]byte(" #"), rand.Uint64()>>16, 36)
+	g.nonce = append(g.nonce, '-')
 	if g.client == nil {
 		g.client = NewHTTPClient(cfg.Concurrency)
 	}
@@ -417,8 +420,9 @@ func (g *gen) appendBody(b []byte, rng *rand.Rand) []byte {
 		} else {
 			s := g.seq.Add(1)
 			b = append(b, g.texts[s%uint64(len(g.texts))]...)
-			// A unique tail makes the text a cache miss.
-			b = append(b, ` #`...)
+			// A unique tail makes the text a cache miss, in this run and
+			// in any other.
+			b = append(b, g.nonce...)
 			b = strconv.AppendUint(b, s, 10)
 		}
 		b = append(b, '"')

@@ -460,3 +460,21 @@ func TestRunNoServer(t *testing.T) {
 		t.Errorf("res %+v, err %v", res, err)
 	}
 }
+
+// Two runs against the same server must not send the same "unique" texts,
+// or a second run (or the next level of a sweep) would hit the cache.
+func TestUniqueTextsDifferAcrossRuns(t *testing.T) {
+	srv, url := newTestServer(t, 0)
+	for i := range 2 {
+		res, err := Run(context.Background(), Config{URL: url, Concurrency: 2, Requests: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Cached != 0 {
+			t.Errorf("run %d: %d cached texts, want 0", i, res.Cached)
+		}
+	}
+	if len(srv.seen) != 100 {
+		t.Errorf("server saw %d distinct texts, want 100", len(srv.seen))
+	}
+}

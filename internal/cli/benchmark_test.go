@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mlserve/mlserve/api"
+)
+
+func TestBenchmarkFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		levels  []int
+		check   func(t *testing.T, f *benchFlags)
+		wantErr string
+	}{
+		{name: "defaults", args: []string{"spam-v1", "100"}, levels: []int{8}},
+		{name: "short -c", args: []string{"spam-v1", "100", "-c", "32"}, levels: []int{32}},
+		{name: "sweep", args: []string{"spam-v1", "100", "--concurrency-sweep", "1, 8,32,128"}, levels: []int{1, 8, 32, 128}},
+		{name: "everything", args: []string{"m", "0", "--duration", "3s", "--warmup", "0s", "--batch", "100", "--repeat-ratio", "0.25", "--rate", "500", "--json"}, levels: []int{8},
+			check: func(t *testing.T, f *benchFlags) {
+				if f.duration != 3*time.Second || f.warmup != 0 || f.batch != 100 || f.repeat != 0.25 || f.rate != 500 || !f.json {
+					t.Errorf("flags %+v", f)
+				}
+			}},
+		{name: "n zero without duration", args: []string{"m", "0"}, wantErr: "n must be"},
+		{name: "n not a number", args: []string{"m", "ten"}, wantErr: "n must be"},
+		{name: "bad sweep", args: []string{"m", "10", "--concurrency-sweep", "1,x"}, wantErr: "--concurrency-sweep"},
+		{name: "zero level", args: []string{"m", "10", "--concurrency-sweep", "0"}, wantErr: "--concurrency-sweep"},
+		{name: "zero clients", args: []string{"m", "10", "-c", "0"}, wantErr: "concurrency 0"},
+		{name: "batch over 100", args: []string{"m", "10", "--batch", "101"}, wantErr: "batch 101"},
+		{name: "repeat ratio over 1", args: []string{"m", "10", "--repeat-ratio", "2"}, wantErr: "repeat ratio"},
+		{name: "missing texts file", args: []string{"m", "10", "--texts", "/nonexistent/texts.txt"}, wantErr: "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, f := benchmarkCmd(&globals{server: "http://127.0.0.1:1"})
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			levels, cfg, err := f.config(cmd.Flags().Args(), "http://127.0.0.1:1")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalInts(levels, tt.levels) || cfg.URL != "http://127.0.0.1:1" || cfg.Model != tt.args[0] {
+				t.Errorf("levels %v cfg %+v", levels, cfg)
+			}
+			if tt.check != nil {
+				tt.check(t, f)
+			}
+		})
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// predictServer answers /predict and /batch-predict in mlserve's shapes,
+// marking texts it has seen before as cached, and 404s unknown models.
+func predictServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var n atomic.Int64
+	cached := func(s string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		c := seen[s]
+		seen[s] = true
+		return c
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /predict", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		var req api.PredictRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		if req.ModelVersion != "spam-v1" {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"title":"Not Found","status":404,"detail":"model \"` + req.ModelVersion + `\" not found"}`))
+			return
+		}
+		json.NewEncoder(w).Encode(api.PredictResponse{Label: "ham", Confidence: 0.9, LatencyMS: 0.25, ModelVersion: "spam-v1", Cached: cached(req.Text)})
+	})
+	mux.HandleFunc("POST /batch-predict", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		var req api.BatchPredictRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		resp := api.BatchPredictResponse{TotalLatencyMS: 1, ModelVersion: "spam-v1"}
+		for _, s := range req.Texts {
+			resp.Predictions = append(resp.Predictions, api.BatchPrediction{Label: "spam", Confidence: 0.8, Cached: cached(s)})
+		}
+		json.NewEncoder(w).Encode(resp)
+	})
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	return ts, &n
+}
+
+func TestBenchmarkCommand(t *testing.T) {
+	ts, _ := predictServer(t)
+	run := func(args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), append([]string{"--server", ts.URL, "benchmark"}, args...), &out, &errOut)
+		return out.String(), errOut.String(), code
+	}
+	t.Run("text report", func(t *testing.T) {
+		out, errOut, code := run("spam-v1", "300", "-c", "4", "--warmup", "0s", "--repeat-ratio", "1")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, re := range []string{
+			`model spam-v1, /predict, concurrency 4, closed loop: 300 requests`,
+			`(?m)^throughput\s+\d+\.\d requests/s$`,
+			`(?m)^latency\s+p50 [\d.]+\s+p90 [\d.]+\s+p95 [\d.]+\s+p99 [\d.]+\s+max [\d.]+ ms$`,
+			`server time\s+0\.250 ms per request .*queue vs inference: n/a`,
+			`(?m)^cache hits\s+(8\d|9\d|100)\.\d% of texts$`,
+			`(?m)^errors\s+none$`,
+			`(?m)^latency histogram\n(\s+[\d.]+ – \s*[\d.]+ ms │.*\n){12}`,
+		} {
+			if !regexp.MustCompile(re).MatchString(out) {
+				t.Errorf("output lacks %s:\n%s", re, out)
+			}
+		}
+		if errOut != "" {
+			t.Errorf("no progress bar off a terminal, got %q", errOut)
+		}
+	})
+	t.Run("json sweep with batches", func(t *testing.T) {
+		out, errOut, code := run("spam-v1", "40", "--concurrency-sweep", "1,3", "--batch", "10", "--warmup", "0s", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var doc benchOutput
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%v:\n%s", err, out)
+		}
+		if len(doc.Runs) != 2 || doc.Model != "spam-v1" || doc.QueueSplit != "n/a" {
+			t.Fatalf("doc %+v", doc)
+		}
+		for i, c := range []int{1, 3} {
+			r := doc.Runs[i]
+			if r.Concurrency != c || r.Requests != 40 || r.Texts != 400 || r.Batch != 10 || r.CacheHitShare != 0 || len(r.Errors) != 0 || r.ServerMeanMS != 1 || r.P99MS < r.P50MS {
+				t.Errorf("run %d: %+v", i, r)
+			}
+		}
+	})
+	t.Run("unknown model fails fast", func(t *testing.T) {
+		_, errOut, code := run("nope-v1", "1000", "--warmup", "0s")
+		if code == 0 || !strings.Contains(errOut, "404") || !strings.Contains(errOut, "not found") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+}
