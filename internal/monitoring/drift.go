@@ -54,28 +54,30 @@ var (
 // ErrConfig means a drift configuration value is out of range.
 var ErrConfig = errors.New("invalid monitoring config")
 
-// DriftConfig tunes drift detection. Zero fields take the defaults.
+// DriftConfig tunes drift detection. Zero fields take the defaults. The
+// yaml tags let internal/config embed it as the `monitoring.drift` block.
 type DriftConfig struct {
 	// Window is how many recent predictions the sliding window holds (1000).
-	Window int
+	Window int `yaml:"window" json:"window"`
 	// MinSamples is how many predictions the window needs before it is
 	// compared with the reference (Window/2).
-	MinSamples int
+	MinSamples int `yaml:"min_samples" json:"min_samples"`
 	// Bootstrap is how many first predictions after load become the
 	// reference when the manifest has none (1000).
-	Bootstrap int
+	Bootstrap int `yaml:"bootstrap" json:"bootstrap"`
 	// Warn and Alert are the PSI thresholds (0.1 and 0.25).
-	Warn, Alert float64
+	Warn  float64 `yaml:"warn" json:"warn"`
+	Alert float64 `yaml:"alert" json:"alert"`
 	// Epsilon replaces empty bins' shares in the PSI (1e-4).
-	Epsilon float64
+	Epsilon float64 `yaml:"epsilon" json:"epsilon"`
 	// FeedbackWindow is how many recent feedbacks the live accuracy covers (200).
-	FeedbackWindow int
+	FeedbackWindow int `yaml:"feedback_window" json:"feedback_window"`
 	// MinFeedback is how many feedbacks are needed before the accuracy can
 	// alert (50).
-	MinFeedback int
+	MinFeedback int `yaml:"min_feedback" json:"min_feedback"`
 	// Tolerance is how far live accuracy may fall below the reference
 	// accuracy before the accuracy alert (0.05).
-	Tolerance float64
+	Tolerance float64 `yaml:"tolerance" json:"tolerance"`
 }
 
 func (c DriftConfig) withDefaults() (DriftConfig, error) {
@@ -225,30 +227,50 @@ func newDetector(cfg DriftConfig, name, version string, labels []string, ref *mo
 func (d *Detector) setReference(labels []string, ref *model.Reference) error {
 	if len(ref.LabelDistribution) > 0 {
 		names := slices.Clone(labels)
-		for l := range ref.LabelDistribution {
+		for l, f := range ref.LabelDistribution {
+			if !validShare(f) {
+				return fmt.Errorf("%w: reference label_distribution[%q] = %v", ErrConfig, l, f)
+			}
 			if !slices.Contains(names, l) {
 				names = append(names, l)
 			}
 		}
 		slices.Sort(names)
-		shares := make([]float64, len(names))
+		names = slices.Compact(names)
+		shares := make([]float64, len(names), len(names)+1)
 		for i, l := range names {
 			d.labels[l] = i
 			shares[i] = ref.LabelDistribution[l]
 		}
-		d.sig[0] = &signal{name: SignalLabel, ref: normalize(shares), counts: make([]int, len(names)+1)}
-		d.sig[0].ref = append(d.sig[0].ref, 0) // the last bin holds labels the reference never saw
+		if sum(shares) <= 0 {
+			return fmt.Errorf("%w: reference label_distribution sums to 0", ErrConfig)
+		}
+		// The last bin holds labels the reference never saw.
+		d.sig[0] = &signal{name: SignalLabel, ref: append(normalize(shares), 0), counts: make([]int, len(names)+1)}
 	}
 	for i, h := range []*model.Histogram{ref.Confidence, ref.TextLength, ref.OOVRate} {
+		name := []string{SignalConfidence, SignalTextLength, SignalOOVRate}[i]
 		if h == nil || len(h.Fractions) == 0 {
 			continue
 		}
-		if len(h.Edges) != len(h.Fractions)+1 || !slices.IsSorted(h.Edges) {
-			return fmt.Errorf("%w: reference histogram %s: %d edges for %d fractions", ErrConfig,
-				[]string{SignalConfidence, SignalTextLength, SignalOOVRate}[i], len(h.Edges), len(h.Fractions))
+		if len(h.Edges) != len(h.Fractions)+1 {
+			return fmt.Errorf("%w: reference %s: %d edges for %d fractions", ErrConfig, name, len(h.Edges), len(h.Fractions))
 		}
-		d.sig[i+1] = &signal{name: []string{SignalConfidence, SignalTextLength, SignalOOVRate}[i],
-			edges: h.Edges, ref: normalize(slices.Clone(h.Fractions)), counts: make([]int, len(h.Fractions))}
+		for j, e := range h.Edges {
+			if math.IsNaN(e) || math.IsInf(e, 0) || (j > 0 && e <= h.Edges[j-1]) {
+				return fmt.Errorf("%w: reference %s: edges must be finite and strictly increasing: %v", ErrConfig, name, h.Edges)
+			}
+		}
+		for _, f := range h.Fractions {
+			if !validShare(f) {
+				return fmt.Errorf("%w: reference %s: fraction %v", ErrConfig, name, f)
+			}
+		}
+		if sum(h.Fractions) <= 0 {
+			return fmt.Errorf("%w: reference %s: fractions sum to 0", ErrConfig, name)
+		}
+		d.sig[i+1] = &signal{name: name, edges: h.Edges, ref: normalize(slices.Clone(h.Fractions)),
+			counts: make([]int, len(h.Fractions))}
 	}
 	for _, s := range d.sig {
 		if s != nil && len(s.counts) > len(d.buf) {
@@ -258,12 +280,18 @@ func (d *Detector) setReference(labels []string, ref *model.Reference) error {
 	return nil
 }
 
-func normalize(v []float64) []float64 {
+func validShare(f float64) bool { return f >= 0 && f <= 1e9 }
+
+func sum(v []float64) float64 {
 	var t float64
 	for _, x := range v {
 		t += x
 	}
-	if t > 0 {
+	return t
+}
+
+func normalize(v []float64) []float64 {
+	if t := sum(v); t > 0 {
 		for i := range v {
 			v[i] /= t
 		}

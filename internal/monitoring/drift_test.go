@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -212,5 +214,25 @@ func TestFeedbackBookkeeping(t *testing.T) {
 	}
 	if _, err := mon.Drift("other-v1"); !errors.Is(err, ErrNotTracked) {
 		t.Errorf("Drift(other): %v", err)
+	}
+}
+
+// TestConfigYAML: the config file's monitoring block decodes straight into
+// Config, durations included, and New applies the defaults around it.
+func TestConfigYAML(t *testing.T) {
+	var cfg Config
+	src := "drift: {window: 500, warn: 0.2, alert: 0.4, tolerance: 0.1}\npending: 10\npending_ttl: 30m\n"
+	if err := yaml.Unmarshal([]byte(src), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	mon, err := New(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mon.cfg
+	want := Config{Drift: DriftConfig{Window: 500, MinSamples: 250, Bootstrap: 1000, Warn: .2, Alert: .4,
+		Epsilon: 1e-4, FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}, Pending: 10, PendingTTL: 30 * time.Minute}
+	if got != want {
+		t.Errorf("config %+v, want %+v", got, want)
 	}
 }

@@ -22,12 +22,12 @@ var (
 // Config tunes a Monitor. Zero fields take the defaults.
 type Config struct {
 	// Drift tunes drift detection.
-	Drift DriftConfig
+	Drift DriftConfig `yaml:"drift" json:"drift"`
 	// Pending is how many recent predictions are remembered by request id
 	// for feedback (100,000); older ones are forgotten first.
-	Pending int
+	Pending int `yaml:"pending" json:"pending"`
 	// PendingTTL is how long a prediction accepts feedback (1 h).
-	PendingTTL time.Duration
+	PendingTTL time.Duration `yaml:"pending_ttl" json:"pending_ttl"`
 }
 
 // Monitor ties metrics, drift detection, feedback and the stats summary
