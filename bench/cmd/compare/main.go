@@ -130,7 +130,7 @@ func run(ctx context.Context, o opts) error {
 	rep := &Report{
 		Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Model: o.model, Duration: o.duration.String(), Warmup: o.warmup.String(), Workers: o.workers,
-		Command: "bench/run.sh " + strings.Join(os.Args[1:], " "),
+		Command: strings.TrimSpace("bench/run.sh " + strings.Join(userArgs(os.Args[1:]), " ")),
 	}
 	rep.Host, _ = os.Hostname()
 
@@ -246,7 +246,8 @@ func startReference(ctx context.Context, o opts) (*server, error) {
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command(o.python, "-m", "uvicorn", "app:app", "--app-dir", "bench/reference",
-		"--host", host, "--port", port, "--workers", strconv.Itoa(o.workers), "--log-level", "warning", "--no-access-log")
+		"--host", host, "--port", port, "--workers", strconv.Itoa(o.workers), "--http", "httptools", "--loop", "uvloop",
+		"--log-level", "warning", "--no-access-log")
 	// One BLAS thread per worker: workers = cores already.
 	cmd.Env = append(os.Environ(), "MODEL_PATH="+o.artifact, "MODEL_ID="+o.model, "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1")
 	return start(ctx, "reference", "http://"+addr, cmd)
@@ -264,8 +265,13 @@ func startEcho(ctx context.Context, o opts) (*server, error) {
 // /health/ready, recording how long that took.
 func start(ctx context.Context, name, url string, cmd *exec.Cmd) (*server, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
+	logPath := filepath.Join(os.TempDir(), "mlserve-bench-"+name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child keeps its own descriptor
+	cmd.Stdout, cmd.Stderr = logf, logf
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -289,7 +295,7 @@ func start(ctx context.Context, name, url string, cmd *exec.Cmd) (*server, error
 		time.Sleep(5 * time.Millisecond)
 	}
 	stopServer(s)
-	return nil, fmt.Errorf("%s not ready after 60 s", name)
+	return nil, fmt.Errorf("%s not ready after 60 s; see %s", name, logPath)
 }
 
 // stopServer sends SIGTERM to the server's process group and waits.
@@ -350,6 +356,22 @@ func rssMB(pid int, field string) float64 {
 	return 0
 }
 
+// userArgs drops -out (run.sh sets it) from the command line.
+func userArgs(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimLeft(args[i], "-")
+		switch {
+		case a == "out":
+			i++
+		case strings.HasPrefix(a, "out="):
+		default:
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func find(ps []Point, server string, c int) (Point, error) {
@@ -401,7 +423,9 @@ func writeMarkdown(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "# mlserve vs the seed's stack vs a bare Go handler\n\n")
 	fmt.Fprintf(w, "%s, %s, %d CPUs, %s. Model `%s`; %s per point after %s warm-up; closed loop; load generator on the same machine.\n",
 		r.Date, r.Host, r.CPUs, r.GoVersion, r.Model, r.Duration, r.Warmup)
-	fmt.Fprintf(w, "Reference: FastAPI + uvicorn (%d workers) + scikit-learn, same model file. mlserve's cache is off and every text is unique.\n\n", r.Workers)
+	fmt.Fprintf(w, "Reference: FastAPI + uvicorn (%d workers, httptools + uvloop) + scikit-learn, sync endpoints, same model file. ", r.Workers)
+	fmt.Fprintf(w, "Echo: net/http + encoding/json, same shapes, no model. mlserve's cache is off and every text is unique. ")
+	fmt.Fprintf(w, "Levels are interleaved across servers; other work on the machine shares the CPUs.\n\n")
 	fmt.Fprintf(w, "Command: `%s`\n\n", r.Command)
 	fmt.Fprintf(w, "## Targets\n\n| target | measured | goal | met |\n|---|---:|---|---|\n")
 	for _, t := range r.Targets {
