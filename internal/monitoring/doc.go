@@ -68,9 +68,13 @@
 // Registry (on install and on unload of a version):
 //
 //	met.ObserveModelLoad(time.Since(start), err == nil)
-//	mon.Track(id, m.Labels(), manifest)       // manifest may be nil
+//	mon.Track(id, m.Labels(), manifest)       // before the version serves; manifest may be nil
 //	met.SetModelsLoaded(n)
 //	mon.Untrack(id)                           // when a version is released
+//
+// Only tracked ids are booked under their model and version labels and in
+// /stats; a request for an unknown model counts with empty labels, so
+// clients cannot create series.
 //
 // Inference engine, per batch (name, version := monitoring.SplitID(id)):
 //

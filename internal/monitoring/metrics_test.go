@@ -55,6 +55,9 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := mon.Track("spam-v1", []string{"ham", "spam"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	// 3 good /predict calls at 2 ms, one 404, one 503; a batch of 4.
 	for range 3 {
 		mon.Request("/predict", "spam-v1", 200, 1, 2*time.Millisecond, "")
@@ -96,7 +99,9 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 			t.Errorf("le=%g: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), want)
 		}
 	}
-	if got := histogram(t, reg, "mlserve_http_request_duration_seconds", map[string]string{"code": "404"}); got.GetSampleCount() != 1 {
+	// An unknown model's request is booked without model labels.
+	if got := histogram(t, reg, "mlserve_http_request_duration_seconds",
+		map[string]string{"code": "404", "model": "", "version": ""}); got.GetSampleCount() != 1 {
 		t.Errorf("404 count %d", got.GetSampleCount())
 	}
 	// 20 s lands above the last bucket (10 s), in +Inf only.
@@ -123,7 +128,7 @@ mlserve_predictions_total{label="ham",model="spam",version="v1"} 3
 mlserve_predictions_total{label="spam",model="spam",version="v1"} 1
 # HELP mlserve_errors_total Failed requests by kind (validation, not_found, timeout, queue_full, model).
 # TYPE mlserve_errors_total counter
-mlserve_errors_total{kind="not_found",model="spam",version="v9"} 1
+mlserve_errors_total{kind="not_found",model="",version=""} 1
 mlserve_errors_total{kind="queue_full",model="spam",version="v1"} 1
 # HELP mlserve_cache_lookups_total Prediction-cache lookups (one per text) by tier and result (hit, miss).
 # TYPE mlserve_cache_lookups_total counter
@@ -188,8 +193,15 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	mon.Request("/predict", "a-v1", 200, 1, time.Millisecond, "")
+	if got := mon.Summary(); len(got.Models) != 0 {
+		t.Errorf("untracked model in the summary: %+v", got)
+	}
+	if err := mon.Track("a-v1", []string{"x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mon.Request("/predict", "a-v1", 200, 1, time.Millisecond, "")
 	mon.Record("a-v1", "r", Observation{Label: "x"})
-	if got := mon.Summary(); len(got.Models) != 1 || got.Models[0].Requests != 1 {
+	if got := mon.Summary(); len(got.Models) != 1 || got.Models[0].Requests != 1 || got.Models[0].Predictions["x"] != 1 {
 		t.Errorf("summary without metrics: %+v", got)
 	}
 }

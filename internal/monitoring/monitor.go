@@ -121,14 +121,21 @@ func (m *Monitor) detector(id string) *Detector {
 
 // Request books one /predict or /batch-predict call: its latency metric
 // and the stats summary. code is the HTTP status; errKind is "" on success,
-// else a Kind* constant (also counted in mlserve_errors_total).
+// else a Kind* constant (also counted in mlserve_errors_total). An id that
+// is not tracked (a request naming an unknown model) is booked with empty
+// model and version labels and left out of the stats, so clients cannot
+// grow the series or the summary without bound.
 func (m *Monitor) Request(endpoint, id string, code, texts int, d time.Duration, errKind string) {
-	name, version := SplitID(id)
+	var name, version string
+	tracked := m.detector(id) != nil
+	if tracked {
+		name, version = SplitID(id)
+	}
 	m.metrics.ObserveRequest(endpoint, name, version, code, d)
 	if errKind != "" {
 		m.metrics.Error(errKind, name, version)
 	}
-	if id != "" {
+	if tracked {
 		m.stats.Request(id, texts, d, errKind)
 	}
 }
@@ -141,21 +148,24 @@ func (m *Monitor) CacheLookup(id, tier string, hits, misses int) {
 	if misses > 0 {
 		m.metrics.CacheMiss(tier, misses)
 	}
-	if tier == TierMemory { // the first tier sees every lookup once
+	if tier == TierMemory && m.detector(id) != nil { // the first tier sees every lookup once
 		m.stats.Cache(id, hits, misses)
 	}
 }
 
 // Record books one prediction of model version id: the prediction
 // distribution and confidence metrics, the drift window, and, when
-// requestID is not empty, the prediction awaiting feedback.
+// requestID is not empty, the prediction awaiting feedback. Predictions of
+// an id that is not tracked are ignored.
 func (m *Monitor) Record(id, requestID string, o Observation) {
+	d := m.detector(id)
+	if d == nil {
+		return
+	}
 	name, version := SplitID(id)
 	m.metrics.ObservePrediction(name, version, o.Label, o.Confidence)
 	m.stats.Prediction(id, o.Label)
-	if d := m.detector(id); d != nil {
-		d.Record(o)
-	}
+	d.Record(o)
 	if requestID == "" {
 		return
 	}

@@ -142,6 +142,9 @@ func TestRealPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := mon.Track("spam-v1", []string{"ham", "spam"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	touchAll(met)
 	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer target.Close()
@@ -195,7 +198,7 @@ func TestRealPrometheus(t *testing.T) {
 	}
 	// Known traffic: /predict at 2 ms, and one slow at 3 s, keep coming while
 	// Prometheus scrapes so rate() has several samples.
-	const q = `histogram_quantile(0.5, sum by (le) (rate(mlserve_http_request_duration_seconds_bucket{endpoint="/predict"}[1m])))`
+	const q = `histogram_quantile(0.5, sum by (le) (rate(mlserve_http_request_duration_seconds_bucket{endpoint="/predict",model="spam",version="v1"}[1m])))`
 	var p50 float64
 	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {
