@@ -52,8 +52,14 @@
 //
 //	reg := prometheus.NewRegistry()
 //	met, err := monitoring.NewMetrics(reg)      // replaces server.newMetrics
-//	mon, err := monitoring.New(monitoring.Config{Drift: cfg.Drift}, met, log)
+//	mon, err := monitoring.New(cfg.Monitoring, met, log.With("component", "monitoring"))
 //	// /metrics on the monitoring listener: server.MetricsHandler(reg)
+//
+// Config's yaml tags make it the config file's `monitoring:` block
+// (drift: {window, min_samples, bootstrap, warn, alert, epsilon,
+// feedback_window, min_feedback, tolerance}, pending, pending_ttl), to be
+// added to internal/config. With monitoring off, pass a nil *Monitor: every
+// call is a no-op, which is the "off" side of the overhead benchmark.
 //
 // internal/server/metrics.go registers mlserve_http_request_duration_seconds
 // with labels endpoint, model, code. Metrics registers the same name with

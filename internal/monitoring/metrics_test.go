@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,23 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 	m.Error(KindModel, "a", "v1")
 	m.SetDrift("a", "v1", SignalLabel, 1, LevelAlert)
 	m.Forget("a", "v1")
+	var off *Monitor
+	if err := off.Track("a-v1", []string{"x"}, nil); err != nil {
+		t.Errorf("nil Monitor Track: %v", err)
+	}
+	off.Request("/predict", "a-v1", 200, 1, time.Millisecond, "")
+	off.Record("a-v1", "r", Observation{})
+	off.CacheLookup("a-v1", TierMemory, 1, 1)
+	off.Untrack("a-v1")
+	if _, err := off.Feedback("r", "x"); !errors.Is(err, ErrUnknownRequest) {
+		t.Errorf("nil Monitor Feedback: %v", err)
+	}
+	if _, err := off.Drift("a-v1"); !errors.Is(err, ErrNotTracked) {
+		t.Errorf("nil Monitor Drift: %v", err)
+	}
+	if off.Summary().Models != nil || off.Metrics() != nil {
+		t.Error("nil Monitor has figures")
+	}
 	mon, err := New(Config{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,8 @@ type Config struct {
 
 // Monitor ties metrics, drift detection, feedback and the stats summary
 // together behind the calls the server makes. It is safe for concurrent use.
+// A nil *Monitor is monitoring switched off: it books nothing, Drift and
+// Feedback answer ErrNotTracked and ErrUnknownRequest, Summary is empty.
 type Monitor struct {
 	cfg     Config
 	metrics *Metrics
@@ -76,7 +78,12 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Monitor, error) {
 
 // Metrics returns the Prometheus collectors (nil when off), for the
 // engine's and cache's own calls.
-func (m *Monitor) Metrics() *Metrics { return m.metrics }
+func (m *Monitor) Metrics() *Metrics {
+	if m == nil {
+		return nil
+	}
+	return m.metrics
+}
 
 // Track starts drift detection for model version id (e.g. "spam-v1") with
 // the given labels. man is its manifest (nil: none): its reference block
@@ -84,6 +91,9 @@ func (m *Monitor) Metrics() *Metrics { return m.metrics }
 // become it) and its accuracy the reference for live accuracy. Tracking an
 // id again starts afresh.
 func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
+	if m == nil {
+		return nil
+	}
 	var ref *model.Reference
 	var acc *float64
 	if man != nil {
@@ -106,6 +116,9 @@ func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
 
 // Untrack stops monitoring id and drops its series and counters.
 func (m *Monitor) Untrack(id string) {
+	if m == nil {
+		return
+	}
 	m.mu.Lock()
 	delete(m.detectors, id)
 	m.mu.Unlock()
@@ -114,6 +127,9 @@ func (m *Monitor) Untrack(id string) {
 }
 
 func (m *Monitor) detector(id string) *Detector {
+	if m == nil {
+		return nil
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.detectors[id]
@@ -126,6 +142,9 @@ func (m *Monitor) detector(id string) *Detector {
 // model and version labels and left out of the stats, so clients cannot
 // grow the series or the summary without bound.
 func (m *Monitor) Request(endpoint, id string, code, texts int, d time.Duration, errKind string) {
+	if m == nil {
+		return
+	}
 	var name, version string
 	tracked := m.detector(id) != nil
 	if tracked {
@@ -142,6 +161,9 @@ func (m *Monitor) Request(endpoint, id string, code, texts int, d time.Duration,
 
 // CacheLookup books a request's cache lookups on model id in tier.
 func (m *Monitor) CacheLookup(id, tier string, hits, misses int) {
+	if m == nil {
+		return
+	}
 	if hits > 0 {
 		m.metrics.CacheHit(tier, hits)
 	}
@@ -158,6 +180,9 @@ func (m *Monitor) CacheLookup(id, tier string, hits, misses int) {
 // requestID is not empty, the prediction awaiting feedback. Predictions of
 // an id that is not tracked are ignored.
 func (m *Monitor) Record(id, requestID string, o Observation) {
+	if m == nil {
+		return
+	}
 	d := m.detector(id)
 	if d == nil {
 		return
@@ -195,6 +220,9 @@ type FeedbackResult struct {
 // Each prediction takes one feedback; it returns ErrUnknownRequest for an
 // id never recorded, forgotten, expired or already answered.
 func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
+	if m == nil {
+		return FeedbackResult{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
+	}
 	m.pmu.Lock()
 	slot, ok := m.pending[requestID]
 	var p pendingPrediction
@@ -228,6 +256,9 @@ func (m *Monitor) Drift(id string) (DriftStatus, error) {
 
 // Summary returns the figures of GET /stats.
 func (m *Monitor) Summary() Summary {
+	if m == nil {
+		return Summary{}
+	}
 	return m.stats.Summary(func(id string) (string, *float64) {
 		d := m.detector(id)
 		if d == nil {
