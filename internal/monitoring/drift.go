@@ -35,6 +35,22 @@ func (l Level) String() string {
 // MarshalText writes the level as String does, for JSON.
 func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 
+// UnmarshalText reads "ok", "warn" or "alert", so clients can decode a
+// DriftStatus.
+func (l *Level) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "ok":
+		*l = LevelOK
+	case "warn":
+		*l = LevelWarn
+	case "alert":
+		*l = LevelAlert
+	default:
+		return fmt.Errorf("%w: drift level %q", ErrConfig, b)
+	}
+	return nil
+}
+
 // Drift signals.
 const (
 	SignalLabel      = "label"

@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -234,5 +235,37 @@ func TestConfigYAML(t *testing.T) {
 		Epsilon: 1e-4, FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}, Pending: 10, PendingTTL: 30 * time.Minute}
 	if got != want {
 		t.Errorf("config %+v, want %+v", got, want)
+	}
+}
+
+// TestDriftStatusJSONRoundTrip: a client decodes what GET /models/{id}/drift sends.
+func TestDriftStatusJSONRoundTrip(t *testing.T) {
+	mon, _ := New(Config{Drift: DriftConfig{Window: 10}}, nil, nil)
+	acc := .9
+	ref := &model.Reference{LabelDistribution: map[string]float64{"a": 1}}
+	if err := mon.Track("m-v1", []string{"a"}, &model.Manifest{Reference: ref, Accuracy: &acc}); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		mon.Record("m-v1", "", Observation{Label: "b", OOVRate: -1})
+	}
+	st, _ := mon.Drift("m-v1")
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"status":"alert"`) {
+		t.Errorf("JSON %s lacks the alert status", b)
+	}
+	var back DriftStatus
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Status != LevelAlert || back.Signals[0].Bins[1] != "(other)" || *back.Accuracy.Reference != .9 {
+		t.Errorf("round trip: %+v", back)
+	}
+	var l Level
+	if err := l.UnmarshalText([]byte("panic")); !errors.Is(err, ErrConfig) {
+		t.Errorf("bad level: %v", err)
 	}
 }
