@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: run build test test-go test-python setup-python setup-redis fetch-data fuzz bench clean
+.PHONY: run build test test-go test-python setup-python setup-services fetch-data fuzz bench clean
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build
@@ -20,7 +20,7 @@ build:
 ## test: every test, Go (with the race detector) and the Python parity suite
 test: test-go test-python
 
-test-go: setup-redis
+test-go: setup-services
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
@@ -30,9 +30,9 @@ test-python: setup-python fetch-data
 setup-python:
 	bash scripts/setup-python.sh
 
-## setup-redis: install redis-server (Debian package) for the cache tests
-setup-redis:
-	sh scripts/setup-redis.sh
+## setup-services: install redis-server and prometheus (Debian packages) for the tests
+setup-services:
+	sh scripts/setup-services.sh
 
 fetch-data:
 	bash scripts/fetch-data.sh

@@ -27,7 +27,7 @@ func startRedis(t testing.TB) *server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		msg := "redis-server not installed; run scripts/setup-redis.sh"
+		msg := "redis-server not installed; run scripts/setup-services.sh"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}

@@ -1,7 +1,7 @@
 // Package redistest runs a real redis-server for tests, on a free loopback
 // port, with persistence off. Without redis-server on PATH a test fails when
 // the environment says CI=true and is skipped elsewhere (install it with
-// scripts/setup-redis.sh; `make test` does).
+// scripts/setup-services.sh; `make test` does).
 package redistest
 
 import (
@@ -27,7 +27,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		msg := "redis-server not installed; run scripts/setup-redis.sh (make test does)"
+		msg := "redis-server not installed; run scripts/setup-services.sh (make test does)"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
