@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/mlserve/mlserve/internal/cache"
+	"github.com/mlserve/mlserve/internal/cache/redis/redistest"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 )
@@ -85,7 +86,7 @@ func predict(ctx context.Context, c *cache.Cache, e *inference.Engine, m model.M
 //
 //	go test -run '^$' -bench Predict ./internal/cache/redis
 func BenchmarkPredict(b *testing.B) {
-	srv := startRedis(b)
+	srv := redistest.Start(b)
 	text := strings.Repeat("Win a FREE cruise now, reply to claim your prize. ", 40)[:2000]
 	m := newLinearModel()
 	ctx := context.Background()
@@ -102,7 +103,7 @@ func BenchmarkPredict(b *testing.B) {
 				defer e.Close(ctx)
 				var remote cache.Tier
 				if tier != "memory" {
-					s, err := New(Options{URL: srv.url()})
+					s, err := New(Options{URL: srv.URL()})
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlserve/mlserve/internal/cache"
+	"github.com/mlserve/mlserve/internal/cache/redis/redistest"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -37,8 +38,8 @@ func TestNewRejectsBadURL(t *testing.T) {
 }
 
 func TestStore(t *testing.T) {
-	srv := startRedis(t)
-	s := newStore(t, srv.url(), nil)
+	srv := redistest.Start(t)
+	s := newStore(t, srv.URL(), nil)
 	ctx := context.Background()
 	models := []string{"spam-v1", "spam-v2", "we*ird?[id]"}
 	var keys []cache.Key
@@ -102,10 +103,10 @@ func TestStore(t *testing.T) {
 // Replicas share Redis: a second cache with a cold memory tier finds what the
 // first stored, and promotes it to memory.
 func TestSharedSecondTier(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx := context.Background()
-	a, _ := cache.New(cache.Config{MaxSize: 100, TTL: time.Minute, Remote: newStore(t, srv.url(), nil)})
-	b, _ := cache.New(cache.Config{MaxSize: 100, TTL: time.Minute, Remote: newStore(t, srv.url(), nil)})
+	a, _ := cache.New(cache.Config{MaxSize: 100, TTL: time.Minute, Remote: newStore(t, srv.URL(), nil)})
+	b, _ := cache.New(cache.Config{MaxSize: 100, TTL: time.Minute, Remote: newStore(t, srv.URL(), nil)})
 	k := cache.NewKey("spam-v1", "v1", "free money")
 	a.SetMany(ctx, []cache.Key{k}, []model.Prediction{pred("spam")})
 	for i, want := range []cache.Stats{
@@ -126,9 +127,9 @@ func TestSharedSecondTier(t *testing.T) {
 // timeout, responses keep coming, the fallback is logged once; start it
 // again on the same port: it is used again.
 func TestOutage(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	logs := &logCounter{}
-	store := newStore(t, srv.url(), slog.New(logs))
+	store := newStore(t, srv.URL(), slog.New(logs))
 	c, _ := cache.New(cache.Config{MaxSize: 1 << 16, TTL: time.Minute, Remote: store})
 	ctx := context.Background()
 
@@ -176,7 +177,7 @@ func TestOutage(t *testing.T) {
 	warned := logs.count(slog.LevelWarn)
 	recovered := logs.count(slog.LevelInfo)
 	before := served.Load()
-	srv.kill()
+	srv.Kill()
 	waitFor(t, store.InFallback)
 	atKill := served.Load()
 	time.Sleep(500 * time.Millisecond)
@@ -191,7 +192,7 @@ func TestOutage(t *testing.T) {
 		t.Error("Stats does not show the fallback")
 	}
 
-	srv.start()
+	srv.Restart()
 	waitFor(t, func() bool { return !store.InFallback() })
 	close(stop)
 	wg.Wait()
@@ -215,9 +216,9 @@ func TestOutage(t *testing.T) {
 
 // A Redis that is down at start is a fallback, not an error.
 func TestDownAtStart(t *testing.T) {
-	srv := startRedis(t)
-	url := srv.url()
-	srv.kill()
+	srv := redistest.Start(t)
+	url := srv.URL()
+	srv.Kill()
 	s := newStore(t, url, slog.New(&logCounter{}))
 	start := time.Now()
 	_, _, err := s.GetMany(context.Background(), []cache.Key{cache.NewKey("m", "", "x")})
@@ -249,9 +250,9 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // A caller whose own deadline ends the call does not put Redis in fallback.
 func TestCallerDeadlineIsNotAnOutage(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	logs := &logCounter{}
-	s := newStore(t, srv.url(), slog.New(logs))
+	s := newStore(t, srv.URL(), slog.New(logs))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, _, err := s.GetMany(ctx, []cache.Key{cache.NewKey("m", "", "x")}); err == nil {
