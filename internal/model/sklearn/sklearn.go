@@ -23,6 +23,9 @@ type Model struct {
 	labels []string
 	info   model.Info
 	pool   sync.Pool // *work
+
+	oovOnce sync.Once
+	oov     *oovRater // nil: no word vectorizer
 }
 
 var _ model.Model = (*Model)(nil)
