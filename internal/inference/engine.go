@@ -82,6 +82,26 @@ type Config struct {
 	Workers int
 	// Logger receives the engine's log lines; default slog.Default().
 	Logger *slog.Logger
+	// Observe, when not nil, is told about every batch after it ran, for
+	// monitoring. It runs on the batch's goroutine and must be quick.
+	Observe func(BatchInfo)
+}
+
+// BatchInfo describes one model call, for Config.Observe.
+type BatchInfo struct {
+	// ID is the model version id.
+	ID string
+	// Size is the number of texts in the batch.
+	Size int
+	// Waits holds, per request in the batch, how long its texts waited in
+	// the queue before the batch started.
+	Waits []time.Duration
+	// Inference is how long the model call took.
+	Inference time.Duration
+	// Queued is the number of texts still waiting after the batch.
+	Queued int
+	// Err is the model call's error, if any.
+	Err error
 }
 
 // Engine queues, batches and runs predictions. It is safe for concurrent use.

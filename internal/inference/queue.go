@@ -280,6 +280,18 @@ func (q *queue) run(b *batch) {
 		}
 	}
 
+	if obs := q.e.cfg.Observe; obs != nil {
+		defer func() {
+			waits := make([]time.Duration, len(b.segs))
+			for i, s := range b.segs {
+				waits[i] = start.Sub(s.r.enqueued)
+			}
+			q.mu.Lock()
+			queued := q.queuedTexts
+			q.mu.Unlock()
+			obs(BatchInfo{ID: q.id, Size: len(b.texts), Waits: waits, Inference: elapsed, Queued: queued, Err: err})
+		}()
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.running--

@@ -1,0 +1,47 @@
+package inference
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestObserveSeesEveryBatch checks Config.Observe: the batch sizes add up
+// to the texts sent, each batch names the model, and waits and model time
+// are real durations (the model sleeps 1 ms per call).
+func TestObserveSeesEveryBatch(t *testing.T) {
+	var mu sync.Mutex
+	var seen []BatchInfo
+	m := &echoModel{fixed: time.Millisecond}
+	e := newEngine(t, Config{MaxBatchSize: 4, Observe: func(b BatchInfo) {
+		mu.Lock()
+		seen = append(seen, b)
+		mu.Unlock()
+	}})
+	for i := range 5 {
+		if _, err := e.Predict(context.Background(), "m-v1", m, texts("t", i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for _, b := range seen {
+		total += b.Size
+		if b.ID != "m-v1" || b.Size < 1 || b.Size > 4 || len(b.Waits) == 0 || b.Err != nil {
+			t.Errorf("batch %+v", b)
+		}
+		if b.Inference < time.Millisecond {
+			t.Errorf("inference %s, the model sleeps 1ms", b.Inference)
+		}
+		for _, w := range b.Waits {
+			if w < 0 {
+				t.Errorf("negative queue wait %s", w)
+			}
+		}
+	}
+	if total != 1+2+3+4+5 {
+		t.Errorf("batches cover %d texts, sent 15", total)
+	}
+}
