@@ -84,6 +84,27 @@ monitoring:
 				t.Errorf("got %+v", c)
 			}
 		}},
+		{name: "monitoring drift block", file: "monitoring:\n  pending: 50\n  pending_ttl: 10m\n  drift:\n    window: 200\n    warn: 0.2\n    alert: 0.4\n    tolerance: 0.1\n",
+			check: func(t *testing.T, c *Config) {
+				m := c.Monitoring
+				if m.Pending != 50 || time.Duration(m.PendingTTL) != 10*time.Minute || m.Drift.Window != 200 ||
+					m.Drift.Warn != 0.2 || m.Drift.Alert != 0.4 || m.Drift.Tolerance != 0.1 || m.Drift.Bootstrap != 1000 {
+					t.Errorf("got %+v", m)
+				}
+			}},
+		{name: "drift env overrides", env: map[string]string{"MLSERVE_MONITORING_DRIFT_ALERT": "0.3", "MLSERVE_MONITORING_DRIFT_FEEDBACK_WINDOW": "20"},
+			check: func(t *testing.T, c *Config) {
+				if c.Monitoring.Drift.Alert != 0.3 || c.Monitoring.Drift.FeedbackWindow != 20 {
+					t.Errorf("got %+v", c.Monitoring.Drift)
+				}
+			}},
+		{name: "drift alert below warn", file: "monitoring:\n  drift:\n    warn: 0.3\n    alert: 0.2\n", wantErr: "monitoring.drift.alert"},
+		{name: "drift window 0", file: "monitoring:\n  drift:\n    window: 0\n", wantErr: "monitoring.drift.window"},
+		{name: "drift min_samples over window", file: "monitoring:\n  drift:\n    window: 10\n    min_samples: 11\n", wantErr: "monitoring.drift.min_samples"},
+		{name: "drift tolerance over 1", file: "monitoring:\n  drift:\n    tolerance: 2\n", wantErr: "monitoring.drift.tolerance"},
+		{name: "drift epsilon 0", file: "monitoring:\n  drift:\n    epsilon: 0\n", wantErr: "monitoring.drift.epsilon"},
+		{name: "pending ttl 0", file: "monitoring:\n  pending_ttl: 0s\n", wantErr: "monitoring.pending_ttl"},
+		{name: "bad env float", env: map[string]string{"MLSERVE_MONITORING_DRIFT_WARN": "NaN"}, wantErr: "MLSERVE_MONITORING_DRIFT_WARN"},
 		{name: "unknown key", file: "models_dir: x\ncache:\n  ttl: 3\n", wantErr: "ttl"},
 		{name: "unknown top key", file: "modles_dir: x\n", wantErr: "modles_dir"},
 		{name: "wrong type", file: "max_batch_size: lots\n", wantErr: "lots"},
