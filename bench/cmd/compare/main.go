@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,6 +47,7 @@ type opts struct {
 	config           string
 	model, artifact  string
 	workers          int
+	h11              bool
 }
 
 // server is one process under test.
@@ -111,6 +113,7 @@ func main() {
 	flag.StringVar(&o.model, "model", "spam-v1", "model id")
 	flag.StringVar(&o.artifact, "artifact", "models/spam/v1/model.joblib", "the model's file, for the reference server")
 	flag.IntVar(&o.workers, "workers", runtime.NumCPU(), "reference server's uvicorn workers")
+	flag.BoolVar(&o.h11, "h11", true, "also run the reference on plain uvicorn (h11 + asyncio), as `pip install uvicorn` without extras serves it")
 	flag.Parse()
 	for p := range strings.SplitSeq(sweep, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(p))
@@ -144,17 +147,26 @@ func run(ctx context.Context, o opts) error {
 	rep.MLServe.ModelsReady = countReady(ctx, ml.URL)
 	log.Printf("mlserve ready in %.0f ms, %d models, RSS %.1f MB", rep.MLServe.ReadyMS, rep.MLServe.ModelsReady, rep.MLServe.RSSIdleMB)
 
-	ref, err := startReference(ctx, o)
+	ref, err := startReference(ctx, o, false)
 	if err != nil {
 		return err
 	}
 	defer stopServer(ref)
+	servers := []*server{ml, ref}
+	if o.h11 {
+		ref11, err := startReference(ctx, o, true)
+		if err != nil {
+			return err
+		}
+		defer stopServer(ref11)
+		servers = append(servers, ref11)
+	}
 	echo, err := startEcho(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer stopServer(echo)
-	servers := []*server{ml, ref, echo}
+	servers = append(servers, echo)
 
 	for _, c := range o.sweep {
 		for _, s := range servers {
@@ -239,7 +251,10 @@ func startMLServe(ctx context.Context, o opts) (*server, error) {
 	return start(ctx, "mlserve", "http://"+addr, cmd)
 }
 
-func startReference(ctx context.Context, o opts) (*server, error) {
+// startReference starts the FastAPI server with uvicorn's httptools parser
+// and uvloop (uvicorn[standard]) or, with h11, as a bare `pip install
+// uvicorn` runs it (h11 on asyncio).
+func startReference(ctx context.Context, o opts, h11 bool) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -248,9 +263,15 @@ func startReference(ctx context.Context, o opts) (*server, error) {
 	cmd := exec.Command(o.python, "-m", "uvicorn", "app:app", "--app-dir", "bench/reference",
 		"--host", host, "--port", port, "--workers", strconv.Itoa(o.workers), "--http", "httptools", "--loop", "uvloop",
 		"--log-level", "warning", "--no-access-log")
+	name := "reference"
+	if h11 {
+		cmd.Args[slices.Index(cmd.Args, "httptools")] = "h11"
+		cmd.Args[slices.Index(cmd.Args, "uvloop")] = "asyncio"
+		name = "reference-h11"
+	}
 	// One BLAS thread per worker: workers = cores already.
 	cmd.Env = append(os.Environ(), "MODEL_PATH="+o.artifact, "MODEL_ID="+o.model, "OMP_NUM_THREADS=1", "OPENBLAS_NUM_THREADS=1")
-	return start(ctx, "reference", "http://"+addr, cmd)
+	return start(ctx, name, "http://"+addr, cmd)
 }
 
 func startEcho(ctx context.Context, o opts) (*server, error) {
@@ -396,11 +417,20 @@ func targets(r *Report) []Target {
 			ratio("/predict c=32: mlserve ÷ echo throughput", ml.RequestsPerS, echo.RequestsPerS, 0.6, "≥ 0.6×"),
 		)
 	}
+	if ref11, err := find(r.Predict, "reference-h11", 32); err == nil && err1 == nil {
+		t = append(t,
+			ratio("/predict c=32: mlserve ÷ reference-h11 throughput", ml.RequestsPerS, ref11.RequestsPerS, 20, "≥ 20×"),
+			ratio("/predict c=32: reference-h11 p99 ÷ mlserve p99", ref11.P99MS, ml.P99MS, 10, "≥ 10×"),
+		)
+	}
 	if len(r.Batch) > 0 {
 		mb, e1 := find(r.Batch, "mlserve", r.Batch[0].Concurrency)
 		rb, e2 := find(r.Batch, "reference", r.Batch[0].Concurrency)
 		if e1 == nil && e2 == nil {
 			t = append(t, ratio(fmt.Sprintf("/batch-predict ×%d c=%d: mlserve ÷ reference texts/s", mb.Batch, mb.Concurrency), mb.TextsPerS, rb.TextsPerS, 5, "≥ 5×"))
+		}
+		if rb11, e3 := find(r.Batch, "reference-h11", r.Batch[0].Concurrency); e1 == nil && e3 == nil {
+			t = append(t, ratio(fmt.Sprintf("/batch-predict ×%d c=%d: mlserve ÷ reference-h11 texts/s", mb.Batch, mb.Concurrency), mb.TextsPerS, rb11.TextsPerS, 5, "≥ 5×"))
 		}
 	}
 	t = append(t,
@@ -423,7 +453,8 @@ func writeMarkdown(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "# mlserve vs the seed's stack vs a bare Go handler\n\n")
 	fmt.Fprintf(w, "%s, %s, %d CPUs, %s. Model `%s`; %s per point after %s warm-up; closed loop; load generator on the same machine.\n",
 		r.Date, r.Host, r.CPUs, r.GoVersion, r.Model, r.Duration, r.Warmup)
-	fmt.Fprintf(w, "Reference: FastAPI + uvicorn (%d workers, httptools + uvloop) + scikit-learn, sync endpoints, same model file. ", r.Workers)
+	fmt.Fprintf(w, "Reference: FastAPI + uvicorn (%d workers, httptools + uvloop) + scikit-learn, sync endpoints, same model file; ", r.Workers)
+	fmt.Fprintf(w, "reference-h11 is the same app on plain uvicorn (h11 + asyncio, what `pip install uvicorn` gives), whose keep-alive responses wait ~40 ms on Nagle + delayed ACK. ")
 	fmt.Fprintf(w, "Echo: net/http + encoding/json, same shapes, no model. mlserve's cache is off and every text is unique. ")
 	fmt.Fprintf(w, "Levels are interleaved across servers; other work on the machine shares the CPUs.\n\n")
 	fmt.Fprintf(w, "Command: `%s`\n\n", r.Command)
