@@ -203,6 +203,7 @@ type Detector struct {
 	model, version      string
 	mu                  sync.Mutex
 	labels              map[string]int // label → bin of the label signal
+	known               map[string]bool // the model's labels; nil: any label
 	sig                 [4]*signal     // label, confidence, text_length, oov_rate; nil when unknown
 	ring                []entry
 	next, filled        int
@@ -226,6 +227,12 @@ func newDetector(cfg DriftConfig, name, version string, labels []string, ref *mo
 	d := &Detector{cfg: cfg, model: name, version: version, labels: map[string]int{},
 		ring: make([]entry, cfg.Window), refAccuracy: accuracy, fb: make([]bool, cfg.FeedbackWindow),
 		buf: make([]float64, 64), evalStep: max(1, cfg.Window/20)}
+	if len(labels) > 0 {
+		d.known = make(map[string]bool, len(labels))
+		for _, l := range labels {
+			d.known[l] = true
+		}
+	}
 	if ref == nil {
 		d.boot = make([]Observation, 0, cfg.Bootstrap)
 		for _, l := range labels {

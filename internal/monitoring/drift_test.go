@@ -195,6 +195,7 @@ func TestFeedbackBookkeeping(t *testing.T) {
 	}{
 		{"evicted", "r0", "a", 0, false, ErrUnknownRequest},
 		{"never seen", "nope", "a", 0, false, ErrUnknownRequest},
+		{"unknown label keeps the prediction waiting", "r1", "c", 0, false, ErrUnknownLabel},
 		{"right", "r1", "a", 0, true, nil},
 		{"second feedback on one prediction", "r1", "a", 0, false, ErrUnknownRequest},
 		{"wrong", "r2", "b", 0, false, nil},

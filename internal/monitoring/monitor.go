@@ -17,6 +17,8 @@ var (
 	ErrUnknownRequest = errors.New("unknown or expired request id")
 	// ErrNotTracked means no model version of that id is monitored.
 	ErrNotTracked = errors.New("model version not monitored")
+	// ErrUnknownLabel means feedback names a label the model does not have.
+	ErrUnknownLabel = errors.New("unknown label")
 )
 
 // Config tunes a Monitor. Zero fields take the defaults.
@@ -218,7 +220,9 @@ type FeedbackResult struct {
 
 // Feedback records the true label of the prediction made for requestID.
 // Each prediction takes one feedback; it returns ErrUnknownRequest for an
-// id never recorded, forgotten, expired or already answered.
+// id never recorded, forgotten, expired or already answered, and
+// ErrUnknownLabel (the prediction still awaiting feedback) for a label the
+// model does not have.
 func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 	if m == nil {
 		return FeedbackResult{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
@@ -228,6 +232,10 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 	var p pendingPrediction
 	if ok {
 		p = m.ring[slot]
+		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && m.now().Sub(p.at) <= m.cfg.PendingTTL {
+			m.pmu.Unlock() // the prediction keeps waiting for a valid label
+			return FeedbackResult{Model: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
+		}
 		delete(m.pending, requestID)
 		m.ring[slot] = pendingPrediction{}
 	}
