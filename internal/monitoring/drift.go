@@ -202,9 +202,9 @@ type Detector struct {
 	cfg                 DriftConfig
 	model, version      string
 	mu                  sync.Mutex
-	labels              map[string]int // label → bin of the label signal
+	labels              map[string]int  // label → bin of the label signal
 	known               map[string]bool // the model's labels; nil: any label
-	sig                 [4]*signal     // label, confidence, text_length, oov_rate; nil when unknown
+	sig                 [4]*signal      // label, confidence, text_length, oov_rate; nil when unknown
 	ring                []entry
 	next, filled        int
 	boot                []Observation // collected while bootstrapping; nil after
