@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/loadgen"
 )
 
 func TestBenchmarkFlags(t *testing.T) {
@@ -175,4 +176,26 @@ func TestBenchmarkCommand(t *testing.T) {
 			t.Errorf("exit %d: %s", code, errOut)
 		}
 	})
+}
+
+func TestProgressBar(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  loadgen.Config
+		done int64
+		want string
+	}{
+		{"half the requests", loadgen.Config{Requests: 100, Concurrency: 4}, 50, "[===============               ]  50%  50 requests  c=4"},
+		{"all the requests", loadgen.Config{Requests: 10, Concurrency: 1}, 10, "[==============================] 100%  10 requests  c=1"},
+		{"duration just started", loadgen.Config{Duration: time.Hour, Concurrency: 2}, 3, "[                              ]   0%  3 requests  c=2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			progressBar(&b, tt.cfg)(tt.done)
+			if got := b.String(); got != "\r\033[K"+tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
