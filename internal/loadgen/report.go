@@ -11,31 +11,42 @@ import (
 
 // Summary is a Result in plain numbers, for JSON output and tables.
 type Summary struct {
-	Concurrency   int              `json:"concurrency"`
-	Batch         int              `json:"batch"`
-	Rate          float64          `json:"rate,omitempty"`
-	Requests      int64            `json:"requests"`
-	Texts         int64            `json:"texts"`
-	ElapsedS      float64          `json:"elapsed_s"`
-	RequestsPerS  float64          `json:"requests_per_s"`
-	TextsPerS     float64          `json:"texts_per_s"`
-	P50MS         float64          `json:"p50_ms"`
-	P90MS         float64          `json:"p90_ms"`
-	P95MS         float64          `json:"p95_ms"`
-	P99MS         float64          `json:"p99_ms"`
-	MaxMS         float64          `json:"max_ms"`
-	ServerMeanMS  float64          `json:"server_mean_ms"`
-	CacheHitShare float64          `json:"cache_hit_share"`
-	Errors        map[string]int64 `json:"errors"`
-	FirstError    string           `json:"first_error,omitempty"`
-	Histogram     []Bucket         `json:"histogram"`
+	// Concurrency, Batch and Rate repeat the run's configuration.
+	Concurrency int     `json:"concurrency"`
+	Batch       int     `json:"batch"`
+	Rate        float64 `json:"rate,omitempty"`
+	// Requests and Texts count successful requests and their texts.
+	Requests int64 `json:"requests"`
+	Texts    int64 `json:"texts"`
+	// ElapsedS is the measured wall time in seconds.
+	ElapsedS float64 `json:"elapsed_s"`
+	// RequestsPerS and TextsPerS are the throughputs.
+	RequestsPerS float64 `json:"requests_per_s"`
+	TextsPerS    float64 `json:"texts_per_s"`
+	// P50MS .. MaxMS are round-trip latency percentiles in milliseconds.
+	P50MS float64 `json:"p50_ms"`
+	P90MS float64 `json:"p90_ms"`
+	P95MS float64 `json:"p95_ms"`
+	P99MS float64 `json:"p99_ms"`
+	MaxMS float64 `json:"max_ms"`
+	// ServerMeanMS is the mean latency the server reported.
+	ServerMeanMS float64 `json:"server_mean_ms"`
+	// CacheHitShare is the share of texts answered from the cache.
+	CacheHitShare float64 `json:"cache_hit_share"`
+	// Errors counts failed requests by status; FirstError describes one.
+	Errors     map[string]int64 `json:"errors"`
+	FirstError string           `json:"first_error,omitempty"`
+	// Histogram is the latency distribution.
+	Histogram []Bucket `json:"histogram"`
 }
 
 // Bucket is one bar of a latency histogram: Count latencies in [Lo, Hi).
 type Bucket struct {
-	LoMS  float64 `json:"lo_ms"`
-	HiMS  float64 `json:"hi_ms"`
-	Count int     `json:"count"`
+	// LoMS and HiMS bound the bucket in milliseconds.
+	LoMS float64 `json:"lo_ms"`
+	HiMS float64 `json:"hi_ms"`
+	// Count is the number of latencies in the bucket.
+	Count int `json:"count"`
 }
 
 // Summary returns r in plain numbers, with a histogram of rows buckets.
