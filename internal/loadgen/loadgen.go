@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"strconv"
 	"strings"
@@ -383,15 +384,23 @@ type worker struct {
 	g    *gen
 	rng  *rand.Rand
 	body []byte
-	rd   bytes.Reader
-	resp bytes.Buffer
-	hdr  http.Header
-	tmpl *http.Request // request template for the current run's ctx
+	rd   *bytes.Reader
 	// rc is the request body over rd, made once. net/http recognises a
 	// NopCloser over a *bytes.Reader as in-memory and sends headers and
 	// body in one write (a custom type would get its headers flushed first:
 	// two segments per request).
-	rc       io.ReadCloser
+	rc   io.ReadCloser
+	resp bytes.Buffer
+	hdr  http.Header
+	// tmpl is the request template for the current run's ctx (tmplCtx),
+	// carrying a trace whose WroteRequest signals wrote: the transport has
+	// finished reading the body, which may be after Do returns (a server
+	// can answer before reading it all). pending says a signal is owed
+	// before body and rd may be reused.
+	tmpl     *http.Request
+	tmplCtx  context.Context
+	wrote    chan struct{}
+	pending  bool
 	lat      []time.Duration
 	ok       int64
 	texts    int64
@@ -405,13 +414,22 @@ func newWorker(g *gen, id uint64) *worker {
 	w := &worker{
 		g:    g,
 		rng:  rand.New(rand.NewPCG(id, 0x6d6c7365727665)),
-		body: make([]byte, 0, 4096),
 		hdr:  http.Header{"Content-Type": {"application/json"}},
 		lat:  make([]time.Duration, 0, 1024),
 		errs: map[string]int64{},
 	}
-	w.rc = io.NopCloser(&w.rd)
+	w.fresh()
 	return w
+}
+
+// fresh gives the worker a new body buffer, reader and write signal, for a
+// start or when a failed request may still have the old ones in use.
+func (w *worker) fresh() {
+	w.body = make([]byte, 0, max(cap(w.body), 4096))
+	w.rd = bytes.NewReader(nil)
+	w.rc = io.NopCloser(w.rd)
+	w.wrote = make(chan struct{}, 1)
+	w.tmpl, w.tmplCtx, w.pending = nil, nil, false
 }
 
 // appendBody appends one request's JSON to b.
@@ -443,16 +461,31 @@ func (g *gen) appendBody(b []byte, rng *rand.Rand) []byte {
 
 // do sends one request that was due at t0 and tallies its outcome.
 func (w *worker) do(ctx context.Context, t0 time.Time) {
+	if w.pending {
+		select {
+		case <-w.wrote:
+			w.pending = false
+		case <-ctx.Done():
+			w.fresh()
+		}
+	}
 	w.body = w.g.appendBody(w.body[:0], w.rng)
 	w.rd.Reset(w.body)
-	if w.tmpl == nil || w.tmpl.Context() != ctx {
-		tmpl, err := http.NewRequestWithContext(ctx, http.MethodPost, w.g.url, nil)
+	if w.tmpl == nil || w.tmplCtx != ctx {
+		wrote := w.wrote
+		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+			select {
+			case wrote <- struct{}{}:
+			default:
+			}
+		}}
+		tmpl, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, w.g.url, nil)
 		if err != nil {
 			w.fail("transport", err.Error())
 			return
 		}
 		tmpl.Header = w.hdr
-		w.tmpl = tmpl
+		w.tmpl, w.tmplCtx = tmpl, ctx
 	}
 	// A shallow copy of the template: no URL parsing per request.
 	req := new(http.Request)
@@ -461,11 +494,14 @@ func (w *worker) do(ctx context.Context, t0 time.Time) {
 	req.ContentLength = int64(len(w.body))
 	resp, err := w.g.client.Do(req)
 	if err != nil {
+		// The transport may or may not still hold the body: start afresh.
+		w.fresh()
 		if ctx.Err() == nil {
 			w.fail("transport", err.Error())
 		}
 		return
 	}
+	w.pending = true
 	w.resp.Reset()
 	_, err = w.resp.ReadFrom(resp.Body)
 	resp.Body.Close()
