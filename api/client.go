@@ -137,6 +137,25 @@ func (c *Client) Stats(ctx context.Context) (*Stats, error) {
 	return &resp, nil
 }
 
+// Feedback reports the true label of the prediction answered with
+// requestID (for a batch, "<request_id>/<index>").
+func (c *Client) Feedback(ctx context.Context, requestID, label string) (*FeedbackResponse, error) {
+	var resp FeedbackResponse
+	if err := c.do(ctx, http.MethodPost, "/feedback", &FeedbackRequest{RequestID: requestID, Label: label}, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// Drift returns model version id's drift figures.
+func (c *Client) Drift(ctx context.Context, id string) (*DriftStatus, error) {
+	var resp DriftStatus
+	if err := c.do(ctx, http.MethodGet, "/models/"+url.PathEscape(id)+"/drift", nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
 // Health reports readiness: nil when the server is ready to predict.
 func (c *Client) Health(ctx context.Context) (*Health, error) {
 	var resp Health

@@ -162,6 +162,106 @@ type ModelStats struct {
 	LatencyP50MS float64 `json:"latency_p50_ms"`
 	// LatencyP99MS is the 99th percentile of recent latencies.
 	LatencyP99MS float64 `json:"latency_p99_ms"`
+
+	// The figures below come from monitoring; they are zero when it is off.
+
+	// LatencyP90MS is the 90th percentile of recent latencies.
+	LatencyP90MS float64 `json:"latency_p90_ms,omitempty"`
+	// ThroughputRPS is requests per second over the last minute.
+	ThroughputRPS float64 `json:"throughput_rps,omitempty"`
+	// ErrorsByKind counts failed calls by kind (validation, not_found,
+	// timeout, queue_full, model); ErrorRate is their share of Requests.
+	ErrorsByKind map[string]int64 `json:"errors_by_kind,omitempty"`
+	ErrorRate    float64          `json:"error_rate,omitempty"`
+	// CacheHits and CacheMisses count texts; CacheHitRatio is hits over both.
+	CacheHits     int64   `json:"cache_hits,omitempty"`
+	CacheMisses   int64   `json:"cache_misses,omitempty"`
+	CacheHitRatio float64 `json:"cache_hit_ratio,omitempty"`
+	// Predictions counts predictions by label (the prediction distribution).
+	Predictions map[string]int64 `json:"predictions,omitempty"`
+	// Drift is the drift status: ok, warn or alert.
+	Drift string `json:"drift,omitempty"`
+	// LiveAccuracy is the rolling accuracy from feedback, when any.
+	LiveAccuracy *float64 `json:"live_accuracy,omitempty"`
+}
+
+// FeedbackRequest reports the true label of an earlier prediction.
+type FeedbackRequest struct {
+	// RequestID is the request_id the prediction answered with; for
+	// /batch-predict it is "<request_id>/<index>".
+	RequestID string `json:"request_id" minLength:"1" maxLength:"200" doc:"request_id of the prediction (batch: request_id/index)."`
+	// Label is the true label; it must be one of the model's labels.
+	Label string `json:"label" minLength:"1" doc:"The true label."`
+}
+
+// FeedbackResponse says how the prediction fared.
+type FeedbackResponse struct {
+	// ModelVersion is the model version that made the prediction.
+	ModelVersion string `json:"model_version"`
+	// Predicted is the label it predicted; Correct whether it was right.
+	Predicted string `json:"predicted"`
+	Correct   bool   `json:"correct"`
+	// LiveAccuracy is the model's rolling accuracy after this feedback.
+	LiveAccuracy float64 `json:"live_accuracy"`
+}
+
+// DriftStatus is the answer of GET /models/{id}/drift: drift detection on
+// predicted labels, confidence, text length and out-of-vocabulary rate (PSI
+// against the reference), and live accuracy from feedback.
+type DriftStatus struct {
+	// Model and Version name the model version.
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	// Status is the worst of all signals and the accuracy: ok, warn or alert.
+	Status string `json:"status" enum:"ok,warn,alert"`
+	// Reference is "manifest", "bootstrap" or "collecting".
+	Reference string `json:"reference"`
+	// Collected is how many predictions the bootstrap has, of Bootstrap.
+	Collected int `json:"collected,omitempty"`
+	Bootstrap int `json:"bootstrap,omitempty"`
+	// Window is the sliding window's capacity; Samples how full it is.
+	Window  int `json:"window"`
+	Samples int `json:"samples"`
+	// Warn and Alert are the PSI thresholds.
+	Warn  float64 `json:"warn"`
+	Alert float64 `json:"alert"`
+	// Signals are the per-signal figures.
+	Signals []DriftSignal `json:"signals"`
+	// Accuracy is performance drift from feedback.
+	Accuracy DriftAccuracy `json:"accuracy"`
+}
+
+// DriftSignal is one drift signal's figures.
+type DriftSignal struct {
+	// Signal is label, confidence, text_length or oov_rate.
+	Signal string `json:"signal"`
+	// PSI is the population stability index of the window against the reference.
+	PSI float64 `json:"psi"`
+	// Samples is how many window values the PSI covers.
+	Samples int `json:"samples"`
+	// Status is ok, warn or alert.
+	Status string `json:"status" enum:"ok,warn,alert"`
+	// Reference and Window are the bins' shares.
+	Reference []float64 `json:"reference"`
+	Window    []float64 `json:"window"`
+	// Edges are the bin boundaries; Bins name the label bins.
+	Edges []float64 `json:"edges,omitempty"`
+	Bins  []string  `json:"bins,omitempty"`
+}
+
+// DriftAccuracy is live accuracy against the model's reference accuracy.
+type DriftAccuracy struct {
+	// Live is the accuracy over the last Feedback feedbacks; nil before any.
+	Live *float64 `json:"live,omitempty"`
+	// Reference is the manifest's accuracy; nil when unknown.
+	Reference *float64 `json:"reference,omitempty"`
+	// Feedback is how many feedbacks Live covers; Window is its maximum.
+	Feedback int `json:"feedback"`
+	Window   int `json:"window"`
+	// Tolerance is how far Live may fall below Reference.
+	Tolerance float64 `json:"tolerance"`
+	// Status is ok or alert.
+	Status string `json:"status" enum:"ok,warn,alert"`
 }
 
 // Stats is the server's in-process summary.

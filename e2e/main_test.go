@@ -68,12 +68,14 @@ func freeAddr(t testing.TB) string {
 
 // proc is a running `mlserve serve`.
 type proc struct {
-	cmd    *exec.Cmd
-	addr   string
-	url    string
-	client *api.Client
-	log    *bytes.Buffer
-	done   chan error
+	cmd  *exec.Cmd
+	addr string
+	url  string
+	// metricsURL is the monitoring listener's /metrics.
+	metricsURL string
+	client     *api.Client
+	log        *bytes.Buffer
+	done       chan error
 }
 
 // startServer runs `mlserve serve` on modelsDir and waits until it is ready.
@@ -91,7 +93,9 @@ func startServerWith(t testing.TB, modelsDir, extra string) *proc {
 	}
 	p := &proc{addr: freeAddr(t), log: &bytes.Buffer{}, done: make(chan error, 1)}
 	p.url = "http://" + p.addr
-	p.cmd = exec.Command(binary, "serve", "--config", cfg, "--addr", p.addr, "--metrics-addr", freeAddr(t))
+	metricsAddr := freeAddr(t)
+	p.metricsURL = "http://" + metricsAddr + "/metrics"
+	p.cmd = exec.Command(binary, "serve", "--config", cfg, "--addr", p.addr, "--metrics-addr", metricsAddr)
 	p.cmd.Env = append(os.Environ(), "MLSERVE_ADMIN_TOKEN=")
 	stderr, _ := p.cmd.StderrPipe()
 	p.cmd.Stdout = io.Discard

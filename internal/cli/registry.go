@@ -23,7 +23,7 @@ func (a registry) Resolve(_ context.Context, ref string) (*server.Lease, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &server.Lease{ID: h.ID, Model: h.Model, Release: h.Release, Fail: h.Fail}, nil
+	return &server.Lease{ID: h.ID, Model: h.Model, Manifest: h.Manifest, Release: h.Release, Fail: h.Fail}, nil
 }
 
 func (a registry) List(context.Context) (*api.ModelList, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -93,11 +94,16 @@ func serve(ctx context.Context, f *serveFlags) error {
 		PollInterval: time.Duration(c.Repository.PollInterval),
 		DrainTimeout: time.Duration(c.DrainTimeout),
 	}, log)
+	promReg, mon, err := newMonitoring(c.Monitoring, log)
+	if err != nil {
+		return fmt.Errorf("monitoring: %w", err)
+	}
 	eng, err := inference.New(inference.Config{
 		MaxQueue:     c.Queue.MaxSize,
 		MaxBatchSize: c.MaxBatchSize,
 		BatchTimeout: time.Duration(c.BatchTimeoutMS) * time.Millisecond,
 		Logger:       log,
+		Observe:      observeBatches(mon.Metrics()),
 	})
 	if err != nil {
 		return err
@@ -106,7 +112,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 	if drain <= 0 {
 		drain = 30 * time.Second
 	}
-	pc, rstore, err := newCache(c.Cache, log)
+	pc, rstore, err := newCache(c.Cache, mon.Metrics(), log)
 	if err != nil {
 		return err
 	}
@@ -121,9 +127,10 @@ func serve(ctx context.Context, f *serveFlags) error {
 			cancel()
 		}
 	}()
-	l := listeners{addr: c.ListenAddr, shutdown: drain}
+	l := listeners{addr: c.ListenAddr, shutdown: drain, metrics: promReg}
 	if c.Monitoring.Enabled {
 		l.metricsAddr = c.MetricsAddr()
+		go watchLoads(ctx, reg, mon.Metrics())
 	}
 	opts := server.Options{
 		AdminToken:     c.AdminToken,
@@ -135,6 +142,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 		Engine:         eng,
 		Cache:          pc,
 		Version:        Version,
+		Monitor:        mon,
 	}
 	// The server forgets unloaded versions' queues and cache entries itself.
 	err = runServer(ctx, l, registry{r: reg}, opts, nil)
@@ -155,7 +163,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 // newCache builds the prediction cache of cache.*: nil when disabled; with
 // cache.redis_url, Redis behind the memory tier. The Store is returned so
 // shutdown can close it.
-func newCache(c config.Cache, log *slog.Logger) (*cache.Cache, *rediscache.Store, error) {
+func newCache(c config.Cache, met *monitoring.Metrics, log *slog.Logger) (*cache.Cache, *rediscache.Store, error) {
 	if !c.Enabled {
 		return nil, nil, nil
 	}
@@ -172,6 +180,9 @@ func newCache(c config.Cache, log *slog.Logger) (*cache.Cache, *rediscache.Store
 			return nil, nil, fmt.Errorf("cache.redis_url: %w", err)
 		}
 		cfg.Remote = store
+		if met != nil {
+			cfg.Remote = countedTier{Tier: store, met: met}
+		}
 	}
 	pc, err := cache.New(cfg)
 	if err != nil {
@@ -187,6 +198,9 @@ func newCache(c config.Cache, log *slog.Logger) (*cache.Cache, *rediscache.Store
 type listeners struct {
 	addr, metricsAddr string
 	shutdown          time.Duration
+	// metrics is what the metrics listener serves (nil: Go and process
+	// collectors only).
+	metrics *prometheus.Registry
 }
 
 // runServer serves reg on l.addr and its metrics on l.metricsAddr until ctx
@@ -197,9 +211,11 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 	if log == nil {
 		log = slog.Default()
 	}
-	promReg := prometheus.NewRegistry()
-	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts.Metrics = promReg
+	promReg := l.metrics
+	if promReg == nil {
+		promReg = prometheus.NewRegistry()
+		promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
 	opts.Logger = log
 	s, err := server.New(reg, opts)
 	if err != nil {
@@ -290,6 +306,22 @@ wait:
 		err = errors.Join(err, metricsSrv.Shutdown(sctx))
 	}
 	return err
+}
+
+// watchLoads books the registry's loads in the load metrics every 2 s
+// until ctx ends.
+func watchLoads(ctx context.Context, reg *model.Registry, met *monitoring.Metrics) {
+	w := &loadWatcher{met: met}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		w.tick(reg.List())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newLogger is the process's one slog configuration.

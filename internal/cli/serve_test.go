@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -38,9 +39,14 @@ func TestRunServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	promReg, mon, err := newMonitoring(config.Default().Monitoring, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		done <- runServer(ctx, listeners{addr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", shutdown: 5 * time.Second},
-			emptyRegistry{}, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		done <- runServer(ctx, listeners{addr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", shutdown: 5 * time.Second, metrics: promReg},
+			emptyRegistry{}, server.Options{Logger: log, Monitor: mon},
 			func(a, m net.Addr) { addrs <- [2]net.Addr{a, m} })
 	}()
 	var a [2]net.Addr

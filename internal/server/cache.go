@@ -58,7 +58,14 @@ func (s *Server) predictCached(ctx context.Context, id string, texts []string,
 		return preds, make([]bool, len(texts)), err
 	}
 	keys := cacheKeys(id, texts)
-	preds, found := c.GetMany(ctx, keys)
+	var found []bool
+	if s.mon != nil {
+		rc := &remoteCount{}
+		preds, found = c.GetMany(context.WithValue(ctx, remoteCountKey{}, rc), keys)
+		s.bookCache(id, found, rc)
+	} else {
+		preds, found = c.GetMany(ctx, keys)
+	}
 	var missIdx []int
 	for i, ok := range found {
 		if !ok {
@@ -96,7 +103,7 @@ func (s *Server) flushCache(ctx context.Context, id string) error {
 }
 
 // released drops what the server and engine keep for a version that has left
-// the registry: its engine queue and its cache entries.
+// the registry: its engine queue, its cache entries and its monitoring.
 func (s *Server) released(ctx context.Context, id string) {
 	if f, ok := s.opts.Engine.(forgetter); ok {
 		f.Forget(id)
@@ -104,6 +111,7 @@ func (s *Server) released(ctx context.Context, id string) {
 	if err := s.flushCache(ctx, id); err != nil {
 		s.log.Warn("flushing an unloaded version's cache", "model", id, "err", err)
 	}
+	s.untrack(id)
 }
 
 // Reconcile compares the registry's serving versions with those seen before
@@ -142,6 +150,7 @@ func (s *Server) Reconcile(ctx context.Context) {
 		s.log.Debug("releasing a version that left the registry", "model", id)
 		s.released(ctx, id)
 	}
+	s.mon.Metrics().SetModelsLoaded(len(now))
 }
 
 // queueStatser is implemented by engines that describe their queues.

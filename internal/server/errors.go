@@ -13,6 +13,7 @@ import (
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/monitoring"
 )
 
 func init() {
@@ -44,14 +45,15 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.GetStatus()
-	case errors.Is(err, ErrNotFound), errors.Is(err, model.ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, model.ErrNotFound), errors.Is(err, monitoring.ErrUnknownRequest),
+		errors.Is(err, monitoring.ErrNotTracked):
 		return http.StatusNotFound
 	case errors.Is(err, inference.ErrQueueFull), errors.Is(err, inference.ErrClosed), errors.Is(err, ErrNotReady):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrConflict), errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse):
 		return http.StatusConflict
 	case errors.Is(err, ErrBadRequest), errors.Is(err, model.ErrInvalidName),
-		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid):
+		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
@@ -60,6 +62,25 @@ func statusOf(err error) int {
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+// errorKind is the monitoring error kind of a predict answer's status: ""
+// for success and for statuses that are not a prediction failure (401, 403,
+// 499).
+func errorKind(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return monitoring.KindValidation
+	case http.StatusNotFound:
+		return monitoring.KindNotFound
+	case http.StatusServiceUnavailable:
+		return monitoring.KindQueueFull
+	case http.StatusGatewayTimeout:
+		return monitoring.KindTimeout
+	case http.StatusInternalServerError:
+		return monitoring.KindModel
+	}
+	return ""
 }
 
 // toProblem turns err into the problem document sent for it; location and

@@ -35,11 +35,12 @@ func (s *Server) registerHealth() {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "stats", Method: http.MethodGet, Path: "/stats",
-		Summary: "Per-model request counters and latency percentiles", Tags: []string{"health"},
+		Summary: "Per-model counters, latency percentiles, prediction distribution, drift and live accuracy", Tags: []string{"health"},
 	}, func(context.Context, *struct{}) (*statsOutput, error) {
 		st := s.stats.snapshot()
 		st.Cache = s.cacheStats()
 		st.Queues = s.queueStats()
+		s.mergeSummary(st)
 		return &statsOutput{Body: st}, nil
 	})
 }

@@ -37,12 +37,12 @@ func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput,
 	if n := s.textLen(in.Body.Text); n > s.opts.MaxTextChars {
 		return nil, s.textTooLong("body.text", n)
 	}
-	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, []string{in.Body.Text})
+	rid := s.requestID(in.RequestID)
+	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, []string{in.Body.Text}, rid, false)
 	if err != nil {
 		return nil, err
 	}
 	p := preds[0]
-	rid := s.requestID(in.RequestID)
 	resp := &api.PredictResponse{
 		Label:        p.Label,
 		Confidence:   p.Confidence,
@@ -64,11 +64,11 @@ func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput
 			return nil, s.textTooLong(fmt.Sprintf("body.texts[%d]", i), n)
 		}
 	}
-	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, in.Body.Texts)
+	rid := s.requestID(in.RequestID)
+	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, in.Body.Texts, rid, true)
 	if err != nil {
 		return nil, err
 	}
-	rid := s.requestID(in.RequestID)
 	resp := &api.BatchPredictResponse{
 		Predictions:  make([]api.BatchPrediction, len(preds)),
 		ModelVersion: id,
@@ -86,8 +86,9 @@ func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput
 
 // classify resolves the model, answers what it can from the cache, runs the
 // rest under the request's deadline and books the outcome. cached[i] says
-// text i was answered from the cache.
-func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutMS int, texts []string) (string, []model.Prediction, []bool, []string, error) {
+// text i was answered from the cache. rid is the request id predictions
+// await feedback under (batch: rid/index).
+func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutMS int, texts []string, rid string, batch bool) (string, []model.Prediction, []bool, []string, error) {
 	ctx, cancel := s.deadline(ctx, timeoutMS)
 	defer cancel()
 	lease, err := s.reg.Resolve(ctx, ref)
@@ -95,7 +96,9 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 		return "", nil, nil, nil, toProblem(err, "body.model_version", ref)
 	}
 	defer lease.release()
-	ri.model = lease.ID
+	ri.model, ri.texts = lease.ID, len(texts)
+	s.track(lease)
+	raw := texts
 	// Clean once: the cache keys on the text the model really sees, and the
 	// engine runs the model without cleaning again.
 	clean, m := model.Unwrap(lease.Model)
@@ -129,6 +132,7 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 		}
 		return "", nil, nil, nil, toProblem(err, "", nil)
 	}
+	s.record(lease.ID, m, rid, batch, raw, texts, preds)
 	return lease.ID, preds, cached, lease.Model.Labels(), nil
 }
 

@@ -37,6 +37,9 @@ type Lease struct {
 	ID string
 	// Model is the loaded model.
 	Model model.Model
+	// Manifest is the version's manifest, or nil: monitoring takes its
+	// drift reference and accuracy from it.
+	Manifest *model.Manifest
 	// Release gives the lease back; nil when there is nothing to give back.
 	Release func()
 	// Fail, when not nil, counts a failed request against the version.

@@ -13,17 +13,18 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/monitoring"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -42,9 +43,10 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Logger receives one line per request (default slog.Default()).
 	Logger *slog.Logger
-	// Metrics registers the server's Prometheus collectors (default: a
-	// private registry).
-	Metrics prometheus.Registerer
+	// Monitor books request metrics, the prediction distribution, drift,
+	// feedback and the monitoring figures of /stats; nil is monitoring off
+	// (no metrics, POST /feedback and GET /models/{id}/drift answer 404).
+	Monitor *monitoring.Monitor
 	// Version is reported in the OpenAPI document.
 	Version string
 	// Engine runs predictions (queueing, dynamic batching); nil calls the
@@ -78,9 +80,6 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.Metrics == nil {
-		o.Metrics = prometheus.NewRegistry()
-	}
 	if o.Version == "" {
 		o.Version = "dev"
 	}
@@ -95,7 +94,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	stats   *statsBook
-	metrics *metrics
+	mon     *monitoring.Monitor
+	tracked sync.Map // model id → *sync.Once that Tracks it with the monitor
 	idBase  string
 	idSeq   atomic.Uint64
 	gone    retired
@@ -112,20 +112,16 @@ func (s *Server) Drain() { s.draining.Store(true) }
 // New returns a server answering for reg.
 func New(reg Registry, opts Options) (*Server, error) {
 	opts.defaults()
-	m, err := newMetrics(opts.Metrics)
-	if err != nil {
-		return nil, err
-	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s := &Server{
-		reg:     reg,
-		opts:    opts,
-		log:     opts.Logger.With("component", "server"),
-		mux:     http.NewServeMux(),
-		stats:   newStatsBook(time.Now()),
-		metrics: m,
-		idBase:  hex.EncodeToString(b[:]),
+		reg:    reg,
+		opts:   opts,
+		log:    opts.Logger.With("component", "server"),
+		mux:    http.NewServeMux(),
+		stats:  newStatsBook(time.Now()),
+		mon:    opts.Monitor,
+		idBase: hex.EncodeToString(b[:]),
 	}
 	cfg := huma.DefaultConfig("mlserve", opts.Version)
 	cfg.Info.Description = "Text classification with scikit-learn and ONNX models, read natively in Go."
@@ -167,6 +163,7 @@ func (s *Server) register() {
 	s.registerAdmin()
 	s.registerCacheAdmin()
 	s.registerHealth()
+	s.registerMonitoring()
 }
 
 // reqInfo travels in the request context so handlers can tell the
@@ -174,6 +171,7 @@ func (s *Server) register() {
 type reqInfo struct {
 	start time.Time
 	model string
+	texts int
 }
 
 type ctxKey struct{}
@@ -220,7 +218,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		endpoint := s.route(r)
 		defer func() {
 			d := time.Since(ri.start)
-			s.metrics.observe(endpoint, ri.model, sw.status, d)
+			s.observe(endpoint, ri, sw.status, d)
 			lvl := slog.LevelDebug
 			if sw.status >= 500 {
 				lvl = slog.LevelWarn
@@ -262,15 +260,24 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 func (s *Server) route(r *http.Request) string {
 	p := r.URL.Path
 	switch {
+	case isDriftPath(p) && r.Method == http.MethodGet:
+		return "/models/{id}/drift"
 	case p == "/models" || strings.HasPrefix(p, "/models/"):
 		return "/models"
-	case p == "/predict", p == "/batch-predict", p == "/stats", p == "/health/live", p == "/health/ready", p == "/openapi.json":
+	case p == "/predict", p == "/batch-predict", p == "/stats", p == "/feedback", p == "/health/live", p == "/health/ready", p == "/openapi.json":
 		return p
 	case p == "/docs" || strings.HasPrefix(p, "/docs/"):
 		return "/docs"
 	default:
 		return "other"
 	}
+}
+
+// isDriftPath says p is /models/{id}/drift, which is not admin API: drift
+// figures are monitoring, as public as /stats.
+func isDriftPath(p string) bool {
+	id, tail, ok := strings.Cut(strings.TrimPrefix(p, "/models/"), "/")
+	return ok && strings.HasPrefix(p, "/models/") && id != "" && tail == "drift"
 }
 
 // checkBody reads a prediction body, answering 413 when it is over the limit

@@ -16,9 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
@@ -415,26 +412,6 @@ func TestOpenAPIAndDocs(t *testing.T) {
 		a := do(t, s, call{method: "GET", path: r[1]})
 		if a.Code != 200 || a.Body.Len() < 10000 {
 			t.Errorf("asset %s: %d, %d bytes", r[1], a.Code, a.Body.Len())
-		}
-	}
-}
-
-func TestMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	s := newServer(t, newFakeRegistry(), server.Options{Metrics: reg})
-	do(t, s, call{method: "POST", path: "/predict", body: `{"text":"good"}`})
-	do(t, s, call{method: "POST", path: "/predict", body: `{"text":"x","model_version":"nope"}`})
-	if n := testutil.CollectAndCount(reg, "mlserve_http_request_duration_seconds"); n != 2 {
-		t.Errorf("%d series, want 2", n)
-	}
-	w := httptest.NewRecorder()
-	server.MetricsHandler(reg).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-	for _, want := range []string{
-		`mlserve_http_request_duration_seconds_count{code="200",endpoint="/predict",model="sentiment-v2"} 1`,
-		`mlserve_http_request_duration_seconds_count{code="404",endpoint="/predict",model=""} 1`,
-	} {
-		if !strings.Contains(w.Body.String(), want) {
-			t.Errorf("metrics lack %s", want)
 		}
 	}
 }
