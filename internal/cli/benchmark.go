@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -28,16 +31,31 @@ type benchFlags struct {
 	sweep       string
 	json        bool
 	histRows    int
+	metrics     string
 }
 
 // benchOutput is the --json document: one run per concurrency level.
 type benchOutput struct {
-	Server string            `json:"server"`
-	Model  string            `json:"model"`
-	Runs   []loadgen.Summary `json:"runs"`
-	// QueueSplit is "n/a": the API does not report queue and inference time
-	// separately.
-	QueueSplit string `json:"queue_vs_inference"`
+	Server string     `json:"server"`
+	Model  string     `json:"model"`
+	Runs   []benchRun `json:"runs"`
+}
+
+// benchRun is one level's results with the server-side split, when the
+// server's metrics were readable.
+type benchRun struct {
+	loadgen.Summary
+	// Split is the server-side time split; nil when not available.
+	Split *splitJSON `json:"server_split,omitempty"`
+	// SplitError says why Split is missing.
+	SplitError string `json:"server_split_error,omitempty"`
+}
+
+// splitJSON is loadgen.Split as the JSON output reports it.
+type splitJSON struct {
+	QueueWaitMS float64 `json:"queue_wait_ms_per_text"`
+	InferenceMS float64 `json:"inference_ms_per_batch"`
+	MeanBatch   float64 `json:"texts_per_batch"`
 }
 
 func newBenchmarkCmd(g *globals) *cobra.Command {
@@ -85,6 +103,7 @@ set of exact repeats.`,
 	fl.StringVar(&f.sweep, "concurrency-sweep", "", "comma-separated concurrency levels to run one after another, e.g. 1,8,32,128")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.IntVar(&f.histRows, "histogram-rows", 12, "rows of the latency histogram")
+	fl.StringVar(&f.metrics, "metrics", "", "the server's Prometheus /metrics URL, for the queue vs inference split (default: --server's host, port 9090; \"off\" to skip)")
 	return cmd, &f
 }
 
@@ -154,12 +173,31 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 	if _, err := c.Predict(ctx, &api.PredictRequest{Text: "Subject: hello", ModelVersion: cfg.Model}); err != nil {
 		return err
 	}
-	doc := benchOutput{Server: cfg.URL, Model: cfg.Model, QueueSplit: "n/a"}
+	metricsURL := f.metrics
+	if metricsURL == "" {
+		metricsURL = defaultMetricsURL(cfg.URL)
+	}
+	model, version := splitID(cfg.Model)
+	doc := benchOutput{Server: cfg.URL, Model: cfg.Model}
 	tty := isTerminal(errOut)
+	warmup := cfg.Warmup
+	cfg.Warmup = 0
 	for i, level := range levels {
 		cfg.Concurrency = level
 		cfg.Client = loadgen.NewHTTPClient(level)
 		cfg.Progress = nil
+		if warmup > 0 {
+			w := cfg
+			w.Requests, w.Duration = 0, warmup
+			if _, err := loadgen.Run(ctx, w); err != nil {
+				return err
+			}
+		}
+		var before loadgen.Split
+		var splitErr error = errors.New("turned off")
+		if metricsURL != "off" {
+			before, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, metricsURL, model, version)
+		}
 		if tty {
 			cfg.Progress = progressBar(errOut, cfg)
 		}
@@ -170,13 +208,23 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 		if res == nil {
 			return err
 		}
-		s := res.Summary(f.histRows)
-		doc.Runs = append(doc.Runs, s)
+		run := benchRun{Summary: res.Summary(f.histRows)}
+		if splitErr == nil {
+			var after loadgen.Split
+			if after, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, metricsURL, model, version); splitErr == nil {
+				d := after.Sub(before)
+				run.Split = &splitJSON{QueueWaitMS: msf(d.MeanQueueWait()), InferenceMS: msf(d.MeanInference()), MeanBatch: d.MeanBatch()}
+			}
+		}
+		if splitErr != nil {
+			run.SplitError = splitErr.Error()
+		}
+		doc.Runs = append(doc.Runs, run)
 		if !f.json {
 			if i > 0 {
 				fmt.Fprintln(out)
 			}
-			writeReport(out, cfg, &s)
+			writeReport(out, cfg, &run, metricsURL)
 		}
 		if err != nil {
 			return err
@@ -190,8 +238,34 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 	return nil
 }
 
+// defaultMetricsURL is the default monitoring listener (port 9090) on the
+// server's host.
+func defaultMetricsURL(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.Hostname() == "" {
+		return "off"
+	}
+	return "http://" + net.JoinHostPort(u.Hostname(), "9090") + "/metrics"
+}
+
+// splitID splits a full model id ("spam-v1") into name and version; for a
+// bare name or version it returns empty strings (all models).
+func splitID(id string) (string, string) {
+	i := strings.LastIndex(id, "-v")
+	if i <= 0 {
+		return "", ""
+	}
+	if _, err := strconv.Atoi(id[i+2:]); err != nil {
+		return "", ""
+	}
+	return id[:i], id[i+1:]
+}
+
+func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 // writeReport prints one run's results for a person to read.
-func writeReport(w io.Writer, cfg loadgen.Config, s *loadgen.Summary) {
+func writeReport(w io.Writer, cfg loadgen.Config, run *benchRun, metricsURL string) {
+	s := &run.Summary
 	mode := "closed loop"
 	if cfg.Rate > 0 {
 		mode = fmt.Sprintf("open loop at %g requests/s", cfg.Rate)
@@ -208,7 +282,12 @@ func writeReport(w io.Writer, cfg loadgen.Config, s *loadgen.Summary) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "latency      p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", s.P50MS, s.P90MS, s.P95MS, s.P99MS, s.MaxMS)
-	fmt.Fprintf(w, "server time  %.3f ms per request (mean reported latency); queue vs inference: n/a (not reported by the server)\n", s.ServerMeanMS)
+	fmt.Fprintf(w, "server time  %.3f ms per request (mean reported latency)\n", s.ServerMeanMS)
+	if sp := run.Split; sp != nil {
+		fmt.Fprintf(w, "server split queue wait %.3f ms per text, model %.3f ms per batch of %.1f texts (%s)\n", sp.QueueWaitMS, sp.InferenceMS, sp.MeanBatch, metricsURL)
+	} else {
+		fmt.Fprintf(w, "server split n/a (%s)\n", run.SplitError)
+	}
 	fmt.Fprintf(w, "cache hits   %.1f%% of texts\n", 100*s.CacheHitShare)
 	if len(s.Errors) == 0 {
 		fmt.Fprintln(w, "errors       none")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -12,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/loadgen"
@@ -87,6 +91,22 @@ func predictServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	var n atomic.Int64
+	// Real Prometheus histograms under mlserve's names: every text waits
+	// 1 ms, every request is one model call of 2 ms.
+	reg := prometheus.NewRegistry()
+	hist := func(name string) prometheus.Observer {
+		v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "mlserve", Name: name}, []string{"model", "version"})
+		reg.MustRegister(v)
+		return v.WithLabelValues("spam", "v1")
+	}
+	queue, inf, batch := hist("queue_wait_seconds"), hist("inference_duration_seconds"), hist("batch_size")
+	observe := func(texts int) {
+		for range texts {
+			queue.Observe(0.001)
+		}
+		inf.Observe(0.002)
+		batch.Observe(float64(texts))
+	}
 	cached := func(s string) bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -105,18 +125,21 @@ func predictServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 			w.Write([]byte(`{"title":"Not Found","status":404,"detail":"model \"` + req.ModelVersion + `\" not found"}`))
 			return
 		}
+		observe(1)
 		json.NewEncoder(w).Encode(api.PredictResponse{Label: "ham", Confidence: 0.9, LatencyMS: 0.25, ModelVersion: "spam-v1", Cached: cached(req.Text)})
 	})
 	mux.HandleFunc("POST /batch-predict", func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		var req api.BatchPredictRequest
 		json.NewDecoder(r.Body).Decode(&req)
+		observe(len(req.Texts))
 		resp := api.BatchPredictResponse{TotalLatencyMS: 1, ModelVersion: "spam-v1"}
 		for _, s := range req.Texts {
 			resp.Predictions = append(resp.Predictions, api.BatchPrediction{Label: "spam", Confidence: 0.8, Cached: cached(s)})
 		}
 		json.NewEncoder(w).Encode(resp)
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	return ts, &n
@@ -130,7 +153,7 @@ func TestBenchmarkCommand(t *testing.T) {
 		return out.String(), errOut.String(), code
 	}
 	t.Run("text report", func(t *testing.T) {
-		out, errOut, code := run("spam-v1", "300", "-c", "4", "--warmup", "0s", "--repeat-ratio", "1")
+		out, errOut, code := run("spam-v1", "300", "-c", "4", "--warmup", "50ms", "--repeat-ratio", "1", "--metrics", ts.URL+"/metrics")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -138,7 +161,8 @@ func TestBenchmarkCommand(t *testing.T) {
 			`model spam-v1, /predict, concurrency 4, closed loop: 300 requests`,
 			`(?m)^throughput\s+\d+\.\d requests/s$`,
 			`(?m)^latency\s+p50 [\d.]+\s+p90 [\d.]+\s+p95 [\d.]+\s+p99 [\d.]+\s+max [\d.]+ ms$`,
-			`server time\s+0\.250 ms per request .*queue vs inference: n/a`,
+			`(?m)^server time\s+0\.250 ms per request`,
+			`(?m)^server split queue wait 1\.000 ms per text, model 2\.000 ms per batch of 1\.0 texts`,
 			`(?m)^cache hits\s+(8\d|9\d|100)\.\d% of texts$`,
 			`(?m)^errors\s+none$`,
 			`(?m)^latency histogram\n(\s+[\d.]+ – \s*[\d.]+ ms │.*\n){12}`,
@@ -152,7 +176,7 @@ func TestBenchmarkCommand(t *testing.T) {
 		}
 	})
 	t.Run("json sweep with batches", func(t *testing.T) {
-		out, errOut, code := run("spam-v1", "40", "--concurrency-sweep", "1,3", "--batch", "10", "--warmup", "0s", "--json")
+		out, errOut, code := run("spam-v1", "40", "--concurrency-sweep", "1,3", "--batch", "10", "--warmup", "0s", "--json", "--metrics", ts.URL+"/metrics")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -160,7 +184,7 @@ func TestBenchmarkCommand(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatalf("%v:\n%s", err, out)
 		}
-		if len(doc.Runs) != 2 || doc.Model != "spam-v1" || doc.QueueSplit != "n/a" {
+		if len(doc.Runs) != 2 || doc.Model != "spam-v1" {
 			t.Fatalf("doc %+v", doc)
 		}
 		for i, c := range []int{1, 3} {
@@ -168,6 +192,21 @@ func TestBenchmarkCommand(t *testing.T) {
 			if r.Concurrency != c || r.Requests != 40 || r.Texts != 400 || r.Batch != 10 || r.CacheHitShare != 0 || len(r.Errors) != 0 || r.ServerMeanMS != 1 || r.P99MS < r.P50MS {
 				t.Errorf("run %d: %+v", i, r)
 			}
+			if r.Split == nil || math.Abs(r.Split.QueueWaitMS-1) > 1e-3 || math.Abs(r.Split.InferenceMS-2) > 1e-3 || r.Split.MeanBatch != 10 {
+				t.Errorf("run %d: split %+v (%s)", i, r.Split, r.SplitError)
+			}
+		}
+	})
+	t.Run("split off", func(t *testing.T) {
+		out, errOut, code := run("spam-v1", "5", "--warmup", "0s", "--metrics", "off")
+		if code != 0 || !strings.Contains(out, "server split n/a (turned off)") {
+			t.Errorf("exit %d: %s%s", code, out, errOut)
+		}
+	})
+	t.Run("no metrics there", func(t *testing.T) {
+		out, errOut, code := run("spam-v1", "5", "--warmup", "0s", "--metrics", ts.URL+"/nothing")
+		if code != 0 || !regexp.MustCompile(`server split n/a \(.*status 40[45]\)`).MatchString(out) {
+			t.Errorf("exit %d: %s%s", code, out, errOut)
 		}
 	})
 	t.Run("unknown model fails fast", func(t *testing.T) {
@@ -176,6 +215,26 @@ func TestBenchmarkCommand(t *testing.T) {
 			t.Errorf("exit %d: %s", code, errOut)
 		}
 	})
+}
+
+func TestSplitID(t *testing.T) {
+	tests := []struct{ id, name, version string }{
+		{"spam-v1", "spam", "v1"},
+		{"my-model-v12", "my-model", "v12"},
+		{"spam", "", ""},
+		{"v2", "", ""},
+		{"spam-vx", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			if n, v := splitID(tt.id); n != tt.name || v != tt.version {
+				t.Errorf("splitID = %q, %q", n, v)
+			}
+		})
+	}
+	if got := defaultMetricsURL("http://10.0.0.5:8000"); got != "http://10.0.0.5:9090/metrics" {
+		t.Errorf("defaultMetricsURL = %q", got)
+	}
 }
 
 func TestProgressBar(t *testing.T) {
