@@ -3,6 +3,7 @@ package monitoring
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
@@ -46,15 +47,31 @@ type Monitor struct {
 	mu        sync.RWMutex
 	detectors map[string]*Detector
 
+	// Predictions awaiting feedback. The ring and the map hold no pointers
+	// (request ids as 64-bit hashes, model and label as an index into
+	// pairs), so 100,000 of them cost the garbage collector nothing to scan.
 	pmu     sync.Mutex
-	pending map[string]int // request id → slot in ring
+	seed    maphash.Seed
+	pending map[uint64]int32 // request id hash → slot in ring
 	ring    []pendingPrediction
 	next    int
+	pairs   []pendingPair
+	pairIdx map[pendingPair]uint32
 }
 
+// pendingPrediction is one prediction awaiting feedback; key 0 is a free slot.
 type pendingPrediction struct {
-	requestID, model, label string
-	at                      time.Time
+	key  uint64 // hash of the request id, never 0
+	pair uint32 // index into Monitor.pairs
+	at   int64  // Unix nanoseconds
+}
+
+// pendingPair is a model version and the label it predicted.
+type pendingPair struct{ model, label string }
+
+// requestKey hashes a request id; 0 is kept for free slots.
+func (m *Monitor) requestKey(id string) uint64 {
+	return max(1, maphash.String(m.seed, id))
 }
 
 // New returns a Monitor that reports to metrics (nil: no Prometheus
@@ -75,7 +92,8 @@ func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Monitor, error) {
 		return nil, fmt.Errorf("%w: pending %d, ttl %s", ErrConfig, cfg.Pending, cfg.PendingTTL)
 	}
 	return &Monitor{cfg: cfg, metrics: metrics, stats: NewStats(time.Now(), nil), log: log, now: time.Now,
-		detectors: map[string]*Detector{}, pending: map[string]int{}, ring: make([]pendingPrediction, cfg.Pending)}, nil
+		detectors: map[string]*Detector{}, seed: maphash.MakeSeed(), pending: map[uint64]int32{},
+		ring: make([]pendingPrediction, cfg.Pending), pairIdx: map[pendingPair]uint32{}}, nil
 }
 
 // Metrics returns the Prometheus collectors (nil when off), for the
@@ -196,13 +214,21 @@ func (m *Monitor) Record(id, requestID string, o Observation) {
 	if requestID == "" {
 		return
 	}
+	key, at := m.requestKey(requestID), m.now().UnixNano()
 	m.pmu.Lock()
+	pp := pendingPair{id, o.Label}
+	pair, ok := m.pairIdx[pp]
+	if !ok {
+		pair = uint32(len(m.pairs))
+		m.pairs = append(m.pairs, pp)
+		m.pairIdx[pp] = pair
+	}
 	slot := m.next
-	if old := m.ring[slot].requestID; old != "" && m.pending[old] == slot {
+	if old := m.ring[slot].key; old != 0 && m.pending[old] == int32(slot) {
 		delete(m.pending, old)
 	}
-	m.ring[slot] = pendingPrediction{requestID: requestID, model: id, label: o.Label, at: m.now()}
-	m.pending[requestID] = slot
+	m.ring[slot] = pendingPrediction{key: key, pair: pair, at: at}
+	m.pending[key] = int32(slot)
 	m.next = (slot + 1) % len(m.ring)
 	m.pmu.Unlock()
 }
@@ -227,20 +253,23 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 	if m == nil {
 		return FeedbackResult{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
 	}
+	key := m.requestKey(requestID)
+	now := m.now()
 	m.pmu.Lock()
-	slot, ok := m.pending[requestID]
-	var p pendingPrediction
+	slot, ok := m.pending[key]
+	var p pendingPair
+	var at time.Time
 	if ok {
-		p = m.ring[slot]
-		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && m.now().Sub(p.at) <= m.cfg.PendingTTL {
+		p, at = m.pairs[m.ring[slot].pair], time.Unix(0, m.ring[slot].at)
+		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && now.Sub(at) <= m.cfg.PendingTTL {
 			m.pmu.Unlock() // the prediction keeps waiting for a valid label
 			return FeedbackResult{Model: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
 		}
-		delete(m.pending, requestID)
+		delete(m.pending, key)
 		m.ring[slot] = pendingPrediction{}
 	}
 	m.pmu.Unlock()
-	if !ok || m.now().Sub(p.at) > m.cfg.PendingTTL {
+	if !ok || now.Sub(at) > m.cfg.PendingTTL {
 		return FeedbackResult{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
 	}
 	res := FeedbackResult{Model: p.model, Predicted: p.label, Correct: p.label == label}

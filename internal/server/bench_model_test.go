@@ -15,15 +15,16 @@ import (
 
 // oneModel serves a single loaded model under its id.
 type oneModel struct {
-	id string
-	m  model.Model
+	id  string
+	m   model.Model
+	man *model.Manifest
 }
 
 func (o *oneModel) Resolve(_ context.Context, ref string) (*server.Lease, error) {
 	if ref != o.id {
 		return nil, server.ErrNotFound
 	}
-	return &server.Lease{ID: o.id, Model: o.m}, nil
+	return &server.Lease{ID: o.id, Model: o.m, Manifest: o.man}, nil
 }
 func (o *oneModel) List(context.Context) (*api.ModelList, error) { return &api.ModelList{}, nil }
 func (o *oneModel) Get(context.Context, string) (*api.ModelInfo, error) {
