@@ -38,7 +38,9 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the mlserve HTTP server",
 		Long: `Run the HTTP server: prediction and admin API, /docs, /openapi.json, and
-Prometheus /metrics on the monitoring listener. Configuration comes from
+Prometheus /metrics on the monitoring listener (with monitoring.enabled; when
+it is off nothing is monitored and no metrics listener opens: POST /feedback
+and GET /models/{id}/drift answer 404). Configuration comes from
 --config (YAML), MLSERVE_... environment variables, then these flags.
 SIGINT or SIGTERM shut it down gracefully.`,
 		Example: `  mlserve serve

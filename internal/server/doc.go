@@ -17,12 +17,28 @@
 // text: the registry applies a model's manifest preprocessing inside the
 // model it hands out, so the cleaned text is not visible here.
 //
+// # Monitoring
+//
+// With Options.Monitor (nil: monitoring off) every request is booked in the
+// latency histogram (predict calls with their model and version, errors by
+// kind from errorKind, the status mapping's twin), and every answered text,
+// cached or not, in the prediction distribution, the version's drift window
+// (label, confidence, text length, and the out-of-vocabulary rate when the
+// model can tell it) and the feedback ring under the request id
+// ("<request_id>/<index>" for a batch). A version is tracked, with its
+// manifest's drift reference and accuracy, the first time it serves, and
+// untracked when Reconcile sees it leave. Cache lookups are split by tier:
+// a second tier reports its share through CountRemote. POST /feedback and
+// GET /models/{id}/drift (public, like /stats) answer from the monitor, and
+// /stats adds its figures (p90, throughput, errors by kind, cache hit ratio,
+// predictions by label, drift status, live accuracy) to the server's own.
+//
 // # Versions leaving the registry
 //
 // The registry does not report the versions it retires (an explicit unload,
 // the keep-N policy, a repository change). Reconcile compares its List with
-// what was serving before and releases the engine queue and cache entries of
-// every version gone; the server calls it after each admin change and the
+// what was serving before and releases the engine queue, cache entries and
+// monitoring of every version gone; the server calls it after each admin change and the
 // serve command on a timer.
 //
 // # Shutdown

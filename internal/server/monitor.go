@@ -27,7 +27,10 @@ func (s *Server) track(l *Lease) {
 	if s.mon == nil {
 		return
 	}
-	v, _ := s.tracked.LoadOrStore(l.ID, new(sync.Once))
+	v, ok := s.tracked.Load(l.ID)
+	if !ok {
+		v, _ = s.tracked.LoadOrStore(l.ID, new(sync.Once))
+	}
 	v.(*sync.Once).Do(func() {
 		if err := s.mon.Track(l.ID, l.Model.Labels(), l.Manifest); err != nil {
 			// A bad reference block: watch the version with a bootstrapped one.
