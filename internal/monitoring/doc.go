@@ -48,7 +48,10 @@
 //
 // # Wiring it into the server
 //
-// At start-up (internal/cli serve), instead of the server's own metrics:
+// This is how internal/server and internal/cli call it (the engine's
+// per-batch figures come through inference.Config.Observe, Redis lookups
+// through a counting wrapper of the tier, loads from the registry's
+// statuses on a 2 s tick). At start-up (internal/cli serve):
 //
 //	reg := prometheus.NewRegistry()
 //	met, err := monitoring.NewMetrics(reg)      // replaces server.newMetrics
@@ -61,12 +64,10 @@
 // added to internal/config. With monitoring off, pass a nil *Monitor: every
 // call is a no-op, which is the "off" side of the overhead benchmark.
 //
-// internal/server/metrics.go registers mlserve_http_request_duration_seconds
-// with labels endpoint, model, code. Metrics registers the same name with
-// labels endpoint, model, version, code (model is the name, version "vN",
-// as SplitID gives) and buckets from 100 µs, so the server must drop its own
-// collector: replace `s.metrics.observe(endpoint, id, code, d)` by
-// `mon.Request(endpoint, id, code, texts, d, kind)`, which also feeds
+// Metrics registers mlserve_http_request_duration_seconds with labels
+// endpoint, model, version, code (model is the name, version "vN", as
+// SplitID gives) and buckets from 100 µs; the server has no collector of
+// its own. It calls `mon.Request(endpoint, id, code, texts, d, kind)`, which also feeds
 // /stats and mlserve_errors_total (kind from the one error-mapping
 // function: KindValidation for 400/413/422, KindNotFound 404, KindQueueFull
 // 503, KindTimeout 504, KindModel 500; "" for 2xx).
