@@ -46,8 +46,8 @@ func TestClientFeedbackAndDrift(t *testing.T) {
 	if _, err := c.Feedback(ctx, "gone", "ham"); !errors.As(err, &ae) || ae.StatusCode != 404 {
 		t.Errorf("unknown request: %v", err)
 	}
-	d, err := c.Drift(ctx, "spam v1")
-	if err != nil || d.Model != "spam v1" || d.Status != "warn" || len(d.Signals) != 1 || d.Signals[0].PSI != 0.12 {
+	d, err := c.Drift(ctx, "spam-v1")
+	if err != nil || d.Model != "spam-v1" || d.Status != "warn" || len(d.Signals) != 1 || d.Signals[0].PSI != 0.12 {
 		t.Errorf("Drift = %+v, %v", d, err)
 	}
 }
