@@ -52,10 +52,11 @@ type opts struct {
 
 // server is one process under test.
 type server struct {
-	Name  string `json:"name"`
-	URL   string `json:"url"`
-	cmd   *exec.Cmd
-	Ready time.Duration `json:"-"`
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	metrics string // Prometheus URL, mlserve only
+	cmd     *exec.Cmd
+	Ready   time.Duration `json:"-"`
 }
 
 // Report is results.json.
@@ -79,6 +80,11 @@ type Report struct {
 type Point struct {
 	Server string `json:"server"`
 	loadgen.Summary
+	// QueueWaitMS, ModelMS and TextsPerBatch are mlserve's server-side split
+	// (from its metrics) over the measured part of the point.
+	QueueWaitMS   float64 `json:"queue_wait_ms_per_text,omitempty"`
+	ModelMS       float64 `json:"model_ms_per_batch,omitempty"`
+	TextsPerBatch float64 `json:"texts_per_batch,omitempty"`
 }
 
 // Footprint is mlserve's start-up time and memory.
@@ -211,21 +217,43 @@ func run(ctx context.Context, o opts) error {
 
 // measure runs one point and logs it.
 func measure(ctx context.Context, o opts, s *server, c, batch int) (Point, error) {
-	res, err := loadgen.Run(ctx, loadgen.Config{
+	cfg := loadgen.Config{
 		URL: s.URL, Model: o.model, Batch: batch, Concurrency: c,
-		Duration: o.duration, Warmup: o.warmup, Client: loadgen.NewHTTPClient(c),
-	})
+		Duration: o.warmup, Client: loadgen.NewHTTPClient(c),
+	}
+	if _, err := loadgen.Run(ctx, cfg); err != nil { // warm-up
+		return Point{}, fmt.Errorf("%s c=%d warm-up: %w", s.Name, c, err)
+	}
+	cfg.Duration = o.duration
+	var before loadgen.Split
+	var splitErr error = errors.New("no metrics")
+	model, version := o.model, ""
+	if i := strings.LastIndex(o.model, "-"); i > 0 {
+		model, version = o.model[:i], o.model[i+1:]
+	}
+	if s.metrics != "" {
+		before, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, s.metrics, model, version)
+	}
+	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return Point{}, fmt.Errorf("%s c=%d: %w", s.Name, c, err)
 	}
 	sum := res.Summary(10)
 	sum.Histogram = nil
+	p := Point{Server: s.Name, Summary: sum}
+	if splitErr == nil {
+		after, err := loadgen.ScrapeSplit(ctx, cfg.Client, s.metrics, model, version)
+		if err == nil {
+			d := after.Sub(before)
+			p.QueueWaitMS, p.ModelMS, p.TextsPerBatch = ms(d.MeanQueueWait()), ms(d.MeanInference()), d.MeanBatch()
+		}
+	}
 	log.Printf("%-9s batch=%-3d c=%-3d %9.1f req/s %9.0f texts/s  p50 %7.2f ms  p99 %7.2f ms  errors %d",
 		s.Name, batch, c, sum.RequestsPerS, sum.TextsPerS, sum.P50MS, sum.P99MS, res.ErrorCount())
 	if res.ErrorCount() > 0 {
 		log.Printf("  first error: %s", res.FirstError)
 	}
-	return Point{Server: s.Name, Summary: sum}, nil
+	return p, nil
 }
 
 func freeAddr() (string, error) {
@@ -248,7 +276,11 @@ func startMLServe(ctx context.Context, o opts) (*server, error) {
 	}
 	cmd := exec.Command(o.mlserve, "serve", "--config", o.config, "--addr", addr, "--metrics-addr", maddr, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "MLSERVE_CACHE_ENABLED=false")
-	return start(ctx, "mlserve", "http://"+addr, cmd)
+	s, err := start(ctx, "mlserve", "http://"+addr, cmd)
+	if s != nil {
+		s.metrics = "http://" + maddr + "/metrics"
+	}
+	return s, err
 }
 
 // startReference starts the FastAPI server with uvicorn's httptools parser
@@ -470,6 +502,19 @@ func writeMarkdown(w io.Writer, r *Report) {
 	table(w, r.Predict)
 	fmt.Fprintf(w, "\n## /batch-predict\n\n")
 	table(w, r.Batch)
+	fmt.Fprintf(w, "\n## mlserve's server-side split (from its /metrics)\n\n")
+	fmt.Fprintf(w, "| endpoint | clients | queue wait ms/text | model ms/batch | texts/batch | server latency ms/request (mean) |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, ps := range [][]Point{r.Predict, r.Batch} {
+		for _, p := range ps {
+			if p.Server == "mlserve" {
+				ep := "/predict"
+				if p.Batch > 0 {
+					ep = fmt.Sprintf("/batch-predict ×%d", p.Batch)
+				}
+				fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.1f | %.3f |\n", ep, p.Concurrency, p.QueueWaitMS, p.ModelMS, p.TextsPerBatch, p.ServerMeanMS)
+			}
+		}
+	}
 	fmt.Fprintf(w, "\nmlserve serve with the sample models: %d models ready in %.0f ms, RSS %.1f MB idle, %.1f MB peak.\n",
 		r.MLServe.ModelsReady, r.MLServe.ReadyMS, r.MLServe.RSSIdleMB, r.MLServe.RSSPeakMB)
 }
