@@ -51,14 +51,7 @@ func observeBatches(met *monitoring.Metrics) func(inference.BatchInfo) {
 	}
 	return func(b inference.BatchInfo) {
 		name, version := monitoring.SplitID(b.ID)
-		for _, w := range b.Waits {
-			met.ObserveQueueWait(name, version, w)
-		}
-		met.ObserveBatchSize(name, version, b.Size)
-		if b.Err == nil {
-			met.ObserveInference(name, version, b.Inference)
-		}
-		met.SetQueueDepth(name, version, b.Queued)
+		met.ObserveBatch(name, version, b.Size, b.Waits, b.Inference, b.Err == nil, b.Queued)
 	}
 }
 

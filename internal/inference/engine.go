@@ -82,8 +82,9 @@ type Config struct {
 	Workers int
 	// Logger receives the engine's log lines; default slog.Default().
 	Logger *slog.Logger
-	// Observe, when not nil, is told about every batch after it ran, for
-	// monitoring. It runs on the batch's goroutine and must be quick.
+	// Observe, when not nil, is told about every batch after it ran and its
+	// answers were handed out, for monitoring. It runs on the batch's
+	// goroutine, holding its worker, and must be quick.
 	Observe func(BatchInfo)
 }
 

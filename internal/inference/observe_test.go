@@ -24,10 +24,27 @@ func TestObserveSeesEveryBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mu.Lock()
+	// Observe runs after the batch's answers are handed out: wait for it.
+	sum := func() int {
+		n := 0
+		for _, b := range seen {
+			n += b.Size
+		}
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		if sum() == 15 || time.Now().After(deadline) {
+			break
+		}
+		mu.Unlock()
+	}
 	defer mu.Unlock()
 	total := 0
-	for _, b := range seen {
+	for i, b := range seen {
+		if i == len(seen)-1 && b.Queued != 0 {
+			t.Errorf("last batch says %d texts still queued", b.Queued)
+		}
 		total += b.Size
 		if b.ID != "m-v1" || b.Size < 1 || b.Size > 4 || len(b.Waits) == 0 || b.Err != nil {
 			t.Errorf("batch %+v", b)
@@ -43,5 +60,31 @@ func TestObserveSeesEveryBatch(t *testing.T) {
 	}
 	if total != 1+2+3+4+5 {
 		t.Errorf("batches cover %d texts, sent 15", total)
+	}
+}
+
+// TestObserveQueued: a batch run while other requests wait reports them.
+func TestObserveQueued(t *testing.T) {
+	var mu sync.Mutex
+	maxQueued := 0
+	m := &echoModel{fixed: 2 * time.Millisecond, noBatch: true}
+	e := newEngine(t, Config{MaxBatchSize: 1, Workers: 1, Observe: func(b BatchInfo) {
+		mu.Lock()
+		maxQueued = max(maxQueued, b.Queued)
+		mu.Unlock()
+	}})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := e.Predict(context.Background(), "m-v1", m, texts("q", 1)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if maxQueued == 0 {
+		t.Error("8 requests on one worker, no batch saw any queued")
 	}
 }

@@ -280,20 +280,19 @@ func (q *queue) run(b *batch) {
 		}
 	}
 
+	var info *BatchInfo
 	if obs := q.e.cfg.Observe; obs != nil {
-		defer func() {
-			waits := make([]time.Duration, len(b.segs))
-			for i, s := range b.segs {
-				waits[i] = start.Sub(s.r.enqueued)
-			}
-			q.mu.Lock()
-			queued := q.queuedTexts
-			q.mu.Unlock()
-			obs(BatchInfo{ID: q.id, Size: len(b.texts), Waits: waits, Inference: elapsed, Queued: queued, Err: err})
-		}()
+		info = &BatchInfo{ID: q.id, Size: len(b.texts), Waits: make([]time.Duration, len(b.segs)), Inference: elapsed, Err: err}
+		for i, s := range b.segs {
+			info.Waits[i] = start.Sub(s.r.enqueued)
+		}
+		defer func() { obs(*info) }() // after the unlock below; Queued is set under the lock
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if info != nil {
+		defer func() { info.Queued = q.queuedTexts }()
+	}
 	q.running--
 	q.batches++
 	q.texts += uint64(len(b.texts))

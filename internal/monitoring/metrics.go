@@ -166,6 +166,24 @@ func (m *Metrics) ObserveBatchSize(model, version string, n int) {
 	m.batchSize.WithLabelValues(model, version).Observe(float64(n))
 }
 
+// ObserveBatch records one batch at once (one label lookup per metric):
+// each request's queue wait, the batch size, the model time when ok, and
+// the texts still queued after it.
+func (m *Metrics) ObserveBatch(model, version string, size int, waits []time.Duration, inference time.Duration, ok bool, queued int) {
+	if m == nil {
+		return
+	}
+	qw := m.queueWait.WithLabelValues(model, version)
+	for _, w := range waits {
+		qw.Observe(w.Seconds())
+	}
+	m.batchSize.WithLabelValues(model, version).Observe(float64(size))
+	if ok {
+		m.inference.WithLabelValues(model, version).Observe(inference.Seconds())
+	}
+	m.queueDepth.WithLabelValues(model, version).Set(float64(queued))
+}
+
 // ObservePrediction counts one prediction by label and records its
 // confidence.
 func (m *Metrics) ObservePrediction(model, version, label string, confidence float64) {

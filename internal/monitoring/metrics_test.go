@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +242,41 @@ func TestSplitID(t *testing.T) {
 				t.Errorf("SplitID(%q) = %q, %q; want %q, %q", tt.id, n, v, tt.name, tt.version)
 			}
 		})
+	}
+}
+
+func TestObserveBatch(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveBatch("spam", "v1", 5, []time.Duration{time.Millisecond, 3 * time.Millisecond}, 2*time.Millisecond, true, 7)
+	m.ObserveBatch("spam", "v1", 1, []time.Duration{0}, time.Second, false, 0)
+	for _, tc := range []struct {
+		name  string
+		count uint64
+		sum   float64
+	}{
+		{"mlserve_queue_wait_seconds", 3, 0.004},
+		{"mlserve_batch_size", 2, 6},
+		{"mlserve_inference_duration_seconds", 1, 0.002}, // the failed batch's time is left out
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mfs, _ := reg.Gather()
+			for _, mf := range mfs {
+				if mf.GetName() == tc.name {
+					h := mf.GetMetric()[0].GetHistogram()
+					if h.GetSampleCount() != tc.count || math.Abs(h.GetSampleSum()-tc.sum) > 1e-9 {
+						t.Errorf("count %d sum %v, want %d and %v", h.GetSampleCount(), h.GetSampleSum(), tc.count, tc.sum)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s", tc.name)
+		})
+	}
+	if got := testutil.ToFloat64(m.queueDepth.WithLabelValues("spam", "v1")); got != 0 {
+		t.Errorf("queue depth %v, want the last batch's 0", got)
 	}
 }

@@ -121,12 +121,7 @@ func monitoredPair(b *testing.B, cached, control bool) (on, off string) {
 		if m != nil {
 			cfg.Observe = func(bi inference.BatchInfo) {
 				name, version := monitoring.SplitID(bi.ID)
-				for _, w := range bi.Waits {
-					met.ObserveQueueWait(name, version, w)
-				}
-				met.ObserveBatchSize(name, version, bi.Size)
-				met.ObserveInference(name, version, bi.Inference)
-				met.SetQueueDepth(name, version, bi.Queued)
+				met.ObserveBatch(name, version, bi.Size, bi.Waits, bi.Inference, bi.Err == nil, bi.Queued)
 			}
 		}
 		eng, err := inference.New(cfg)
