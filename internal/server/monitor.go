@@ -163,7 +163,8 @@ func (s *Server) mergeSummary(st *api.Stats) {
 	}
 	for _, m := range s.mon.Summary().Models {
 		ms := st.Models[m.ID]
-		ms.LatencyP90MS = m.Latency.P90
+		// All three percentiles from one sample, so p50 ≤ p90 ≤ p99.
+		ms.LatencyP50MS, ms.LatencyP90MS, ms.LatencyP99MS = m.Latency.P50, m.Latency.P90, m.Latency.P99
 		ms.ThroughputRPS = m.Throughput
 		ms.ErrorsByKind = m.Errors
 		ms.ErrorRate = m.ErrorRate

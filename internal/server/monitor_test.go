@@ -221,6 +221,9 @@ func TestFeedbackAndDrift(t *testing.T) {
 		m.Drift != "ok" || m.LiveAccuracy == nil || m.ThroughputRPS <= 0 {
 		t.Errorf("stats %+v", m)
 	}
+	if !(0 < m.LatencyP50MS && m.LatencyP50MS <= m.LatencyP90MS && m.LatencyP90MS <= m.LatencyP99MS) {
+		t.Errorf("percentiles out of order: p50 %v p90 %v p99 %v", m.LatencyP50MS, m.LatencyP90MS, m.LatencyP99MS)
+	}
 }
 
 // TestMonitoringOff: without a monitor the endpoints answer 404 and
