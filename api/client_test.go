@@ -143,3 +143,17 @@ func TestNewClient(t *testing.T) {
 		t.Error("ftp accepted")
 	}
 }
+
+// TestProblemErrorText: a field error that repeats the detail is not printed
+// twice; one that adds something is.
+func TestProblemErrorText(t *testing.T) {
+	p := &api.Problem{Title: "Not Found", Status: 404, Detail: "model not found: x",
+		Errors: []api.ErrorDetail{{Location: "body.model_version", Message: "model not found: x"}}}
+	if got, want := p.Error(), "Not Found: model not found: x"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	p.Errors = append(p.Errors, api.ErrorDetail{Location: "body.text", Message: "expected string"})
+	if got := p.Error(); !strings.HasSuffix(got, "; body.text: expected string") {
+		t.Errorf("got %q", got)
+	}
+}

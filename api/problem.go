@@ -47,6 +47,9 @@ func (p *Problem) Error() string {
 		b.WriteString(p.Detail)
 	}
 	for _, e := range p.Errors {
+		if e.Message == p.Detail {
+			continue // the detail already says it
+		}
 		b.WriteString("; ")
 		if e.Location != "" {
 			b.WriteString(e.Location)
