@@ -712,46 +712,18 @@ func (m *machine) step(op byte) error {
 		m.push(st)
 
 	// Memo.
-	case 'g':
-		line, err := m.readLine()
+	case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
+		i, err := m.memoIndex(op, "GET")
 		if err != nil {
 			return err
-		}
-		i, err := strconv.ParseInt(line, 10, 64)
-		if err != nil {
-			return m.errf("GET %q", line)
 		}
 		return m.memoGet(i)
-	case 'h', 'j':
-		size := 1
-		if op == 'j' {
-			size = 4
-		}
-		i, err := m.readUint(size)
+	case 'p', 'q', 'r': // PUT, BINPUT, LONG_BINPUT
+		i, err := m.memoIndex(op, "PUT")
 		if err != nil {
 			return err
-		}
-		return m.memoGet(int64(i))
-	case 'p':
-		line, err := m.readLine()
-		if err != nil {
-			return err
-		}
-		i, err := strconv.ParseInt(line, 10, 64)
-		if err != nil {
-			return m.errf("PUT %q", line)
 		}
 		return m.memoPut(i)
-	case 'q', 'r':
-		size := 1
-		if op == 'r' {
-			size = 4
-		}
-		i, err := m.readUint(size)
-		if err != nil {
-			return err
-		}
-		return m.memoPut(int64(i))
 	case 0x94: // MEMOIZE
 		return m.memoPut(m.memoLen())
 
@@ -1046,4 +1018,28 @@ func rawUnicodeEscape(s string) (string, error) {
 		b.WriteRune(rune(c))
 	}
 	return b.String(), nil
+}
+
+// memoIndex reads the memo index operand of a GET or PUT opcode: a decimal
+// line for the text forms ('g', 'p'), one byte for BINGET/BINPUT ('h', 'q'),
+// four for the LONG_ forms ('j', 'r').
+func (m *machine) memoIndex(op byte, what string) (int64, error) {
+	switch op {
+	case 'g', 'p':
+		line, err := m.readLine()
+		if err != nil {
+			return 0, err
+		}
+		i, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			return 0, m.errf("%s %q", what, line)
+		}
+		return i, nil
+	case 'h', 'q':
+		i, err := m.readUint(1)
+		return int64(i), err
+	default:
+		i, err := m.readUint(4)
+		return int64(i), err
+	}
 }
