@@ -57,7 +57,10 @@ func TestShutdownUnderLoad(t *testing.T) {
 				}
 				body, _ := json.Marshal(api.BatchPredictRequest{Texts: texts})
 				var o outcome
-				trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { o.wrote = time.Now() }}
+				// The transport may call WroteRequest from its own goroutine,
+				// even after Do has returned: hand the time over atomically.
+				var wrote atomic.Int64
+				trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(time.Now().UnixNano()) }}
 				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
 					http.MethodPost, p.url+"/batch-predict", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
@@ -75,6 +78,9 @@ func TestShutdownUnderLoad(t *testing.T) {
 				}
 				inflight.Add(-1)
 				o.err = err
+				if ns := wrote.Load(); ns != 0 {
+					o.wrote = time.Unix(0, ns)
+				}
 				mu.Lock()
 				outcomes = append(outcomes, o)
 				mu.Unlock()
