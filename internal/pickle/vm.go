@@ -770,11 +770,7 @@ func (m *machine) step(op byte) error {
 			}
 			return m.errf("%s arguments are a %T", name, a)
 		}
-		v, err := m.call(f, args, nil)
-		if err != nil {
-			return err
-		}
-		m.push(v)
+		return m.callPush(f, args, nil)
 	case 0x92: // NEWOBJ_EX
 		kw, err := m.pop()
 		if err != nil {
@@ -793,11 +789,7 @@ func (m *machine) step(op byte) error {
 		if !ok || !ok2 {
 			return m.errf("NEWOBJ_EX arguments are %T and %T", a, kw)
 		}
-		v, err := m.call(c, args, kwargs)
-		if err != nil {
-			return err
-		}
-		m.push(v)
+		return m.callPush(c, args, kwargs)
 	case 'i': // INST
 		module, err := m.readLine()
 		if err != nil {
@@ -814,11 +806,7 @@ func (m *machine) step(op byte) error {
 		if err != nil {
 			return err
 		}
-		v, err := m.call(Global{Module: module, Name: name}, Tuple(items), nil)
-		if err != nil {
-			return err
-		}
-		m.push(v)
+		return m.callPush(Global{Module: module, Name: name}, Tuple(items), nil)
 	case 'o': // OBJ
 		items, err := m.popMark()
 		if err != nil {
@@ -827,11 +815,7 @@ func (m *machine) step(op byte) error {
 		if len(items) == 0 {
 			return m.errf("OBJ without a class")
 		}
-		v, err := m.call(items[0], Tuple(items[1:]), nil)
-		if err != nil {
-			return err
-		}
-		m.push(v)
+		return m.callPush(items[0], Tuple(items[1:]), nil)
 	case 'b': // BUILD
 		state, err := m.pop()
 		if err != nil {
@@ -1042,4 +1026,15 @@ func (m *machine) memoIndex(op byte, what string) (int64, error) {
 		i, err := m.readUint(4)
 		return int64(i), err
 	}
+}
+
+// callPush calls f (a callable popped for REDUCE, NEWOBJ, NEWOBJ_EX, INST or
+// OBJ) and pushes what it builds.
+func (m *machine) callPush(f any, args Tuple, kwargs *Dict) error {
+	v, err := m.call(f, args, kwargs)
+	if err != nil {
+		return err
+	}
+	m.push(v)
+	return nil
 }
