@@ -53,6 +53,7 @@ type Config struct {
 	Repository Repository `yaml:"repository"`
 	Versions   Versions   `yaml:"versions"`
 	Log        Log        `yaml:"log"`
+	ONNX       ONNX       `yaml:"onnx"`
 }
 
 // Cache configures the prediction cache.
@@ -145,6 +146,22 @@ type Log struct {
 	Format string `yaml:"format"`
 }
 
+// ONNX configures the ONNX Runtime that ONNX models run on. The runtime is
+// loaded when the first ONNX model loads, never at start-up.
+type ONNX struct {
+	// LibraryPath is the ONNX Runtime shared library (libonnxruntime.so,
+	// version 1.24 or later). Empty means .cache/onnxruntime/libonnxruntime.so
+	// under the working directory (scripts/setup-onnxruntime.sh puts it
+	// there), then libonnxruntime.so through the system loader.
+	LibraryPath string `yaml:"library_path"`
+	// IntraOpThreads is the threads one model run may use; 0 is ONNX
+	// Runtime's default (one per core).
+	IntraOpThreads int `yaml:"intra_op_threads"`
+	// ExecutionProvider is cpu, or cuda to run on the GPU when the library
+	// has the CUDA provider (otherwise a warning, and the CPU).
+	ExecutionProvider string `yaml:"execution_provider"`
+}
+
 // Duration is a time.Duration read from a Go duration string ("30s", "1m").
 // A bare integer is not accepted, so units are never guessed.
 type Duration time.Duration
@@ -200,6 +217,7 @@ func Default() *Config {
 		Repository: Repository{PollInterval: Duration(10 * time.Second)},
 		Versions:   Versions{KeepLoaded: 2},
 		Log:        Log{Level: "info", Format: "text"},
+		ONNX:       ONNX{ExecutionProvider: "cpu"},
 	}
 }
 
@@ -445,6 +463,14 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	if c.ONNX.IntraOpThreads < 0 {
+		bad("onnx.intra_op_threads", "must not be negative (0 is ONNX Runtime's default), got %d", c.ONNX.IntraOpThreads)
+	}
+	switch c.ONNX.ExecutionProvider {
+	case "cpu", "cuda":
+	default:
+		bad("onnx.execution_provider", "must be cpu or cuda, got %q", c.ONNX.ExecutionProvider)
 	}
 	return errors.Join(errs...)
 }

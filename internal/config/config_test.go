@@ -118,6 +118,27 @@ monitoring:
 		{name: "bad log level", file: "log:\n  level: loud\n", wantErr: "log.level"},
 		{name: "bad redis url", file: "cache:\n  redis_url: http://x\n", wantErr: "cache.redis_url"},
 		{name: "bad env int", env: map[string]string{"MLSERVE_MAX_BATCH_SIZE": "x"}, wantErr: "MLSERVE_MAX_BATCH_SIZE"},
+		{name: "onnx defaults", check: func(t *testing.T, c *Config) {
+			if c.ONNX != (ONNX{ExecutionProvider: "cpu"}) {
+				t.Errorf("onnx = %+v", c.ONNX)
+			}
+		}},
+		{name: "onnx block", file: "onnx:\n  library_path: /opt/ort/libonnxruntime.so\n  intra_op_threads: 2\n  execution_provider: cuda\n",
+			check: func(t *testing.T, c *Config) {
+				if c.ONNX != (ONNX{LibraryPath: "/opt/ort/libonnxruntime.so", IntraOpThreads: 2, ExecutionProvider: "cuda"}) {
+					t.Errorf("onnx = %+v", c.ONNX)
+				}
+			}},
+		{name: "onnx env overrides", file: "onnx:\n  library_path: /a.so\n", env: map[string]string{
+			"MLSERVE_ONNX_LIBRARY_PATH": "/b.so", "MLSERVE_ONNX_INTRA_OP_THREADS": "3"},
+			check: func(t *testing.T, c *Config) {
+				if c.ONNX.LibraryPath != "/b.so" || c.ONNX.IntraOpThreads != 3 {
+					t.Errorf("onnx = %+v", c.ONNX)
+				}
+			}},
+		{name: "onnx negative threads", file: "onnx:\n  intra_op_threads: -1\n", wantErr: "onnx.intra_op_threads"},
+		{name: "onnx unknown provider", file: "onnx:\n  execution_provider: tpu\n", wantErr: "onnx.execution_provider"},
+		{name: "onnx unknown key", file: "onnx:\n  library: x\n", wantErr: "library"},
 		{name: "bad env duration", env: map[string]string{"MLSERVE_DRAIN_TIMEOUT": "soon"}, wantErr: "drain_timeout"},
 	}
 	for _, tt := range tests {
