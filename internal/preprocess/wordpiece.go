@@ -1,0 +1,396 @@
+package preprocess
+
+import (
+	"fmt"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Tokenizer maps a text to vocabulary ids, without special tokens. It is
+// what a neural model's input layer receives before batching
+// ([EncodeBatch]). Implementations are safe for concurrent use.
+type Tokenizer interface {
+	// Tokenize appends the ids of text to dst and returns the extended slice.
+	Tokenize(text string, dst []int) []int
+}
+
+var (
+	_ Tokenizer = (*WordPiece)(nil)
+	_ Tokenizer = (*WordTokenizer)(nil)
+)
+
+// SpecialTokens are the ids a BERT-style model wraps and pads sequences with.
+type SpecialTokens struct {
+	CLS, SEP, PAD, UNK int
+}
+
+// WordPieceOptions configure a BERT WordPiece tokenizer as Hugging Face's
+// BertNormalizer, BertPreTokenizer and WordPiece model do. Start from
+// [DefaultWordPieceOptions], which holds Hugging Face's defaults.
+type WordPieceOptions struct {
+	// CleanText drops U+0000, U+FFFD and control characters (general
+	// category C except \t \n \r) and turns whitespace into ' '.
+	CleanText bool
+	// HandleChineseChars puts spaces around CJK ideographs.
+	HandleChineseChars bool
+	// StripAccents decomposes (NFD) and drops nonspacing marks (Mn); nil
+	// means the same as Lowercase, as in Hugging Face.
+	StripAccents *bool
+	// Lowercase maps each character to its full Unicode lowercase, one
+	// character at a time (no final-sigma rule).
+	Lowercase bool
+	// UnkToken replaces a word that cannot be split into vocabulary pieces;
+	// it must be in the vocabulary.
+	UnkToken string
+	// ContinuingSubwordPrefix marks a piece that continues a word.
+	ContinuingSubwordPrefix string
+	// MaxInputCharsPerWord: a longer word (in code points) becomes UnkToken.
+	MaxInputCharsPerWord int
+	// CLSToken, SEPToken and PADToken name the special tokens; each must be
+	// in the vocabulary.
+	CLSToken, SEPToken, PADToken string
+	// NeverSplit are tokens matched verbatim in the raw text (leftmost,
+	// longest first) before normalization, as Hugging Face's special added
+	// tokens are. Those not in the vocabulary are ignored, as
+	// BertWordPieceTokenizer does. Default: [PAD] [UNK] [CLS] [SEP] [MASK].
+	NeverSplit []string
+}
+
+// DefaultWordPieceOptions returns Hugging Face's defaults for an uncased BERT
+// vocabulary (BertWordPieceTokenizer).
+func DefaultWordPieceOptions() WordPieceOptions {
+	return WordPieceOptions{
+		CleanText:               true,
+		HandleChineseChars:      true,
+		Lowercase:               true,
+		UnkToken:                "[UNK]",
+		ContinuingSubwordPrefix: "##",
+		MaxInputCharsPerWord:    100,
+		CLSToken:                "[CLS]",
+		SEPToken:                "[SEP]",
+		PADToken:                "[PAD]",
+		NeverSplit:              []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"},
+	}
+}
+
+// WordPiece is a BERT WordPiece tokenizer: Hugging Face's BertNormalizer,
+// BertPreTokenizer and WordPiece model, giving the same ids as the tokenizers
+// library. Safe for concurrent use.
+type WordPiece struct {
+	vocab   *Vocab
+	opt     WordPieceOptions
+	strip   bool
+	special SpecialTokens
+	// never holds the NeverSplit tokens with their ids, longest first.
+	never []neverSplit
+}
+
+type neverSplit struct {
+	tok string
+	id  int
+}
+
+// wpScratch is per-call working space.
+type wpScratch struct {
+	norm []rune // normalized text
+	tmp  []byte
+	word []byte // piece candidate with prefix
+}
+
+var wpPool = sync.Pool{New: func() any { return new(wpScratch) }}
+
+// NewWordPiece builds a WordPiece tokenizer over v. It fails, wrapping
+// ErrConfig, when a named token is missing from v or an option is invalid.
+func NewWordPiece(v *Vocab, o WordPieceOptions) (*WordPiece, error) {
+	if v == nil {
+		return nil, fmt.Errorf("%w: nil vocabulary", ErrConfig)
+	}
+	if o.MaxInputCharsPerWord <= 0 {
+		return nil, fmt.Errorf("%w: max_input_chars_per_word %d", ErrConfig, o.MaxInputCharsPerWord)
+	}
+	w := &WordPiece{vocab: v, opt: o, strip: o.Lowercase}
+	if o.StripAccents != nil {
+		w.strip = *o.StripAccents
+	}
+	lookup := func(what, tok string) (int, error) {
+		id, ok := v.ID(tok)
+		if !ok {
+			return 0, fmt.Errorf("%w: %s %q is not in the vocabulary", ErrConfig, what, tok)
+		}
+		return id, nil
+	}
+	var err error
+	if w.special.UNK, err = lookup("unk token", o.UnkToken); err != nil {
+		return nil, err
+	}
+	if w.special.CLS, err = lookup("cls token", o.CLSToken); err != nil {
+		return nil, err
+	}
+	if w.special.SEP, err = lookup("sep token", o.SEPToken); err != nil {
+		return nil, err
+	}
+	if w.special.PAD, err = lookup("pad token", o.PADToken); err != nil {
+		return nil, err
+	}
+	for _, t := range o.NeverSplit {
+		if t == "" {
+			return nil, fmt.Errorf("%w: empty never-split token", ErrConfig)
+		}
+		id, ok := v.ID(t)
+		if !ok {
+			continue
+		}
+		w.never = append(w.never, neverSplit{t, id})
+	}
+	// Longest first, so that the first match at a position is the longest.
+	for i := 1; i < len(w.never); i++ {
+		for j := i; j > 0 && len(w.never[j].tok) > len(w.never[j-1].tok); j-- {
+			w.never[j], w.never[j-1] = w.never[j-1], w.never[j]
+		}
+	}
+	return w, nil
+}
+
+// Vocab returns the tokenizer's vocabulary.
+func (w *WordPiece) Vocab() *Vocab { return w.vocab }
+
+// Special returns the ids of the special tokens.
+func (w *WordPiece) Special() SpecialTokens { return w.special }
+
+// Options returns the options the tokenizer was built with.
+func (w *WordPiece) Options() WordPieceOptions { return w.opt }
+
+// Tokenize appends the WordPiece ids of text to dst, without [CLS]/[SEP].
+func (w *WordPiece) Tokenize(text string, dst []int) []int {
+	sc := wpPool.Get().(*wpScratch)
+	defer wpPool.Put(sc)
+	for len(text) > 0 {
+		at, n, id := w.findNeverSplit(text)
+		dst = w.segment(text[:at], sc, dst)
+		if n == 0 {
+			break
+		}
+		dst = append(dst, id)
+		text = text[at+n:]
+	}
+	return dst
+}
+
+// findNeverSplit finds the leftmost, longest never-split token in s: its
+// offset, length and id; n is 0 when there is none (at is then len(s)).
+func (w *WordPiece) findNeverSplit(s string) (at, n, id int) {
+	if len(w.never) == 0 {
+		return len(s), 0, 0
+	}
+	for i := 0; i < len(s); i++ {
+		for _, t := range w.never {
+			if s[i] == t.tok[0] && len(s)-i >= len(t.tok) && s[i:i+len(t.tok)] == t.tok {
+				return i, len(t.tok), t.id
+			}
+		}
+	}
+	return len(s), 0, 0
+}
+
+// segment normalizes, pre-tokenizes and WordPiece-splits one stretch of text
+// between never-split tokens.
+func (w *WordPiece) segment(text string, sc *wpScratch, dst []int) []int {
+	if text == "" {
+		return dst
+	}
+	runes := w.normalize(text, sc)
+	// BertPreTokenizer: split on whitespace, isolate punctuation.
+	start := -1
+	for i, r := range runes {
+		switch {
+		case unicode.IsSpace(r):
+			if start >= 0 {
+				dst = w.word(runes[start:i], sc, dst)
+				start = -1
+			}
+		case isBertPunct(r):
+			if start >= 0 {
+				dst = w.word(runes[start:i], sc, dst)
+				start = -1
+			}
+			dst = w.word(runes[i:i+1], sc, dst)
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	if start >= 0 {
+		dst = w.word(runes[start:], sc, dst)
+	}
+	return dst
+}
+
+// normalize applies BertNormalizer to text and returns its code points
+// (held in sc).
+func (w *WordPiece) normalize(text string, sc *wpScratch) []rune {
+	out := sc.norm[:0]
+	for _, r := range text {
+		if w.opt.CleanText {
+			if r == 0 || r == utf8.RuneError || isBertControl(r) {
+				continue
+			}
+			if isBertSpace(r) {
+				r = ' '
+			}
+		}
+		if w.opt.HandleChineseChars && isCJK(r) {
+			out = append(out, ' ', r, ' ')
+			continue
+		}
+		out = append(out, r)
+	}
+	if w.strip {
+		out = w.stripAccents(out, sc)
+	}
+	if w.opt.Lowercase {
+		out = lowerRunes(out)
+	}
+	sc.norm = out
+	return out
+}
+
+// lowerRunes maps each rune of rs to its full lowercase, as Rust's
+// char::to_lowercase: the simple mapping, except that U+0130 becomes
+// "i\u0307". It works in place unless U+0130 occurs.
+func lowerRunes(rs []rune) []rune {
+	dotted := 0
+	for _, r := range rs {
+		if r == 0x130 {
+			dotted++
+		}
+	}
+	if dotted == 0 {
+		for i, r := range rs {
+			rs[i] = unicode.ToLower(r)
+		}
+		return rs
+	}
+	out := make([]rune, 0, len(rs)+dotted)
+	for _, r := range rs {
+		if r == 0x130 {
+			out = append(out, 'i', 0x307)
+		} else {
+			out = append(out, unicode.ToLower(r))
+		}
+	}
+	return out
+}
+
+// stripAccents is NFD followed by dropping nonspacing marks (Mn).
+func (w *WordPiece) stripAccents(rs []rune, sc *wpScratch) []rune {
+	ascii := true
+	for _, r := range rs {
+		if r >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return rs
+	}
+	b := sc.tmp[:0]
+	for _, r := range rs {
+		b = utf8.AppendRune(b, r)
+	}
+	d := norm.NFD.Bytes(b)
+	sc.tmp = b
+	out := rs[:0]
+	for _, r := range string(d) {
+		if !unicode.Is(unicode.Mn, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// word appends the WordPiece ids of one pre-token: greedy longest match from
+// the left, continuation pieces carrying the prefix; a word with an
+// unmatched remainder, or longer than MaxInputCharsPerWord, is UnkToken.
+func (w *WordPiece) word(rs []rune, sc *wpScratch, dst []int) []int {
+	if len(rs) > w.opt.MaxInputCharsPerWord {
+		return append(dst, w.special.UNK)
+	}
+	// Byte offset of each rune, plus the end.
+	b := sc.tmp[:0]
+	for _, r := range rs {
+		b = utf8.AppendRune(b, r)
+	}
+	sc.tmp = b
+	n0 := len(dst)
+	for start := 0; start < len(b); {
+		end := len(b)
+		found := -1
+		for start < end {
+			var id int
+			var ok bool
+			if start == 0 {
+				id, ok = w.vocab.idBytes(b[start:end])
+			} else {
+				sc.word = append(append(sc.word[:0], w.opt.ContinuingSubwordPrefix...), b[start:end]...)
+				id, ok = w.vocab.idBytes(sc.word)
+			}
+			if ok {
+				found = id
+				break
+			}
+			_, size := utf8.DecodeLastRune(b[start:end])
+			end -= size
+		}
+		if found < 0 {
+			return append(dst[:n0], w.special.UNK)
+		}
+		dst = append(dst, found)
+		start = end
+	}
+	return dst
+}
+
+// isBertPunct is Hugging Face's is_bert_punc: ASCII punctuation and symbols
+// (33-47, 58-64, 91-96, 123-126) and Unicode punctuation (P*).
+func isBertPunct(r rune) bool {
+	if r < utf8.RuneSelf {
+		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
+	}
+	return unicode.IsPunct(r)
+}
+
+// isBertSpace is BertNormalizer's is_whitespace: \t \n \r and the Unicode
+// White_Space property.
+func isBertSpace(r rune) bool {
+	return unicode.IsSpace(r)
+}
+
+// isBertControl is BertNormalizer's is_control: general category C (Cc, Cf,
+// Cs, Co, Cn) except \t \n \r.
+func isBertControl(r rune) bool {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return false
+	}
+	if r < utf8.RuneSelf {
+		return r < 0x20 || r == 0x7f
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co) || !assigned(r)
+}
+
+// assigned reports whether r has a general category other than Cn.
+func assigned(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
+}
+
+// isCJK reports whether r is in one of the CJK ideograph blocks that
+// BertNormalizer surrounds with spaces.
+func isCJK(r rune) bool {
+	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) ||
+		(r >= 0x20000 && r <= 0x2A6DF) || (r >= 0x2A700 && r <= 0x2B73F) ||
+		(r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B920 && r <= 0x2CEAF) ||
+		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
+}
