@@ -22,6 +22,7 @@ var classes = map[string][]string{
 	"TfidfTransformer":            {"sklearn.feature_extraction.text"},
 	"HashingVectorizer":           {"sklearn.feature_extraction.text"},
 	"TruncatedSVD":                {"sklearn.decomposition._truncated_svd"},
+	"PCA":                         {"sklearn.decomposition._pca"},
 	"Normalizer":                  {"sklearn.preprocessing._data"},
 	"StandardScaler":              {"sklearn.preprocessing._data"},
 	"LogisticRegression":          {"sklearn.linear_model._logistic"},

@@ -12,6 +12,23 @@ type vec struct {
 	sp      preprocess.Sparse
 	dense   []float64
 	isDense bool
+	// tmp is scratch for a dense step that cannot work in place; project
+	// swaps it with dense.
+	tmp []float64
+}
+
+// project replaces the row with n values, value c being f(c) computed from
+// the current row.
+func (v *vec) project(n int, f func(c int) float64) {
+	if cap(v.tmp) < n {
+		v.tmp = make([]float64, n)
+	}
+	out := v.tmp[:n]
+	for c := range out {
+		out[c] = f(c)
+	}
+	v.tmp, v.dense = v.dense, out
+	v.isDense = true
 }
 
 // featurizer maps a text to its feature row.
@@ -144,7 +161,11 @@ type svdStep struct{ s *preprocess.TruncatedSVD }
 
 func (s svdStep) apply(v *vec) error {
 	if v.isDense {
-		return fmt.Errorf("TruncatedSVD after a dense step is not supported")
+		nf := s.s.NFeatures
+		v.project(s.s.NComponents, func(c int) float64 {
+			return dotDense(v.dense, s.s.Components[c*nf:(c+1)*nf])
+		})
+		return nil
 	}
 	v.dense = s.s.Transform(v.sp, v.dense)
 	v.isDense = true
@@ -177,15 +198,22 @@ func (s scaleStep) width(in int) int { return in }
 
 // dot is row · w[:n], summed in column order as scipy's CSR product does.
 func dot(v *vec, w []float64) float64 {
-	var s float64
 	if v.isDense {
-		for j, x := range v.dense {
-			s += x * w[j]
-		}
-		return s
+		return dotDense(v.dense, w)
 	}
+	var s float64
 	for k, j := range v.sp.Idx {
 		s += v.sp.Val[k] * w[j]
+	}
+	return s
+}
+
+// dotDense is x · w[:len(x)], summed in column order.
+func dotDense(x, w []float64) float64 {
+	var s float64
+	w = w[:len(x)]
+	for j, v := range x {
+		s += v * w[j]
 	}
 	return s
 }

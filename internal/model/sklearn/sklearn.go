@@ -49,6 +49,16 @@ func Load(path string) (*Model, error) {
 
 // LoadReader is Load from a stream.
 func LoadReader(r io.Reader) (*Model, error) {
+	v, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return translate(v)
+}
+
+// decode reads a joblib or pickle stream through the allow-list, turning a
+// refused global into an error that says what is supported.
+func decode(r io.Reader) (any, error) {
 	v, err := joblib.Load(r, AllowList())
 	if err != nil {
 		var fe *pickle.ForbiddenError
@@ -63,7 +73,7 @@ func LoadReader(r io.Reader) (*Model, error) {
 		}
 		return nil, fmt.Errorf("%w: %w", model.ErrInvalid, err)
 	}
-	return translate(v)
+	return v, nil
 }
 
 func translate(v any) (*Model, error) {
@@ -89,18 +99,58 @@ func translate(v any) (*Model, error) {
 	if o, ok := asObj(v); ok {
 		m.info.LibraryVersion, _ = o.str("_sklearn_version", "")
 	}
+	m.info.Confidence = confidenceText(clf)
+	m.pool.New = func() any { return newWork(clf, len(labels)) }
+	return m, nil
+}
+
+// confidenceText is what Info.Confidence says for clf.
+func confidenceText(clf classifier) string {
 	switch {
 	case clf.probabilistic():
-		m.info.Confidence = "predict_proba of the predicted label"
+		return "predict_proba of the predicted label"
 	case clf.nDecision() == 1:
-		m.info.Confidence = "uncalibrated: expit(|decision_function|), the logistic of the binary decision value's magnitude"
+		return "uncalibrated: expit(|decision_function|), the logistic of the binary decision value's magnitude"
 	default:
-		m.info.Confidence = "uncalibrated: softmax of the decision_function values, taken at the predicted label"
+		return "uncalibrated: softmax of the decision_function values, taken at the predicted label"
 	}
-	m.pool.New = func() any {
-		return &work{dec: make([]float64, max(clf.nDecision(), 1)), proba: make([]float64, len(labels))}
+}
+
+func newWork(clf classifier, nlabels int) *work {
+	return &work{dec: make([]float64, max(clf.nDecision(), 1)), proba: make([]float64, nlabels)}
+}
+
+// batchValues allocates one backing array for n predictions' decision
+// values and probabilities; per is each prediction's share.
+func batchValues(clf classifier, nlabels, n int) (vals []float64, per int) {
+	per = clf.nDecision()
+	if clf.probabilistic() {
+		per += nlabels
 	}
-	return m, nil
+	return make([]float64, per*n), per
+}
+
+// scoreRow scores the features in w.v with clf and fills p, its decision
+// values and probabilities stored in row (len per from batchValues).
+func scoreRow(clf classifier, labels []string, w *work, p *model.Prediction, row []float64) {
+	nd, prob := clf.nDecision(), clf.probabilistic()
+	var proba []float64
+	if prob {
+		proba = w.proba
+	}
+	idx := clf.score(&w.v, w.dec, proba)
+	p.Index, p.Label = idx, labels[idx]
+	if nd > 0 {
+		p.Decision = row[:nd:nd]
+		copy(p.Decision, w.dec[:nd])
+	}
+	if prob {
+		p.Probabilities = row[nd:]
+		copy(p.Probabilities, w.proba)
+		p.Confidence = p.Probabilities[idx]
+	} else {
+		p.Confidence = confidence(p.Decision, idx)
+	}
 }
 
 // Predict classifies texts as the scikit-learn estimator's predict,
@@ -109,14 +159,7 @@ func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction
 	out := make([]model.Prediction, len(texts))
 	w := m.pool.Get().(*work)
 	defer m.pool.Put(w)
-	nd, nc := m.clf.nDecision(), len(m.labels)
-	prob := m.clf.probabilistic()
-	// One backing array for the whole batch's values.
-	per := nd
-	if prob {
-		per += nc
-	}
-	vals := make([]float64, per*len(texts))
+	vals, per := batchValues(m.clf, len(m.labels), len(texts))
 	for i, text := range texts {
 		if i%64 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -126,25 +169,7 @@ func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction
 		if err := m.feat.featurize(text, &w.v); err != nil {
 			return nil, err
 		}
-		var proba []float64
-		if prob {
-			proba = w.proba
-		}
-		idx := m.clf.score(&w.v, w.dec, proba)
-		p := &out[i]
-		p.Index, p.Label = idx, m.labels[idx]
-		row := vals[i*per : (i+1)*per : (i+1)*per]
-		if nd > 0 {
-			p.Decision = row[:nd:nd]
-			copy(p.Decision, w.dec[:nd])
-		}
-		if prob {
-			p.Probabilities = row[nd:]
-			copy(p.Probabilities, w.proba)
-			p.Confidence = p.Probabilities[idx]
-		} else {
-			p.Confidence = confidence(p.Decision, idx)
-		}
+		scoreRow(m.clf, m.labels, w, &out[i], vals[i*per:(i+1)*per:(i+1)*per])
 	}
 	return out, nil
 }

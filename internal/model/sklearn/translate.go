@@ -67,6 +67,11 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 		}
 		return f, c, labels, nil
 	}
+	if _, ok := o.get("classes_"); ok {
+		return nil, nil, nil, fmt.Errorf("%w: %s.%s is not a text pipeline (a Pipeline whose first step is a vectorizer): "+
+			"a bare classifier takes vectors, not text; serve it as the classifier stage of a two-stage model (onnx.classifier in model.yaml)",
+			model.ErrUnsupported, o.Class.Module, o.name())
+	}
 	return nil, nil, nil, fmt.Errorf("%w: %s.%s is not a text pipeline (a Pipeline whose first step is a vectorizer); supported estimators: %s",
 		model.ErrUnsupported, o.Class.Module, o.name(), strings.Join(Supported(), ", "))
 }
@@ -146,6 +151,11 @@ func (t *translator) textFeaturizer(v any) (featurizer, error) {
 		return t.transformers(o, steps)
 	case "FeatureUnion":
 		return t.union(o)
+	}
+	if vectorStep(o.name()) {
+		return nil, fmt.Errorf("%w: the pipeline starts with %s, which takes numeric vectors, not text: "+
+			"this is a classifier on vectors; serve it as the classifier stage of a two-stage model (onnx.classifier in model.yaml)",
+			model.ErrUnsupported, o.name())
 	}
 	return nil, unsupported(v)
 }
@@ -445,6 +455,8 @@ func (t *translator) rowStep(v any) (rowStep, error) {
 			return nil, o.errf("%v", err)
 		}
 		return svdStep{s}, nil
+	case "PCA":
+		return t.pca(o)
 	case "Normalizer":
 		n, err := o.str("norm", "l2")
 		if err != nil {
