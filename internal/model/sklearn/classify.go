@@ -168,9 +168,16 @@ type isotonicCal struct {
 	x, y       []float64
 	clip       bool
 	xmin, xmax float64
+	// f32: the thresholds are float32 (fitted on float32 scores), and
+	// scikit-learn then casts the input to float32 and interpolates in
+	// float32.
+	f32 bool
 }
 
 func (c isotonicCal) predict(t float64) float64 {
+	if c.f32 {
+		return float64(c.predict32(float32(t)))
+	}
 	if c.clip {
 		t = math.Min(math.Max(t, c.xmin), c.xmax)
 	}
@@ -192,6 +199,28 @@ func (c isotonicCal) predict(t float64) float64 {
 	x0, x1, y0, y1 := c.x[i-1], c.x[i], c.y[i-1], c.y[i]
 	slope := (y1 - y0) / (x1 - x0)
 	return slope*(t-x0) + y0
+}
+
+// predict32 is predict in float32 arithmetic, every operation rounded to
+// float32 as numpy does on float32 arrays (the conversions keep Go from
+// fusing a multiply and an add).
+func (c isotonicCal) predict32(t float32) float32 {
+	if c.clip {
+		t = min(max(t, float32(c.xmin)), float32(c.xmax))
+	}
+	if len(c.y) == 1 {
+		return float32(c.y[0])
+	}
+	t64 := float64(t)
+	if math.IsNaN(t64) || t64 < c.x[0] || t64 > c.x[len(c.x)-1] {
+		return float32(math.NaN())
+	}
+	i := sort.SearchFloat64s(c.x, t64)
+	i = min(max(i, 1), len(c.x)-1)
+	x0, x1 := float32(c.x[i-1]), float32(c.x[i])
+	y0, y1 := float32(c.y[i-1]), float32(c.y[i])
+	slope := float32(float32(y1-y0) / float32(x1-x0))
+	return float32(float32(slope*float32(t-x0)) + y0)
 }
 
 // calibratedOne is a _CalibratedClassifier.

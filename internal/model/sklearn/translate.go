@@ -733,6 +733,9 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 				return nil, err
 			}
 			ic := isotonicCal{x: x, y: y, clip: oob == "clip"}
+			if a, ok := mustGet(co, "X_thresholds_").(*numpy.Array); ok && a.Dtype.Kind == 'f' && a.Dtype.ItemSize == 4 {
+				ic.f32 = true
+			}
 			if ic.clip {
 				if ic.xmin, err = co.float("X_min_"); err != nil {
 					return nil, err
