@@ -229,11 +229,14 @@ func (m *VectorModel) PredictVectors(ctx context.Context, x []float32, rows, dim
 			w.v.dense = make([]float64, dim)
 		}
 		d := w.v.dense[:dim]
+		// z stays 0 unless a value is NaN or ±Inf (Inf·0 is NaN).
+		var z float64
 		for j, f := range x[i*dim : (i+1)*dim] {
-			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-				return nil, fmt.Errorf("%w: row %d, feature %d is %v", ErrInput, i, j, f)
-			}
 			d[j] = float64(f)
+			z += d[j] * 0
+		}
+		if z != 0 || z != z {
+			return nil, nonFinite(x[i*dim:(i+1)*dim], i)
 		}
 		w.v.dense, w.v.isDense = d, true
 		for _, s := range m.steps {
@@ -244,6 +247,16 @@ func (m *VectorModel) PredictVectors(ctx context.Context, x []float32, rows, dim
 		scoreRow(m.clf, m.labels, w, &out[i], vals[i*per:(i+1)*per:(i+1)*per])
 	}
 	return out, nil
+}
+
+// nonFinite is the error for a row holding NaN or ±Inf.
+func nonFinite(row []float32, i int) error {
+	for j, f := range row {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return fmt.Errorf("%w: row %d, feature %d is %v", ErrInput, i, j, f)
+		}
+	}
+	return fmt.Errorf("%w: row %d is not finite", ErrInput, i)
 }
 
 // Dim is the number of features each input vector must have.

@@ -469,3 +469,34 @@ func ExampleLoadVectors() {
 	fmt.Println(m.Dim(), m.Labels(), len(preds[0].Probabilities))
 	// Output: 384 [negative neutral positive] 3
 }
+
+// TestTextPCA: PCA is a transformer of text pipelines too (sparse TF-IDF
+// rows), read by Load and compared with scikit-learn.
+func TestTextPCA(t *testing.T) {
+	var fx struct {
+		Version string `json:"sklearn_version"`
+		TextPCA struct {
+			Texts []string `json:"texts"`
+			expectedCase
+		} `json:"text_pca"`
+	}
+	readJSON(t, filepath.Join(vecDir, "expected.json"), &fx)
+	e := fx.TextPCA
+	if len(e.Texts) < 10 {
+		t.Fatalf("%d texts", len(e.Texts))
+	}
+	m, err := Load(filepath.Join(vecDir, "text_pca_lr.joblib"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m.Labels(), e.Classes) || !reflect.DeepEqual(m.Info().Estimator, []string{"Pipeline", "TfidfVectorizer", "PCA", "LogisticRegression"}) {
+		t.Fatalf("labels %q, chain %v", m.Labels(), m.Info().Estimator)
+	}
+	preds, err := m.Predict(context.Background(), e.Texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range preds {
+		compare(t, i, e.Texts[i], p, e.Labels[i], e.Proba[i], e.Decision[i])
+	}
+}
