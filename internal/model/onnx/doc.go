@@ -1,0 +1,19 @@
+// Package onnx serves text classifiers exported to ONNX (PyTorch models
+// through torch.onnx.export) on ONNX Runtime.
+//
+// A model is a version folder whose model.yaml says framework: onnx and
+// holds an onnx: section: the tokenizer that turns text into ids (regex or
+// whitespace words over a vocabulary, or BERT WordPiece), the graph inputs
+// those ids, masks and segment ids feed, and what the graph's output is —
+// logits (softmax applied here), probabilities, or an embedding that a
+// scikit-learn classifier on vectors turns into a prediction (a two-stage
+// model). Every part of the section is checked against the graph when the
+// model loads, so a manifest that does not fit its graph fails to load with
+// a message that says why.
+//
+// ONNX Runtime is a shared library opened at run time (dlopen), the first
+// time an ONNX model loads: a server that serves only scikit-learn models
+// never needs it, and one without it serves everything else while its ONNX
+// versions fail to load with ErrRuntimeMissing. Options say where the
+// library is and how sessions run (threads, execution provider).
+package onnx
