@@ -235,7 +235,7 @@ func (w *WordPiece) normalize(text string, sc *wpScratch) []rune {
 	out := sc.norm[:0]
 	for _, r := range text {
 		if w.opt.CleanText {
-			if r == 0 || r == utf8.RuneError || isBertControl(r) {
+			if isBertRemoved(r) {
 				continue
 			}
 			if isBertSpace(r) {
@@ -270,7 +270,7 @@ func lowerRunes(rs []rune) []rune {
 	}
 	if dotted == 0 {
 		for i, r := range rs {
-			rs[i] = unicode.ToLower(r)
+			rs[i] = bertLower(r)
 		}
 		return rs
 	}
@@ -279,13 +279,29 @@ func lowerRunes(rs []rune) []rune {
 		if r == 0x130 {
 			out = append(out, 'i', 0x307)
 		} else {
-			out = append(out, unicode.ToLower(r))
+			out = append(out, bertLower(r))
 		}
 	}
 	return out
 }
 
-// stripAccents is NFD followed by dropping nonspacing marks (Mn).
+// bertLower is Rust's char::to_lowercase for a code point that maps to
+// one code point.
+func bertLower(r rune) rune {
+	if r < utf8.RuneSelf {
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r
+	}
+	if l, ok := bertLowerExceptions[r]; ok {
+		return l
+	}
+	return unicode.ToLower(r)
+}
+
+// stripAccents is NFD followed by dropping nonspacing marks (Mn), both by
+// the tokenizers library's Unicode tables.
 func (w *WordPiece) stripAccents(rs []rune, sc *wpScratch) []rune {
 	ascii := true
 	for _, r := range rs {
@@ -301,13 +317,28 @@ func (w *WordPiece) stripAccents(rs []rune, sc *wpScratch) []rune {
 	for _, r := range rs {
 		b = utf8.AppendRune(b, r)
 	}
-	d := norm.NFD.Bytes(b)
 	sc.tmp = b
 	out := rs[:0]
-	for _, r := range string(d) {
-		if !unicode.Is(unicode.Mn, r) {
+	keep := func(r rune) {
+		if !unicode.Is(bertMnTable, r) {
 			out = append(out, r)
 		}
+	}
+	// Decompose the stretches between code points that must stay whole.
+	start := 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r >= utf8.RuneSelf && unicode.Is(bertNoDecomposeTable, r) {
+			for _, d := range string(norm.NFD.Bytes(b[start:i])) {
+				keep(d)
+			}
+			keep(r)
+			start = i + size
+		}
+		i += size
+	}
+	for _, d := range string(norm.NFD.Bytes(b[start:])) {
+		keep(d)
 	}
 	return out
 }
@@ -355,12 +386,13 @@ func (w *WordPiece) word(rs []rune, sc *wpScratch, dst []int) []int {
 }
 
 // isBertPunct is Hugging Face's is_bert_punc: ASCII punctuation and symbols
-// (33-47, 58-64, 91-96, 123-126) and Unicode punctuation (P*).
+// (33-47, 58-64, 91-96, 123-126) and Unicode punctuation (P*) by the
+// tokenizers library's own, older Unicode tables.
 func isBertPunct(r rune) bool {
 	if r < utf8.RuneSelf {
 		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
 	}
-	return unicode.IsPunct(r)
+	return unicode.Is(bertPunctTable, r)
 }
 
 // isBertSpace is BertNormalizer's is_whitespace: \t \n \r and the Unicode
@@ -369,21 +401,14 @@ func isBertSpace(r rune) bool {
 	return unicode.IsSpace(r)
 }
 
-// isBertControl is BertNormalizer's is_control: general category C (Cc, Cf,
-// Cs, Co, Cn) except \t \n \r.
-func isBertControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
-	}
+// isBertRemoved reports whether BertNormalizer's clean_text drops r: U+0000,
+// U+FFFD and control characters (Cc, Cf, Co by the tokenizers library's
+// tables) except \t \n \r. Unassigned code points are kept.
+func isBertRemoved(r rune) bool {
 	if r < utf8.RuneSelf {
-		return r < 0x20 || r == 0x7f
+		return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co) || !assigned(r)
-}
-
-// assigned reports whether r has a general category other than Cn.
-func assigned(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
+	return unicode.Is(bertRemovedTable, r)
 }
 
 // isCJK reports whether r is in one of the CJK ideograph blocks that
