@@ -11,4 +11,11 @@
 // what is supported, a global that is not allowed at all (a pickled custom
 // tokenizer, os.system) with an error wrapping model.ErrInvalid and
 // pickle.ErrForbidden that names it.
+//
+// LoadVectors reads the other kind of scikit-learn file mlserve serves: a
+// classifier on dense float vectors (the second stage of a two-stage model,
+// fed by an encoder's embeddings), bare or after dense transformers
+// (StandardScaler, Normalizer, TruncatedSVD, PCA). Its VectorModel shares
+// the text models' classifiers, so its predictions mean the same. Each
+// loader refuses the other's files with an error that says which to use.
 package sklearn
