@@ -45,6 +45,9 @@ type Manifest struct {
 	Warmup []string `yaml:"warmup" json:"warmup,omitempty"`
 	// Reference holds statistics of held-out data, for drift detection.
 	Reference *Reference `yaml:"reference" json:"reference,omitempty"`
+	// ONNX is the onnx: section of an ONNX model (tokenizer, graph inputs,
+	// output), kept undecoded: the onnx backend decodes it strictly.
+	ONNX yaml.Node `yaml:"onnx" json:"-"`
 }
 
 // Reference is the reference block of a manifest: what the model's outputs
@@ -75,7 +78,7 @@ type Histogram struct {
 }
 
 var manifestKeys = []string{"framework", "artifact", "description", "accuracy", "training_date", "features",
-	"labels", "library_versions", "preprocessing", "warmup", "reference"}
+	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx"}
 
 // ParseManifest decodes model.yaml. It returns warnings for keys it does not
 // know; an error wrapping ErrInvalid for malformed YAML, wrong types or

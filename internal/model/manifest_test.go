@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestParseManifest(t *testing.T) {
@@ -50,6 +52,12 @@ reference:
 			}
 		}},
 		{name: "unknown keys warn", in: "framework: onnx\nopset: 17\nauthor: me\n", warnings: 2},
+		{name: "onnx section kept for the backend", in: "framework: onnx\nonnx:\n  tokenizer: {type: regex}\n  output: {kind: logits}\n",
+			check: func(t *testing.T, m *Manifest) {
+				if m.ONNX.Kind != yaml.MappingNode || len(m.ONNX.Content) != 4 || m.ONNX.Content[0].Value != "tokenizer" {
+					t.Errorf("onnx node %+v", m.ONNX)
+				}
+			}},
 		{name: "bad yaml", in: "labels: [a, b\n", wantErr: true},
 		{name: "wrong type", in: "accuracy: high\n", wantErr: true},
 		{name: "bad step", in: "preprocessing: [{a: 1, b: 2}]\n", wantErr: true},
