@@ -2,15 +2,28 @@ package cli
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/model/onnx"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 )
 
-// loaders are the model backends by framework name.
-func loaders() map[string]model.Loader {
-	return map[string]model.Loader{"sklearn": sklearnLoader{}}
+// loaders are the model backends by framework name. The ONNX backend loads
+// ONNX Runtime only when the first ONNX model loads, so a server with no
+// ONNX models never needs the library.
+func loaders(c *config.Config, log *slog.Logger) map[string]model.Loader {
+	return map[string]model.Loader{
+		"sklearn": sklearnLoader{},
+		"onnx": onnx.Loader{Options: onnx.Options{
+			LibraryPath:       c.ONNX.LibraryPath,
+			IntraOpThreads:    c.ONNX.IntraOpThreads,
+			ExecutionProvider: c.ONNX.ExecutionProvider,
+			Log:               log.With("component", "onnx"),
+		}},
+	}
 }
 
 // sklearnLoader reads scikit-learn .joblib/.pkl artifacts natively.

@@ -90,7 +90,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("models_dir: %w", err)
 	}
-	reg := model.NewRegistry(repo, loaders(), model.Options{
+	reg := model.NewRegistry(repo, loaders(c, log), model.Options{
 		DefaultModel: c.DefaultModel,
 		KeepLoaded:   c.Versions.KeepLoaded,
 		PollInterval: time.Duration(c.Repository.PollInterval),
