@@ -144,6 +144,10 @@ func (t *translator) vectorClassifier(v any) (classifier, []string, error) {
 	if o, ok := asObj(v); ok && textStep(o.name()) {
 		return nil, nil, textModelError(o.name())
 	}
+	if o, ok := asObj(v); ok && vectorStep(o.name()) {
+		return nil, nil, fmt.Errorf("%w: the estimator ends with %s, a transformer: the last step must be a classifier",
+			model.ErrUnsupported, o.name())
+	}
 	return t.classifier(v)
 }
 

@@ -74,7 +74,7 @@ func vectorPath(name string) string {
 // values, labels identical).
 func TestVectorParity(t *testing.T) {
 	fx := readVectorFixtures(t)
-	if len(fx.Cases) < 15 {
+	if len(fx.Cases) < 20 {
 		t.Fatalf("only %d fixture cases", len(fx.Cases))
 	}
 	for name, e := range fx.Cases {
@@ -348,6 +348,16 @@ func TestVectorWidthChecks(t *testing.T) {
 		setAttr(t, scaler, "mean_", mean)
 		_, err := translateVectors(v)
 		if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "StandardScaler expects 384 features, the step before gives 16") {
+			t.Fatalf("error %v", err)
+		}
+	})
+	t.Run("no classifier", func(t *testing.T) {
+		v := decodeFile(t, "svd_scaler_lr")
+		s, _ := v.Attr("steps")
+		l := s.(*pickle.List)
+		l.Items = l.Items[:2]
+		_, err := translateVectors(v)
+		if !errors.Is(err, model.ErrUnsupported) || !strings.Contains(err.Error(), "ends with StandardScaler, a transformer") {
 			t.Fatalf("error %v", err)
 		}
 	})
