@@ -82,7 +82,7 @@ func ensureRuntime(o Options) error {
 		}
 		ort.SetSharedLibraryPath(c.path)
 		if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
-			tried = append(tried, fmt.Sprintf("%s: %s", c.path, initReason(err)))
+			tried = append(tried, fmt.Sprintf("%s: %s", c.path, strings.TrimPrefix(initReason(err), c.path+": ")))
 			continue
 		}
 		runtime.path = c.path
