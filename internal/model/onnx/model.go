@@ -459,9 +459,6 @@ func (m *Model) describe(provider string) {
 		if p, err := md.GetProducerName(); err == nil && p != "" {
 			f["producer"] = p
 		}
-		if v, err := md.GetVersion(); err == nil && v != 0 {
-			f["model_version"] = v
-		}
 		md.Destroy()
 	}
 	est := []string{"ONNX", map[string]string{TokRegex: "RegexTokenizer", TokWhitespace: "WhitespaceTokenizer", TokWordPiece: "WordPiece"}[m.spec.Tokenizer.Type]}
