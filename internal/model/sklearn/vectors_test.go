@@ -510,3 +510,38 @@ func TestTextPCA(t *testing.T) {
 		compare(t, i, e.Texts[i], p, e.Labels[i], e.Proba[i], e.Decision[i])
 	}
 }
+
+// TestVectorCorrupt loads every prefix of an uncompressed file and the file
+// with single bytes changed: each load fails with ErrInvalid or
+// ErrUnsupported or yields a model that predicts, never a panic.
+func TestVectorCorrupt(t *testing.T) {
+	good, err := os.ReadFile(vectorPath("scaler_lr_multi_plain.joblib"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(data []byte, what string) {
+		m, err := LoadVectorsReader(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) && !errors.Is(err, model.ErrUnsupported) {
+				t.Fatalf("%s: error %v wraps neither ErrInvalid nor ErrUnsupported", what, err)
+			}
+			return
+		}
+		x := make([]float32, m.Dim())
+		if _, err := m.PredictVectors(context.Background(), x, 1, m.Dim()); err != nil && !errors.Is(err, ErrInput) {
+			t.Fatalf("%s: predict: %v", what, err)
+		}
+	}
+	for n := 0; n < len(good); n += 37 {
+		try(good[:n], fmt.Sprintf("prefix %d", n))
+	}
+	b := append([]byte(nil), good...)
+	for i := 0; i < len(b); i += 23 {
+		old := b[i]
+		for _, v := range []byte{0xff, old ^ 0x01} {
+			b[i] = v
+			try(b, fmt.Sprintf("byte %d = %#x", i, v))
+		}
+		b[i] = old
+	}
+}
