@@ -33,7 +33,16 @@ type batchOutput struct {
 }
 
 func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput, error) {
-	ri := infoFrom(ctx)
+	return s.doPredict(ctx, infoFrom(ctx), in)
+}
+
+func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput, error) {
+	return s.doBatchPredict(ctx, infoFrom(ctx), in)
+}
+
+// doPredict answers a /predict for huma and for the fast path; ri is the
+// middleware's record of the request.
+func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (*predictOutput, error) {
 	if n := s.textLen(in.Body.Text); n > s.opts.MaxTextChars {
 		return nil, s.textTooLong("body.text", n)
 	}
@@ -57,8 +66,8 @@ func (s *Server) predict(ctx context.Context, in *predictInput) (*predictOutput,
 	return &predictOutput{RequestID: rid, Body: resp}, nil
 }
 
-func (s *Server) batchPredict(ctx context.Context, in *batchInput) (*batchOutput, error) {
-	ri := infoFrom(ctx)
+// doBatchPredict answers a /batch-predict for huma and for the fast path.
+func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput) (*batchOutput, error) {
 	for i, t := range in.Body.Texts {
 		if n := s.textLen(t); n > s.opts.MaxTextChars {
 			return nil, s.textTooLong(fmt.Sprintf("body.texts[%d]", i), n)

@@ -101,6 +101,12 @@ type Server struct {
 	gone    retired
 	// draining is set by Drain: responses close their connection.
 	draining atomic.Bool
+	// predictOp and batchOp are the prediction operations as registered,
+	// for the fast path's responses; noFast sends every prediction through
+	// huma (tests compare the two paths).
+	predictOp, batchOp huma.Operation
+	noFast             bool
+	onFast             func(endpoint string) // tests: told of each request the fast path served
 }
 
 // Drain prepares a graceful shutdown: from now on every response carries
@@ -149,17 +155,19 @@ func (s *Server) register() {
 	predictOp := huma.Operation{
 		OperationID: "predict", Method: http.MethodPost, Path: "/predict",
 		Summary: "Classify one text", Tags: []string{"predict"},
-		MaxBodyBytes: s.opts.MaxBodyBytes,
+		MaxBodyBytes: s.opts.MaxBodyBytes, DefaultStatus: http.StatusOK,
 		Errors:       []int{400, 404, 413, 422, 503, 504},
 	}
 	huma.Register(s.api, predictOp, s.predict)
+	s.predictOp = predictOp
 	batchOp := huma.Operation{
 		OperationID: "batch-predict", Method: http.MethodPost, Path: "/batch-predict",
 		Summary: "Classify 1 to 100 texts", Tags: []string{"predict"},
-		MaxBodyBytes: s.opts.MaxBodyBytes,
+		MaxBodyBytes: s.opts.MaxBodyBytes, DefaultStatus: http.StatusOK,
 		Errors:       []int{400, 404, 413, 422, 503, 504},
 	}
 	huma.Register(s.api, batchOp, s.batchPredict)
+	s.batchOp = batchOp
 	s.registerAdmin()
 	s.registerCacheAdmin()
 	s.registerHealth()
@@ -206,38 +214,32 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // middleware times and logs every request, records its metrics, guards the
-// admin API, and checks prediction bodies (size, UTF-8) before huma sees them.
+// admin API, and checks prediction bodies (size, UTF-8) before huma sees
+// them. A prediction the fast path can serve (fast.go) does not reach huma.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := &reqInfo{start: time.Now()}
 		if s.draining.Load() {
 			w.Header().Set("Connection", "close")
 		}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 		sw := &statusWriter{ResponseWriter: w}
 		endpoint := s.route(r)
-		defer func() {
-			d := time.Since(ri.start)
-			s.observe(endpoint, ri, sw.status, d)
-			lvl := slog.LevelDebug
-			if sw.status >= 500 {
-				lvl = slog.LevelWarn
-			} else if sw.status >= 400 {
-				lvl = slog.LevelInfo
-			}
-			s.log.Log(r.Context(), lvl, "request", "method", r.Method, "path", r.URL.Path,
-				"status", sw.status, "model", ri.model, "duration_ms", float64(d.Microseconds())/1000,
-				"remote", r.RemoteAddr)
-		}()
+		defer s.finish(r, endpoint, ri, sw)
 		switch {
 		case endpoint == "/predict" || endpoint == "/batch-predict":
 			// The seed's clients (curl -d) often send no JSON media type.
 			if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "text/plain") {
 				r.Header.Set("Content-Type", "application/json")
 			}
-			if !s.checkBody(sw, r) {
+			body, ok := s.checkBody(sw, r)
+			if !ok {
 				return
 			}
+			if r.Method == http.MethodPost && s.serveFast(sw, r, endpoint, ri, body) {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
 		case endpoint == "/models":
 			if !s.authorize(sw, r) {
 				return
@@ -251,8 +253,26 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxUploadBytes)
 			}
 		}
-		next.ServeHTTP(sw, r)
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri)))
 	})
+}
+
+// finish books a request in the metrics and logs it.
+func (s *Server) finish(r *http.Request, endpoint string, ri *reqInfo, sw *statusWriter) {
+	d := time.Since(ri.start)
+	s.observe(endpoint, ri, sw.status, d)
+	lvl := slog.LevelDebug
+	if sw.status >= 500 {
+		lvl = slog.LevelWarn
+	} else if sw.status >= 400 {
+		lvl = slog.LevelInfo
+	}
+	if !s.log.Enabled(r.Context(), lvl) {
+		return // spare the arguments' allocations
+	}
+	s.log.Log(r.Context(), lvl, "request", "method", r.Method, "path", r.URL.Path,
+		"status", sw.status, "model", ri.model, "duration_ms", float64(d.Microseconds())/1000,
+		"remote", r.RemoteAddr)
 }
 
 // route names the endpoint for metrics and middleware without the
@@ -281,24 +301,32 @@ func isDriftPath(p string) bool {
 }
 
 // checkBody reads a prediction body, answering 413 when it is over the limit
-// and 422 when it is not UTF-8, and hands huma the bytes it read.
-func (s *Server) checkBody(w http.ResponseWriter, r *http.Request) bool {
+// and 422 when it is not UTF-8, and returns the bytes it read.
+func (s *Server) checkBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		writeProblem(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes),
 			api.ErrorDetail{Location: "body", Message: "too large", Value: r.ContentLength})
-		return false
+		return nil, false
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
+	var b []byte
+	var err error
+	if r.ContentLength > 0 {
+		// The announced length, read in one buffer: net/http's body ends there.
+		b = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, b)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
+	}
 	if err != nil {
 		writeProblem(w, http.StatusBadRequest, "cannot read request body: "+err.Error())
-		return false
+		return nil, false
 	}
 	if int64(len(b)) > s.opts.MaxBodyBytes {
 		writeProblem(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes),
 			api.ErrorDetail{Location: "body", Message: "too large"})
-		return false
+		return nil, false
 	}
 	if !utf8.Valid(b) {
 		off := 0
@@ -311,11 +339,9 @@ func (s *Server) checkBody(w http.ResponseWriter, r *http.Request) bool {
 		}
 		writeProblem(w, http.StatusUnprocessableEntity, "request body is not valid UTF-8",
 			api.ErrorDetail{Location: "body", Message: "invalid UTF-8 at byte offset " + strconv.Itoa(off)})
-		return false
+		return nil, false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.ContentLength = int64(len(b))
-	return true
+	return b, true
 }
 
 // authorize guards the admin API: the bearer token when one is configured,

@@ -1,0 +1,8 @@
+package server
+
+// DisableFastPath sends every prediction through huma, so tests can compare
+// the fast path's answers with huma's.
+func DisableFastPath(s *Server) { s.noFast = true }
+
+// OnFast has f told of every request the fast path serves.
+func OnFast(s *Server, f func(endpoint string)) { s.onFast = f }
