@@ -64,6 +64,9 @@ func translateVectors(v any) (*VectorModel, error) {
 		return nil, fmt.Errorf("%w: %d classes", model.ErrUnsupported, len(labels))
 	}
 	dim := inputWidth(steps, clf)
+	if dim < 1 {
+		return nil, fmt.Errorf("%w: the estimator takes %d features", model.ErrInvalid, dim)
+	}
 	if n, ok := first.get("n_features_in_"); ok {
 		if k, ok := n.(int64); ok && int(k) != dim {
 			return nil, first.errf("n_features_in_ is %d, the fitted attributes say %d", k, dim)
@@ -126,6 +129,10 @@ func (t *translator) vectorTop(v any) ([]rowStep, classifier, []string, obj, err
 		for _, it := range items[:len(items)-1] {
 			if so, ok := asObj(it); ok && textStep(so.name()) {
 				return nil, nil, nil, o, textModelError(so.name())
+			}
+			if so, ok := asObj(it); ok && so.name() == "TfidfTransformer" {
+				return nil, nil, nil, o, fmt.Errorf("%w: TfidfTransformer weighs term counts; on dense vectors it is not supported "+
+					"(dense transformers: StandardScaler, Normalizer, TruncatedSVD, PCA)", model.ErrUnsupported)
 			}
 			s, err := t.rowStep(it)
 			if err != nil {
