@@ -122,8 +122,8 @@ func TestBertTables(t *testing.T) {
 		if !ok {
 			want = string(r)
 		}
-		sc.norm = append(sc.norm[:0], r)
-		if got := string(w.stripAccents(sc.norm, &sc)); got != want {
+		// stripAccents swaps its input into sc, so give it a fresh buffer.
+		if got := string(w.stripAccents(utf8.AppendRune(nil, r), &sc)); got != want {
 			report("strip_accents", r, got, want)
 		}
 	}

@@ -2,6 +2,7 @@ package preprocess
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -84,8 +85,10 @@ type WordPiece struct {
 	opt     WordPieceOptions
 	strip   bool
 	special SpecialTokens
-	// never holds the NeverSplit tokens with their ids, longest first.
-	never []neverSplit
+	// never holds the NeverSplit tokens with their ids, longest first;
+	// firsts holds their first characters.
+	never  []neverSplit
+	firsts string
 }
 
 type neverSplit struct {
@@ -95,9 +98,10 @@ type neverSplit struct {
 
 // wpScratch is per-call working space.
 type wpScratch struct {
-	norm []rune // normalized text
-	tmp  []byte
+	norm []byte // normalized text
+	nfd  []byte // decomposed text
 	word []byte // piece candidate with prefix
+	it   norm.Iter
 }
 
 var wpPool = sync.Pool{New: func() any { return new(wpScratch) }}
@@ -144,6 +148,9 @@ func NewWordPiece(v *Vocab, o WordPieceOptions) (*WordPiece, error) {
 			continue
 		}
 		w.never = append(w.never, neverSplit{t, id})
+		if r, _ := utf8.DecodeRuneInString(t); !strings.ContainsRune(w.firsts, r) {
+			w.firsts += string(r)
+		}
 	}
 	// Longest first, so that the first match at a position is the longest.
 	for i := 1; i < len(w.never); i++ {
@@ -186,8 +193,14 @@ func (w *WordPiece) findNeverSplit(s string) (at, n, id int) {
 		return len(s), 0, 0
 	}
 	for i := 0; i < len(s); i++ {
+		// Jump to the next byte that starts a never-split token.
+		j := strings.IndexAny(s[i:], w.firsts)
+		if j < 0 {
+			break
+		}
+		i += j
 		for _, t := range w.never {
-			if s[i] == t.tok[0] && len(s)-i >= len(t.tok) && s[i:i+len(t.tok)] == t.tok {
+			if strings.HasPrefix(s[i:], t.tok) {
 				return i, len(t.tok), t.id
 			}
 		}
@@ -201,88 +214,126 @@ func (w *WordPiece) segment(text string, sc *wpScratch, dst []int) []int {
 	if text == "" {
 		return dst
 	}
-	runes := w.normalize(text, sc)
+	b := w.normalize(text, sc)
 	// BertPreTokenizer: split on whitespace, isolate punctuation.
 	start := -1
-	for i, r := range runes {
+	for i := 0; i < len(b); {
+		r, size := rune(b[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(b[i:])
+		}
 		switch {
-		case unicode.IsSpace(r):
+		case isBertSpace(r):
 			if start >= 0 {
-				dst = w.word(runes[start:i], sc, dst)
+				dst = w.word(b[start:i], sc, dst)
 				start = -1
 			}
 		case isBertPunct(r):
 			if start >= 0 {
-				dst = w.word(runes[start:i], sc, dst)
+				dst = w.word(b[start:i], sc, dst)
 				start = -1
 			}
-			dst = w.word(runes[i:i+1], sc, dst)
+			dst = w.word(b[i:i+size], sc, dst)
 		default:
 			if start < 0 {
 				start = i
 			}
 		}
+		i += size
 	}
 	if start >= 0 {
-		dst = w.word(runes[start:], sc, dst)
+		dst = w.word(b[start:], sc, dst)
 	}
 	return dst
 }
 
-// normalize applies BertNormalizer to text and returns its code points
-// (held in sc).
-func (w *WordPiece) normalize(text string, sc *wpScratch) []rune {
+// normalize applies BertNormalizer to text and returns the result (held in
+// sc).
+func (w *WordPiece) normalize(text string, sc *wpScratch) []byte {
 	out := sc.norm[:0]
-	for _, r := range text {
+	ascii := true
+	for i := 0; i < len(text); {
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+			ascii = false
+		}
+		i += size
 		if w.opt.CleanText {
 			if isBertRemoved(r) {
 				continue
 			}
-			if isBertSpace(r) {
-				r = ' '
+			if r == '\t' || r == '\n' || r == '\r' || (r >= utf8.RuneSelf && isBertSpace(r)) {
+				out = append(out, ' ')
+				continue
 			}
 		}
-		if w.opt.HandleChineseChars && isCJK(r) {
-			out = append(out, ' ', r, ' ')
-			continue
+		switch {
+		case r < utf8.RuneSelf:
+			out = append(out, byte(r))
+		case w.opt.HandleChineseChars && isCJK(r):
+			out = append(out, ' ')
+			out = utf8.AppendRune(out, r)
+			out = append(out, ' ')
+		case r == utf8.RuneError && size == 1:
+			// Invalid UTF-8 cannot come from a Python str; keep U+FFFD as
+			// Rust's lossy decoding would.
+			out = utf8.AppendRune(out, r)
+		default:
+			out = append(out, text[i-size:i]...)
 		}
-		out = append(out, r)
 	}
-	if w.strip {
+	if w.strip && !ascii {
 		out = w.stripAccents(out, sc)
 	}
 	if w.opt.Lowercase {
-		out = lowerRunes(out)
+		out = lowerBytes(out, sc)
 	}
 	sc.norm = out
 	return out
 }
 
-// lowerRunes maps each rune of rs to its full lowercase, as Rust's
-// char::to_lowercase: the simple mapping, except that U+0130 becomes
-// "i\u0307". It works in place unless U+0130 occurs.
-func lowerRunes(rs []rune) []rune {
-	dotted := 0
-	for _, r := range rs {
+// lowerBytes lowercases b as Rust's char::to_lowercase does, one code point
+// at a time (no final-sigma rule; U+0130 becomes "i\u0307"). ASCII is
+// lowered in place; otherwise the result is built in sc.nfd and swapped in.
+func lowerBytes(b []byte, sc *wpScratch) []byte {
+	i := 0
+	for ; i < len(b) && b[i] < utf8.RuneSelf; i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	if i == len(b) {
+		return b
+	}
+	out := append(sc.nfd[:0], b[:i]...)
+	for i < len(b) {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		i += size
 		if r == 0x130 {
-			dotted++
+			out = append(out, "i\u0307"...)
+			continue
 		}
+		out = utf8.AppendRune(out, bertLower(r))
 	}
-	if dotted == 0 {
-		for i, r := range rs {
-			rs[i] = bertLower(r)
-		}
-		return rs
-	}
-	out := make([]rune, 0, len(rs)+dotted)
-	for _, r := range rs {
-		if r == 0x130 {
-			out = append(out, 'i', 0x307)
-		} else {
-			out = append(out, bertLower(r))
-		}
-	}
+	sc.nfd = b // the old buffer becomes the spare
 	return out
+}
+
+// lowerRunes is lowerBytes for runes, used by the table checks.
+func lowerRunes(rs []rune) []rune {
+	var sc wpScratch
+	b := lowerBytes([]byte(string(rs)), &sc)
+	return []rune(string(b))
 }
 
 // bertLower is Rust's char::to_lowercase for a code point that maps to
@@ -301,61 +352,62 @@ func bertLower(r rune) rune {
 }
 
 // stripAccents is NFD followed by dropping nonspacing marks (Mn), both by
-// the tokenizers library's Unicode tables.
-func (w *WordPiece) stripAccents(rs []rune, sc *wpScratch) []rune {
-	ascii := true
-	for _, r := range rs {
-		if r >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return rs
-	}
-	b := sc.tmp[:0]
-	for _, r := range rs {
-		b = utf8.AppendRune(b, r)
-	}
-	sc.tmp = b
-	out := rs[:0]
-	keep := func(r rune) {
-		if !unicode.Is(bertMnTable, r) {
-			out = append(out, r)
-		}
-	}
+// the tokenizers library's Unicode tables. The result is built in sc.nfd and
+// the buffers are swapped.
+func (w *WordPiece) stripAccents(b []byte, sc *wpScratch) []byte {
+	d := sc.nfd[:0]
 	// Decompose the stretches between code points that must stay whole.
 	start := 0
 	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
 		r, size := utf8.DecodeRune(b[i:])
-		if r >= utf8.RuneSelf && unicode.Is(bertNoDecomposeTable, r) {
-			for _, d := range string(norm.NFD.Bytes(b[start:i])) {
-				keep(d)
-			}
-			keep(r)
+		if unicode.Is(bertNoDecomposeTable, r) {
+			d = sc.appendNFD(d, b[start:i])
+			d = append(d, b[i:i+size]...)
 			start = i + size
 		}
 		i += size
 	}
-	for _, d := range string(norm.NFD.Bytes(b[start:])) {
-		keep(d)
+	d = sc.appendNFD(d, b[start:])
+	// Drop the marks in place.
+	out := d[:0]
+	for i := 0; i < len(d); {
+		if d[i] < utf8.RuneSelf {
+			out = append(out, d[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(d[i:])
+		if !unicode.Is(bertMnTable, r) {
+			out = append(out, d[i:i+size]...)
+		}
+		i += size
 	}
+	sc.nfd = b
 	return out
+}
+
+// appendNFD appends the NFD form of b to d through the scratch iterator,
+// which, unlike norm.NFD.Append, does not allocate.
+func (sc *wpScratch) appendNFD(d, b []byte) []byte {
+	sc.it.Init(norm.NFD, b)
+	for !sc.it.Done() {
+		d = append(d, sc.it.Next()...)
+	}
+	return d
 }
 
 // word appends the WordPiece ids of one pre-token: greedy longest match from
 // the left, continuation pieces carrying the prefix; a word with an
-// unmatched remainder, or longer than MaxInputCharsPerWord, is UnkToken.
-func (w *WordPiece) word(rs []rune, sc *wpScratch, dst []int) []int {
-	if len(rs) > w.opt.MaxInputCharsPerWord {
+// unmatched remainder, or longer than MaxInputCharsPerWord code points, is
+// UnkToken.
+func (w *WordPiece) word(b []byte, sc *wpScratch, dst []int) []int {
+	if len(b) > w.opt.MaxInputCharsPerWord && utf8.RuneCount(b) > w.opt.MaxInputCharsPerWord {
 		return append(dst, w.special.UNK)
 	}
-	// Byte offset of each rune, plus the end.
-	b := sc.tmp[:0]
-	for _, r := range rs {
-		b = utf8.AppendRune(b, r)
-	}
-	sc.tmp = b
 	n0 := len(dst)
 	for start := 0; start < len(b); {
 		end := len(b)
