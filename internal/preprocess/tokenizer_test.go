@@ -166,6 +166,9 @@ func TestTokenizerJSONSpecials(t *testing.T) {
 	if got := w.Special(); got != want {
 		t.Errorf("Special() = %+v, want %+v", got, want)
 	}
+	if w.MaxLength() != 128 {
+		t.Errorf("MaxLength() = %d, the file's truncation says 128", w.MaxLength())
+	}
 	if w.Vocab().Len() != 30522 {
 		t.Errorf("vocab size %d, want 30522", w.Vocab().Len())
 	}

@@ -47,6 +47,9 @@ type hfTokenizer struct {
 	Padding *struct {
 		PadToken string `json:"pad_token"`
 	} `json:"padding"`
+	Truncation *struct {
+		MaxLength int `json:"max_length"`
+	} `json:"truncation"`
 	Model *struct {
 		Type                    string         `json:"type"`
 		UnkToken                *string        `json:"unk_token"`
@@ -62,7 +65,8 @@ type hfTokenizer struct {
 // normalization, as Hugging Face does; [CLS] and [SEP] come from the
 // post_processor (TemplateProcessing or BertProcessing) and [PAD] from
 // padding, else from their usual names. The file's own truncation and
-// padding settings are ignored: [EncodeOptions] decide them. Any other
+// padding are not applied: [EncodeOptions] decide them; the declared
+// truncation length is reported by [WordPiece.MaxLength]. Any other
 // component type is refused with an error wrapping ErrVocab.
 func LoadTokenizerJSON(r io.Reader) (*WordPiece, *Vocab, error) {
 	var h hfTokenizer
@@ -147,6 +151,9 @@ func LoadTokenizerJSON(r io.Reader) (*WordPiece, *Vocab, error) {
 	w, err := NewWordPiece(v, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokenizer.json: %w", err)
+	}
+	if h.Truncation != nil && h.Truncation.MaxLength > 0 {
+		w.maxLength = h.Truncation.MaxLength
 	}
 	return w, v, nil
 }

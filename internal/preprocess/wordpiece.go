@@ -89,6 +89,8 @@ type WordPiece struct {
 	// firsts holds their first characters.
 	never  []neverSplit
 	firsts string
+	// maxLength is the truncation length a tokenizer.json declares.
+	maxLength int
 }
 
 type neverSplit struct {
@@ -166,6 +168,12 @@ func (w *WordPiece) Vocab() *Vocab { return w.vocab }
 
 // Special returns the ids of the special tokens.
 func (w *WordPiece) Special() SpecialTokens { return w.special }
+
+// MaxLength is the truncation length (special tokens included) that the
+// tokenizer.json it was loaded from declares, which Hugging Face applies by
+// default; 0 when the file declares none or the tokenizer was built with
+// NewWordPiece.
+func (w *WordPiece) MaxLength() int { return w.maxLength }
 
 // Options returns the options the tokenizer was built with.
 func (w *WordPiece) Options() WordPieceOptions { return w.opt }
