@@ -337,13 +337,6 @@ func lowerBytes(b []byte, sc *wpScratch) []byte {
 	return out
 }
 
-// lowerRunes is lowerBytes for runes, used by the table checks.
-func lowerRunes(rs []rune) []rune {
-	var sc wpScratch
-	b := lowerBytes([]byte(string(rs)), &sc)
-	return []rune(string(b))
-}
-
 // bertLower is Rust's char::to_lowercase for a code point that maps to
 // one code point.
 func bertLower(r rune) rune {
