@@ -1,7 +1,8 @@
 package server
 
 import (
-	"encoding/json"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/mlserve/mlserve/api"
 )
@@ -48,8 +49,7 @@ func (p *scanner) next(c byte) bool {
 	return false
 }
 
-// str reads a JSON string at the current position. A string with escapes is
-// unquoted by encoding/json itself, so it decodes exactly as huma decodes it.
+// str reads a JSON string at the current position.
 func (p *scanner) str() (string, bool) {
 	p.ws()
 	if p.i >= len(p.s) || p.s[p.i] != '"' {
@@ -64,11 +64,7 @@ func (p *scanner) str() (string, bool) {
 			if !escaped {
 				return p.s[start+1 : j], true
 			}
-			var out string
-			if err := json.Unmarshal([]byte(p.s[start:p.i]), &out); err != nil {
-				return "", false
-			}
-			return out, true
+			return unescape(p.s[start+1 : j])
 		case c == '\\':
 			escaped = true
 			j++ // the escaped byte; \uXXXX's digits are plain bytes
@@ -77,6 +73,85 @@ func (p *scanner) str() (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// unescape decodes the content of a JSON string that holds escapes as
+// encoding/json does: a \uXXXX surrogate pair becomes one code point, a lone
+// surrogate U+FFFD. It refuses what encoding/json's scanner refuses (an
+// unknown escape, a short \u, a raw quote or control character). s must be
+// valid UTF-8 (the middleware checked the body).
+func unescape(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			if c < 0x20 || c == '"' {
+				return "", false
+			}
+			b = append(b, c)
+			i++
+			continue
+		}
+		if i+1 == len(s) {
+			return "", false
+		}
+		switch s[i+1] {
+		case '"', '\\', '/':
+			b = append(b, s[i+1])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r := hex4(s[i:])
+			if r < 0 {
+				return "", false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if d := utf16.DecodeRune(r, hex4(s[i:])); d != utf8.RuneError {
+					i += 6
+					r = d
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			b = utf8.AppendRune(b, r)
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return string(b), true
+}
+
+// hex4 decodes the \uXXXX escape s starts with, or returns -1.
+func hex4(s string) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range []byte(s[2:6]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // boolean reads true or false.
