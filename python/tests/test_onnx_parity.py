@@ -195,6 +195,34 @@ def _worst(diff: np.ndarray, texts: list[str]) -> str:
     return f"max |diff| {diff.max():.3g} at text {i}: {texts[i][:80]!r}"
 
 
+# ---- both models: the committed folders ---------------------------------------------------------
+
+ONNX_KEYS = ["framework", "artifact", "description", "accuracy", "training_date", "features", "labels",
+             "library_versions", "preprocessing", "onnx", "warmup", "reference"]
+
+
+@pytest.mark.parametrize("folder", [SPAM, SENT], ids=["spam-v2", "sentiment-v3"])
+def test_onnx_sample_manifest(folder, encoder_file):
+    """model.yaml has the repository's keys plus onnx:, a reference block whose histograms are complete,
+    labels that match the model, and the committed files stay small (the encoder is fetched, not committed)."""
+    import yaml
+
+    m = yaml.safe_load((folder / "model.yaml").read_text())
+    assert list(m) == ONNX_KEYS
+    assert m["framework"] == "onnx" and (folder / m["artifact"]).is_file()
+    if "classifier" in m["onnx"]:
+        assert m["labels"] == [str(c) for c in joblib.load(folder / m["onnx"]["classifier"]).classes_]
+    else:
+        assert m["labels"] == train_torch.LABELS
+    ref = m["reference"]
+    assert sum(ref["label_distribution"].values()) == pytest.approx(1, abs=1e-5)
+    for k in ("confidence", "text_length", "oov_rate"):
+        assert len(ref[k]["fractions"]) == len(ref[k]["edges"]) - 1
+        assert sum(ref[k]["fractions"]) == pytest.approx(1, abs=1e-5)
+    committed = [p for p in folder.iterdir() if p.name != "encoder.onnx"]
+    assert sum(p.stat().st_size for p in committed) < 6_000_000
+
+
 # ---- spam/v2 -----------------------------------------------------------------------------------
 
 def test_spam_v2_manifest_declares_what_the_recording_used(spam_vocab):
