@@ -86,6 +86,7 @@ func ensureRuntime(o Options) error {
 			continue
 		}
 		runtime.path = c.path
+		tuneMalloc()
 		return nil
 	}
 	return fmt.Errorf("%w (tried %s): run scripts/setup-onnxruntime.sh or set onnx.library_path",
@@ -151,6 +152,12 @@ func sessionOptions(o Options) (*ort.SessionOptions, error) {
 		if err := so.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
 			return fail("intra_op_threads", err)
 		}
+	}
+	// Idle intra-op threads sleep instead of spinning: the server's other
+	// goroutines (HTTP, tokenizing the next batch) need the cores, and a
+	// spinning pool per concurrent run starves them.
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		return fail("allow_spinning", err)
 	}
 	// Runs are sequential inside one request; parallelism comes from the
 	// intra-op threads and from concurrent requests.
