@@ -40,7 +40,12 @@
 //     or the limit, and decides again.
 //
 // At low load λ·F is small, b* ≤ 1 and a lone request is sent at once: it
-// never pays the batch timeout. Before any batch has been measured F is taken
+// never pays the batch timeout. Such a request, finding its queue empty and
+// a worker free, does not even enter the queue: its caller takes the worker
+// and runs the model on its own goroutine, the batch the dispatcher would
+// have formed, without the two goroutine hand-offs (to the dispatcher, to a
+// worker) and back. Once every worker is busy, arrivals queue and are
+// merged as above. Before any batch has been measured F is taken
 // as zero, so nothing waits until the fit shows a fixed cost. A model that
 // gains nothing from batching (model.go's backends say so by implementing
 // BatchPreferrer) gets batches holding a single request's texts, never waits,

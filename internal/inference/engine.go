@@ -168,13 +168,14 @@ func (e *Engine) Predict(ctx context.Context, id string, m model.Model, texts []
 	r := &request{
 		ctx:       ctx,
 		texts:     texts,
-		results:   make([]model.Prediction, len(texts)),
 		remaining: len(texts),
-		done:      make(chan struct{}),
 	}
-	q, err := e.enqueue(id, m, r)
+	q, inline, err := e.enqueue(id, m, r)
 	if err != nil {
 		return nil, err
+	}
+	if inline {
+		return q.runInline(r)
 	}
 	select {
 	case <-r.done:
@@ -190,13 +191,18 @@ func (e *Engine) Predict(ctx context.Context, id string, m model.Model, texts []
 	return r.results, nil
 }
 
-// enqueue appends r to id's queue, creating the queue on first use.
-func (e *Engine) enqueue(id string, m model.Model, r *request) (*queue, error) {
+// enqueue appends r to id's queue, creating the queue on first use. When
+// nothing waits in the queue, a worker is free and the batching rule would
+// not hold r back for company, r is not queued: enqueue takes the worker
+// for it and reports inline, and the caller runs the model itself
+// (queue.runInline), sparing the hand-offs to the dispatcher and a worker
+// goroutine. The call is the batch the dispatcher would have formed.
+func (e *Engine) enqueue(id string, m model.Model, r *request) (*queue, bool, error) {
 	for {
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()
-			return nil, ErrClosed
+			return nil, false, ErrClosed
 		}
 		q := e.queues[id]
 		if q != nil && !sameModel(q.m, m) {
@@ -215,29 +221,42 @@ func (e *Engine) enqueue(id string, m model.Model, r *request) (*queue, error) {
 			e.wg.Add(1)
 			go q.dispatch()
 		}
+		// Held for an inline run, so that Close waits for it, and given back
+		// below otherwise; added under e.mu, before Close can start waiting.
+		e.wg.Add(1)
 		e.mu.Unlock()
 
 		q.mu.Lock()
 		if q.retired {
 			// Forgotten or shut down since we looked it up: look again.
 			q.mu.Unlock()
+			e.wg.Done()
 			continue
 		}
+		now := time.Now()
+		r.enqueued = now
+		if q.inlineLocked(now, r) {
+			q.rate.add(now, float64(len(r.texts)))
+			q.running++
+			q.mu.Unlock()
+			return q, true, nil
+		}
+		e.wg.Done()
 		if len(q.pending) >= e.cfg.MaxQueue {
 			ra := q.retryAfterLocked()
 			q.rejected++
 			q.mu.Unlock()
-			return nil, &QueueFullError{Model: id, RetryAfter: ra}
+			return nil, false, &QueueFullError{Model: id, RetryAfter: ra}
 		}
-		now := time.Now()
-		r.enqueued = now
+		r.results = make([]model.Prediction, len(r.texts))
+		r.done = make(chan struct{})
 		r.queued = true
 		q.pending = append(q.pending, r)
 		q.queuedTexts += len(r.texts)
 		q.rate.add(now, float64(len(r.texts)))
 		q.mu.Unlock()
 		q.signal()
-		return q, nil
+		return q, false, nil
 	}
 }
 

@@ -221,11 +221,17 @@ const waitTarget = 0.8
 // a batch that would now hold n texts. It reports whether to wait, and until
 // when at most.
 func (q *queue) shouldWaitLocked(now time.Time, n int) (bool, time.Time) {
+	return q.waitRuleLocked(now, n, q.pending[0].enqueued, q.pending)
+}
+
+// waitRuleLocked is the batching rule for a batch of n texts whose oldest
+// request arrived at oldest, made of the requests waiting.
+func (q *queue) waitRuleLocked(now time.Time, n int, oldest time.Time, waiting []*request) (bool, time.Time) {
 	max := q.e.cfg.MaxBatchSize
 	if !q.batching || n >= max || q.e.isClosing() {
 		return false, time.Time{}
 	}
-	limit := q.pending[0].enqueued.Add(q.e.cfg.BatchTimeout)
+	limit := oldest.Add(q.e.cfg.BatchTimeout)
 	if !now.Before(limit) {
 		return false, time.Time{}
 	}
@@ -251,12 +257,101 @@ func (q *queue) shouldWaitLocked(now time.Time, n int) (bool, time.Time) {
 	}
 	// Never wait past what a waiting request's own deadline allows.
 	run := time.Duration((fixed + perText*target) * 1e9)
-	for _, r := range q.pending {
+	for _, r := range waiting {
 		if d, ok := r.ctx.Deadline(); ok && d.Add(-run).Before(eta) {
 			return false, time.Time{}
 		}
 	}
 	return true, limit
+}
+
+// inlineLocked reports whether r, just arrived, may skip the queue and run
+// at once on its caller's goroutine, and if so takes a worker for it. That
+// is when nothing waits before it, its texts fit one batch, the batching
+// rule would send it alone at once (computed as the arrival would make it,
+// including r's texts in the rate), and a worker is free: the dispatcher
+// would then have formed the same one-request batch, later.
+func (q *queue) inlineLocked(now time.Time, r *request) bool {
+	if len(q.pending) > 0 || len(r.texts) > q.e.cfg.MaxBatchSize {
+		return false
+	}
+	// The rule sees the rate with r counted, as the dispatcher would.
+	saved := q.rate
+	q.rate.add(now, float64(len(r.texts)))
+	wait, _ := q.waitRuleLocked(now, len(r.texts), now, []*request{r})
+	q.rate = saved
+	if wait {
+		return false
+	}
+	select {
+	case q.e.slots <- struct{}{}:
+		return true
+	default:
+		return false // every worker is busy: queue, and batch with what follows
+	}
+}
+
+// runInline runs r, which inlineLocked let skip the queue, on the calling
+// goroutine and books it as run books a batch.
+func (q *queue) runInline(r *request) ([]model.Prediction, error) {
+	defer q.e.wg.Done()
+	defer func() { <-q.e.slots }()
+	start := time.Now()
+	preds, err := safePredict(r.ctx, q.m, r.texts)
+	elapsed := time.Since(start)
+	err = q.modelErr(err, len(preds), len(r.texts))
+
+	var info *BatchInfo
+	if obs := q.e.cfg.Observe; obs != nil {
+		info = &BatchInfo{ID: q.id, Size: len(r.texts), Waits: []time.Duration{start.Sub(r.enqueued)}, Inference: elapsed, Err: err}
+	}
+	q.mu.Lock()
+	q.booked(len(r.texts), elapsed, err)
+	if info != nil {
+		info.Queued = q.queuedTexts
+	}
+	q.mu.Unlock()
+	if info != nil {
+		q.e.cfg.Observe(*info)
+	}
+	if err == nil {
+		// A queued request is answered at its deadline even when its batch
+		// goes on; so is this one, though the model answered later.
+		err = r.ctx.Err()
+		if err != nil {
+			err = ctxErr(err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return preds, nil
+}
+
+// modelErr is the error a batch's requests get for a model call that
+// returned err and got predictions for want texts.
+func (q *queue) modelErr(err error, got, want int) error {
+	if err == nil && got != want {
+		err = fmt.Errorf("inference: model %s returned %d predictions for %d texts", q.id, got, want)
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrTimeout) {
+			err = fmt.Errorf("%w: %w", ErrTimeout, err)
+		} else if !errors.Is(err, context.Canceled) && !errors.Is(err, ErrTimeout) {
+			err = fmt.Errorf("inference: model %s: %w", q.id, err)
+		}
+	}
+	return err
+}
+
+// booked counts a finished model call of n texts; q.mu is held.
+func (q *queue) booked(n int, elapsed time.Duration, err error) {
+	q.running--
+	q.batches++
+	q.texts += uint64(n)
+	if err == nil {
+		q.fit.add(n, elapsed)
+	}
 }
 
 // run executes b on the model and hands each request its results.
@@ -269,16 +364,7 @@ func (q *queue) run(b *batch) {
 	preds, err := safePredict(ctx, q.m, b.texts)
 	elapsed := time.Since(start)
 	release()
-	if err == nil && len(preds) != len(b.texts) {
-		err = fmt.Errorf("inference: model %s returned %d predictions for %d texts", q.id, len(preds), len(b.texts))
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrTimeout) {
-			err = fmt.Errorf("%w: %w", ErrTimeout, err)
-		} else if !errors.Is(err, context.Canceled) && !errors.Is(err, ErrTimeout) {
-			err = fmt.Errorf("inference: model %s: %w", q.id, err)
-		}
-	}
+	err = q.modelErr(err, len(preds), len(b.texts))
 
 	var info *BatchInfo
 	if obs := q.e.cfg.Observe; obs != nil {
@@ -293,12 +379,7 @@ func (q *queue) run(b *batch) {
 	if info != nil {
 		defer func() { info.Queued = q.queuedTexts }()
 	}
-	q.running--
-	q.batches++
-	q.texts += uint64(len(b.texts))
-	if err == nil {
-		q.fit.add(len(b.texts), elapsed)
-	}
+	q.booked(len(b.texts), elapsed, err)
 	off := 0
 	for _, s := range b.segs {
 		r, k := s.r, s.to-s.from
