@@ -101,7 +101,8 @@ func loadFixture(t testing.TB, name string) *Model {
 
 func TestParity(t *testing.T) {
 	all := readExpected(t)
-	for _, name := range []string{"bag", "encoder"} {
+	all["bag_int32"] = all["bag"] // the same graph with int32 inputs
+	for _, name := range []string{"bag", "bag_int32", "encoder"} {
 		t.Run(name, func(t *testing.T) {
 			want := all[name]
 			m := loadFixture(t, name)
@@ -173,6 +174,46 @@ func checkPrediction(t *testing.T, i int, got model.Prediction, want []float64, 
 	}
 	if got.Index != best || got.Label != labels[best] || got.Confidence != got.Probabilities[best] {
 		t.Errorf("text %d: label %q (index %d, confidence %v), want %q", i, got.Label, got.Index, got.Confidence, labels[best])
+	}
+}
+
+// TestProbabilitiesOutput reads the bag graph's Softmax output as
+// probabilities instead of its logits.
+func TestProbabilitiesOutput(t *testing.T) {
+	b, err := os.ReadFile("testdata/expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all struct {
+		Bag struct {
+			Texts      []string    `json:"texts"`
+			GraphProbs [][]float64 `json:"graph_probs"`
+		} `json:"bag"`
+	}
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatal(err)
+	}
+	dir := copyFixture(t, "bag", func(s string) string {
+		return strings.Replace(s, "name: logits\n    kind: logits", "name: probs\n    kind: probabilities", 1)
+	})
+	m, err := LoadDir(context.Background(), dir, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, err := m.Predict(context.Background(), all.Bag.Texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range got {
+		for j, w := range all.Bag.GraphProbs[i] {
+			if p.Probabilities[j] != w { // float32 widened: exact
+				t.Errorf("text %d: p[%d] = %v, want %v", i, j, p.Probabilities[j], w)
+			}
+		}
+	}
+	if m.Info().Confidence != "the graph's probability of the predicted label" {
+		t.Errorf("confidence %q", m.Info().Confidence)
 	}
 }
 
@@ -401,6 +442,29 @@ func TestContextAndClose(t *testing.T) {
 	if _, err := LoadDir(ctx, "testdata/bag", testOptions(t)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Load with a cancelled ctx: err = %v", err)
 	}
+}
+
+// FuzzParseSpec feeds arbitrary onnx: sections to the strict decoder: it
+// must return a spec or an error wrapping model.ErrInvalid, never panic.
+func FuzzParseSpec(f *testing.F) {
+	for _, name := range []string{"bag", "encoder"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name, model.ManifestFile))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("onnx: {inputs: [[1]], output: {kind: [x]}}"))
+	f.Add([]byte("onnx:\n  tokenizer: &a {type: regex}\n  x: *a\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		man, _, err := model.ParseManifest(b)
+		if err != nil {
+			return
+		}
+		if _, err := ParseSpec(&man.ONNX); err != nil && !errors.Is(err, model.ErrInvalid) {
+			t.Errorf("error %v does not wrap model.ErrInvalid", err)
+		}
+	})
 }
 
 func TestSoftmax(t *testing.T) {
