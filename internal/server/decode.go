@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -58,6 +59,10 @@ func (p *scanner) str() (string, bool) {
 	start := p.i
 	escaped := false
 	for j := p.i + 1; j < len(p.s); j++ {
+		j = plainRun(p.s, j)
+		if j >= len(p.s) {
+			break
+		}
 		switch c := p.s[j]; {
 		case c == '"':
 			p.i = j + 1
@@ -75,61 +80,87 @@ func (p *scanner) str() (string, bool) {
 	return "", false
 }
 
+// SWAR constants: a byte-wise test of eight bytes at once.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte at or after i that is a
+// quote, a backslash or a control character (len(s) when none is), eight
+// bytes at a time: e-mail texts are long and mostly plain.
+func plainRun(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q := x ^ ('"' * ones)
+		b := x ^ ('\\' * ones)
+		// A byte below 0x20, or equal to '"' or '\\' (zero after the xor).
+		if ((x-0x20*ones)|(q-ones)|(b-ones))&^x&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
+}
+
 // unescape decodes the content of a JSON string that holds escapes as
 // encoding/json does: a \uXXXX surrogate pair becomes one code point, a lone
-// surrogate U+FFFD. It refuses what encoding/json's scanner refuses (an
-// unknown escape, a short \u, a raw quote or control character). s must be
-// valid UTF-8 (the middleware checked the body).
+// surrogate U+FFFD. It refuses an unknown escape or a short \u, as
+// encoding/json's scanner does. s must be valid UTF-8 without raw quotes or
+// control characters (str and the middleware checked).
 func unescape(s string) (string, bool) {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			if c < 0x20 || c == '"' {
-				return "", false
-			}
-			b = append(b, c)
-			i++
-			continue
+	var b strings.Builder
+	b.Grow(len(s))
+	for {
+		k := strings.IndexByte(s, '\\')
+		if k < 0 {
+			b.WriteString(s)
+			return b.String(), true
 		}
-		if i+1 == len(s) {
+		b.WriteString(s[:k])
+		s = s[k:]
+		if len(s) < 2 {
 			return "", false
 		}
-		switch s[i+1] {
+		switch s[1] {
 		case '"', '\\', '/':
-			b = append(b, s[i+1])
+			b.WriteByte(s[1])
 		case 'b':
-			b = append(b, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			b = append(b, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			b = append(b, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			b = append(b, '\r')
+			b.WriteByte('\r')
 		case 't':
-			b = append(b, '\t')
+			b.WriteByte('\t')
 		case 'u':
-			r := hex4(s[i:])
+			r := hex4(s)
 			if r < 0 {
 				return "", false
 			}
-			i += 6
+			s = s[6:]
 			if utf16.IsSurrogate(r) {
-				if d := utf16.DecodeRune(r, hex4(s[i:])); d != utf8.RuneError {
-					i += 6
+				if d := utf16.DecodeRune(r, hex4(s)); d != utf8.RuneError {
+					s = s[6:]
 					r = d
 				} else {
 					r = utf8.RuneError
 				}
 			}
-			b = utf8.AppendRune(b, r)
+			b.WriteRune(r)
 			continue
 		default:
 			return "", false
 		}
-		i += 2
+		s = s[2:]
 	}
-	return string(b), true
 }
 
 // hex4 decodes the \uXXXX escape s starts with, or returns -1.
