@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/model"
 )
 
 // binary is the mlserve executable built by TestMain.
@@ -46,8 +47,37 @@ func repoRoot(t testing.TB) string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-// copyModels copies the sample repository into a fresh directory.
+// copyModels copies the scikit-learn versions of the sample repository into
+// a fresh directory. The ONNX versions are left out so that these tests do not
+// depend on ONNX Runtime and keep their version numbering; onnx_test.go serves
+// them (copyAllModels).
 func copyModels(t testing.TB) string {
+	t.Helper()
+	dst := copyAllModels(t)
+	versions, err := filepath.Glob(filepath.Join(dst, "*", "v*", model.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range versions {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := model.ParseManifest(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Framework != "sklearn" {
+			if err := os.RemoveAll(filepath.Dir(f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dst
+}
+
+// copyAllModels copies the whole sample repository into a fresh directory.
+func copyAllModels(t testing.TB) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "models")
 	if err := os.CopyFS(dst, os.DirFS(filepath.Join(repoRoot(t), "models"))); err != nil {
