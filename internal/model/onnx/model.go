@@ -428,21 +428,20 @@ func (m *Model) newSession(data []byte, o Options) (string, error) {
 	for i, b := range m.inputs {
 		names[i] = b.name
 	}
-	create := func(o Options) error {
-		so, err := sessionOptions(o)
+	create := func(o Options) (string, error) {
+		so, provider, err := sessionOptions(o)
 		if err != nil {
-			return err
+			return "", err
 		}
 		defer so.Destroy()
 		m.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, names, []string{m.out.name}, so)
-		return err
+		return provider, err
 	}
-	provider := strings.ToLower(or(o.ExecutionProvider, "cpu"))
-	err := create(o)
+	provider, err := create(o)
 	if err != nil && provider == "cuda" {
 		o.log().Warn("CUDA session failed; running on the CPU", "model", m.artifact, "error", ortReason(err))
-		o.ExecutionProvider, provider = "cpu", "cpu"
-		err = create(o)
+		o.ExecutionProvider = "cpu"
+		provider, err = create(o)
 	}
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %s", model.ErrInvalid, m.artifact, ortReason(err))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -486,5 +487,30 @@ func TestSoftmax(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCUDAFallback asks for the CUDA provider from a library without it (the
+// CPU wheel): the model loads on the CPU and the log says why.
+func TestCUDAFallback(t *testing.T) {
+	var logs strings.Builder
+	o := testOptions(t)
+	o.ExecutionProvider = "cuda"
+	o.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	m, err := LoadDir(context.Background(), "testdata/bag", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got := m.Info().Features["execution_provider"]
+	if got == "cuda" {
+		t.Skip("this ONNX Runtime has the CUDA provider and a GPU")
+	}
+	if got != "cpu" || !strings.Contains(logs.String(), "CUDA") {
+		t.Errorf("execution_provider %v, log %q; want cpu and a CUDA warning", got, logs.String())
+	}
+	t.Log(strings.TrimSpace(logs.String()))
+	if _, err := m.Predict(context.Background(), []string{"free money"}); err != nil {
+		t.Fatal(err)
 	}
 }

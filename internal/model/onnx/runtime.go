@@ -137,16 +137,17 @@ func initReason(err error) string {
 	return strings.TrimPrefix(s, "Platform-specific initialization failed: ")
 }
 
-// sessionOptions builds the options every session of o is created with.
-// The caller destroys them.
-func sessionOptions(o Options) (*ort.SessionOptions, error) {
+// sessionOptions builds the options every session of o is created with,
+// and names the execution provider they select (cpu when CUDA was asked
+// for but is not available). The caller destroys them.
+func sessionOptions(o Options) (*ort.SessionOptions, string, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	fail := func(what string, err error) (*ort.SessionOptions, error) {
+	fail := func(what string, err error) (*ort.SessionOptions, string, error) {
 		so.Destroy()
-		return nil, fmt.Errorf("session options: %s: %w", what, err)
+		return nil, "", fmt.Errorf("session options: %s: %w", what, err)
 	}
 	if o.IntraOpThreads > 0 {
 		if err := so.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
@@ -173,16 +174,19 @@ func sessionOptions(o Options) (*ort.SessionOptions, error) {
 	if err := so.SetMemPattern(false); err != nil {
 		return fail("mem_pattern", err)
 	}
+	provider := "cpu"
 	switch strings.ToLower(o.ExecutionProvider) {
 	case "", "cpu":
 	case "cuda":
 		if err := appendCUDA(so); err != nil {
 			o.log().Warn("CUDA execution provider unavailable; running on the CPU", "error", err)
+		} else {
+			provider = "cuda"
 		}
 	default:
 		return fail("execution_provider", fmt.Errorf("%q is not cpu or cuda", o.ExecutionProvider))
 	}
-	return so, nil
+	return so, provider, nil
 }
 
 func appendCUDA(so *ort.SessionOptions) error {
