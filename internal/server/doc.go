@@ -9,6 +9,16 @@
 //
 // # Predict path
 //
+// POST /predict and /batch-predict are registered with huma (the OpenAPI
+// document lists them) but a well-formed body that satisfies the schema is
+// served by a fast path (fast.go): a strict one-pass decoder (decode.go), the
+// same handler, and the answer or problem document written through huma's
+// own negotiation and JSON format. Anything the decoder is not sure huma
+// would accept unchanged goes to huma, which validates it and answers with
+// its problem document, so a response never depends on the path; a
+// differential test and fuzz target (fast_test.go) hold the two to the
+// same bytes.
+//
 // A prediction resolves its model version, then looks up all its texts in the
 // cache at once (Options.Cache); only the misses go to the engine
 // (Options.Engine) under the request's deadline (the configured default, or

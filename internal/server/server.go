@@ -156,7 +156,7 @@ func (s *Server) register() {
 		OperationID: "predict", Method: http.MethodPost, Path: "/predict",
 		Summary: "Classify one text", Tags: []string{"predict"},
 		MaxBodyBytes: s.opts.MaxBodyBytes, DefaultStatus: http.StatusOK,
-		Errors:       []int{400, 404, 413, 422, 503, 504},
+		Errors: []int{400, 404, 413, 422, 503, 504},
 	}
 	huma.Register(s.api, predictOp, s.predict)
 	s.predictOp = predictOp
@@ -164,7 +164,7 @@ func (s *Server) register() {
 		OperationID: "batch-predict", Method: http.MethodPost, Path: "/batch-predict",
 		Summary: "Classify 1 to 100 texts", Tags: []string{"predict"},
 		MaxBodyBytes: s.opts.MaxBodyBytes, DefaultStatus: http.StatusOK,
-		Errors:       []int{400, 404, 413, 422, 503, 504},
+		Errors: []int{400, 404, 413, 422, 503, 504},
 	}
 	huma.Register(s.api, batchOp, s.batchPredict)
 	s.batchOp = batchOp
