@@ -314,6 +314,7 @@ func TestManifestErrors(t *testing.T) {
 		{"pooling none on token vectors", "encoder", replace("pooling: mean", "pooling: none"), "pooling must be mean or cls"},
 		{"wordpiece with pattern", "encoder", replace("type: wordpiece", "type: wordpiece\n    pattern: x"), "only a regex tokenizer has a pattern"},
 		{"unknown output key", "bag", replace("kind: logits", "kind: logits\n    softmax: true"), `onnx.output: line 18: unknown key "softmax"`},
+		{"unknown input key", "bag", replace("{name: attention_mask, source: mask,", "{name: attention_mask, src: mask,"), `onnx.inputs[1]: line 14: unknown key "src"`},
 		{"wrong type", "bag", replace("max_length: 12", "max_length: twelve"), "line 11: cannot unmarshal !!str `twelve` into int"},
 		{"special tokens on regex", "bag", replace("type: regex", "type: regex\n    add_special_tokens: true"), "only a wordpiece tokenizer has [CLS]"},
 	}
