@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -171,6 +172,7 @@ func TestDefaultSearch(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), "--- PASS: TestDefaultSearch") {
 			t.Fatalf("child: %v\n%s", err, out)
 		}
+		t.Logf("child:\n%s", out)
 		return
 	}
 	wd, _ := os.Getwd()
@@ -183,6 +185,17 @@ func TestDefaultSearch(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v\nwant it to contain %q", err, want)
 		}
+	}
+	t.Log(err)
+
+	// A file that is not a shared library is named with the loader's reason.
+	bogus := filepath.Join(t.TempDir(), "libonnxruntime.so")
+	if err := os.WriteFile(bogus, []byte("not an ELF file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = ensureRuntime(Options{LibraryPath: bogus})
+	if !errors.Is(err, ErrRuntimeMissing) || !strings.Contains(err.Error(), "(tried "+bogus+": ") {
+		t.Errorf("bogus library: err = %v", err)
 	}
 	t.Log(err)
 }

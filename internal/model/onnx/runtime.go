@@ -134,8 +134,15 @@ func initReason(err error) string {
 	if i := strings.LastIndex(s, "\": "); i >= 0 && strings.Contains(s, "Error loading ONNX shared library") {
 		s = s[i+3:]
 	}
-	return strings.TrimPrefix(s, "Platform-specific initialization failed: ")
+	s = strings.TrimPrefix(s, "Platform-specific initialization failed: ")
+	if strings.Contains(s, "Error setting ORT API base") {
+		s = "too old: onnxruntime_go " + bindingVersion + " needs ONNX Runtime 1.24 or later (" + s + ")"
+	}
+	return s
 }
+
+// bindingVersion is the onnxruntime_go release mlserve is built with.
+const bindingVersion = "v1.27.0"
 
 // sessionOptions builds the options every session of o is created with,
 // and names the execution provider they select (cpu when CUDA was asked
