@@ -126,14 +126,15 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if err := ensureRuntime(o); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, md.artifact))
+	path := filepath.Join(dir, md.artifact)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: %s is empty", model.ErrInvalid, md.artifact)
 	}
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
+	ins, outs, err := graphInfo(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a valid ONNX model: %s", model.ErrInvalid, md.artifact, ortReason(err))
 	}
@@ -156,6 +157,28 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	md.describe(provider)
 	md.batches.New = func() any { return new(preprocess.Batch) }
 	return md, nil
+}
+
+// graphInfo reads the graph's inputs and outputs through a throwaway
+// session that skips graph optimisation and the memory arena: the real
+// session needs the names, and the probe should cost neither time nor a
+// second copy of the optimised weights.
+func graphInfo(path string) ([]ort.InputOutputInfo, []ort.InputOutputInfo, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer so.Destroy()
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
+		return nil, nil, err
+	}
+	if err := so.SetCpuMemArena(false); err != nil {
+		return nil, nil, err
+	}
+	if err := so.SetIntraOpNumThreads(1); err != nil {
+		return nil, nil, err
+	}
+	return ort.GetInputOutputInfoWithOptions(path, so)
 }
 
 // buildTokenizer makes the tokenizer and encode options from the spec.
@@ -563,7 +586,7 @@ func dtypeName(t ort.TensorElementDataType) string {
 // ortReason trims onnxruntime_go's wrapping from an ONNX Runtime error.
 func ortReason(err error) string {
 	s := err.Error()
-	for _, p := range []string{"Error creating C session: ", "Error running network: ", "Error creating ORT session: ", "Error creating temporary session: "} {
+	for _, p := range []string{"Error creating C session: ", "Error running network: ", "Error creating ORT session: ", "Error creating temporary session: ", "Error loading temporary session: "} {
 		if i := strings.Index(s, p); i >= 0 {
 			s = s[i+len(p):]
 		}
