@@ -2,7 +2,7 @@
 // scikit-learn's feature extraction does, and cleans text before a model sees
 // it.
 //
-// It holds three groups of parts, shared by every backend:
+// It holds four groups of parts, shared by every backend:
 //
 //   - Text analysis ([Analyzer]): Python's str.lower, scikit-learn's accent
 //     stripping, token patterns with Python re semantics, stop words, and word,
@@ -12,6 +12,12 @@
 //     ([TruncatedSVD], [Normalizer], [StandardScaler], [Concat] for a
 //     FeatureUnion).
 //   - Cleaning steps ([Cleaner]) declared in a model's model.yaml.
+//   - Tokenizers that turn a text into vocabulary ids for neural models
+//     ([Tokenizer]): BERT WordPiece exactly as Hugging Face tokenizers runs it
+//     ([WordPiece], from vocab.txt or [LoadTokenizerJSON]), regex and
+//     whitespace word tokenizers with the analyzers' Python rules
+//     ([NewWordTokenizer], [NewWhitespaceTokenizer]), and [EncodeBatch],
+//     which truncates, adds special tokens, pads and builds attention masks.
 //
 // The vectorizers are plain structs: the scikit-learn translator fills their
 // exported fields from pickled attributes. They are safe for concurrent use
