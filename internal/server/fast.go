@@ -123,6 +123,21 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, op *huma.Oper
 		return
 	}
 	w.WriteHeader(status)
+	if ct == "application/json" && v == body {
+		// Not transformed: a prediction answer is encoded by hand (encode.go).
+		bp := bufPool.Get().(*[]byte)
+		b, ok := appendAnswer((*bp)[:0], v)
+		if ok {
+			_, _ = w.Write(b)
+		}
+		if cap(b) <= 64<<10 {
+			*bp = b[:0]
+			bufPool.Put(bp)
+		}
+		if ok {
+			return
+		}
+	}
 	if err := s.api.Marshal(w, ct, v); err != nil && r.Context().Err() == nil {
 		s.log.Error("writing a response", "path", r.URL.Path, "status", status, "err", err)
 	}
