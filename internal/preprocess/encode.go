@@ -2,6 +2,7 @@ package preprocess
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -95,13 +96,19 @@ func (b *Batch) Encode(t Tokenizer, texts []string, o EncodeOptions) error {
 	sc := encPool.Get().(*encScratch)
 	defer encPool.Put(sc)
 	sc.ids, sc.ends = sc.ids[:0], sc.ends[:0]
-	for _, s := range texts {
-		sc.ids = t.Tokenize(s, sc.ids)
-		sc.ends = append(sc.ends, len(sc.ids))
-	}
 	extra := 0
 	if o.AddSpecial {
 		extra = 2
+	}
+	// Only the first MaxLength-extra ids of a text are kept: tokenize no
+	// further (0: no truncation).
+	limit := 0
+	if o.MaxLength > 0 {
+		limit = o.MaxLength - extra
+	}
+	for _, s := range texts {
+		sc.ids = t.TokenizeN(s, sc.ids, limit)
+		sc.ends = append(sc.ends, len(sc.ids))
 	}
 	b.Rows = len(texts)
 	b.Lens = b.Lens[:0]
@@ -155,6 +162,53 @@ func (b *Batch) Encode(t Tokenizer, texts []string, o EncodeOptions) error {
 	}
 	clear(b.TypeIDs)
 	return nil
+}
+
+// chunkSpaces are the bytes before which TokenizeN may cut a text: ASCII
+// whitespace that every tokenizer here treats as a word boundary and that
+// no normalization joins to its neighbours (\f and \v are not among them:
+// BertNormalizer's clean_text deletes them).
+const chunkSpaces = " \t\n\r"
+
+// firstChunk is the least number of bytes TokenizeN tokenizes at once;
+// chunkBytesPerID is its guess of the text needed per id.
+const (
+	firstChunk      = 512
+	chunkBytesPerID = 8
+)
+
+// tokenizeChunks appends to dst the first limit ids of text as tok would
+// give them for the whole text, calling tok on successive stretches of text
+// cut before a byte of chunkSpaces, and stopping as soon as limit ids
+// exist. tok must give for a text the concatenation of what it gives for
+// such stretches. Stretches start near limit×chunkBytesPerID bytes and
+// double, so a text far longer than needed costs about that much.
+func tokenizeChunks(text string, dst []int, limit int, tok func(s string, dst []int) []int) []int {
+	n0 := len(dst)
+	size := max(firstChunk, limit*chunkBytesPerID)
+	for len(text) > 0 {
+		end := len(text)
+		if size < len(text) {
+			if j := strings.IndexAny(text[size:], chunkSpaces); j >= 0 {
+				end = size + j
+			}
+		}
+		dst = tok(text[:end], dst)
+		if len(dst)-n0 >= limit {
+			return dst[:n0+limit]
+		}
+		text = text[end:]
+		size *= 2
+	}
+	return dst
+}
+
+// truncate cuts dst to n0+limit ids when it holds more (limit > 0).
+func truncate(dst []int, n0, limit int) []int {
+	if limit > 0 && len(dst)-n0 > limit {
+		return dst[:n0+limit]
+	}
+	return dst
 }
 
 // grow64 returns s resized to n, reusing its memory when large enough.

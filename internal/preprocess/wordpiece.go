@@ -16,6 +16,11 @@ import (
 type Tokenizer interface {
 	// Tokenize appends the ids of text to dst and returns the extended slice.
 	Tokenize(text string, dst []int) []int
+	// TokenizeN appends the first limit ids that Tokenize would append
+	// (all of them when there are fewer, or when limit <= 0), scanning no
+	// more of text than it must: a model that truncates to max_length
+	// need not tokenize the rest of a long document.
+	TokenizeN(text string, dst []int, limit int) []int
 }
 
 var (
@@ -91,6 +96,9 @@ type WordPiece struct {
 	firsts string
 	// maxLength is the truncation length a tokenizer.json declares.
 	maxLength int
+	// chunked: no never-split token holds a chunk-boundary byte, so
+	// TokenizeN may tokenize the text a stretch at a time.
+	chunked bool
 }
 
 type neverSplit struct {
@@ -154,6 +162,12 @@ func NewWordPiece(v *Vocab, o WordPieceOptions) (*WordPiece, error) {
 			w.firsts += string(r)
 		}
 	}
+	w.chunked = true
+	for _, t := range w.never {
+		if strings.ContainsAny(t.tok, chunkSpaces) {
+			w.chunked = false
+		}
+	}
 	// Longest first, so that the first match at a position is the longest.
 	for i := 1; i < len(w.never); i++ {
 		for j := i; j > 0 && len(w.never[j].tok) > len(w.never[j-1].tok); j-- {
@@ -182,6 +196,24 @@ func (w *WordPiece) Options() WordPieceOptions { return w.opt }
 func (w *WordPiece) Tokenize(text string, dst []int) []int {
 	sc := wpPool.Get().(*wpScratch)
 	defer wpPool.Put(sc)
+	return w.tokenize(text, sc, dst)
+}
+
+// TokenizeN appends the first limit WordPiece ids of text to dst (all of
+// them when limit <= 0). It normalizes and splits the text a stretch at a
+// time, cut before ASCII whitespace, where neither BertNormalizer nor
+// BertPreTokenizer carries anything across, and stops once limit ids exist.
+func (w *WordPiece) TokenizeN(text string, dst []int, limit int) []int {
+	sc := wpPool.Get().(*wpScratch)
+	defer wpPool.Put(sc)
+	if limit <= 0 || !w.chunked {
+		return truncate(w.tokenize(text, sc, dst), len(dst), limit)
+	}
+	return tokenizeChunks(text, dst, limit, func(s string, dst []int) []int { return w.tokenize(s, sc, dst) })
+}
+
+// tokenize is Tokenize with the caller's scratch.
+func (w *WordPiece) tokenize(text string, sc *wpScratch, dst []int) []int {
 	for len(text) > 0 {
 		at, n, id := w.findNeverSplit(text)
 		dst = w.segment(text[:at], sc, dst)

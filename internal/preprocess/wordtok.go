@@ -63,6 +63,25 @@ func (t *WordTokenizer) Tokenize(text string, dst []int) []int {
 	return dst
 }
 
+// TokenizeN appends the ids of text's first words to dst, at most limit
+// ids (no limit when limit <= 0). With whitespace splitting or a word-run
+// pattern such as the default, the text is preprocessed and scanned a
+// stretch at a time, cut before ASCII whitespace (which ends every word
+// and every lowercasing or accent-stripping context), until limit ids
+// exist; any other pattern is matched over the whole text, then truncated.
+func (t *WordTokenizer) TokenizeN(text string, dst []int, limit int) []int {
+	sc := scratchPool.Get().(*Scratch)
+	defer scratchPool.Put(sc)
+	tok := func(s string, dst []int) []int {
+		t.each(s, sc, func(w []byte) { dst = t.lookup(w, dst) })
+		return dst
+	}
+	if limit <= 0 || !(t.whitespace || t.an.tok.minRun > 0) {
+		return truncate(tok(text, dst), len(dst), limit)
+	}
+	return tokenizeChunks(text, dst, limit, tok)
+}
+
 // Words returns the words of text before vocabulary lookup.
 func (t *WordTokenizer) Words(text string) []string {
 	var sc Scratch
