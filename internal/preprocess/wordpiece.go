@@ -111,6 +111,7 @@ type wpScratch struct {
 	norm []byte // normalized text
 	nfd  []byte // decomposed text
 	word []byte // piece candidate with prefix
+	ids  []int  // CountUnknown's ids
 	it   norm.Iter
 }
 
@@ -210,6 +211,23 @@ func (w *WordPiece) TokenizeN(text string, dst []int, limit int) []int {
 		return truncate(w.tokenize(text, sc, dst), len(dst), limit)
 	}
 	return tokenizeChunks(text, dst, limit, func(s string, dst []int) []int { return w.tokenize(s, sc, dst) })
+}
+
+// CountUnknown tokenizes all of text, untruncated and without special
+// tokens, and returns how many of its word pieces are the unknown token
+// (a word with no split into vocabulary pieces, an over-long word, or a
+// literal unknown token in the text) and how many pieces there are: the
+// out-of-vocabulary share a drift monitor watches.
+func (w *WordPiece) CountUnknown(text string) (unknown, total int) {
+	sc := wpPool.Get().(*wpScratch)
+	defer wpPool.Put(sc)
+	sc.ids = w.tokenize(text, sc, sc.ids[:0])
+	for _, id := range sc.ids {
+		if id == w.special.UNK {
+			unknown++
+		}
+	}
+	return unknown, len(sc.ids)
 }
 
 // tokenize is Tokenize with the caller's scratch.

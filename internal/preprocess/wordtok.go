@@ -82,6 +82,21 @@ func (t *WordTokenizer) TokenizeN(text string, dst []int, limit int) []int {
 	return tokenizeChunks(text, dst, limit, tok)
 }
 
+// CountUnknown returns how many of all text's words (untruncated) are not
+// in the vocabulary, and how many words there are: the out-of-vocabulary
+// share a drift monitor watches. It does not depend on the unknown id.
+func (t *WordTokenizer) CountUnknown(text string) (unknown, total int) {
+	sc := scratchPool.Get().(*Scratch)
+	defer scratchPool.Put(sc)
+	t.each(text, sc, func(w []byte) {
+		total++
+		if _, ok := t.vocab.idBytes(w); !ok {
+			unknown++
+		}
+	})
+	return unknown, total
+}
+
 // Words returns the words of text before vocabulary lookup.
 func (t *WordTokenizer) Words(text string) []string {
 	var sc Scratch
