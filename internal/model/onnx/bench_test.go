@@ -182,3 +182,32 @@ func BenchmarkEngineOneClient(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTokenize is spam/v2's tokenizer on whole SpamAssassin emails:
+// all of each text then truncated to max_length (what Encode did before
+// TokenizeN), only as far as max_length (TokenizeN, what Encode does), and
+// the drift monitor's OOVRate, which must see every token.
+//
+//	go test -run '^$' -bench Tokenize ./internal/model/onnx
+func BenchmarkTokenize(b *testing.B) {
+	m, texts := spamV2(b)
+	limit := m.enc.MaxLength
+	var ids []int
+	for _, c := range []struct {
+		name string
+		f    func(string)
+	}{
+		{"full+truncate", func(s string) { ids = m.tok.Tokenize(s, ids[:0]); ids = ids[:min(len(ids), limit)] }},
+		{"bounded", func(s string) { ids = m.tok.TokenizeN(s, ids[:0], limit) }},
+		{"oov_rate", func(s string) { m.OOVRate(s) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				c.f(texts[i%len(texts)])
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/text")
+		})
+	}
+}
