@@ -38,6 +38,21 @@ type Prediction struct {
 	// decision_function: one value for a binary model, one per class
 	// otherwise); nil when the model has none.
 	Decision []float64
+	// OOV is the text's out-of-vocabulary rate, the drift monitor's signal,
+	// when the backend measured it while predicting (the scikit-learn
+	// backend does, in the same pass as the features). The zero value means
+	// not measured: other backends leave it so, and the server then asks
+	// the model's own OOVRate(text) where it has one.
+	OOV OOVRate
+}
+
+// OOVRate is an out-of-vocabulary rate that may not have been measured.
+type OOVRate struct {
+	// Rate is the share of the text's words outside the model's vocabulary,
+	// from 0 to 1; 0 for a text without words.
+	Rate float64
+	// Measured says Rate holds a measurement.
+	Measured bool
 }
 
 // Info is what a backend can tell about a model without any manifest.

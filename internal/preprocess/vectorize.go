@@ -75,6 +75,44 @@ func (c *CountVectorizer) Transform(text string, dst *Sparse) {
 			sc.idx = append(sc.idx, j)
 		}
 	})
+	c.counts(sc, dst)
+	scratchPool.Put(sc)
+}
+
+// TransformOOV is Transform that also counts, in the same pass, the text's
+// word unigrams (after stop words) and how many of them the vocabulary
+// lacks: the out-of-vocabulary rate is out/words, as the vectorizer's
+// analyzer at ngram_range=(1, 1) with the same vocabulary would give it.
+// ok is false, and the counts zero, when the analyzer is not a word
+// analyzer or its n-grams do not start at 1 (it sees no unigrams).
+func (c *CountVectorizer) TransformOOV(text string, dst *Sparse) (words, out int, ok bool) {
+	if c.Analyzer.cfg.Kind != KindWord || c.Analyzer.min != 1 {
+		c.Transform(text, dst)
+		return 0, 0, false
+	}
+	sc := scratchPool.Get().(*Scratch)
+	sc.idx = sc.idx[:0]
+	k := 0
+	c.Analyzer.Each(text, sc, func(term []byte) {
+		j, in := c.Vocabulary[string(term)]
+		if in {
+			sc.idx = append(sc.idx, j)
+		}
+		// words emits every token (all of sc.spans, filled before the
+		// first term) as a unigram before any longer n-gram.
+		if k < len(sc.spans)/2 && !in {
+			out++
+		}
+		k++
+	})
+	words = len(sc.spans) / 2
+	c.counts(sc, dst)
+	scratchPool.Put(sc)
+	return words, out, true
+}
+
+// counts writes the column counts gathered in sc.idx to dst.
+func (c *CountVectorizer) counts(sc *Scratch, dst *Sparse) {
 	slices.Sort(sc.idx)
 	dst.Reset()
 	for i := 0; i < len(sc.idx); {
@@ -90,7 +128,6 @@ func (c *CountVectorizer) Transform(text string, dst *Sparse) {
 		dst.Val = append(dst.Val, v)
 		i = j
 	}
-	scratchPool.Put(sc)
 }
 
 // TfidfTransformer is scikit-learn's fitted TfidfTransformer applied to one
@@ -150,6 +187,14 @@ func (v *TfidfVectorizer) NumFeatures() int { return len(v.Count.Vocabulary) }
 func (v *TfidfVectorizer) Transform(text string, dst *Sparse) {
 	v.Count.Transform(text, dst)
 	v.Tfidf.Apply(dst)
+}
+
+// TransformOOV is Transform that also counts the text's word unigrams and
+// those outside the vocabulary, as CountVectorizer.TransformOOV.
+func (v *TfidfVectorizer) TransformOOV(text string, dst *Sparse) (words, out int, ok bool) {
+	words, out, ok = v.Count.TransformOOV(text, dst)
+	v.Tfidf.Apply(dst)
+	return words, out, ok
 }
 
 // HashingVectorizer is scikit-learn's HashingVectorizer: each term goes to

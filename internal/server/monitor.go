@@ -51,8 +51,9 @@ func (s *Server) untrack(id string) {
 
 // record books each answered text with the monitor: the prediction
 // distribution, the drift window and the prediction awaiting feedback.
-// raw are the texts as sent (text length), seen as the model saw them
-// (out-of-vocabulary rate).
+// raw are the texts as sent (text length), seen as the model saw them.
+// The out-of-vocabulary rate is the prediction's OOV where the model
+// measured it while predicting, else the model's OOVRate(seen text).
 func (s *Server) record(id string, m model.Model, rid string, batch bool, raw, seen []string, preds []model.Prediction) {
 	if s.mon == nil {
 		return
@@ -60,7 +61,13 @@ func (s *Server) record(id string, m model.Model, rid string, batch bool, raw, s
 	oov, _ := m.(oovRater)
 	for i, p := range preds {
 		o := monitoring.Observation{Label: p.Label, Confidence: p.Confidence, TextLength: utf8.RuneCountInString(raw[i]), OOVRate: -1}
-		if oov != nil {
+		switch {
+		case p.OOV.Measured:
+			// Counted by the model while predicting (a memory-cache hit
+			// keeps the count its first answer took).
+			o.OOVRate = p.OOV.Rate
+		case oov != nil:
+			// Other backends, and answers that lost the count (a Redis hit).
 			if r, ok := oov.OOVRate(seen[i]); ok {
 				o.OOVRate = r
 			}

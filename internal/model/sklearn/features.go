@@ -3,6 +3,7 @@ package sklearn
 import (
 	"fmt"
 
+	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/preprocess"
 )
 
@@ -15,6 +16,29 @@ type vec struct {
 	// tmp is scratch for a dense step that cannot work in place; project
 	// swaps it with dense.
 	tmp []float64
+	// oov is the out-of-vocabulary count the model's first word vectorizer
+	// took while featurizing (see oovVec).
+	oov oovCount
+	// part is a FeatureUnion's scratch row for its parts.
+	part *vec
+}
+
+// oovCount is one text's word unigrams and those outside the vocabulary;
+// ok is false when they were not counted.
+type oovCount struct {
+	words, out int
+	ok         bool
+}
+
+// rate is the counts' out-of-vocabulary rate, as Model.OOVRate computes it.
+func (c oovCount) rate() model.OOVRate {
+	if !c.ok {
+		return model.OOVRate{}
+	}
+	if c.words == 0 {
+		return model.OOVRate{Measured: true}
+	}
+	return model.OOVRate{Rate: float64(c.out) / float64(c.words), Measured: true}
 }
 
 // project replaces the row with n values, value c being f(c) computed from
@@ -81,6 +105,79 @@ func (t textVec) featurize(text string, v *vec) error {
 }
 func (t textVec) width() int { return t.tv.NumFeatures() }
 
+// oovTransformer is a vectorizer that counts out-of-vocabulary words while
+// it transforms (CountVectorizer, TfidfVectorizer).
+type oovTransformer interface {
+	preprocess.TextVectorizer
+	TransformOOV(text string, dst *preprocess.Sparse) (words, out int, ok bool)
+}
+
+// oovVec is the model's first word vectorizer, the one Model.OOVRate
+// measures with: it leaves its out-of-vocabulary count in the row's oov,
+// so Predict tells the rate without a second tokenization.
+type oovVec struct{ tv oovTransformer }
+
+func (t oovVec) featurize(text string, v *vec) error {
+	v.isDense = false
+	v.oov.words, v.oov.out, v.oov.ok = t.tv.TransformOOV(text, &v.sp)
+	return nil
+}
+func (t oovVec) width() int { return t.tv.NumFeatures() }
+
+// firstWordVec finds the first word vectorizer with a vocabulary, breadth
+// first through pipelines and feature unions, as
+// python/train_samples.word_vectorizer does; slot is where it sits in the
+// featurizer tree rooted at *root. nil when there is none.
+func firstWordVec(root *featurizer) (slot *featurizer, cv *preprocess.CountVectorizer) {
+	queue := []*featurizer{root}
+	for len(queue) > 0 {
+		slot, queue = queue[0], queue[1:]
+		switch t := (*slot).(type) {
+		case textVec:
+			if cv = countOf(t.tv); cv != nil && cv.Analyzer.Config().Kind == preprocess.KindWord {
+				return slot, cv
+			}
+		case oovVec:
+			if cv = countOf(t.tv); cv != nil {
+				return slot, cv
+			}
+		case *chain:
+			queue = append(queue, &t.first)
+		case *union:
+			for i := range t.parts {
+				queue = append(queue, &t.parts[i])
+			}
+		}
+	}
+	return nil, nil
+}
+
+// countOf is the vectorizer's term counter with a vocabulary; nil for a
+// hashing vectorizer.
+func countOf(tv preprocess.TextVectorizer) *preprocess.CountVectorizer {
+	switch v := tv.(type) {
+	case *preprocess.TfidfVectorizer:
+		return &v.Count
+	case *preprocess.CountVectorizer:
+		return v
+	}
+	return nil
+}
+
+// markOOV makes the first word vectorizer under *root count
+// out-of-vocabulary words as it transforms.
+func markOOV(root *featurizer) {
+	slot, _ := firstWordVec(root)
+	if slot == nil {
+		return
+	}
+	if t, ok := (*slot).(textVec); ok {
+		if ot, ok := t.tv.(oovTransformer); ok {
+			*slot = oovVec{ot}
+		}
+	}
+}
+
 // chain is a text featurizer followed by row transforms (a Pipeline's
 // transformers).
 type chain struct {
@@ -118,11 +215,18 @@ type union struct {
 func (u *union) featurize(text string, v *vec) error {
 	v.isDense = false
 	v.sp.Reset()
-	var part vec
+	if v.part == nil {
+		v.part = new(vec)
+	}
+	part := v.part
 	off := int32(0)
 	for i, p := range u.parts {
-		if err := p.featurize(text, &part); err != nil {
+		part.oov.ok = false
+		if err := p.featurize(text, part); err != nil {
 			return err
+		}
+		if part.oov.ok {
+			v.oov = part.oov
 		}
 		if part.isDense {
 			preprocess.FromDense(&part.sp, part.dense)

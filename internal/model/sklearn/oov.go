@@ -45,36 +45,18 @@ func (m *Model) OOVRate(text string) (rate float64, ok bool) {
 	return float64(out) / float64(n), true
 }
 
-// newOOVRater finds the first word vectorizer breadth first, as
-// train_samples.word_vectorizer does; nil when there is none.
+// newOOVRater builds the rater on the first word vectorizer (firstWordVec,
+// the one Predict counts with); nil when there is none.
 func newOOVRater(f featurizer) *oovRater {
-	queue := []featurizer{f}
-	for len(queue) > 0 {
-		f, queue = queue[0], queue[1:]
-		switch t := f.(type) {
-		case textVec:
-			var cv *preprocess.CountVectorizer
-			switch v := t.tv.(type) {
-			case *preprocess.TfidfVectorizer:
-				cv = &v.Count
-			case *preprocess.CountVectorizer:
-				cv = v
-			}
-			if cv == nil || cv.Analyzer.Config().Kind != preprocess.KindWord {
-				continue
-			}
-			cfg := cv.Analyzer.Config()
-			cfg.NgramMin, cfg.NgramMax = 1, 1
-			an, err := preprocess.NewAnalyzer(cfg)
-			if err != nil {
-				continue
-			}
-			return &oovRater{an: an, vocab: cv.Vocabulary}
-		case *chain:
-			queue = append(queue, t.first)
-		case *union:
-			queue = append(queue, t.parts...)
-		}
+	_, cv := firstWordVec(&f)
+	if cv == nil {
+		return nil
 	}
-	return nil
+	cfg := cv.Analyzer.Config()
+	cfg.NgramMin, cfg.NgramMax = 1, 1
+	an, err := preprocess.NewAnalyzer(cfg)
+	if err != nil {
+		return nil
+	}
+	return &oovRater{an: an, vocab: cv.Vocabulary}
 }

@@ -1,6 +1,7 @@
 package sklearn
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -96,5 +98,77 @@ func BenchmarkOOVRate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.OOVRate(text)
+	}
+}
+
+// TestPredictOOV checks that the out-of-vocabulary rate Predict counts while
+// featurizing equals OOVRate(text) (itself proven against scikit-learn by
+// TestOOVRateParity) on every fixture pipeline and sample model, and that
+// models OOVRate cannot rate (character or hashing analyzers only) leave it
+// not measured.
+func TestPredictOOV(t *testing.T) {
+	var texts []string
+	readJSON(t, "testdata/texts.json", &texts)
+	texts = append(texts, "", "! ? .", "qqqxzv zzqqyyx", "free free FREE prize qqqxzv")
+	files, _ := filepath.Glob("testdata/*.joblib")
+	files = append(files, "testdata/tfidf_lr_binary.pkl")
+	samples, _ := filepath.Glob(filepath.Join("..", "..", "..", "models", "*", "*", "model.joblib"))
+	files = append(files, samples...)
+	measured, unmeasured, nonzero := 0, 0, 0
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "refuse_") {
+			continue
+		}
+		t.Run(f, func(t *testing.T) {
+			m, err := Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			preds, err := m.Predict(context.Background(), texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range preds {
+				want, ok := m.OOVRate(texts[i])
+				switch {
+				case !ok && p.OOV.Measured:
+					t.Fatalf("text %d: Predict measured OOV %v, OOVRate says the model has no word vectorizer", i, p.OOV.Rate)
+				case ok && !p.OOV.Measured:
+					t.Fatalf("text %d: OOVRate %v, Predict did not measure it", i, want)
+				case ok && p.OOV.Rate != want:
+					t.Errorf("text %d %q: Predict's OOV rate %v, OOVRate %v", i, texts[i], p.OOV.Rate, want)
+				}
+				if p.OOV.Rate > 0 {
+					nonzero++
+				}
+			}
+			if preds[0].OOV.Measured {
+				measured++
+			} else {
+				unmeasured++
+			}
+		})
+	}
+	// The fixtures hold word pipelines (one in a FeatureUnion) and
+	// character/hashing ones; the texts hold unknown words.
+	if measured < 10 || unmeasured < 2 || nonzero < 20 {
+		t.Errorf("%d models measured, %d not, %d nonzero rates: the fixtures do not cover both kinds", measured, unmeasured, nonzero)
+	}
+}
+
+// TestPredictOOVUnion checks the FeatureUnion fixture: its word part is the
+// first word vectorizer, found inside the union.
+func TestPredictOOVUnion(t *testing.T) {
+	m, err := Load("testdata/union_lr.joblib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Predict(context.Background(), []string{"qqqxzv free prize"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, ok := m.OOVRate("qqqxzv free prize")
+	if !ok || !p[0].OOV.Measured || p[0].OOV.Rate != want || want == 0 {
+		t.Errorf("union: Predict OOV %+v, OOVRate %v, %v", p[0].OOV, want, ok)
 	}
 }

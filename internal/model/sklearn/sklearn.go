@@ -88,6 +88,7 @@ func translate(v any) (*Model, error) {
 	if len(labels) < 2 {
 		return nil, fmt.Errorf("%w: %d classes", model.ErrUnsupported, len(labels))
 	}
+	markOOV(&feat)
 	m := &Model{feat: feat, clf: clf, labels: labels}
 	m.info = model.Info{
 		Framework:     "sklearn",
@@ -154,7 +155,10 @@ func scoreRow(clf classifier, labels []string, w *work, p *model.Prediction, row
 }
 
 // Predict classifies texts as the scikit-learn estimator's predict,
-// predict_proba and decision_function would.
+// predict_proba and decision_function would. Each prediction's OOV is the
+// text's out-of-vocabulary rate, equal to OOVRate(text), counted while the
+// first word vectorizer transforms it; not measured when OOVRate's ok would
+// be false, or when that vectorizer's n-grams start above 1.
 func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction, error) {
 	out := make([]model.Prediction, len(texts))
 	w := m.pool.Get().(*work)
@@ -166,10 +170,12 @@ func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction
 				return nil, err
 			}
 		}
+		w.v.oov.ok = false
 		if err := m.feat.featurize(text, &w.v); err != nil {
 			return nil, err
 		}
 		scoreRow(m.clf, m.labels, w, &out[i], vals[i*per:(i+1)*per:(i+1)*per])
+		out[i].OOV = w.v.oov.rate()
 	}
 	return out, nil
 }
