@@ -101,6 +101,7 @@ type Scratch struct {
 	runes []int   // byte offset of each code point, plus the end
 	idx   []int32 // vectorizer column per term
 	hv    []uint64
+	ids   []int32 // vocabIndex word id per token
 }
 
 // Analyze returns the terms of text in scikit-learn's order.
@@ -156,10 +157,14 @@ func (a *Analyzer) Each(text string, sc *Scratch, emit func(term []byte)) {
 	}
 }
 
-// words tokenizes sc.text, drops stop words and emits word n-grams.
-func (a *Analyzer) words(sc *Scratch, emit func([]byte)) {
-	sc.spans = sc.spans[:0]
+// spans tokenizes sc.text into sc.spans, stop words dropped.
+func (a *Analyzer) spans(sc *Scratch) {
 	text := sc.text
+	if a.tok.minRun > 0 && a.stop == nil {
+		sc.spans = a.tok.appendRuns(sc.spans[:0], text)
+		return
+	}
+	sc.spans = sc.spans[:0]
 	a.tok.tokens(text, func(s, e int) {
 		if a.stop != nil {
 			if _, ok := a.stop[string(text[s:e])]; ok {
@@ -168,6 +173,12 @@ func (a *Analyzer) words(sc *Scratch, emit func([]byte)) {
 		}
 		sc.spans = append(sc.spans, s, e)
 	})
+}
+
+// words tokenizes sc.text, drops stop words and emits word n-grams.
+func (a *Analyzer) words(sc *Scratch, emit func([]byte)) {
+	a.spans(sc)
+	text := sc.text
 	n := len(sc.spans) / 2
 	if a.min == 1 {
 		for i := 0; i < n; i++ {

@@ -65,6 +65,12 @@ func TestTransformOOV(t *testing.T) {
 					!slices.Equal(gotT.Idx, wantT.Idx) || !slices.Equal(gotT.Val, wantT.Val) {
 					t.Fatalf("%q: TransformOOV's row differs from Transform's", s)
 				}
+				// The row from the analyzer's terms and the vocabulary map,
+				// not through the vectorizer's index.
+				ref := referenceCounts(a, vocab, s)
+				if !slices.Equal(got.Idx, ref.Idx) || !slices.Equal(got.Val, ref.Val) {
+					t.Fatalf("%q: row %v, from the analyzer's terms %v", s, got, ref)
+				}
 				if tw != words || to != out || tok != ok {
 					t.Fatalf("%q: tfidf counts %d/%d %v, count vectorizer %d/%d %v", s, to, tw, tok, out, words, ok)
 				}
@@ -107,4 +113,87 @@ func BenchmarkTfidfTransformOOV300(b *testing.B) {
 	for b.Loop() {
 		tv.TransformOOV(text300, &row)
 	}
+}
+
+// referenceCounts is the count row of text computed the plain way: every
+// term of the analyzer looked up in the vocabulary map.
+func referenceCounts(a *Analyzer, vocab map[string]int32, text string) Sparse {
+	counts := map[int32]float64{}
+	for _, term := range a.Analyze(text) {
+		if j, ok := vocab[term]; ok {
+			counts[j]++
+		}
+	}
+	var row Sparse
+	for j := range counts {
+		row.Idx = append(row.Idx, j)
+	}
+	slices.Sort(row.Idx)
+	for _, j := range row.Idx {
+		row.Val = append(row.Val, counts[j])
+	}
+	return row
+}
+
+// FuzzCountVectorizer compares the indexed vocabulary lookups (word ids and
+// bigram pairs) with the analyzer's terms looked up in the vocabulary map,
+// for unigram-to-trigram analyzers and a vocabulary holding some of the
+// fuzzed text's own n-grams, keys that split oddly, and absent ones.
+func FuzzCountVectorizer(f *testing.F) {
+	for _, s := range hardTexts {
+		f.Add(s, "free prize", uint8(0))
+	}
+	f.Add("Free prize, free PRIZE now now now", "free prize now", uint8(1))
+	f.Add("a b  c", " a b ", uint8(2))
+	f.Fuzz(func(t *testing.T, text, extra string, which uint8) {
+		cfgs := []AnalyzerConfig{
+			{Lowercase: true, NgramMin: 1, NgramMax: 2},
+			{Lowercase: true, NgramMin: 1, NgramMax: 3, StopWords: EnglishStopWords},
+			{NgramMin: 2, NgramMax: 2, TokenPattern: `(?u)\b\w+\b`},
+		}
+		a, err := NewAnalyzer(cfgs[int(which)%len(cfgs)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		vocab := map[string]int32{}
+		add := func(term string) {
+			if _, ok := vocab[term]; !ok {
+				vocab[term] = int32(len(vocab))
+			}
+		}
+		for k, term := range a.Analyze(text) {
+			if k%3 != 1 {
+				add(term)
+			}
+		}
+		add(extra)
+		add("")
+		add(" ")
+		cv, err := NewCountVectorizer(a, vocab, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Sparse
+		words, out, ok := cv.TransformOOV(text, &got)
+		ref := referenceCounts(a, vocab, text)
+		if !slices.Equal(got.Idx, ref.Idx) || !slices.Equal(got.Val, ref.Val) {
+			t.Fatalf("%q: row %v, from the analyzer's terms %v", text, got, ref)
+		}
+		if !ok {
+			return
+		}
+		uni := a.Config()
+		uni.NgramMin, uni.NgramMax = 1, 1
+		ua, _ := NewAnalyzer(uni)
+		wantWords, wantOut := 0, 0
+		for _, term := range ua.Analyze(text) {
+			wantWords++
+			if _, in := vocab[term]; !in {
+				wantOut++
+			}
+		}
+		if words != wantWords || out != wantOut {
+			t.Fatalf("%q: %d of %d words out, want %d of %d", text, out, words, wantOut, wantWords)
+		}
+	})
 }

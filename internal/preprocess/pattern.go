@@ -254,6 +254,49 @@ func validRepeat(s string) bool {
 	return true
 }
 
+// isASCIIWord marks the ASCII bytes Python's \w matches.
+var isASCIIWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = IsPyWord(rune(c))
+	}
+	return t
+}()
+
+// appendRuns appends the start and end offsets of each token of the
+// word-run scanner (minRun > 0) to spans: maximal runs of at least minRun
+// word characters.
+func (t *tokenizer) appendRuns(spans []int, text []byte) []int {
+	start, n := -1, 0
+	for i := 0; i < len(text); {
+		c := text[i]
+		var word bool
+		size := 1
+		if c < utf8.RuneSelf {
+			word = isASCIIWord[c]
+		} else {
+			var r rune
+			r, size = utf8.DecodeRune(text[i:])
+			word = IsPyWord(r)
+		}
+		if word {
+			if start < 0 {
+				start, n = i, 0
+			}
+			n++
+		} else if start >= 0 {
+			if n >= t.minRun {
+				spans = append(spans, start, i)
+			}
+			start = -1
+		}
+		i += size
+	}
+	if start >= 0 && n >= t.minRun {
+		spans = append(spans, start, len(text))
+	}
+	return spans
+}
+
 // tokens calls emit with the [start, end) byte offsets of each token in text.
 func (t *tokenizer) tokens(text []byte, emit func(start, end int)) {
 	if t.minRun > 0 {

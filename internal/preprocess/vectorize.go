@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -46,6 +47,11 @@ type CountVectorizer struct {
 	Vocabulary map[string]int32
 	// Binary sets every non-zero count to 1.
 	Binary bool
+
+	// ix finds unigrams and bigrams faster than Vocabulary; nil when the
+	// analyzer does not allow it. Built by NewCountVectorizer: a
+	// vectorizer whose Vocabulary is changed afterwards must be rebuilt.
+	ix *vocabIndex
 }
 
 // NewCountVectorizer checks that the vocabulary's columns are 0..len-1.
@@ -60,7 +66,159 @@ func NewCountVectorizer(a *Analyzer, vocab map[string]int32, binary bool) (*Coun
 		}
 		seen[j] = true
 	}
-	return &CountVectorizer{Analyzer: a, Vocabulary: vocab, Binary: binary}, nil
+	return &CountVectorizer{Analyzer: a, Vocabulary: vocab, Binary: binary, ix: newVocabIndex(a, vocab)}, nil
+}
+
+// vocabIndex is the vocabulary of a word analyzer with bigrams whose
+// tokens are runs of word characters, so that no token holds a space and a
+// vocabulary key splits at its spaces back into the words it was joined
+// from. Each word of a unigram or bigram key gets an id; a bigram is then
+// found from its two words' ids, without building its string, and a
+// bigram with a word outside every key is known absent without a lookup.
+type vocabIndex struct {
+	words map[string]wordEntry
+	pairs pairTable
+}
+
+// wordEntry is a word's id and its column as a unigram (-1: none).
+type wordEntry struct{ id, col int32 }
+
+// newVocabIndex indexes vocab for a; nil when a is not a word-run
+// analyzer with n-grams of 2 words.
+func newVocabIndex(a *Analyzer, vocab map[string]int32) *vocabIndex {
+	if a.cfg.Kind != KindWord || a.tok.minRun == 0 || a.min > 2 || a.max < 2 {
+		return nil
+	}
+	ix := &vocabIndex{words: map[string]wordEntry{}}
+	word := func(w string) wordEntry {
+		e, ok := ix.words[w]
+		if !ok {
+			e = wordEntry{id: int32(len(ix.words)), col: -1}
+			ix.words[w] = e
+		}
+		return e
+	}
+	type pair struct {
+		key uint64
+		col int32
+	}
+	var pairs []pair
+	for term, col := range vocab {
+		sp := strings.IndexByte(term, ' ')
+		switch {
+		case sp < 0:
+			e := word(term)
+			e.col = col
+			ix.words[term] = e
+		case strings.IndexByte(term[sp+1:], ' ') < 0:
+			// A key with an empty side matches no bigram: tokens are not
+			// empty.
+			if sp > 0 && sp < len(term)-1 {
+				pairs = append(pairs, pair{pairKey(word(term[:sp]).id, word(term[sp+1:]).id), col})
+			}
+		}
+	}
+	ix.pairs.init(len(pairs))
+	for _, p := range pairs {
+		ix.pairs.put(p.key, p.col)
+	}
+	return ix
+}
+
+func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// pairTable maps a pair key to a column: open addressing with linear
+// probing, at most half full.
+type pairTable struct {
+	slots []pairSlot
+	shift uint
+}
+
+type pairSlot struct {
+	key uint64
+	col int32 // -1: free
+}
+
+func (t *pairTable) init(n int) {
+	size := 8
+	for size < 2*n {
+		size *= 2
+	}
+	t.slots = make([]pairSlot, size)
+	for i := range t.slots {
+		t.slots[i].col = -1
+	}
+	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
+}
+
+func (t *pairTable) slot(key uint64) int { return int((key * 0x9e3779b97f4a7c15) >> t.shift) }
+
+func (t *pairTable) put(key uint64, col int32) {
+	mask := len(t.slots) - 1
+	i := t.slot(key)
+	for t.slots[i].col >= 0 && t.slots[i].key != key {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = pairSlot{key, col}
+}
+
+// get returns key's column, or -1.
+func (t *pairTable) get(key uint64) int32 {
+	mask := len(t.slots) - 1
+	for i := t.slot(key); ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.key == key || s.col < 0 {
+			return s.col
+		}
+	}
+}
+
+// indexed gathers the vocabulary columns of text's terms into sc.idx
+// through c.ix, and returns its word count and how many words are no
+// unigram of the vocabulary.
+func (c *CountVectorizer) indexed(text string, sc *Scratch) (words, out int) {
+	a, ix := c.Analyzer, c.ix
+	a.preprocess(text, sc)
+	a.spans(sc)
+	t, sp := sc.text, sc.spans
+	n := len(sp) / 2
+	sc.ids = sc.ids[:0]
+	for i := range n {
+		e, ok := ix.words[string(t[sp[2*i]:sp[2*i+1]])]
+		if !ok {
+			e = wordEntry{-1, -1}
+		}
+		sc.ids = append(sc.ids, e.id)
+		if e.col < 0 {
+			out++
+		} else if a.min == 1 {
+			sc.idx = append(sc.idx, e.col)
+		}
+	}
+	if len(ix.pairs.slots) > 0 {
+		for i := 0; i+1 < n; i++ {
+			if x, y := sc.ids[i], sc.ids[i+1]; x >= 0 && y >= 0 {
+				if col := ix.pairs.get(pairKey(x, y)); col >= 0 {
+					sc.idx = append(sc.idx, col)
+				}
+			}
+		}
+	}
+	for k := 3; k <= min(a.max, n); k++ {
+		for i := 0; i+k <= n; i++ {
+			sc.term = sc.term[:0]
+			for j := i; j < i+k; j++ {
+				if j > i {
+					sc.term = append(sc.term, ' ')
+				}
+				sc.term = append(sc.term, t[sp[2*j]:sp[2*j+1]]...)
+			}
+			if col, ok := c.Vocabulary[string(sc.term)]; ok {
+				sc.idx = append(sc.idx, col)
+			}
+		}
+	}
+	return n, out
 }
 
 // NumFeatures is the vocabulary size.
@@ -70,6 +228,12 @@ func (c *CountVectorizer) NumFeatures() int { return len(c.Vocabulary) }
 func (c *CountVectorizer) Transform(text string, dst *Sparse) {
 	sc := scratchPool.Get().(*Scratch)
 	sc.idx = sc.idx[:0]
+	if c.ix != nil {
+		c.indexed(text, sc)
+		c.counts(sc, dst)
+		scratchPool.Put(sc)
+		return
+	}
 	c.Analyzer.Each(text, sc, func(term []byte) {
 		if j, ok := c.Vocabulary[string(term)]; ok {
 			sc.idx = append(sc.idx, j)
@@ -92,6 +256,12 @@ func (c *CountVectorizer) TransformOOV(text string, dst *Sparse) (words, out int
 	}
 	sc := scratchPool.Get().(*Scratch)
 	sc.idx = sc.idx[:0]
+	if c.ix != nil {
+		words, out = c.indexed(text, sc)
+		c.counts(sc, dst)
+		scratchPool.Put(sc)
+		return words, out, true
+	}
 	k := 0
 	c.Analyzer.Each(text, sc, func(term []byte) {
 		j, in := c.Vocabulary[string(term)]
