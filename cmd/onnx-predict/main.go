@@ -5,7 +5,7 @@
 //	onnx-predict -model DIR -texts FILE.json|- [-tokens] [-embeddings] [-batch N]
 //
 // Output: {"info": {...}, "labels": [...], "predictions": [{"label", "index",
-// "confidence", "probabilities"}], "tokens": [{"ids", "mask", "type_ids"}]
+// "confidence", "probabilities", "decision" (null)}], "tokens": [{"ids", "mask", "type_ids"}]
 // (with -tokens: unpadded, after truncation), "embeddings": [[...]] (with
 // -embeddings: pooled and normalised, two-stage models only)}. The manifest's
 // preprocessing steps are applied first, as the server applies them. ONNX
@@ -25,22 +25,16 @@ import (
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/onnx"
+	"github.com/mlserve/mlserve/internal/parity"
 	"github.com/mlserve/mlserve/internal/preprocess"
 )
 
-type prediction struct {
-	Label         string    `json:"label"`
-	Index         int       `json:"index"`
-	Confidence    float64   `json:"confidence"`
-	Probabilities []float64 `json:"probabilities"`
-}
-
 type output struct {
-	Info        model.Info    `json:"info"`
-	Labels      []string      `json:"labels"`
-	Predictions []prediction  `json:"predictions"`
-	Tokens      []onnx.Tokens `json:"tokens,omitempty"`
-	Embeddings  [][]float64   `json:"embeddings,omitempty"`
+	Info        model.Info          `json:"info"`
+	Labels      []string            `json:"labels"`
+	Predictions []parity.Prediction `json:"predictions"`
+	Tokens      []onnx.Tokens       `json:"tokens,omitempty"`
+	Embeddings  [][]float64         `json:"embeddings,omitempty"`
 }
 
 func main() {
@@ -63,19 +57,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	if *dir == "" || *textsPath == "" {
 		return errors.New("usage: onnx-predict -model DIR -texts FILE.json|- [-tokens] [-embeddings] [-batch N]")
 	}
-	var raw []byte
-	var err error
-	if *textsPath == "-" {
-		raw, err = io.ReadAll(stdin)
-	} else {
-		raw, err = os.ReadFile(*textsPath)
-	}
+	texts, err := parity.ReadTexts(*textsPath, stdin)
 	if err != nil {
 		return err
-	}
-	var texts []string
-	if err := json.Unmarshal(raw, &texts); err != nil {
-		return fmt.Errorf("texts: want a JSON array of strings: %w", err)
 	}
 
 	b, err := os.ReadFile(filepath.Join(*dir, model.ManifestFile))
@@ -103,7 +87,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	}
 	defer m.Close()
 
-	out := output{Info: m.Info(), Labels: m.Labels(), Predictions: make([]prediction, 0, len(texts))}
+	out := output{Info: m.Info(), Labels: m.Labels(), Predictions: make([]parity.Prediction, 0, len(texts))}
 	step := len(texts)
 	if *batch > 0 {
 		step = *batch
@@ -114,9 +98,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		if err != nil {
 			return err
 		}
-		for _, p := range preds {
-			out.Predictions = append(out.Predictions, prediction{Label: p.Label, Index: p.Index, Confidence: p.Confidence, Probabilities: p.Probabilities})
-		}
+		out.Predictions = append(out.Predictions, parity.Predictions(preds)...)
 		if *embeddings {
 			e, err := m.Embed(ctx, texts[lo:hi])
 			if err != nil {

@@ -20,20 +20,13 @@ import (
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
+	"github.com/mlserve/mlserve/internal/parity"
 )
 
-type prediction struct {
-	Label         string    `json:"label"`
-	Index         int       `json:"index"`
-	Confidence    float64   `json:"confidence"`
-	Probabilities []float64 `json:"probabilities"`
-	Decision      []float64 `json:"decision"`
-}
-
 type output struct {
-	Info        model.Info   `json:"info"`
-	Labels      []string     `json:"labels"`
-	Predictions []prediction `json:"predictions"`
+	Info        model.Info          `json:"info"`
+	Labels      []string            `json:"labels"`
+	Predictions []parity.Prediction `json:"predictions"`
 }
 
 func main() {
@@ -53,19 +46,9 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if *modelPath == "" || *textsPath == "" {
 		return errors.New("usage: sklearn-predict -model PATH -texts FILE.json|-")
 	}
-	var raw []byte
-	var err error
-	if *textsPath == "-" {
-		raw, err = io.ReadAll(stdin)
-	} else {
-		raw, err = os.ReadFile(*textsPath)
-	}
+	texts, err := parity.ReadTexts(*textsPath, stdin)
 	if err != nil {
 		return err
-	}
-	var texts []string
-	if err := json.Unmarshal(raw, &texts); err != nil {
-		return fmt.Errorf("texts: want a JSON array of strings: %w", err)
 	}
 	m, err := sklearn.Load(*modelPath)
 	if err != nil {
@@ -76,10 +59,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := output{Info: m.Info(), Labels: m.Labels(), Predictions: make([]prediction, len(preds))}
-	for i, p := range preds {
-		out.Predictions[i] = prediction{p.Label, p.Index, p.Confidence, p.Probabilities, p.Decision}
-	}
+	out := output{Info: m.Info(), Labels: m.Labels(), Predictions: parity.Predictions(preds)}
 	enc := json.NewEncoder(stdout)
 	return enc.Encode(out)
 }
