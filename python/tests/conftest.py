@@ -53,15 +53,24 @@ def texts(spam_split, sentiment_split, hard_texts):
 
 
 @pytest.fixture(scope="session")
-def sklearn_predict(tmp_path_factory):
-    """Path to cmd/sklearn-predict, built once per session (MLSERVE_SKLEARN_PREDICT overrides).
-    A build failure fails the tests: the Go side must exist for parity to hold."""
-    override = os.environ.get("MLSERVE_SKLEARN_PREDICT")
-    if override:
-        return override
-    out = tmp_path_factory.mktemp("bin") / "sklearn-predict"
-    proc = subprocess.run(["go", "build", "-o", str(out), "./cmd/sklearn-predict"], cwd=REPO,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"go build ./cmd/sklearn-predict failed:\n{proc.stderr}", pytrace=False)
-    return str(out)
+def go_tool(tmp_path_factory):
+    """go_tool(name, env) -> path to cmd/<name>, built once per call site's session fixture (the
+    environment variable env names a prebuilt one instead). A build failure fails the tests: the
+    Go side must exist for parity to hold."""
+    def build(name: str, env: str) -> str:
+        override = os.environ.get(env)
+        if override:
+            return override
+        out = tmp_path_factory.mktemp("bin") / name
+        proc = subprocess.run(["go", "build", "-o", str(out), f"./cmd/{name}"], cwd=REPO,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.fail(f"go build ./cmd/{name} failed:\n{proc.stderr}", pytrace=False)
+        return str(out)
+    return build
+
+
+@pytest.fixture(scope="session")
+def sklearn_predict(go_tool):
+    """Path to cmd/sklearn-predict (MLSERVE_SKLEARN_PREDICT overrides)."""
+    return go_tool("sklearn-predict", "MLSERVE_SKLEARN_PREDICT")

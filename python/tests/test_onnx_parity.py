@@ -86,17 +86,9 @@ def encoder_file():
 
 
 @pytest.fixture(scope="session")
-def onnx_predict(tmp_path_factory, onnx_library):
-    """Path to cmd/onnx-predict, built once (MLSERVE_ONNX_PREDICT overrides). A build failure fails."""
-    override = os.environ.get("MLSERVE_ONNX_PREDICT")
-    if override:
-        return override
-    out = tmp_path_factory.mktemp("bin") / "onnx-predict"
-    proc = subprocess.run(["go", "build", "-o", str(out), "./cmd/onnx-predict"], cwd=REPO,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"go build ./cmd/onnx-predict failed:\n{proc.stderr}", pytrace=False)
-    return str(out)
+def onnx_predict(go_tool, onnx_library):
+    """Path to cmd/onnx-predict (MLSERVE_ONNX_PREDICT overrides)."""
+    return go_tool("onnx-predict", "MLSERVE_ONNX_PREDICT")
 
 
 @pytest.fixture(scope="session")
