@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -57,14 +58,23 @@ func Lower(s string) string {
 
 // appendLower appends Lower(s) to dst.
 func appendLower(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s))
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
+		// A run of ASCII bytes, lowered into place.
+		j := i
+		for j < len(s) && s[j] < utf8.RuneSelf {
+			j++
+		}
+		if j > i {
+			n := len(dst)
+			dst = append(dst, s[i:j]...)
+			out := dst[n:]
+			for k, c := range out {
+				if 'A' <= c && c <= 'Z' {
+					out[k] = c + 'a' - 'A'
+				}
 			}
-			dst = append(dst, c)
-			i++
+			i = j
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])

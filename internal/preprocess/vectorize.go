@@ -316,7 +316,11 @@ func (t *TfidfTransformer) Apply(row *Sparse) {
 	for k, j := range row.Idx {
 		v := row.Val[k]
 		if t.SublinearTF && v != 0 {
-			v = math.Log(v) + 1
+			if c := int(v); float64(c) == v && c >= 1 && c < len(sublinear) {
+				v = sublinear[c]
+			} else {
+				v = math.Log(v) + 1
+			}
 		}
 		if t.IDF != nil {
 			v *= t.IDF[j]
@@ -325,6 +329,15 @@ func (t *TfidfTransformer) Apply(row *Sparse) {
 	}
 	normalizeSparse(row, t.Norm)
 }
+
+// sublinear holds 1 + log(k) for the small counts k, the same values
+// math.Log gives.
+var sublinear = func() (t [64]float64) {
+	for k := 1; k < len(t); k++ {
+		t[k] = math.Log(float64(k)) + 1
+	}
+	return t
+}()
 
 // TfidfVectorizer is scikit-learn's fitted TfidfVectorizer: counts, then
 // TF-IDF weighting and normalization.
