@@ -52,8 +52,15 @@ type Config struct {
 	// Rate, when above zero, starts requests at that many per second (open
 	// loop); zero means each client sends when its last request answered.
 	Rate float64
-	// Client is the HTTP client; nil means NewHTTPClient(Concurrency).
+	// HTTPClient picks the client that sends the load: by default the
+	// lean client for http:// URLs and net/http for https://.
+	HTTPClient ClientKind
+	// Client is the net/http client, when that one is used; nil means
+	// NewHTTPClient(Concurrency).
 	Client *http.Client
+	// Timeout bounds each request; 0 means Client's Timeout when net/http
+	// is used, or 60 s.
+	Timeout time.Duration
 	// Progress, when set, is called about ten times a second with the
 	// requests done so far (warm-up excluded).
 	Progress func(done int64)
@@ -70,8 +77,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: batch %d, need 0 (single /predict) to 100", ErrConfig, c.Batch)
 	case c.RepeatRatio < 0 || c.RepeatRatio > 1:
 		return fmt.Errorf("%w: repeat ratio %g, need 0..1", ErrConfig, c.RepeatRatio)
-	case c.Requests < 0 || c.Duration < 0 || c.Warmup < 0 || c.Rate < 0:
-		return fmt.Errorf("%w: negative requests, duration, warm-up or rate", ErrConfig)
+	case c.Requests < 0 || c.Duration < 0 || c.Warmup < 0 || c.Rate < 0 || c.Timeout < 0:
+		return fmt.Errorf("%w: negative requests, duration, warm-up, rate or timeout", ErrConfig)
+	case c.HTTPClient != ClientAuto && c.HTTPClient != ClientLean && c.HTTPClient != ClientStd:
+		return fmt.Errorf("%w: HTTP client %q, want lean or std", ErrConfig, c.HTTPClient)
 	case c.Requests == 0 && c.Duration == 0:
 		return fmt.Errorf("%w: set a number of requests or a duration", ErrConfig)
 	}
@@ -190,6 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer g.conns.close()
 	if cfg.Warmup > 0 {
 		w := cfg
 		w.Requests, w.Duration, w.Progress = 0, cfg.Warmup, nil
@@ -206,14 +216,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // gen holds what all runs of one Config share.
 type gen struct {
-	client *http.Client
-	url    string
-	prefix []byte   // request JSON up to the first text
-	texts  [][]byte // JSON-escaped texts, without quotes
-	batch  int
-	repeat float64
-	nonce  []byte        // random per generator, so runs do not share texts
-	seq    atomic.Uint64 // unique-text counter
+	client  *http.Client // net/http, when target is nil
+	target  *target      // the lean client's, when used
+	conns   pool         // the lean client's idle connections
+	timeout time.Duration
+	url     string
+	prefix  []byte   // request JSON up to the first text
+	texts   [][]byte // JSON-escaped texts, without quotes
+	batch   int
+	repeat  float64
+	nonce   []byte        // random per generator, so runs do not share texts
+	seq     atomic.Uint64 // unique-text counter
 }
 
 func newGen(cfg Config) (*gen, error) {
@@ -230,7 +243,31 @@ func newGen(cfg Config) (*gen, error) {
 	if g.client == nil {
 		g.client = NewHTTPClient(cfg.Concurrency)
 	}
+	g.timeout = cfg.Timeout
+	if g.timeout == 0 {
+		g.timeout = g.client.Timeout
+	}
+	if g.timeout == 0 {
+		g.timeout = 60 * time.Second
+	}
+	if g.client.Timeout != g.timeout {
+		c := *g.client
+		c.Timeout = g.timeout
+		g.client = &c
+	}
 	base := strings.TrimRight(cfg.URL, "/")
+	path := "/predict"
+	if cfg.Batch > 0 {
+		path = "/batch-predict"
+	}
+	lean := cfg.HTTPClient == ClientLean || (cfg.HTTPClient == ClientAuto && strings.HasPrefix(strings.ToLower(base), "http://"))
+	if lean {
+		t, err := newTarget(base, path)
+		if err != nil {
+			return nil, err
+		}
+		g.target = t
+	}
 	var p bytes.Buffer
 	p.WriteByte('{')
 	if cfg.Model != "" {
@@ -266,7 +303,7 @@ func (g *gen) run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Duration > 0 {
 		deadline = start.Add(cfg.Duration)
 		var stop context.CancelFunc
-		ctx, stop = context.WithDeadline(ctx, deadline.Add(g.client.Timeout))
+		ctx, stop = context.WithDeadline(ctx, deadline.Add(g.timeout))
 		defer stop()
 	}
 	var tickets atomic.Int64 // requests claimed
@@ -323,13 +360,20 @@ func (g *gen) run(ctx context.Context, cfg Config) (*Result, error) {
 				if ctx.Err() != nil {
 					return
 				}
-				w.do(ctx, t0)
+				if g.target != nil {
+					w.doLean(ctx, t0)
+				} else {
+					w.do(ctx, t0)
+				}
 				done.Add(1)
 			}
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	for _, w := range workers {
+		w.release()
+	}
 	cancel()
 	if cfg.Progress != nil {
 		cfg.Progress(done.Load())
@@ -397,10 +441,16 @@ type worker struct {
 	// finished reading the body, which may be after Do returns (a server
 	// can answer before reading it all). pending says a signal is owed
 	// before body and rd may be reused.
-	tmpl     *http.Request
-	tmplCtx  context.Context
-	wrote    chan struct{}
-	pending  bool
+	tmpl    *http.Request
+	tmplCtx context.Context
+	wrote   chan struct{}
+	pending bool
+	// conn is the lean client's connection, stop undoes its tie to the
+	// run's ctx; req and respBuf are its reused request and body buffers.
+	conn     *conn
+	stop     func() bool
+	req      []byte
+	respBuf  []byte
 	lat      []time.Duration
 	ok       int64
 	texts    int64
@@ -512,15 +562,31 @@ func (w *worker) do(ctx context.Context, t0 time.Time) {
 		}
 		return
 	}
-	if resp.StatusCode != http.StatusOK {
-		msg := w.resp.String()
+	var retry time.Duration
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		retry = parseRetryAfter([]byte(v))
+	}
+	w.tally(resp.StatusCode, retry, w.resp.Bytes(), lat)
+}
+
+// tally counts one answered request: its status, and for a 200 its texts,
+// cached texts, server latency and round trip lat.
+func (w *worker) tally(status int, retryAfter time.Duration, b []byte, lat time.Duration) {
+	if status != http.StatusOK {
+		if w.firstErr != "" {
+			w.errs[strconv.Itoa(status)]++
+			return
+		}
+		msg := string(b)
 		if len(msg) > 200 {
 			msg = msg[:200]
 		}
-		w.fail(strconv.Itoa(resp.StatusCode), msg)
+		if retryAfter > 0 {
+			msg += " (Retry-After " + retryAfter.String() + ")"
+		}
+		w.fail(strconv.Itoa(status), msg)
 		return
 	}
-	b := w.resp.Bytes()
 	w.ok++
 	w.texts += int64(max(w.g.batch, 1))
 	w.cached += int64(bytes.Count(b, cachedTrue))

@@ -373,36 +373,38 @@ func TestRun(t *testing.T) {
 		{"batch of 10, half repeated", Config{Concurrency: 2, Requests: 100, Batch: 10, RepeatRatio: 0.5}, 0, 100, 1000, map[string]int64{}, 0.4, 0.55, 2 * time.Millisecond},
 		{"errors by status", Config{Concurrency: 1, Requests: 100}, 10, 90, 90, map[string]int64{"503": 10}, 0, 0, 500 * time.Microsecond},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv, url := newTestServer(t, tt.failEvery)
-			tt.cfg.URL, tt.cfg.Model = url, "m-v1"
-			res, err := Run(context.Background(), tt.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Requests != tt.wantOK || res.Texts != tt.wantTexts || len(res.Latencies) != int(tt.wantOK) {
-				t.Errorf("requests %d texts %d latencies %d; want %d, %d", res.Requests, res.Texts, len(res.Latencies), tt.wantOK, tt.wantTexts)
-			}
-			if got := srv.requests.Load(); got != int64(tt.cfg.Requests) {
-				t.Errorf("server saw %d requests, want %d", got, tt.cfg.Requests)
-			}
-			if len(res.Errors) != len(tt.wantErrors) || res.Errors["503"] != tt.wantErrors["503"] {
-				t.Errorf("errors %v, want %v", res.Errors, tt.wantErrors)
-			}
-			if tt.failEvery > 0 && !strings.HasPrefix(res.FirstError, "503: queue full") {
-				t.Errorf("first error %q", res.FirstError)
-			}
-			if h := res.CacheHitShare(); h < tt.cacheAtLeast || h > tt.cacheAtMost {
-				t.Errorf("cache hit share %.3f, want %.2f..%.2f", h, tt.cacheAtLeast, tt.cacheAtMost)
-			}
-			if res.MeanServerLatency() != tt.serverMean {
-				t.Errorf("server latency %v, want %v", res.MeanServerLatency(), tt.serverMean)
-			}
-			if res.Throughput() <= 0 || res.Percentile(0.5) <= 0 || res.Percentile(1) < res.Percentile(0.99) {
-				t.Errorf("throughput %v, p50 %v, p99 %v, max %v", res.Throughput(), res.Percentile(0.5), res.Percentile(0.99), res.Percentile(1))
-			}
-		})
+	for _, kind := range []ClientKind{ClientLean, ClientStd} {
+		for _, tt := range tests {
+			t.Run(string(kind)+"/"+tt.name, func(t *testing.T) {
+				srv, url := newTestServer(t, tt.failEvery)
+				tt.cfg.URL, tt.cfg.Model, tt.cfg.HTTPClient = url, "m-v1", kind
+				res, err := Run(context.Background(), tt.cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Requests != tt.wantOK || res.Texts != tt.wantTexts || len(res.Latencies) != int(tt.wantOK) {
+					t.Errorf("requests %d texts %d latencies %d; want %d, %d", res.Requests, res.Texts, len(res.Latencies), tt.wantOK, tt.wantTexts)
+				}
+				if got := srv.requests.Load(); got != int64(tt.cfg.Requests) {
+					t.Errorf("server saw %d requests, want %d", got, tt.cfg.Requests)
+				}
+				if len(res.Errors) != len(tt.wantErrors) || res.Errors["503"] != tt.wantErrors["503"] {
+					t.Errorf("errors %v, want %v", res.Errors, tt.wantErrors)
+				}
+				if tt.failEvery > 0 && !strings.HasPrefix(res.FirstError, "503: queue full") {
+					t.Errorf("first error %q", res.FirstError)
+				}
+				if h := res.CacheHitShare(); h < tt.cacheAtLeast || h > tt.cacheAtMost {
+					t.Errorf("cache hit share %.3f, want %.2f..%.2f", h, tt.cacheAtLeast, tt.cacheAtMost)
+				}
+				if res.MeanServerLatency() != tt.serverMean {
+					t.Errorf("server latency %v, want %v", res.MeanServerLatency(), tt.serverMean)
+				}
+				if res.Throughput() <= 0 || res.Percentile(0.5) <= 0 || res.Percentile(1) < res.Percentile(0.99) {
+					t.Errorf("throughput %v, p50 %v, p99 %v, max %v", res.Throughput(), res.Percentile(0.5), res.Percentile(0.99), res.Percentile(1))
+				}
+			})
+		}
 	}
 }
 
@@ -455,9 +457,11 @@ func TestRunNoServer(t *testing.T) {
 	ts := httptest.NewServer(http.NotFoundHandler())
 	url := ts.URL
 	ts.Close()
-	res, err := Run(context.Background(), Config{URL: url, Concurrency: 1, Requests: 3})
-	if err != nil || res.Errors["transport"] != 3 || res.Requests != 0 {
-		t.Errorf("res %+v, err %v", res, err)
+	for _, kind := range []ClientKind{ClientLean, ClientStd} {
+		res, err := Run(context.Background(), Config{URL: url, Concurrency: 1, Requests: 3, HTTPClient: kind})
+		if err != nil || res.Errors["transport"] != 3 || res.Requests != 0 {
+			t.Errorf("%s: res %+v, err %v", kind, res, err)
+		}
 	}
 }
 
@@ -500,11 +504,13 @@ func TestRunEarlyAnswer(t *testing.T) {
 		json.NewEncoder(w).Encode(resp)
 	}))
 	defer ts.Close()
-	res, err := Run(context.Background(), Config{URL: ts.URL, Concurrency: 4, Requests: 200, Batch: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Requests+res.Errors["413"]+res.Errors["transport"] != 200 || res.Errors["413"] == 0 || res.Requests == 0 {
-		t.Errorf("ok %d, errors %v (%s)", res.Requests, res.Errors, res.FirstError)
+	for _, kind := range []ClientKind{ClientLean, ClientStd} {
+		res, err := Run(context.Background(), Config{URL: ts.URL, Concurrency: 4, Requests: 200, Batch: 100, HTTPClient: kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Requests+res.Errors["413"]+res.Errors["transport"] != 200 || res.Errors["413"] == 0 || res.Requests == 0 {
+			t.Errorf("%s: ok %d, errors %v (%s)", kind, res.Requests, res.Errors, res.FirstError)
+		}
 	}
 }
