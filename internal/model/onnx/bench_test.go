@@ -101,51 +101,82 @@ func BenchmarkPredict(b *testing.B) {
 // inference engine to spam/v2, with batching off (MaxBatchSize 1) and on
 // (32): the issue's "batching on vs off, 64 clients" in-process.
 //
-//	go test -run '^$' -bench Engine -benchtime 3s ./internal/model/onnx
+//	go test -run '^$' -bench 'Engine$' -benchtime 3s ./internal/model/onnx
 func BenchmarkEngine(b *testing.B) {
 	m, all := spamV2(b)
 	for _, w := range workloads(all) {
-		texts := w.texts
-		for _, maxBatch := range []int{1, 32} {
-			b.Run(fmt.Sprintf("%s/clients=64/max_batch=%d", w.name, maxBatch), func(b *testing.B) {
-				e, err := inference.New(inference.Config{MaxBatchSize: maxBatch, MaxQueue: 4096})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer e.Close(context.Background())
-				var next atomic.Int64
-				var batches atomic.Int64
-				var wg sync.WaitGroup
-				b.ResetTimer()
-				start := time.Now()
-				for range 64 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for {
-							i := next.Add(1)
-							if i > int64(b.N) {
-								return
-							}
-							if _, err := e.Predict(context.Background(), "spam-v2", m, []string{texts[int(i)%len(texts)]}); err != nil {
-								b.Error(err)
-								return
-							}
+		benchEngine(b, w.name, "spam-v2", m, w.texts)
+	}
+}
+
+// BenchmarkEngineSentiment is BenchmarkEngine on sentiment/v3 (the MiniLM
+// encoder and the logistic regression) with the reviews of its parity
+// fixture; each text costs milliseconds, so give it a count:
+//
+//	go test -run '^$' -bench EngineSentiment -benchtime 400x ./internal/model/onnx
+func BenchmarkEngineSentiment(b *testing.B) {
+	root := repoRoot(b)
+	raw, err := os.ReadFile(filepath.Join(root, "python", "fixtures", "onnx", "sentiment-v3-embeddings.json"))
+	if err != nil {
+		b.Skipf("sentiment/v3 fixture: %v", err)
+	}
+	var fx struct {
+		Texts []string `json:"texts"`
+	}
+	if err := json.Unmarshal(raw, &fx); err != nil {
+		b.Fatal(err)
+	}
+	threads, _ := strconv.Atoi(os.Getenv("MLSERVE_ONNX_INTRA_OP_THREADS"))
+	m, err := LoadDir(context.Background(), filepath.Join(root, "models", "sentiment", "v3"), Options{LibraryPath: testLibrary(b), IntraOpThreads: threads})
+	if err != nil {
+		b.Skipf("models/sentiment/v3: %v", err)
+	}
+	b.Cleanup(func() { m.Close() })
+	benchEngine(b, "reviews", "sentiment-v3", m, fx.Texts)
+}
+
+// benchEngine runs 64 clients of one text each through the engine with
+// MaxBatchSize 1 and 32, reporting texts/s and texts per batch.
+func benchEngine(b *testing.B, name, id string, m *Model, texts []string) {
+	for _, maxBatch := range []int{1, 32} {
+		b.Run(fmt.Sprintf("%s/clients=64/max_batch=%d", name, maxBatch), func(b *testing.B) {
+			e, err := inference.New(inference.Config{MaxBatchSize: maxBatch, MaxQueue: 4096})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close(context.Background())
+			var next atomic.Int64
+			var batches atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for range 64 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := next.Add(1)
+						if i > int64(b.N) {
+							return
 						}
-					}()
-				}
-				wg.Wait()
-				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
-				for _, q := range e.Stats() {
-					if q.Batches > 0 {
-						batches.Add(int64(q.Batches))
+						if _, err := e.Predict(context.Background(), id, m, []string{texts[int(i)%len(texts)]}); err != nil {
+							b.Error(err)
+							return
+						}
 					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
+			for _, q := range e.Stats() {
+				if q.Batches > 0 {
+					batches.Add(int64(q.Batches))
 				}
-				if n := batches.Load(); n > 0 {
-					b.ReportMetric(float64(b.N)/float64(n), "texts/batch")
-				}
-			})
-		}
+			}
+			if n := batches.Load(); n > 0 {
+				b.ReportMetric(float64(b.N)/float64(n), "texts/batch")
+			}
+		})
 	}
 }
 

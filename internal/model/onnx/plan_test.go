@@ -9,13 +9,17 @@ import (
 	"github.com/mlserve/mlserve/internal/preprocess"
 )
 
-// cost is what plan minimises: groupCost per run plus the padded positions.
+// cost is what plan minimises: groupCost per run plus the padded
+// positions; -1 when a run of several rows exceeds maxRunPositions.
 func cost(lens []int, groups [][]int) int {
 	c := 0
 	for _, g := range groups {
 		longest := 1
 		for _, r := range g {
 			longest = max(longest, lens[r])
+		}
+		if len(g) > 1 && len(g)*longest > maxRunPositions {
+			return -1
 		}
 		c += groupCost + len(g)*longest
 	}
@@ -38,7 +42,10 @@ func TestPlan(t *testing.T) {
 		{"one long text", longest, []int{10, 128, 11, 9, 12}, "[[3 0 2 4] [1]]"},
 		{"two lengths", longest, []int{200, 5, 200, 5, 5, 200, 5, 5}, "[[1 3 4 6 7] [0 2 5]]"},
 		{"all empty", longest, []int{0, 0, 0}, "[[0 1 2]]"},
-		{"max_length padding never splits", fixed, []int{10, 128, 11}, "[[0 1 2]]"},
+		{"max_length padding never splits by length", fixed, []int{10, 128, 11}, "[[0 1 2]]"},
+		{"max_length padding splits at the position cap", fixed, make([]int, 35), "[[0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15] [16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31] [32 33 34]]"},
+		{"equal long rows split at the position cap", longest, []int{256, 256, 256, 256, 256, 256, 256, 256, 256, 256}, "[[0 1 2 3 4 5 6 7] [8 9]]"},
+		{"one row over the cap runs alone", longest, []int{3000, 3000}, "[[0] [1]]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +66,7 @@ func TestPlanOptimal(t *testing.T) {
 		n := 1 + r.IntN(10)
 		lens := make([]int, n)
 		for i := range lens {
-			lens[i] = r.IntN(1 + r.IntN(256))
+			lens[i] = r.IntN(1 + r.IntN(600))
 		}
 		groups := m.plan(lens)
 		var all []int
@@ -83,11 +90,11 @@ func TestPlanOptimal(t *testing.T) {
 				}
 			}
 			gs = append(gs, order[start:])
-			if c := cost(lens, gs); bestAll < 0 || c < bestAll {
+			if c := cost(lens, gs); c >= 0 && (bestAll < 0 || c < bestAll) {
 				bestAll = c
 			}
 		}
-		if got := cost(lens, groups); got != bestAll {
+		if got := cost(lens, groups); got < 0 || got != bestAll {
 			t.Errorf("trial %d: plan(%v) costs %d, best %d", trial, lens, got, bestAll)
 		}
 	}
