@@ -28,6 +28,7 @@ type benchFlags struct {
 	rate        float64
 	duration    time.Duration
 	warmup      time.Duration
+	httpClient  string
 	sweep       string
 	json        bool
 	histRows    int
@@ -103,6 +104,7 @@ set of exact repeats.`,
 	fl.StringVar(&f.sweep, "concurrency-sweep", "", "comma-separated concurrency levels to run one after another, e.g. 1,8,32,128")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.IntVar(&f.histRows, "histogram-rows", 12, "rows of the latency histogram")
+	fl.StringVar(&f.httpClient, "http-client", "auto", "client sending the load: lean (a minimal HTTP/1.1 client, least CPU), std (Go's net/http) or auto (lean for http://, std for https://)")
 	fl.StringVar(&f.metrics, "metrics", "", "the server's Prometheus /metrics URL, for the queue vs inference split (default: --server's host, port 9090; \"off\" to skip)")
 	return cmd, &f
 }
@@ -125,7 +127,12 @@ func (f *benchFlags) config(args []string, server string) ([]int, loadgen.Config
 			return nil, cfg, err
 		}
 	}
+	kind, err := loadgen.ParseClientKind(f.httpClient)
+	if err != nil {
+		return nil, cfg, err
+	}
 	cfg = loadgen.Config{
+		HTTPClient:  kind,
 		URL:         server,
 		Model:       args[0],
 		Batch:       f.batch,

@@ -28,6 +28,7 @@ func TestBenchmarkFlags(t *testing.T) {
 		levels  []int
 		check   func(t *testing.T, f *benchFlags)
 		wantErr string
+		kind    loadgen.ClientKind
 	}{
 		{name: "defaults", args: []string{"spam-v1", "100"}, levels: []int{8}},
 		{name: "short -c", args: []string{"spam-v1", "100", "-c", "32"}, levels: []int{32}},
@@ -38,6 +39,9 @@ func TestBenchmarkFlags(t *testing.T) {
 					t.Errorf("flags %+v", f)
 				}
 			}},
+		{name: "net/http client", args: []string{"m", "10", "--http-client", "std"}, levels: []int{8}, kind: loadgen.ClientStd},
+		{name: "lean client", args: []string{"m", "10", "--http-client", "lean"}, levels: []int{8}, kind: loadgen.ClientLean},
+		{name: "unknown client", args: []string{"m", "10", "--http-client", "h2"}, wantErr: "HTTP client \"h2\""},
 		{name: "n zero without duration", args: []string{"m", "0"}, wantErr: "n must be"},
 		{name: "n not a number", args: []string{"m", "ten"}, wantErr: "n must be"},
 		{name: "bad sweep", args: []string{"m", "10", "--concurrency-sweep", "1,x"}, wantErr: "--concurrency-sweep"},
@@ -63,7 +67,7 @@ func TestBenchmarkFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equalInts(levels, tt.levels) || cfg.URL != "http://127.0.0.1:1" || cfg.Model != tt.args[0] {
+			if !equalInts(levels, tt.levels) || cfg.URL != "http://127.0.0.1:1" || cfg.Model != tt.args[0] || cfg.HTTPClient != tt.kind {
 				t.Errorf("levels %v cfg %+v", levels, cfg)
 			}
 			if tt.check != nil {

@@ -4,10 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -37,27 +42,104 @@ func BenchmarkAppendBody(b *testing.B) {
 // and allocates nothing per request, so the allocations reported are the
 // generator's own (with net/http's client).
 func BenchmarkWorkerDo(b *testing.B) {
-	url := rawServer(b, `{"label":"ham","confidence":0.9,"latency_ms":0.123,"model_version":"spam-v1","request_id":"1","cached":false}`)
-	g, err := newGen(Config{URL: url, Model: "spam-v1", Concurrency: 1, Requests: 1, Client: NewHTTPClient(1)})
+	url := rawServer(b, rawAnswer)
+	for _, kind := range []ClientKind{ClientLean, ClientStd} {
+		b.Run(string(kind), func(b *testing.B) {
+			g, err := newGen(Config{URL: url, Model: "spam-v1", Concurrency: 1, Requests: 1, Client: NewHTTPClient(1), HTTPClient: kind})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.conns.close()
+			w := newWorker(g, 1)
+			defer w.release()
+			do := w.do
+			if kind == ClientLean {
+				do = w.doLean
+			}
+			ctx := context.Background()
+			do(ctx, time.Now()) // connect
+			b.ReportAllocs()
+			for b.Loop() {
+				do(ctx, time.Now())
+			}
+			if w.ok != int64(b.N)+1 {
+				b.Fatalf("%d ok of %d: %v %s", w.ok, b.N, w.errs, w.firstErr)
+			}
+		})
+	}
+}
+
+const rawAnswer = `{"label":"ham","confidence":0.9,"latency_ms":0.123,"model_version":"spam-v1","request_id":"1","cached":false}`
+
+// BenchmarkGenerator is the generator's CPU per request, the figure that
+// matters on a machine it shares with the server under test: Run with 8
+// clients against a fixed-answer server in another process, so this
+// process's CPU time (getrusage) is the generator's alone. It reports
+// cpu-µs/req (user+system) and req/s.
+func BenchmarkGenerator(b *testing.B) {
+	url := rawServerProcess(b)
+	for _, kind := range []ClientKind{ClientLean, ClientStd} {
+		b.Run(string(kind), func(b *testing.B) {
+			cfg := Config{URL: url, Model: "spam-v1", Concurrency: 8, Requests: b.N, HTTPClient: kind}
+			before := cpuTime(b)
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime(b) - before
+			if res.Requests != int64(b.N) {
+				b.Fatalf("%d ok of %d: %v %s", res.Requests, b.N, res.Errors, res.FirstError)
+			}
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
+			b.ReportMetric(res.Throughput(), "req/s")
+		})
+	}
+}
+
+// cpuTime is this process's user plus system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rawServerProcess starts this test binary again as a rawServer (see
+// TestRawServerProcess) and returns its URL.
+func rawServerProcess(b *testing.B) string {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRawServerProcess$")
+	cmd.Env = append(os.Environ(), "LOADGEN_RAW_SERVER=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := newWorker(g, 1)
-	ctx := context.Background()
-	w.do(ctx, time.Now()) // connect
-	b.ReportAllocs()
-	for b.Loop() {
-		w.do(ctx, time.Now())
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
 	}
-	if w.ok != int64(b.N)+1 {
-		b.Fatalf("%d ok of %d: %v %s", w.ok, b.N, w.errs, w.firstErr)
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
 	}
+	return strings.TrimSpace(line)
+}
+
+// TestRawServerProcess is rawServerProcess's child: it serves until
+// killed. Without LOADGEN_RAW_SERVER it does nothing.
+func TestRawServerProcess(t *testing.T) {
+	if os.Getenv("LOADGEN_RAW_SERVER") != "1" {
+		t.Skip("the child of BenchmarkGenerator")
+	}
+	fmt.Println(rawServer(t, rawAnswer))
+	select {}
 }
 
 // rawServer answers HTTP/1.1 requests on one keep-alive connection at a
 // time with a fixed 200 response, reading each request's header and
 // Content-Length body into reused buffers.
-func rawServer(b *testing.B, body string) string {
+func rawServer(b testing.TB, body string) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

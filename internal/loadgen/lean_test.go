@@ -114,7 +114,9 @@ func TestLeanWire(t *testing.T) {
 		}, n, nil, 1, ""},
 		{"connection close every response", func(int64) (string, bool) { return okLength("Connection: close\r\n"), true }, n, nil, n, ""},
 		{"HTTP/1.0, body to the end of the connection", func(int64) (string, bool) { return "HTTP/1.0 200 OK\r\n\r\n" + okBody, true }, n, nil, n, ""},
-		{"HTTP/1.0 keep-alive", func(int64) (string, bool) { return "HTTP/1.0 200 OK\r\n" + "Connection: keep-alive\r\nContent-Length: " + strconv.Itoa(len(okBody)) + "\r\n\r\n" + okBody, false }, n, nil, 1, ""},
+		{"HTTP/1.0 keep-alive", func(int64) (string, bool) {
+			return "HTTP/1.0 200 OK\r\n" + "Connection: keep-alive\r\nContent-Length: " + strconv.Itoa(len(okBody)) + "\r\n\r\n" + okBody, false
+		}, n, nil, 1, ""},
 		{"interim 100 Continue", func(int64) (string, bool) { return "HTTP/1.1 100 Continue\r\n\r\n" + okLength(""), false }, n, nil, 1, ""},
 		{"503 with Retry-After keeps the connection", func(i int64) (string, bool) {
 			if i%4 == 3 {
@@ -130,10 +132,14 @@ func TestLeanWire(t *testing.T) {
 		{"conflicting content-lengths", func(int64) (string, bool) {
 			return "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", false
 		}, 0, map[string]int64{"transport": n}, n, "malformed"},
-		{"bad chunk size", func(int64) (string, bool) { return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false }, 0, map[string]int64{"transport": n}, n, "malformed"},
+		{"bad chunk size", func(int64) (string, bool) {
+			return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false
+		}, 0, map[string]int64{"transport": n}, n, "malformed"},
 		{"gzip transfer coding", func(int64) (string, bool) { return "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false }, 0, map[string]int64{"transport": n}, n, "malformed"},
 		{"truncated body, then close", func(int64) (string, bool) { return "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", true }, 0, map[string]int64{"transport": n}, n, "unexpected EOF"},
-		{"header line longer than the buffer", func(int64) (string, bool) { return "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 20000) + "\r\n\r\n", false }, 0, map[string]int64{"transport": n}, n, "malformed"},
+		{"header line longer than the buffer", func(int64) (string, bool) {
+			return "HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 20000) + "\r\n\r\n", false
+		}, 0, map[string]int64{"transport": n}, n, "malformed"},
 		{"no answer, then close", func(int64) (string, bool) { return "", true }, 0, map[string]int64{"transport": n}, n, "EOF"},
 		{"an answer without end", func(int64) (string, bool) { return "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", false }, 0, map[string]int64{"transport": n}, n, "timeout"},
 	}

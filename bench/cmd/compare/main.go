@@ -48,6 +48,7 @@ type opts struct {
 	model, artifact  string
 	workers          int
 	h11              bool
+	httpClient       loadgen.ClientKind
 }
 
 // server is one process under test.
@@ -120,6 +121,10 @@ func main() {
 	flag.StringVar(&o.artifact, "artifact", "models/spam/v1/model.joblib", "the model's file, for the reference server")
 	flag.IntVar(&o.workers, "workers", runtime.NumCPU(), "reference server's uvicorn workers")
 	flag.BoolVar(&o.h11, "h11", true, "also run the reference on plain uvicorn (h11 + asyncio), as `pip install uvicorn` without extras serves it")
+	flag.Func("http-client", "load generator's HTTP client: auto (lean for http://), lean or std (net/http)", func(v string) (err error) {
+		o.httpClient, err = loadgen.ParseClientKind(v)
+		return err
+	})
 	flag.Parse()
 	for p := range strings.SplitSeq(sweep, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(p))
@@ -219,7 +224,7 @@ func run(ctx context.Context, o opts) error {
 func measure(ctx context.Context, o opts, s *server, c, batch int) (Point, error) {
 	cfg := loadgen.Config{
 		URL: s.URL, Model: o.model, Batch: batch, Concurrency: c,
-		Duration: o.warmup, Client: loadgen.NewHTTPClient(c),
+		Duration: o.warmup, Client: loadgen.NewHTTPClient(c), HTTPClient: o.httpClient,
 	}
 	if _, err := loadgen.Run(ctx, cfg); err != nil { // warm-up
 		return Point{}, fmt.Errorf("%s c=%d warm-up: %w", s.Name, c, err)
