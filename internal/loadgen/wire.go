@@ -67,8 +67,7 @@ func readResponse(br *bufio.Reader, buf []byte) (response, error) {
 		case h.chunked:
 			r.body, err = readChunked(br, r.body)
 		case h.length >= 0:
-			r.body = slices.Grow(r.body, int(h.length))[:h.length]
-			_, err = io.ReadFull(br, r.body)
+			r.body, err = readN(br, r.body, h.length)
 		default:
 			// Delimited by the end of the connection.
 			r.close = true
@@ -232,10 +231,8 @@ func readChunked(br *bufio.Reader, buf []byte) ([]byte, error) {
 		if int64(len(buf))+size > maxBody {
 			return buf, fmt.Errorf("%w: chunked body over %d bytes", errMalformed, maxBody)
 		}
-		n := len(buf)
-		buf = slices.Grow(buf, int(size))[:n+int(size)]
-		if _, err := io.ReadFull(br, buf[n:]); err != nil {
-			return buf[:n], err
+		if buf, err = readN(br, buf, size); err != nil {
+			return buf, err
 		}
 		if line, err := readLine(br); err != nil {
 			return buf, err
@@ -255,6 +252,21 @@ func readChunked(br *bufio.Reader, buf []byte) ([]byte, error) {
 			return buf, fmt.Errorf("%w: more than %d trailer lines", errMalformed, maxHeaderLines)
 		}
 	}
+}
+
+// readN appends n bytes from br to buf, growing buf no faster than the
+// bytes arrive, so a false length costs no large allocation.
+func readN(br *bufio.Reader, buf []byte, n int64) ([]byte, error) {
+	for n > 0 {
+		k := int(min(n, 1<<20))
+		l := len(buf)
+		buf = slices.Grow(buf, k)[:l+k]
+		if _, err := io.ReadFull(br, buf[l:]); err != nil {
+			return buf[:l], err
+		}
+		n -= int64(k)
+	}
+	return buf, nil
 }
 
 // readToEOF appends the rest of the connection to buf.
