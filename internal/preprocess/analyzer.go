@@ -102,6 +102,7 @@ type Scratch struct {
 	idx   []int32 // vectorizer column per term
 	hv    []uint64
 	ids   []int32 // vocabIndex word id per token
+	tmp   []int32 // sortColumns' buffer
 }
 
 // Analyze returns the terms of text in scikit-learn's order.

@@ -1,0 +1,35 @@
+package preprocess
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestSortColumns compares sortColumns with slices.Sort on random column
+// lists of the lengths either side of the radix threshold, with
+// vocabularies from one column to the int32 limit and many repeats.
+func TestSortColumns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var tmp []int32
+	for _, n := range []int{1, 2, 255, 256, 257, 30000, 1 << 16, 1<<24 + 3, math.MaxInt32} {
+		for _, length := range []int{0, 1, 63, 64, 65, 300, 2000} {
+			cols := make([]int32, length)
+			for i := range cols {
+				if i > 0 && rng.IntN(4) == 0 {
+					cols[i] = cols[rng.IntN(i)] // a repeated column
+				} else {
+					cols[i] = int32(rng.Int64N(int64(n)))
+				}
+			}
+			want := slices.Clone(cols)
+			slices.Sort(want)
+			var got []int32
+			got, tmp = sortColumns(cols, tmp, n)
+			if !slices.Equal(got, want) {
+				t.Fatalf("n %d, %d columns: sorted %v, want %v", n, length, got, want)
+			}
+		}
+	}
+}
