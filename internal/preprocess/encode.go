@@ -174,31 +174,39 @@ const chunkSpaces = " \t\n\r"
 // chunkBytesPerID is its guess of the text needed per id.
 const (
 	firstChunk      = 512
-	chunkBytesPerID = 8
+	chunkBytesPerID = 6
 )
 
 // tokenizeChunks appends to dst the first limit ids of text as tok would
 // give them for the whole text, calling tok on successive stretches of text
 // cut before a byte of chunkSpaces, and stopping as soon as limit ids
 // exist. tok must give for a text the concatenation of what it gives for
-// such stretches. Stretches start near limit×chunkBytesPerID bytes and
-// double, so a text far longer than needed costs about that much.
+// such stretches. The first stretch is limit×chunkBytesPerID bytes (at
+// least firstChunk); each next one is sized by the bytes per id seen so
+// far, with a quarter to spare, so a text far longer than needed costs
+// little more than the part that yields its ids.
 func tokenizeChunks(text string, dst []int, limit int, tok func(s string, dst []int) []int) []int {
 	n0 := len(dst)
 	size := max(firstChunk, limit*chunkBytesPerID)
-	for len(text) > 0 {
+	done := 0 // bytes of text tokenized
+	for done < len(text) {
 		end := len(text)
-		if size < len(text) {
-			if j := strings.IndexAny(text[size:], chunkSpaces); j >= 0 {
-				end = size + j
+		if done+size < len(text) {
+			if j := strings.IndexAny(text[done+size:], chunkSpaces); j >= 0 {
+				end = done + size + j
 			}
 		}
-		dst = tok(text[:end], dst)
-		if len(dst)-n0 >= limit {
+		dst = tok(text[done:end], dst)
+		done = end
+		have := len(dst) - n0
+		if have >= limit {
 			return dst[:n0+limit]
 		}
-		text = text[end:]
-		size *= 2
+		if have == 0 {
+			size *= 2
+		} else {
+			size = max(firstChunk/4, (limit-have)*done/have*5/4)
+		}
 	}
 	return dst
 }
