@@ -266,33 +266,37 @@ var isASCIIWord = func() (t [utf8.RuneSelf]bool) {
 // word-run scanner (minRun > 0) to spans: maximal runs of at least minRun
 // word characters.
 func (t *tokenizer) appendRuns(spans []int, text []byte) []int {
-	start, n := -1, 0
 	for i := 0; i < len(text); {
-		c := text[i]
-		var word bool
-		size := 1
-		if c < utf8.RuneSelf {
-			word = isASCIIWord[c]
-		} else {
-			var r rune
-			r, size = utf8.DecodeRune(text[i:])
-			word = IsPyWord(r)
+		// Skip to the next word character.
+		if c := text[i]; c < utf8.RuneSelf {
+			if !isASCIIWord[c] {
+				i++
+				continue
+			}
+		} else if r, size := utf8.DecodeRune(text[i:]); !IsPyWord(r) {
+			i += size
+			continue
 		}
-		if word {
-			if start < 0 {
-				start, n = i, 0
+		// The run of word characters from there, n code points long.
+		start, n := i, 0
+		for i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				if !isASCIIWord[c] {
+					break
+				}
+				i++
+			} else {
+				r, size := utf8.DecodeRune(text[i:])
+				if !IsPyWord(r) {
+					break
+				}
+				i += size
 			}
 			n++
-		} else if start >= 0 {
-			if n >= t.minRun {
-				spans = append(spans, start, i)
-			}
-			start = -1
 		}
-		i += size
-	}
-	if start >= 0 && n >= t.minRun {
-		spans = append(spans, start, len(text))
+		if n >= t.minRun {
+			spans = append(spans, start, i)
+		}
 	}
 	return spans
 }

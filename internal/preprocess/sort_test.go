@@ -33,3 +33,22 @@ func TestSortColumns(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendRuns compares the word-run scanner's span list with the
+// callback scanner's (tokens), for both run lengths.
+func FuzzAppendRuns(f *testing.F) {
+	for _, s := range hardTexts {
+		f.Add(s)
+	}
+	f.Add("a bb ccc d_1 é東京 x\xffy 42")
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, minRun := range []int{1, 2} {
+			tk := &tokenizer{minRun: minRun}
+			var want []int
+			tk.tokens([]byte(text), func(s, e int) { want = append(want, s, e) })
+			if got := tk.appendRuns(nil, []byte(text)); !slices.Equal(got, want) {
+				t.Fatalf("minRun %d, %q: spans %v, tokens gives %v", minRun, text, got, want)
+			}
+		}
+	})
+}
