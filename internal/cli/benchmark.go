@@ -192,6 +192,8 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 	for i, level := range levels {
 		cfg.Concurrency = level
 		cfg.Client = loadgen.NewHTTPClient(level)
+		conns := new(loadgen.Conns) // the warm-up's connections go on into the run
+		cfg.Conns = conns
 		cfg.Progress = nil
 		if warmup > 0 {
 			w := cfg
@@ -209,6 +211,7 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 			cfg.Progress = progressBar(errOut, cfg)
 		}
 		res, err := loadgen.Run(ctx, cfg)
+		conns.Close()
 		if tty {
 			fmt.Fprint(errOut, "\r\033[K")
 		}

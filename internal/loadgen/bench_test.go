@@ -49,7 +49,7 @@ func BenchmarkWorkerDo(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer g.conns.close()
+			defer g.conns.Close()
 			w := newWorker(g, 1)
 			defer w.release()
 			do := w.do

@@ -86,48 +86,55 @@ func (t *target) appendRequest(b, body []byte) []byte {
 
 // conn is one keep-alive connection of the lean client.
 type conn struct {
+	addr string
 	nc   net.Conn
 	br   *bufio.Reader
 	last time.Time // end of the last exchange; zero before the first
 }
 
-// pool keeps a generator's idle lean connections between its runs.
-type pool struct {
+// Conns keeps the lean client's idle connections between runs, so a
+// measured run goes on with its warm-up's connections, as it does with a
+// shared net/http Client. The zero value is ready to use; Close it when
+// done.
+type Conns struct {
 	mu   sync.Mutex
 	idle []*conn
 }
 
-func (p *pool) get() *conn {
+// get takes an idle connection to addr, nil when there is none.
+func (p *Conns) get(addr string) *conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := len(p.idle); n > 0 {
-		c := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		return c
+	for i := len(p.idle) - 1; i >= 0; i-- {
+		if c := p.idle[i]; c.addr == addr {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return c
+		}
 	}
 	return nil
 }
 
-func (p *pool) put(c *conn) {
+func (p *Conns) put(c *conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.idle = append(p.idle, c)
 }
 
-// close closes the idle connections.
-func (p *pool) close() {
+// Close closes the idle connections.
+func (p *Conns) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.idle {
 		c.nc.Close()
 	}
 	p.idle = nil
+	return nil
 }
 
 // acquire gives w a connection for ctx's run: an idle one or a new one.
 // Ending ctx interrupts its I/O.
 func (w *worker) acquire(ctx context.Context) error {
-	c := w.g.conns.get()
+	c := w.g.conns.get(w.g.target.addr)
 	if c == nil {
 		d := net.Dialer{Timeout: min(5*time.Second, w.g.timeout), KeepAlive: 30 * time.Second}
 		nc, err := d.DialContext(ctx, "tcp", w.g.target.addr)
@@ -137,7 +144,7 @@ func (w *worker) acquire(ctx context.Context) error {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		c = &conn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10)}
+		c = &conn{addr: w.g.target.addr, nc: nc, br: bufio.NewReaderSize(nc, 16<<10)}
 	}
 	w.conn = c
 	w.stop = context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })

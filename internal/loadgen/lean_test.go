@@ -229,7 +229,7 @@ func TestLeanStaleConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.conns.close()
+	defer g.conns.Close()
 	w := newWorker(g, 1)
 	ctx := context.Background()
 	w.doLean(ctx, time.Now())
@@ -340,4 +340,34 @@ func FuzzReadResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Runs sharing a Conns go on with the same connections (a warm-up's, say);
+// runs without one open their own and close them.
+func TestLeanConnsAcrossRuns(t *testing.T) {
+	tests := []struct {
+		name      string
+		conns     *Conns
+		wantConns int64
+	}{
+		{"shared Conns", new(Conns), 2},
+		{"a run's own", nil, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScriptServer(t, func(int64) (string, bool) { return okLength(""), false })
+			for range 3 {
+				res, err := Run(context.Background(), Config{URL: s.url, Concurrency: 2, Requests: 10, Conns: tt.conns})
+				if err != nil || res.Requests != 10 {
+					t.Fatalf("%+v, %v", res, err)
+				}
+			}
+			if tt.conns != nil {
+				tt.conns.Close()
+			}
+			if got := s.conns.Load(); got != tt.wantConns {
+				t.Errorf("%d connections, want %d", got, tt.wantConns)
+			}
+		})
+	}
 }

@@ -58,6 +58,9 @@ type Config struct {
 	// Client is the net/http client, when that one is used; nil means
 	// NewHTTPClient(Concurrency).
 	Client *http.Client
+	// Conns, when set, keeps the lean client's connections after the run,
+	// for the next run with the same Conns; nil closes them at the end.
+	Conns *Conns
 	// Timeout bounds each request; 0 means Client's Timeout when net/http
 	// is used, or 60 s.
 	Timeout time.Duration
@@ -199,7 +202,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer g.conns.close()
+	if cfg.Conns == nil {
+		defer g.conns.Close()
+	}
 	if cfg.Warmup > 0 {
 		w := cfg
 		w.Requests, w.Duration, w.Progress = 0, cfg.Warmup, nil
@@ -218,7 +223,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 type gen struct {
 	client  *http.Client // net/http, when target is nil
 	target  *target      // the lean client's, when used
-	conns   pool         // the lean client's idle connections
+	conns   *Conns       // the lean client's idle connections
 	timeout time.Duration
 	url     string
 	prefix  []byte   // request JSON up to the first text
@@ -237,7 +242,10 @@ func newGen(cfg Config) (*gen, error) {
 	if len(texts) == 0 {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, ErrNoTexts)
 	}
-	g := &gen{client: cfg.Client, batch: cfg.Batch, repeat: cfg.RepeatRatio}
+	g := &gen{client: cfg.Client, conns: cfg.Conns, batch: cfg.Batch, repeat: cfg.RepeatRatio}
+	if g.conns == nil {
+		g.conns = new(Conns)
+	}
 	g.nonce = strconv.AppendUint([]byte(" #"), rand.Uint64()>>16, 36)
 	g.nonce = append(g.nonce, '-')
 	if g.client == nil {

@@ -225,7 +225,9 @@ func measure(ctx context.Context, o opts, s *server, c, batch int) (Point, error
 	cfg := loadgen.Config{
 		URL: s.URL, Model: o.model, Batch: batch, Concurrency: c,
 		Duration: o.warmup, Client: loadgen.NewHTTPClient(c), HTTPClient: o.httpClient,
+		Conns: new(loadgen.Conns), // the warm-up's connections go on into the run
 	}
+	defer cfg.Conns.Close()
 	if _, err := loadgen.Run(ctx, cfg); err != nil { // warm-up
 		return Point{}, fmt.Errorf("%s c=%d warm-up: %w", s.Name, c, err)
 	}
