@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -417,7 +418,7 @@ func (m *Model) bindOutput(graph []tensorInfo) error {
 // setLabels takes the labels from the manifest or the classifier stage.
 func (m *Model) setLabels(labels []string) error {
 	if m.clf != nil {
-		if len(labels) > 0 && !equal(labels, m.clf.Labels()) {
+		if len(labels) > 0 && !slices.Equal(labels, m.clf.Labels()) {
 			return invalid("labels", "%v differ from the classifier's classes %v (leave labels out to use them)", labels, m.clf.Labels())
 		}
 		m.labels = m.clf.Labels()
@@ -431,18 +432,6 @@ func (m *Model) setLabels(labels []string) error {
 	}
 	m.labels = labels
 	return nil
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // newSession creates the session; it returns the execution provider used.

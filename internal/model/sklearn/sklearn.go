@@ -38,13 +38,17 @@ type work struct {
 
 // Load reads a scikit-learn estimator from a .pkl or .joblib file (any
 // compression joblib writes) and translates it.
-func Load(path string) (*Model, error) {
+func Load(path string) (*Model, error) { return fromFile(path, LoadReader) }
+
+// fromFile opens path and hands it to read.
+func fromFile[T any](path string, read func(io.Reader) (T, error)) (T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer f.Close()
-	return LoadReader(f)
+	return read(f)
 }
 
 // LoadReader is Load from a stream.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sync"
 
 	"github.com/mlserve/mlserve/internal/model"
@@ -36,14 +35,7 @@ type VectorModel struct {
 // .pkl or .joblib file (any compression joblib writes) and translates it. A
 // text pipeline (one that starts with a vectorizer) is refused with an error
 // wrapping model.ErrUnsupported that says to use Load.
-func LoadVectors(path string) (*VectorModel, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return LoadVectorsReader(f)
-}
+func LoadVectors(path string) (*VectorModel, error) { return fromFile(path, LoadVectorsReader) }
 
 // LoadVectorsReader is LoadVectors from a stream.
 func LoadVectorsReader(r io.Reader) (*VectorModel, error) {
