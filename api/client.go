@@ -183,10 +183,17 @@ func (c *Client) LoadModel(ctx context.Context, req *LoadModelRequest) (*ModelIn
 		}
 		defer man.Close()
 	}
+	files := make([]*os.File, len(req.FilePaths))
+	for i, p := range req.FilePaths {
+		if files[i], err = os.Open(p); err != nil {
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		defer files[i].Close()
+	}
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
-		pw.CloseWithError(writeLoadForm(mw, req, art, man))
+		pw.CloseWithError(writeLoadForm(mw, req, art, man, files))
 	}()
 	var resp ModelInfo
 	if err := c.send(ctx, http.MethodPost, "/models", mw.FormDataContentType(), pr, &resp); err != nil {
@@ -196,7 +203,7 @@ func (c *Client) LoadModel(ctx context.Context, req *LoadModelRequest) (*ModelIn
 	return &resp, nil
 }
 
-func writeLoadForm(mw *multipart.Writer, req *LoadModelRequest, art, man *os.File) error {
+func writeLoadForm(mw *multipart.Writer, req *LoadModelRequest, art, man *os.File, files []*os.File) error {
 	fields := [][2]string{{"name", req.Name}, {"version", req.Version}, {"make_default", strconv.FormatBool(req.MakeDefault)}}
 	for _, f := range fields {
 		if f[1] == "" {
@@ -206,18 +213,24 @@ func writeLoadForm(mw *multipart.Writer, req *LoadModelRequest, art, man *os.Fil
 			return err
 		}
 	}
-	w, err := mw.CreateFormFile("file", filepath.Base(art.Name()))
-	if err != nil {
+	add := func(field string, f *os.File) error {
+		w, err := mw.CreateFormFile(field, filepath.Base(f.Name()))
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, f)
 		return err
 	}
-	if _, err := io.Copy(w, art); err != nil {
+	if err := add("file", art); err != nil {
 		return err
 	}
 	if man != nil {
-		if w, err = mw.CreateFormFile("manifest", filepath.Base(man.Name())); err != nil {
+		if err := add("manifest", man); err != nil {
 			return err
 		}
-		if _, err := io.Copy(w, man); err != nil {
+	}
+	for _, f := range files {
+		if err := add("files", f); err != nil {
 			return err
 		}
 	}

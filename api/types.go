@@ -135,6 +135,10 @@ type LoadModelRequest struct {
 	ArtifactPath string
 	// ManifestPath is an optional model.yaml to upload with it.
 	ManifestPath string
+	// FilePaths are other files the model needs (an ONNX model's vocab.txt or
+	// tokenizer.json, a two-stage model's classifier), uploaded with it and
+	// written beside the artifact under their base names.
+	FilePaths []string
 	// Name is the model's name; required.
 	Name string
 	// Version is "v<N>"; empty lets the server pick the next one.

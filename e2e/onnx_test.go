@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -111,6 +112,49 @@ func TestONNXModelsServe(t *testing.T) {
 			}
 			t.Logf("%d texts, largest probability difference %.2g", len(rec.Texts), worst)
 		})
+	}
+}
+
+// TestONNXUpload: `mlserve load` on an ONNX version folder uploads the
+// artifact the manifest names with every other file the model needs (the
+// vocabulary, tokenizer.json, the stage-2 classifier), and the new version
+// answers as the folder's own does; an upload missing its vocabulary is
+// refused with 422 naming the file, while the rest keeps serving.
+func TestONNXUpload(t *testing.T) {
+	lib := onnxLibrary(t)
+	root := repoRoot(t)
+	p := startServerWith(t, copyAllModels(t),
+		"versions:\n  keep_loaded: 5\nonnx:\n  library_path: "+lib+"\n")
+	ctx := context.Background()
+	for _, tc := range []struct{ folder, name, version, text string }{
+		{"spam/v2", "spam", "v7", "Subject: You WON $1,000,000!!! Click here to claim your FREE prize now."},
+		{"sentiment/v3", "sentiment", "v9", "It broke after two days and support never replied."},
+	} {
+		out, err := p.cli(t, "load", filepath.Join(root, "models", tc.folder), "--name", tc.name, "--version", tc.version)
+		if err != nil {
+			t.Fatalf("mlserve load %s: %v\n%s", tc.folder, err, out)
+		}
+		orig, err := p.client.Predict(ctx, &api.PredictRequest{Text: tc.text, ModelVersion: strings.Replace(tc.folder, "/", "-", 1), ReturnProbabilities: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.client.Predict(ctx, &api.PredictRequest{Text: tc.text, ModelVersion: tc.name + "-" + tc.version, ReturnProbabilities: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Label != orig.Label || math.Abs(got.Confidence-orig.Confidence) > 1e-12 {
+			t.Errorf("%s-%s answers %s %.6f, the folder it copies %s %.6f", tc.name, tc.version, got.Label, got.Confidence, orig.Label, orig.Confidence)
+		}
+	}
+	dir := filepath.Join(root, "models", "spam", "v2")
+	_, err := p.client.LoadModel(ctx, &api.LoadModelRequest{Name: "spam", Version: "v8",
+		ArtifactPath: filepath.Join(dir, "model.onnx"), ManifestPath: filepath.Join(dir, "model.yaml")})
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.StatusCode != 422 || !strings.Contains(err.Error(), "vocab.txt is not in the version folder") {
+		t.Errorf("upload without vocab.txt: %v, want 422 naming vocab.txt", err)
+	}
+	if _, err := p.client.Predict(ctx, &api.PredictRequest{Text: "hello", ModelVersion: "spam-v7"}); err != nil {
+		t.Errorf("spam-v7 after the refused upload: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/model"
 )
 
 var versionDir = regexp.MustCompile(`^v[0-9]+$`)
@@ -20,12 +21,15 @@ func newLoadCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "load <model_path>",
 		Short: "Upload a model to the server and load it",
-		Long: `Upload a model artifact (a .joblib, .pkl or .onnx file, or a directory holding
-one artifact and an optional model.yaml) to the server, which writes it into its
-repository, loads and warms it. With --default it becomes its name's default.
+		Long: `Upload a model artifact (a .joblib, .pkl or .onnx file), or a version folder
+(its model.yaml, the artifact that names or the only one there, and every other
+file in it: an ONNX model's vocabulary or tokenizer.json, a two-stage model's
+classifier) to the server, which writes it into its repository, loads and warms
+it. With --default it becomes its name's default.
 
 Name and version are taken from a models/<name>/<vN>/ path when not given.`,
 		Example: `  mlserve load models/sentiment/v2 --default
+  mlserve load models/spam/v2 --name spam --version v3
   mlserve load ./my_model.joblib --name reviews --version v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,23 +70,8 @@ func loadRequest(path, name, version string, makeDefault bool) (*api.LoadModelRe
 	dir := filepath.Dir(path)
 	if st.IsDir() {
 		dir = path
-		ents, err := os.ReadDir(path)
-		if err != nil {
+		if err := dirRequest(req, path); err != nil {
 			return nil, err
-		}
-		var arts []string
-		for _, e := range ents {
-			switch strings.ToLower(filepath.Ext(e.Name())) {
-			case ".joblib", ".pkl", ".pickle", ".onnx":
-				arts = append(arts, filepath.Join(path, e.Name()))
-			}
-		}
-		if len(arts) != 1 {
-			return nil, fmt.Errorf("%s: want exactly one model artifact (.joblib, .pkl, .onnx), found %d", path, len(arts))
-		}
-		req.ArtifactPath = arts[0]
-		if _, err := os.Stat(filepath.Join(path, "model.yaml")); err == nil {
-			req.ManifestPath = filepath.Join(path, "model.yaml")
 		}
 	} else {
 		req.ArtifactPath = path
@@ -104,6 +93,59 @@ func loadRequest(path, name, version string, makeDefault bool) (*api.LoadModelRe
 		req.Name = strings.TrimSuffix(base, filepath.Ext(base))
 	}
 	return req, nil
+}
+
+// dirRequest fills req from a version folder: its artifact (the one the
+// model.yaml names, else the only .joblib/.pkl/.onnx file), its model.yaml,
+// and every other visible file in it (vocabularies, tokenizer.json, a
+// two-stage model's classifier), which the server writes beside the artifact.
+func dirRequest(req *api.LoadModelRequest, dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var arts, files []string
+	for _, e := range ents {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.Name() == model.ManifestFile:
+			req.ManifestPath = p
+			continue
+		case model.FrameworkOf(e.Name()) != "":
+			arts = append(arts, p)
+		}
+		files = append(files, p)
+	}
+	if req.ManifestPath != "" {
+		b, err := os.ReadFile(req.ManifestPath)
+		if err != nil {
+			return err
+		}
+		m, _, err := model.ParseManifest(b)
+		if err != nil {
+			return err
+		}
+		if m.Artifact != "" {
+			arts = []string{filepath.Join(dir, m.Artifact)}
+			if !fileExists(arts[0]) {
+				return fmt.Errorf("%s: the artifact %s that %s names is not there", dir, m.Artifact, model.ManifestFile)
+			}
+		}
+	}
+	if len(arts) != 1 {
+		return fmt.Errorf("%s: want exactly one model artifact (.joblib, .pkl, .onnx) or a %s naming one, found %d",
+			dir, model.ManifestFile, len(arts))
+	}
+	req.ArtifactPath = arts[0]
+	for _, f := range files {
+		if f != req.ArtifactPath {
+			req.FilePaths = append(req.FilePaths, f)
+		}
+	}
+	return nil
 }
 
 func fileExists(p string) bool {

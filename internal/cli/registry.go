@@ -48,9 +48,13 @@ func (a registry) Get(_ context.Context, id string) (*api.ModelInfo, error) {
 }
 
 func (a registry) Install(ctx context.Context, up *server.Upload) (*api.ModelInfo, error) {
+	files := make([]model.File, len(up.Files))
+	for i, f := range up.Files {
+		files[i] = model.File{Name: f.Name, Content: f.Content}
+	}
 	s, err := a.r.Install(ctx, model.InstallRequest{
 		Name: up.Name, Version: up.Version, Filename: up.Filename,
-		Artifact: up.Artifact, Manifest: up.Manifest, MakeDefault: up.MakeDefault,
+		Artifact: up.Artifact, Manifest: up.Manifest, Files: files, MakeDefault: up.MakeDefault,
 	})
 	if err != nil {
 		return nil, err

@@ -706,6 +706,10 @@ type InstallRequest struct {
 	Artifact io.Reader
 	// Manifest is model.yaml's content, or nil.
 	Manifest []byte
+	// Files are the other files the version needs (a vocabulary, a
+	// tokenizer.json, a two-stage model's classifier), written beside the
+	// artifact.
+	Files []File
 	// MakeDefault makes the new version its name's default once it is warm.
 	MakeDefault bool
 }
@@ -744,7 +748,7 @@ func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, err
 	if known {
 		return Status{}, fmt.Errorf("%w: %s", ErrExists, id)
 	}
-	v, err := r.repo.Write(req.Name, req.Version, req.Filename, req.Artifact, req.Manifest)
+	v, err := r.repo.Write(req.Name, req.Version, req.Filename, req.Artifact, req.Manifest, req.Files...)
 	if err != nil {
 		return Status{}, err
 	}

@@ -247,11 +247,26 @@ func (r *Repository) NextVersion(name string) (string, error) {
 	return "v" + strconv.Itoa(top+1), nil
 }
 
+// File is a file that a version needs beside its artifact and manifest: an
+// ONNX model's vocabulary or tokenizer.json, a two-stage model's classifier.
+type File struct {
+	// Name is the plain file name it gets in the version folder.
+	Name string
+	// Content is what it holds.
+	Content io.Reader
+}
+
+// MaxFiles is the most files a version may be written with besides its
+// artifact and manifest.
+const MaxFiles = 32
+
 // Write stores a new version atomically: the artifact (and manifest, if not
-// nil) go into a temporary folder inside the repository, are fsynced, and the
-// folder is renamed into place, so a reader (or a crash) never sees half a
-// version. It refuses to replace an existing version (ErrExists).
-func (r *Repository) Write(name, version, artifactName string, artifact io.Reader, manifest []byte) (Version, error) {
+// nil, and the other files) go into a temporary folder inside the
+// repository, are fsynced, and the folder is renamed into place, so a reader
+// (or a crash) never sees half a version. It refuses to replace an existing
+// version (ErrExists), and file names that are not plain, visible names
+// distinct from the artifact's and the manifest's (ErrInvalidName).
+func (r *Repository) Write(name, version, artifactName string, artifact io.Reader, manifest []byte, files ...File) (Version, error) {
 	if err := ValidName(name); err != nil {
 		return Version{}, err
 	}
@@ -261,6 +276,9 @@ func (r *Repository) Write(name, version, artifactName string, artifact io.Reade
 	if artifactName != filepath.Base(artifactName) || strings.HasPrefix(artifactName, ".") ||
 		artifactName == ManifestFile || FrameworkOf(artifactName) == "" {
 		return Version{}, fmt.Errorf("%w: artifact file name %q (want a plain .joblib, .pkl or .onnx name)", ErrInvalidName, artifactName)
+	}
+	if err := checkFiles(artifactName, manifest, files); err != nil {
+		return Version{}, err
 	}
 	final := filepath.Join(r.dir, name, version)
 	if _, err := os.Lstat(final); err == nil {
@@ -287,6 +305,11 @@ func (r *Repository) Write(name, version, artifactName string, artifact io.Reade
 			return Version{}, fmt.Errorf("model repository: writing manifest: %w", err)
 		}
 	}
+	for _, f := range files {
+		if err := writeFileSync(filepath.Join(tmp, f.Name), f.Content); err != nil {
+			return Version{}, fmt.Errorf("model repository: writing %s: %w", f.Name, err)
+		}
+	}
 	if err := syncDir(tmp); err != nil {
 		return Version{}, err
 	}
@@ -310,6 +333,36 @@ func (r *Repository) Write(name, version, artifactName string, artifact io.Reade
 		return Version{}, err
 	}
 	return r.readVersion(name, version)
+}
+
+// checkFiles refuses file names that could leave the version folder, hide,
+// repeat, or stand for the artifact or the manifest, and a second
+// artifact-like file (a two-stage model's classifier.joblib) unless the
+// manifest names which one is the artifact.
+func checkFiles(artifactName string, manifest []byte, files []File) error {
+	if len(files) > MaxFiles {
+		return fmt.Errorf("%w: %d files besides the artifact (at most %d)", ErrInvalidName, len(files), MaxFiles)
+	}
+	seen := map[string]bool{artifactName: true, ManifestFile: true}
+	for _, f := range files {
+		if f.Name == "" || f.Name != filepath.Base(f.Name) || strings.HasPrefix(f.Name, ".") ||
+			strings.ContainsAny(f.Name, `/\`) || seen[f.Name] {
+			return fmt.Errorf("%w: file name %q (want a plain file name, not the artifact's or %s, each once)",
+				ErrInvalidName, f.Name, ManifestFile)
+		}
+		seen[f.Name] = true
+		if FrameworkOf(f.Name) != "" {
+			m, _, err := ParseManifest(manifest)
+			if err != nil {
+				return err
+			}
+			if m.Artifact != artifactName {
+				return fmt.Errorf("%w: %s and %s are both model artifacts; %s must name the artifact (artifact: %s)",
+					ErrInvalid, artifactName, f.Name, ManifestFile, artifactName)
+			}
+		}
+	}
+	return nil
 }
 
 // Remove deletes a version folder (used when a freshly written version fails

@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -97,6 +98,61 @@ func TestRepositoryWrite(t *testing.T) {
 	}
 	if next, _ := repo.NextVersion("fresh"); next != "v1" {
 		t.Errorf("NextVersion(fresh) = %q", next)
+	}
+}
+
+func TestRepositoryWriteFiles(t *testing.T) {
+	root := t.TempDir()
+	repo, err := OpenRepository(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(name, content string) File { return File{Name: name, Content: strings.NewReader(content)} }
+	many := make([]File, MaxFiles+1)
+	for i := range many {
+		many[i] = file(fmt.Sprintf("f%d.txt", i), "x")
+	}
+	named := []byte("framework: onnx\nartifact: model.onnx\n")
+	tests := []struct {
+		name     string
+		manifest []byte
+		files    []File
+		wantErr  error
+	}{
+		{"vocabulary and classifier", named, []File{file("vocab.txt", "<pad>\n<unk>\n"), file("classifier.joblib", "clf")}, nil},
+		{"second artifact, manifest names none", nil, []File{file("vocab.txt", "x"), file("classifier.joblib", "clf")}, ErrInvalid},
+		{"path", named, []File{file("../vocab.txt", "x")}, ErrInvalidName},
+		{"subfolder", named, []File{file("sub/vocab.txt", "x")}, ErrInvalidName},
+		{"hidden", named, []File{file(".mlserve-state.json", "{}")}, ErrInvalidName},
+		{"manifest", named, []File{file(ManifestFile, "framework: onnx")}, ErrInvalidName},
+		{"artifact", named, []File{file("model.onnx", "x")}, ErrInvalidName},
+		{"twice", named, []File{file("vocab.txt", "a"), file("vocab.txt", "b")}, ErrInvalidName},
+		{"empty name", named, []File{file("", "x")}, ErrInvalidName},
+		{"too many", named, many, ErrInvalidName},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			version := fmt.Sprintf("v%d", i+1)
+			_, err := repo.Write("spam", version, "model.onnx", strings.NewReader("graph"), tt.manifest, tt.files...)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if _, err := os.Stat(filepath.Join(root, "spam", version)); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("refused write left a folder: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range [][2]string{{"vocab.txt", "<pad>\n<unk>\n"}, {"classifier.joblib", "clf"}, {"model.onnx", "graph"}} {
+				b, err := os.ReadFile(filepath.Join(root, "spam", version, want[0]))
+				if err != nil || string(b) != want[1] {
+					t.Errorf("%s on disk: %q %v", want[0], b, err)
+				}
+			}
+		})
 	}
 }
 

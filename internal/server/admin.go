@@ -22,11 +22,12 @@ type modelListOutput struct{ Body *api.ModelList }
 type modelOutput struct{ Body *api.ModelInfo }
 
 type uploadForm struct {
-	File        huma.FormFile `form:"file" required:"true" contentType:"application/octet-stream" doc:"The model artifact (.joblib, .pkl, .onnx)."`
-	Manifest    huma.FormFile `form:"manifest" required:"false" contentType:"application/octet-stream" doc:"Optional model.yaml."`
-	Name        string        `form:"name" required:"false" doc:"Model name; required."`
-	Version     string        `form:"version" required:"false" doc:"Version vN; the next free one when empty."`
-	MakeDefault bool          `form:"make_default" required:"false" doc:"Make it the name's default once loaded and warm."`
+	File        huma.FormFile   `form:"file" required:"true" contentType:"application/octet-stream" doc:"The model artifact (.joblib, .pkl, .onnx)."`
+	Manifest    huma.FormFile   `form:"manifest" required:"false" contentType:"application/octet-stream" doc:"Optional model.yaml."`
+	Files       []huma.FormFile `form:"files" required:"false" contentType:"application/octet-stream" doc:"Other files the model needs beside the artifact (an ONNX model's vocab.txt or tokenizer.json, a two-stage model's classifier), written into the version folder under their file names."`
+	Name        string          `form:"name" required:"false" doc:"Model name; required."`
+	Version     string          `form:"version" required:"false" doc:"Version vN; the next free one when empty."`
+	MakeDefault bool            `form:"make_default" required:"false" doc:"Make it the name's default once loaded and warm."`
 }
 
 type uploadInput struct {
@@ -109,6 +110,10 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*modelOutput, err
 	up := &Upload{
 		Name: f.Name, Version: f.Version, Filename: f.File.Filename,
 		Artifact: f.File, Size: f.File.Size, MakeDefault: f.MakeDefault,
+	}
+	for _, extra := range f.Files {
+		defer extra.Close()
+		up.Files = append(up.Files, UploadFile{Name: extra.Filename, Content: extra})
 	}
 	if f.Manifest.IsSet {
 		defer f.Manifest.Close()

@@ -71,8 +71,20 @@ type Upload struct {
 	Size int64
 	// Manifest is the model.yaml content, or nil.
 	Manifest []byte
+	// Files are the other files the version needs beside the artifact (an
+	// ONNX model's vocabulary or tokenizer.json, a two-stage model's
+	// classifier), by plain file name.
+	Files []UploadFile
 	// MakeDefault switches the name's default once loaded.
 	MakeDefault bool
+}
+
+// UploadFile is one of Upload.Files.
+type UploadFile struct {
+	// Name is the file's plain name in the version folder.
+	Name string
+	// Content is what it holds.
+	Content io.Reader
 }
 
 // Errors a Registry (or its adapter) returns, wrapped with detail; statusOf

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,7 +119,7 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	}
 	if spec.Classifier != "" {
 		if md.clf, err = sklearn.LoadVectors(filepath.Join(dir, spec.Classifier)); err != nil {
-			return nil, fmt.Errorf("onnx.classifier %s: %w", spec.Classifier, err)
+			return nil, fileErr("onnx.classifier", spec.Classifier, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -130,7 +131,7 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	path := filepath.Join(dir, md.artifact)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fileErr("artifact", md.artifact, err)
 	}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: %s is empty", model.ErrInvalid, md.artifact)
@@ -192,7 +193,7 @@ func (m *Model) buildTokenizer(dir string) error {
 	readVocab := func() error {
 		f, err := os.Open(filepath.Join(dir, t.Vocab))
 		if err != nil {
-			return fmt.Errorf("onnx.tokenizer.vocab: %w", err)
+			return fileErr("onnx.tokenizer.vocab", t.Vocab, err)
 		}
 		defer f.Close()
 		if vocab, err = preprocess.LoadVocab(f); err != nil {
@@ -237,7 +238,7 @@ func (m *Model) buildTokenizer(dir string) error {
 		if t.TokenizerJSON != "" {
 			f, err := os.Open(filepath.Join(dir, t.TokenizerJSON))
 			if err != nil {
-				return fmt.Errorf("onnx.tokenizer.tokenizer_json: %w", err)
+				return fileErr("onnx.tokenizer.tokenizer_json", t.TokenizerJSON, err)
 			}
 			wp, vocab, err = preprocess.LoadTokenizerJSON(f)
 			f.Close()
@@ -581,4 +582,14 @@ func ortReason(err error) string {
 		}
 	}
 	return s
+}
+
+// fileErr describes a failure to read a file the manifest names (key): a
+// file missing from the version folder is an invalid model (a folder uploaded
+// without its vocabulary, say), not a server fault.
+func fileErr(key, name string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s %s: %s is not in the version folder", model.ErrInvalid, model.ManifestFile, key, name)
+	}
+	return fmt.Errorf("%s %s: %w", key, name, err)
 }

@@ -10,13 +10,22 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/mlserve/mlserve/internal/model"
 )
 
 // ErrRuntimeMissing means ONNX Runtime could not be loaded: the shared
 // library is not where the configuration (or the default search) says, or
 // it is not a usable ONNX Runtime. The error that wraps it lists what was
 // tried and says how to install it.
-var ErrRuntimeMissing = errors.New("ONNX Runtime not found")
+// It matches model.ErrUnsupported too: a server without ONNX Runtime cannot
+// serve ONNX models, and says so (HTTP 422 with the message, not a 500).
+var ErrRuntimeMissing error = runtimeMissing{}
+
+type runtimeMissing struct{}
+
+func (runtimeMissing) Error() string { return "ONNX Runtime not found" }
+func (runtimeMissing) Unwrap() error { return model.ErrUnsupported }
 
 // DefaultLibrary is where scripts/setup-onnxruntime.sh installs ONNX
 // Runtime, relative to the working directory; it is tried first when no
