@@ -17,6 +17,7 @@ CI does not need it, it uses the committed output):
 
     /tmp/venv/bin/python python/train_torch.py                 # train, export, record
     /tmp/venv/bin/python python/train_torch.py --max-length 1024 --dry-run   # accuracy only
+    .venv/bin/python python/train_torch.py reference   # rewrite only model.yaml's reference.oov_rate
 
 It writes models/spam/v2/{model.onnx, vocab.txt, model.yaml} and
 python/fixtures/onnx/spam-v2-torch.json: PyTorch's own probabilities (the eval-mode
@@ -110,10 +111,52 @@ def pad_batch(seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ids, mask
 
 
-def oov_rate(text: str, index: dict[str, int]) -> float:
-    """Share of the text's tokens (all of them, not only the first MAX_LENGTH) not in the vocabulary."""
-    toks = tokenize(text)
-    return sum(t not in index for t in toks) / len(toks) if toks else 0.0
+def oov_rate(text: str, index: dict[str, int], max_length: int | None = None) -> float:
+    """Share of <unk> among the ids the model sees (the first max_length tokens, MAX_LENGTH by
+    default): the tokens not in the vocabulary; 0.0 for a text without tokens. mlserve measures
+    the same rate from the batch it encodes for the graph (internal/model/onnx/oov.go)."""
+    ids = encode(text, index, MAX_LENGTH if max_length is None else max_length)
+    unk = index[UNK]
+    return sum(i == unk for i in ids) / len(ids) if ids else 0.0
+
+
+def rewrite_oov_reference(path: Path, n: int, rates: list[float]) -> list[float]:
+    """Replace the fractions of model.yaml's reference.oov_rate histogram with those of rates, leaving
+    every other byte of the file as it is; the file's reference.n must be n and its edges UNIT_EDGES.
+    Returns the new fractions. Needs PyYAML only to check the result."""
+    import yaml
+    from train_samples import UNIT_EDGES, hist
+
+    text = path.read_text(encoding="utf-8")
+    old = yaml.safe_load(text)
+    ref = old["reference"]
+    if ref["n"] != n or len(rates) != n:
+        sys.exit(f"{path}: reference.n is {ref['n']}, the held-out split has {len(rates)} texts")
+    if ref["oov_rate"]["edges"] != UNIT_EDGES:
+        sys.exit(f"{path}: reference.oov_rate.edges {ref['oov_rate']['edges']} are not {UNIT_EDGES}")
+    fractions = hist(rates, UNIT_EDGES)
+    block = re.compile(r"(?m)^(  oov_rate:\n    edges: \[[^\]\n]*\]\n    fractions: )\[[^\]\n]*\]$")
+    if len(block.findall(text)) != 1:
+        sys.exit(f"{path}: no single reference.oov_rate block in the layout train_*.py writes")
+    new = block.sub(lambda m: m.group(1) + "[" + ", ".join(repr(f) for f in fractions) + "]", text)
+    check = yaml.safe_load(new)
+    want = dict(old)
+    want["reference"] = dict(ref, oov_rate={"edges": UNIT_EDGES, "fractions": fractions})
+    if check != want:
+        sys.exit(f"{path}: rewriting the block would change more than reference.oov_rate")
+    path.write_text(new, encoding="utf-8")
+    return fractions
+
+
+def reference() -> None:
+    """Recompute models/spam/v2/model.yaml's reference.oov_rate on the held-out split with oov_rate and
+    the committed vocab.txt, without retraining (no PyTorch needed)."""
+    _, _, xh, _ = spam.load_split()
+    index = read_vocab(OUT / "vocab.txt")
+    rates = [oov_rate(t, index) for t in xh]
+    fractions = rewrite_oov_reference(OUT / "model.yaml", len(xh), rates)
+    print(f"spam/v2: reference.oov_rate over {len(xh)} held-out emails (first {MAX_LENGTH} tokens): "
+          f"mean {np.mean(rates):.4f}, fractions {fractions}")
 
 
 def fixture_texts(heldout: list[str], hard: list[str]) -> list[str]:
@@ -234,6 +277,9 @@ def manifest(acc, n_train, heldout, proba, index, library_versions):
 
 def main(argv):
     global MAX_LENGTH
+    if argv[:1] == ["reference"]:
+        reference()
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--max-length", type=int, default=MAX_LENGTH, help="tokens kept per email")
     ap.add_argument("--dry-run", action="store_true", help="train and report accuracy, write nothing")

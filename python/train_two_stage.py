@@ -19,6 +19,7 @@ Stage 2: scikit-learn LogisticRegression on the embeddings, C chosen by 5-fold
 cross-validation on the training split only; saved as classifier.joblib.
 
     .venv/bin/python python/train_two_stage.py train     # after scripts/fetch-models.sh
+    .venv/bin/python python/train_two_stage.py reference # rewrite only model.yaml's reference.oov_rate
     /tmp/venv/bin/python python/train_two_stage.py compare GT_MODEL_DIR   # needs torch + transformers
 
 `train` writes models/sentiment/v3/{classifier.joblib, model.yaml} and
@@ -121,8 +122,10 @@ def fixture_texts(heldout: list[str], hard: list[str]) -> list[str]:
 
 
 def unk_rate(tok, text: str) -> float:
-    """Share of the text's word pieces ([CLS]/[SEP] aside, no truncation) that are [UNK]."""
-    ids = tok.encode(text, add_special_tokens=False).ids
+    """Share of [UNK] among the word pieces the encoder sees: the first MAX_LENGTH-2 ([CLS] and
+    [SEP] take the other two places); 0.0 for a text without pieces. mlserve measures the same
+    rate from the batch it encodes for the graph (internal/model/onnx/oov.go)."""
+    ids = tok.encode(text, add_special_tokens=False).ids[: MAX_LENGTH - 2]
     unk = tok.token_to_id("[UNK]")
     return sum(i == unk for i in ids) / len(ids) if ids else 0.0
 
@@ -262,13 +265,29 @@ def compare(gt_dir: str):
           f"correlation {corr:.5f}")
 
 
+def reference():
+    """Recompute model.yaml's reference.oov_rate on the held-out split with unk_rate, without
+    retraining: only that block of the file changes."""
+    from train_torch import rewrite_oov_reference
+
+    _, _, xh, _ = sentiment.load_split()
+    full = tokenizer()
+    full.no_truncation()
+    rates = [unk_rate(full, t) for t in xh]
+    fractions = rewrite_oov_reference(OUT / "model.yaml", len(xh), rates)
+    print(f"sentiment/v3: reference.oov_rate over {len(xh)} held-out reviews (first {MAX_LENGTH - 2} pieces): "
+          f"mean {np.mean(rates):.4f}, fractions {fractions}")
+
+
 def main(argv):
     if argv[:1] == ["train"]:
         train()
     elif argv[:1] == ["compare"] and len(argv) == 2:
         compare(argv[1])
+    elif argv[:1] == ["reference"]:
+        reference()
     else:
-        sys.exit("usage: train_two_stage.py train | compare GT_MODEL_DIR")
+        sys.exit("usage: train_two_stage.py train | compare GT_MODEL_DIR | reference")
 
 
 if __name__ == "__main__":

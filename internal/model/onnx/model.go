@@ -33,6 +33,7 @@ type Model struct {
 	artifact string
 	tok      preprocess.Tokenizer
 	enc      preprocess.EncodeOptions
+	unk      int // the unknown token's id: what OOV rates count
 	inputs   []binding
 	out      tensorInfo
 	labels   []string
@@ -218,6 +219,7 @@ func (m *Model) buildTokenizer(dir string) error {
 		if err != nil {
 			return err
 		}
+		m.unk = unk
 		if m.enc.PAD, err = special("pad_token", t.PadToken); err != nil {
 			return err
 		}
@@ -266,6 +268,7 @@ func (m *Model) buildTokenizer(dir string) error {
 		}
 		sp := wp.Special()
 		m.enc.CLS, m.enc.SEP, m.enc.PAD = sp.CLS, sp.SEP, sp.PAD
+		m.unk = sp.UNK
 		m.tok = wp
 	}
 	if err := m.enc.Validate(); err != nil {

@@ -19,8 +19,9 @@ type oovRater interface {
 
 var _ oovRater = (*Model)(nil)
 
-// TestOOVRate checks OOVRate on the sample models against the rates the
-// training scripts' own functions give (testdata/oov.json, written by
+// TestOOVRate checks OOVRate, and the OOV that Predict measures on its
+// encoded batch, on the sample models against the rates the training
+// scripts' own functions give (testdata/oov.json, written by
 // testdata/make_oov_fixture.py): train_torch.oov_rate for spam/v2,
 // train_two_stage.unk_rate for sentiment/v3, on their parity texts and
 // edge cases (empty, unknown words only beyond max_length, literal [UNK]).
@@ -84,6 +85,20 @@ func TestOOVRate(t *testing.T) {
 			}
 			if nonzero == 0 {
 				t.Error("every rate is 0: the check proves nothing")
+			}
+			// Predict counts the same rate on the batch it runs, all texts
+			// at once (padded, grouped by length).
+			preds, err := m.Predict(context.Background(), all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range preds {
+				if !p.OOV.Measured {
+					t.Fatalf("text %d: Predict did not measure the OOV rate", i)
+				}
+				if math.Abs(p.OOV.Rate-c.want[i]) > 1e-12 {
+					t.Errorf("text %d (%d bytes): Predict's OOV %v, Python %v", i, len(all[i]), p.OOV.Rate, c.want[i])
+				}
 			}
 			// The server reads the signal from the model behind the
 			// registry's cleaning wrapper.

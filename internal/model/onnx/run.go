@@ -23,22 +23,32 @@ const groupCost = 32
 // logits (or read the probabilities, or pool the embeddings and apply the
 // classifier stage). A batch whose texts differ much in length runs as a
 // few groups of similar length, so short texts are not padded to the
-// longest; results do not depend on how a batch is grouped.
+// longest; results do not depend on how a batch is grouped. Each
+// prediction carries its text's out-of-vocabulary rate (OOV, as OOVRate
+// defines it), counted on the encoded batch.
 func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction, error) {
 	if len(texts) == 0 {
 		return []model.Prediction{}, nil
 	}
+	oov := make([]model.OOVRate, len(texts))
 	if m.clf != nil {
-		emb, dim, err := m.embed(ctx, texts)
+		emb, dim, err := m.embed(ctx, texts, oov)
 		if err != nil {
 			return nil, err
 		}
-		return m.clf.PredictVectors(ctx, emb, len(texts), dim)
+		out, err := m.clf.PredictVectors(ctx, emb, len(texts), dim)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].OOV = oov[i]
+		}
+		return out, nil
 	}
 	k := len(m.labels)
 	out := make([]model.Prediction, len(texts))
 	probs := make([]float64, len(texts)*k)
-	err := m.forward(ctx, texts, func(i int, vals []float64, shape []int64, _ []int64) error {
+	err := m.forward(ctx, texts, oov, func(i int, vals []float64, shape []int64, _ []int64) error {
 		if len(shape) != 2 || int(shape[1]) != k {
 			return fmt.Errorf("%w: %s returned %s of shape %v for %d labels", model.ErrInvalid, m.artifact, m.out.name, shape, k)
 		}
@@ -54,7 +64,7 @@ func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction
 				best = j
 			}
 		}
-		out[i] = model.Prediction{Label: m.labels[best], Index: best, Confidence: p[best], Probabilities: p}
+		out[i] = model.Prediction{Label: m.labels[best], Index: best, Confidence: p[best], Probabilities: p, OOV: oov[i]}
 		return nil
 	})
 	if err != nil {
@@ -70,7 +80,7 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float64, error) 
 	if m.spec.Output.Kind != KindEmbedding {
 		return nil, fmt.Errorf("%w: output kind is %s, not embedding", model.ErrUnsupported, m.spec.Output.Kind)
 	}
-	emb, dim, err := m.embed(ctx, texts)
+	emb, dim, err := m.embed(ctx, texts, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -85,14 +95,15 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float64, error) 
 }
 
 // embed runs the graph and pools its output: rows × dim values, row-major.
-func (m *Model) embed(ctx context.Context, texts []string) ([]float32, int, error) {
+// A non-nil oov receives each text's out-of-vocabulary rate.
+func (m *Model) embed(ctx context.Context, texts []string, oov []model.OOVRate) ([]float32, int, error) {
 	dim := m.clf.Dim()
 	if len(texts) == 0 {
 		return nil, dim, nil
 	}
 	emb := make([]float32, len(texts)*dim)
 	pooled := make([]float64, dim)
-	err := m.forward(ctx, texts, func(i int, vals []float64, shape []int64, mask []int64) error {
+	err := m.forward(ctx, texts, oov, func(i int, vals []float64, shape []int64, mask []int64) error {
 		if int(shape[len(shape)-1]) != dim {
 			return fmt.Errorf("%w: %s returned embeddings of %d values, %s takes %d", model.ErrInvalid,
 				m.artifact, shape[len(shape)-1], m.spec.Classifier, dim)
@@ -149,12 +160,16 @@ func (m *Model) embed(ctx context.Context, texts []string) ([]float32, int, erro
 type rowFunc func(i int, vals []float64, shape []int64, mask []int64) error
 
 // forward tokenizes texts, runs the graph on each group of the plan and
-// hands every text's output to emit.
-func (m *Model) forward(ctx context.Context, texts []string, emit rowFunc) error {
+// hands every text's output to emit. A non-nil oov (one per text) receives
+// the out-of-vocabulary rates of the encoded texts.
+func (m *Model) forward(ctx context.Context, texts []string, oov []model.OOVRate, emit rowFunc) error {
 	b := m.batches.Get().(*preprocess.Batch)
 	defer m.batches.Put(b)
 	if err := b.Encode(m.tok, texts, m.enc); err != nil {
 		return err
+	}
+	if oov != nil {
+		m.batchOOV(b, oov)
 	}
 	for _, g := range m.plan(b.Lens) {
 		if err := m.runGroup(ctx, b, g, emit); err != nil {

@@ -2,8 +2,10 @@
 model.yaml's reference histogram, for the parity fixtures' texts plus a few
 edge cases, so the Go OOVRate is tested against the Python definitions.
 
-spam/v2:      python/train_torch.py oov_rate (all tokens, untruncated, not in vocab.txt).
-sentiment/v3: python/train_two_stage.py unk_rate (share of [UNK] word pieces, no specials, no truncation).
+spam/v2:      python/train_torch.py oov_rate (share of <unk> among the first max_length = 256 tokens).
+sentiment/v3: python/train_two_stage.py unk_rate (share of [UNK] among the first max_length-2 = 126
+              word pieces: what the encoder sees between [CLS] and [SEP]).
+Both count only the ids the model sees, as mlserve's Predict does on its encoded batch.
 
 Run from the repository root with a venv holding python/requirements.txt:
     python internal/model/onnx/testdata/make_oov_fixture.py
@@ -25,7 +27,8 @@ EXTRA = [
     "[UNK] [unk] <unk> qwzxv zzqqxx the",
     "Ünïcödé façade naïve café ΣΊΣΥΦΟΣ ß straße 東京 Ⅻ ½ ﬁle",
     "xylophonequartzjumps " * 400 + "the free money click here now",  # far beyond max_length
-    "the " * 300 + "qqqzzzxxx " * 300,  # unknown words only after max_length
+    "the " * 300 + "qqqzzzxxx " * 300,  # unknown words only after max_length: rate 0
+    "the " * 200 + "qqqzzzxxx " * 300,  # some unknown words before max_length, many after
 ]
 
 
