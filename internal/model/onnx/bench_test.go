@@ -239,7 +239,8 @@ func reportCPU(b *testing.B, cpu0 time.Duration, texts int) {
 // BenchmarkTokenize is spam/v2's tokenizer on whole SpamAssassin emails:
 // all of each text then truncated to max_length (what Encode did before
 // TokenizeN), only as far as max_length (TokenizeN, what Encode does), and
-// the drift monitor's OOVRate, which must see every token.
+// the drift monitor's fallback OOVRate (for a text not run through
+// Predict, which counts the rate on its own batch): as far as max_length.
 //
 //	go test -run '^$' -bench Tokenize ./internal/model/onnx
 func BenchmarkTokenize(b *testing.B) {
