@@ -3,8 +3,6 @@ package preprocess
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -108,15 +106,7 @@ func TestWordPieceTokenizeN(t *testing.T) {
 func TestWordTokenizerTokenizeN(t *testing.T) {
 	var g wordsGolden
 	readJSON(t, "words.json", &g)
-	f, err := os.Open(filepath.Join("testdata", "tokenizer", "words_vocab.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := LoadVocab(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := wordsVocab(t)
 	long := longTexts(g.Texts, 6, 2)
 	for _, c := range g.Cases {
 		for _, unk := range []int{1, -1} {

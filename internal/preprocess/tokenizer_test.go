@@ -300,18 +300,25 @@ type wordsGolden struct {
 	} `json:"cases"`
 }
 
-func TestWordTokenizerGolden(t *testing.T) {
-	var g wordsGolden
-	readJSON(t, "words.json", &g)
+// wordsVocab is the vocabulary the word-tokenizer golden file was made with.
+func wordsVocab(t testing.TB) *Vocab {
+	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "tokenizer", "words_vocab.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	v, err := LoadVocab(f)
-	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v
+}
+
+func TestWordTokenizerGolden(t *testing.T) {
+	var g wordsGolden
+	readJSON(t, "words.json", &g)
+	v := wordsVocab(t)
 	for _, c := range g.Cases {
 		name := fmt.Sprintf("%s/lower=%v/strip=%q", c.Pattern, c.Lowercase, c.StripAccents)
 		t.Run(name, func(t *testing.T) {
