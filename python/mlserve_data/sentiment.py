@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .spam import is_held_out
+from .spam import split
 
 PATH = Path(__file__).resolve().parents[1] / "data" / "sentiment.csv"
 LABELS = ("negative", "neutral", "positive")
@@ -30,12 +30,4 @@ def load() -> list[tuple[str, str]]:
 
 def load_split() -> tuple[list[str], list[str], list[str], list[str]]:
     """Return (train_texts, train_labels, heldout_texts, heldout_labels)."""
-    xt, yt, xh, yh = [], [], [], []
-    for text, label in load():
-        if is_held_out(text):
-            xh.append(text)
-            yh.append(label)
-        else:
-            xt.append(text)
-            yt.append(label)
-    return xt, yt, xh, yh
+    return split(load())

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 VERSION = "0.2.3"
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,19 @@ def is_held_out(text: str) -> bool:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % 5 == 0
 
 
+def split(pairs: Iterable[tuple[str, str]]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Split (text, label) pairs into (train_texts, train_labels, heldout_texts, heldout_labels)."""
+    xt, yt, xh, yh = [], [], [], []
+    for text, label in pairs:
+        if is_held_out(text):
+            xh.append(text)
+            yh.append(label)
+        else:
+            xt.append(text)
+            yt.append(label)
+    return xt, yt, xh, yh
+
+
 def iter_emails(directory: Path | None = None) -> Iterator[tuple[str, str]]:
     """Yield (text, label) for every email, label "spam" or "ham", in file_list order."""
     d = directory or data_dir()
@@ -64,12 +77,4 @@ def iter_emails(directory: Path | None = None) -> Iterator[tuple[str, str]]:
 
 def load_split(directory: Path | None = None) -> tuple[list[str], list[str], list[str], list[str]]:
     """Return (train_texts, train_labels, heldout_texts, heldout_labels)."""
-    xt, yt, xh, yh = [], [], [], []
-    for text, label in iter_emails(directory):
-        if is_held_out(text):
-            xh.append(text)
-            yh.append(label)
-        else:
-            xt.append(text)
-            yt.append(label)
-    return xt, yt, xh, yh
+    return split(iter_emails(directory))
