@@ -50,10 +50,10 @@ def ensure_venv(version: str) -> Path:
 
 def _texts():
     sys.path.insert(0, str(ROOT / "python"))
-    from mlserve_data import sentiment
+    from mlserve_data import sentiment, spam
     hard = json.loads((ROOT / "python" / "tests" / "hard_texts.json").read_text())
     rows = sentiment.load()
-    held = [t for t, _ in rows if sentiment.is_held_out(t)][:32]
+    held = [t for t, _ in rows if spam.is_held_out(t)][:32]
     return rows, hard + held
 
 
