@@ -49,6 +49,7 @@ type Config struct {
 	Cache      Cache      `yaml:"cache"`
 	Monitoring Monitoring `yaml:"monitoring"`
 	Limits     Limits     `yaml:"limits"`
+	HTTP       HTTP       `yaml:"http"`
 	Queue      Queue      `yaml:"queue"`
 	Repository Repository `yaml:"repository"`
 	Versions   Versions   `yaml:"versions"`
@@ -117,6 +118,30 @@ type Limits struct {
 	MaxTextChars int `yaml:"max_text_chars"`
 	// MaxUploadBytes bounds an uploaded model artifact.
 	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
+	// MaxModelBytes bounds what loading one model may take: the bytes of its
+	// decompressed stream and the memory its decoded objects hold. A file's
+	// own budget is derived from its size and capped by this.
+	MaxModelBytes int64 `yaml:"max_model_bytes"`
+	// LoadTimeout bounds loading and warming one version; past it the load
+	// is cancelled and the version is not served.
+	LoadTimeout Duration `yaml:"load_timeout"`
+}
+
+// HTTP bounds the API listener's connections, so that slow or idle clients
+// cannot hold the server's resources.
+type HTTP struct {
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included (uploads
+	// get UploadTimeout instead).
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// UploadTimeout bounds reading a model upload (POST /models).
+	UploadTimeout Duration `yaml:"upload_timeout"`
+	// IdleTimeout is how long a keep-alive connection may wait for its next
+	// request.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnections caps the API listener's open connections; 0 means no cap.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Queue configures the per-model request queue.
@@ -212,7 +237,10 @@ func Default() *Config {
 		Monitoring: Monitoring{Enabled: true, Port: 9090, Pending: 100_000, PendingTTL: Duration(time.Hour),
 			Drift: Drift{Window: 1000, Bootstrap: 1000, Warn: 0.1, Alert: 0.25, Epsilon: 1e-4,
 				FeedbackWindow: 200, Tolerance: 0.05}},
-		Limits:     Limits{MaxBodyBytes: 1 << 20, MaxTextChars: 100_000, MaxUploadBytes: 512 << 20},
+		Limits: Limits{MaxBodyBytes: 1 << 20, MaxTextChars: 100_000, MaxUploadBytes: 512 << 20,
+			MaxModelBytes: 2 << 30, LoadTimeout: Duration(2 * time.Minute)},
+		HTTP: HTTP{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(30 * time.Second),
+			UploadTimeout: Duration(10 * time.Minute), IdleTimeout: Duration(2 * time.Minute), MaxConnections: 4096},
 		Queue:      Queue{MaxSize: 10_000},
 		Repository: Repository{PollInterval: Duration(10 * time.Second)},
 		Versions:   Versions{KeepLoaded: 2},
@@ -444,6 +472,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxUploadBytes < 1 {
 		bad("limits.max_upload_bytes", "must be positive, got %d", c.Limits.MaxUploadBytes)
+	}
+	if c.Limits.MaxModelBytes < 1<<20 {
+		bad("limits.max_model_bytes", "must be at least 1 MiB, got %d", c.Limits.MaxModelBytes)
+	}
+	if c.Limits.LoadTimeout <= 0 {
+		bad("limits.load_timeout", "must be positive, got %s", c.Limits.LoadTimeout)
+	}
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.upload_timeout", c.HTTP.UploadTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout}} {
+		if t.d <= 0 {
+			bad(t.key, "must be positive, got %s", t.d)
+		}
+	}
+	if c.HTTP.MaxConnections < 0 {
+		bad("http.max_connections", "must not be negative (0: no cap), got %d", c.HTTP.MaxConnections)
 	}
 	if c.Queue.MaxSize < 1 {
 		bad("queue.max_size", "must be positive, got %d", c.Queue.MaxSize)
