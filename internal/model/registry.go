@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,7 +50,20 @@ type Options struct {
 	// WarmupTexts are predicted once before a version serves when its
 	// manifest has no warmup list; nil means a built-in set.
 	WarmupTexts []string
+	// LoadTimeout bounds loading and warming one version (limits.load_timeout,
+	// default 2m); past it the version fails to load and is not served.
+	LoadTimeout time.Duration
 }
+
+// ErrNotReady: the version is on its way (in the repository, loading or
+// warming up, or the registry has not read the repository yet); ask again
+// shortly (HTTP 503 with Retry-After). Unlike ErrNotLoaded it does not wrap
+// ErrNotFound.
+var ErrNotReady = errors.New("model version not ready")
+
+// RetryAfter is how long a client is told to wait before asking again for a
+// version that is not ready.
+const RetryAfter = time.Second
 
 // defaultWarmup is the built-in warm-up set.
 var defaultWarmup = []string{
@@ -202,10 +218,16 @@ type Registry struct {
 	seen    map[string]string // id → stamp of the last load attempt (or first sighting)
 	pending map[string]string // id → stamp first seen by the poller, not yet loaded
 
+	reserved map[string]bool // ids an Install is writing and loading (guarded by mu)
+	warned   map[string]bool // repository problems already logged (guarded by admin)
+	started  atomic.Bool     // the start-up scan has registered the repository's versions
+
 	defaultName, defaultVersion string
 
 	stop    context.CancelFunc
 	pollers sync.WaitGroup
+	loads   sync.WaitGroup // loads in flight, abandoned ones (past their timeout) included
+	closing chan struct{}  // closed by Close: cancels the loads in flight
 	closed  atomic.Bool
 }
 
@@ -221,11 +243,15 @@ func NewRegistry(repo *Repository, loaders map[string]Loader, opts Options, log 
 	if opts.WarmupTexts == nil {
 		opts.WarmupTexts = defaultWarmup
 	}
+	if opts.LoadTimeout <= 0 {
+		opts.LoadTimeout = 2 * time.Minute
+	}
 	if log == nil {
 		log = slog.Default()
 	}
 	r := &Registry{repo: repo, loaders: loaders, opts: opts, log: log.With("component", "registry"),
 		entries: map[string]*entry{}, seen: map[string]string{}, pending: map[string]string{},
+		reserved: map[string]bool{}, warned: map[string]bool{}, closing: make(chan struct{}),
 		state: State{Defaults: map[string]string{}}}
 	r.defaultName = opts.DefaultModel
 	if name, version, err := SplitID(opts.DefaultModel); err == nil {
@@ -235,22 +261,30 @@ func NewRegistry(repo *Repository, loaders map[string]Loader, opts Options, log 
 	return r
 }
 
-// Start restores the persisted state, loads every version the version
-// policy keeps (skipping those an admin unloaded), then polls the repository
-// every Options.PollInterval until Close. Versions that fail to load are
-// reported by List; Start returns an error only when the repository or its
-// state cannot be read.
+// Start restores the persisted state, removes what a killed process left
+// behind (staged uploads), registers every version of the repository, then
+// loads those the version policy keeps (skipping those an admin unloaded),
+// then polls the repository every Options.PollInterval until Close. While a
+// version loads, requests for it get ErrNotReady, not ErrNotFound. Versions
+// that fail to load are reported by List; Start returns an error only when
+// the repository or its state cannot be read.
 func (r *Registry) Start(ctx context.Context) error {
 	st, err := r.repo.LoadState()
 	if err != nil {
+		r.started.Store(true)
 		return err
 	}
 	r.mu.Lock()
 	r.state = st
 	r.mu.Unlock()
-	r.admin.Lock()
+	removed, err := r.repo.CleanStale()
+	for _, name := range removed {
+		r.log.Warn("removed a stale temporary folder (an upload or removal that did not finish)", "path", name)
+	}
+	if err != nil {
+		r.log.Error("removing stale temporary folders", "err", err)
+	}
 	err = r.scan(ctx, true)
-	r.admin.Unlock()
 	if err != nil {
 		return err
 	}
@@ -272,11 +306,9 @@ func (r *Registry) poll(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.admin.Lock()
 			if err := r.scan(ctx, false); err != nil {
 				r.log.Warn("repository poll", "err", err)
 			}
-			r.admin.Unlock()
 		}
 	}
 }
@@ -286,20 +318,58 @@ func (r *Registry) poll(ctx context.Context) {
 // still being copied is not half-loaded), and a failed version is retried
 // only after its files change.
 func (r *Registry) Poll(ctx context.Context) error {
-	r.admin.Lock()
-	defer r.admin.Unlock()
 	return r.scan(ctx, false)
 }
 
 // scan loads what the repository holds and the registry does not. At start
-// every version is considered stable. Caller holds r.admin.
+// every version is considered stable. The versions to load are registered
+// as loading under r.admin, then loaded without it (so admin calls and
+// request routing do not wait on a slow load), each published as soon as it
+// is warm.
 func (r *Registry) scan(ctx context.Context, start bool) error {
-	vs, errs := r.repo.Scan()
-	for _, err := range errs {
-		r.log.Warn("repository", "err", err)
+	r.admin.Lock()
+	todo, err := r.plan(start)
+	if start {
+		r.started.Store(true)
 	}
+	r.admin.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, e := range todo {
+		if ctx.Err() != nil || r.closed.Load() {
+			r.abandon(e, errors.New("registry stopped before the version loaded"))
+			continue
+		}
+		m, err := r.loadModel(ctx, e)
+		r.admin.Lock()
+		if err := r.finish(e, m, err); err != nil {
+			r.log.Error("load failed", "id", e.id(), "err", err)
+		}
+		r.publish()
+		r.admin.Unlock()
+	}
+	return ctx.Err()
+}
+
+// abandon marks a registered version failed without loading it.
+func (r *Registry) abandon(e *entry, err error) {
+	e.mu.Lock()
+	if e.state == StateLoading {
+		e.state, e.err = StateFailed, err.Error()
+	}
+	e.mu.Unlock()
+}
+
+// plan reads the repository and registers as loading the versions to load
+// now. Caller holds r.admin.
+func (r *Registry) plan(start bool) ([]*entry, error) {
+	vs, errs := r.repo.Scan()
+	r.logProblems(errs)
 	if vs == nil && len(errs) > 0 && start {
-		return errs[0]
+		if _, err := os.Stat(r.repo.Dir()); err != nil {
+			return nil, errs[0]
+		}
 	}
 	r.mu.Lock()
 	unloaded := slices.Clone(r.state.Unloaded)
@@ -309,7 +379,6 @@ func (r *Registry) scan(ctx context.Context, start bool) error {
 	}
 	r.mu.Unlock()
 
-	var todo []Version
 	byName := map[string][]Version{}
 	for _, v := range vs {
 		id := v.ID()
@@ -336,6 +405,9 @@ func (r *Registry) scan(ctx context.Context, start bool) error {
 		byName[v.Name] = append(byName[v.Name], v)
 	}
 	// Load per name only what the version policy keeps: the default and the newest.
+	var todo []*entry
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for name, list := range byName {
 		keep := r.opts.KeepLoaded
 		slices.SortFunc(list, func(a, b Version) int { return b.N - a.N })
@@ -344,33 +416,41 @@ func (r *Registry) scan(ctx context.Context, start bool) error {
 			want = r.defaultVersion
 		}
 		for i, v := range list {
+			state := StateUnloaded
 			if i < keep || v.Version == want {
-				todo = append(todo, v)
-			} else {
-				r.mu.Lock()
-				r.seen[v.ID()] = v.Stamp
-				delete(r.pending, v.ID())
-				r.entries[v.ID()] = &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: StateUnloaded, drained: make(chan struct{})}
-				r.mu.Unlock()
+				state = StateLoading
+			}
+			e := &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: state, drained: make(chan struct{})}
+			r.entries[v.ID()] = e
+			r.seen[v.ID()] = v.Stamp
+			delete(r.pending, v.ID())
+			if state == StateLoading {
+				todo = append(todo, e)
 			}
 		}
 	}
-	slices.SortFunc(todo, func(a, b Version) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
+	slices.SortFunc(todo, func(a, b *entry) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
 			return c
 		}
-		return a.N - b.N
+		return a.n - b.n
 	})
-	for _, v := range todo {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if _, err := r.load(ctx, v); err != nil {
-			r.log.Error("load failed", "id", v.ID(), "err", err)
+	return todo, nil
+}
+
+// logProblems logs each repository problem once, until it goes away: a
+// hostile or broken folder dropped into models_dir costs one line, not one
+// per poll.
+func (r *Registry) logProblems(errs []error) {
+	now := make(map[string]bool, len(errs))
+	for _, err := range errs {
+		msg := err.Error()
+		now[msg] = true
+		if !r.warned[msg] {
+			r.log.Warn("repository", "err", err)
 		}
 	}
-	r.publish()
-	return nil
+	r.warned = now
 }
 
 func (e *entry) getState() string {
@@ -379,91 +459,193 @@ func (e *entry) getState() string {
 	return e.state
 }
 
-// load loads and warms one version and adds it to the entries (not yet to
-// the routing table). Caller holds r.admin.
-func (r *Registry) load(ctx context.Context, v Version) (*entry, error) {
+// register adds a version about to load to the entries, as loading: from
+// now on a request for it gets ErrNotReady. Caller holds r.admin.
+func (r *Registry) register(v Version) *entry {
 	e := &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: StateLoading, drained: make(chan struct{})}
 	r.mu.Lock()
-	old := r.entries[v.ID()]
 	r.entries[v.ID()] = e
 	r.seen[v.ID()] = v.Stamp
 	delete(r.pending, v.ID())
 	r.mu.Unlock()
-	if old != nil && old.getState() == StateReady {
-		// should not happen: callers only load what is not loaded
-		r.mu.Lock()
-		r.entries[v.ID()] = old
-		r.mu.Unlock()
-		return old, nil
-	}
-	start := time.Now()
-	m, err := r.build(ctx, v, e)
-	e.mu.Lock()
-	e.loadDur = time.Since(start)
-	if err != nil {
-		e.state, e.err = StateFailed, err.Error()
-		e.mu.Unlock()
-		return nil, err
-	}
-	e.model, e.state, e.loadedAt, e.err = m, StateReady, time.Now(), ""
-	e.mu.Unlock()
-	r.log.Info("loaded", "id", v.ID(), "duration", e.loadDur)
-	return e, nil
+	return e
 }
 
-func (r *Registry) build(ctx context.Context, v Version, e *entry) (Model, error) {
-	man := &Manifest{}
-	if v.Manifest != nil {
-		var err error
-		if man, e.warnings, err = ParseManifest(v.Manifest); err != nil {
-			return nil, fmt.Errorf("%s: %w", v.ID(), err)
+// finish records the outcome of e's load: ready with m, or failed with err.
+// A version unloaded (or a registry closed) while it loaded does not become
+// ready: its model is closed. Caller holds r.admin.
+func (r *Registry) finish(e *entry, m Model, err error) error {
+	e.mu.Lock()
+	if err == nil && (e.state != StateLoading || r.closed.Load()) {
+		err = fmt.Errorf("%w: %s was unloaded while it loaded", ErrNotLoaded, e.id())
+	}
+	if err != nil {
+		if e.state == StateLoading {
+			e.state = StateFailed
 		}
-		for _, w := range e.warnings {
+		e.err = err.Error()
+		e.mu.Unlock()
+		if m != nil {
+			m.Close()
+		}
+		return err
+	}
+	e.model, e.state, e.loadedAt, e.err = m, StateReady, time.Now(), ""
+	dur := e.loadDur
+	e.mu.Unlock()
+	r.log.Info("loaded", "id", e.id(), "duration", dur)
+	return nil
+}
+
+// loadModel loads and warms e's version under the load budget: ctx, cut
+// short by Options.LoadTimeout and by Close. It does not hold r.admin. A
+// loader that ignores its context is abandoned when the budget runs out (its
+// model, if it ever comes, is closed), and a loader that panics is a failed
+// load, not a dead server.
+func (r *Registry) loadModel(ctx context.Context, e *entry) (Model, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.LoadTimeout)
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-r.closing:
+			cancel()
+		case <-stop:
+		}
+	}()
+	type result struct {
+		m        Model
+		man      *Manifest
+		warnings []string
+		err      error
+	}
+	done := make(chan result, 1)
+	v := e.ver
+	start := time.Now()
+	r.loads.Add(1)
+	go func() {
+		defer r.loads.Done()
+		var res result
+		defer func() { done <- res }()
+		defer func() {
+			if p := recover(); p != nil {
+				r.log.Error("loader panicked", "id", v.ID(), "panic", p, "stack", string(debug.Stack()))
+				res = result{err: fmt.Errorf("%s: %w: the loader failed unexpectedly (%s)", v.ID(), ErrInvalid, short(fmt.Sprint(p)))}
+			}
+		}()
+		res.m, res.man, res.warnings, res.err = r.build(ctx, v)
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		go func() {
+			if late := <-done; late.m != nil {
+				late.m.Close()
+			}
+		}()
+		res.err = fmt.Errorf("%s: %w", v.ID(), ctx.Err())
+	}
+	if res.err == nil && ctx.Err() != nil {
+		res.m.Close()
+		res.m, res.err = nil, fmt.Errorf("%s: %w", v.ID(), ctx.Err())
+	}
+	if errors.Is(res.err, context.DeadlineExceeded) && ctx.Err() == context.DeadlineExceeded {
+		res.err = fmt.Errorf("%w (load and warm-up took longer than limits.load_timeout, %s)", res.err, r.opts.LoadTimeout)
+	}
+	select {
+	case <-r.closing:
+		if res.err == nil {
+			res.m.Close()
+			res.m, res.err = nil, fmt.Errorf("%s: %w: registry closed", v.ID(), ErrNotLoaded)
+		}
+	default:
+	}
+	e.mu.Lock()
+	e.loadDur = time.Since(start)
+	if res.man != nil {
+		e.manifest, e.warnings = res.man, res.warnings
+	}
+	e.mu.Unlock()
+	return res.m, res.err
+}
+
+// short caps a panic's text for an error message (the log has it whole).
+func short(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+// build loads and warms v. It does not touch the registry's entries.
+func (r *Registry) build(ctx context.Context, v Version) (m Model, man *Manifest, warnings []string, err error) {
+	man = &Manifest{}
+	if v.Manifest != nil {
+		if man, warnings, err = ParseManifest(v.Manifest); err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: %w", v.ID(), err)
+		}
+		for _, w := range warnings {
 			r.log.Warn("manifest", "id", v.ID(), "warning", w)
 		}
 	}
 	if man.Artifact == "" {
 		man.Artifact = v.Artifact
 	}
-	e.manifest = man
+	if _, err := ResolvePath(v.Dir, "artifact", man.Artifact); err != nil {
+		return nil, man, warnings, fmt.Errorf("%s: %w", v.ID(), err)
+	}
 	fw := man.Framework
 	if fw == "" {
 		fw = FrameworkOf(v.Artifact)
 	}
 	loader := r.loaders[fw]
 	if loader == nil {
-		return nil, fmt.Errorf("%s: %w: no loader for framework %q", v.ID(), ErrUnsupported, fw)
+		return nil, man, warnings, fmt.Errorf("%s: %w: no loader for framework %q", v.ID(), ErrUnsupported, fw)
 	}
 	var cleaner Cleaner
 	if len(man.Preprocessing) > 0 {
 		c, err := preprocess.NewCleaner(man.Preprocessing)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", v.ID(), ErrInvalid, err)
+			return nil, man, warnings, fmt.Errorf("%s: %w: %w", v.ID(), ErrInvalid, err)
 		}
 		cleaner = c
 	}
-	m, err := loader.Load(ctx, v.Dir, man)
+	m, err = loader.Load(ctx, v.Dir, man)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", v.ID(), err)
+		return nil, man, warnings, fmt.Errorf("%s: %w", v.ID(), err)
 	}
 	if cleaner != nil {
 		m = &cleaned{Model: m, c: cleaner}
 	}
+	if err := r.warm(ctx, m, man); err != nil {
+		return nil, man, warnings, fmt.Errorf("%s: warm-up: %w", v.ID(), err)
+	}
+	return m, man, warnings, nil
+}
+
+// warm predicts the warm-up texts once; m is closed when that fails (or panics).
+func (r *Registry) warm(ctx context.Context, m Model, man *Manifest) (err error) {
 	warm := man.Warmup
 	if len(warm) == 0 {
 		warm = r.opts.WarmupTexts
 	}
-	if len(warm) > 0 {
-		preds, err := m.Predict(ctx, warm)
-		if err == nil && len(preds) != len(warm) {
-			err = fmt.Errorf("%w: %d predictions for %d texts", ErrInvalid, len(preds), len(warm))
-		}
-		if err != nil {
-			m.Close()
-			return nil, fmt.Errorf("%s: warm-up: %w", v.ID(), err)
-		}
+	if len(warm) == 0 {
+		return nil
 	}
-	return m, nil
+	ok := false
+	defer func() {
+		if !ok {
+			m.Close()
+		}
+	}()
+	preds, err := m.Predict(ctx, warm)
+	if err == nil && len(preds) != len(warm) {
+		err = fmt.Errorf("%w: %d predictions for %d texts", ErrInvalid, len(preds), len(warm))
+	}
+	ok = err == nil
+	return err
 }
 
 // cleaned applies a manifest's preprocessing before the model.
@@ -610,10 +792,18 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 					return e, nil
 				}
 			}
+			if len(t.defaults) == 0 {
+				if err := r.onItsWay(""); err != nil {
+					return nil, err
+				}
+			}
 			return nil, fmt.Errorf("%w: no model_version given and no default_model configured (%d models loaded: name one)", ErrNotFound, len(t.defaults))
 		}
 		if e := t.defaults[r.defaultName]; e != nil {
 			return e, nil
+		}
+		if err := r.onItsWay(r.defaultName); err != nil {
+			return nil, err
 		}
 		return nil, fmt.Errorf("%w: default model %q is not loaded", ErrNotLoaded, r.defaultName)
 	case versionRE.MatchString(ref):
@@ -630,8 +820,33 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 		if err := ValidName(ref); err != nil {
 			return nil, fmt.Errorf("%w: %q is neither a model id, a name nor a version", ErrNotFound, ref)
 		}
+		if err := r.onItsWay(ref); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	}
+}
+
+// onItsWay returns ErrNotReady when a version of name (of any name when
+// name is "") is on its way: the registry has not read the repository yet,
+// or a version is loading, or the poller has seen it and loads it next.
+func (r *Registry) onItsWay(name string) error {
+	if !r.started.Load() {
+		return fmt.Errorf("%w: the model repository is still being read", ErrNotReady)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, e := range r.entries {
+		if (name == "" || e.name == name) && e.getState() == StateLoading {
+			return fmt.Errorf("%w: %s is loading", ErrNotReady, id)
+		}
+	}
+	for id := range r.pending {
+		if n, _, err := SplitID(id); err == nil && (name == "" || n == name) {
+			return fmt.Errorf("%w: %s was found in the repository and loads next", ErrNotReady, id)
+		}
+	}
+	return nil
 }
 
 func isID(s string) bool { _, _, err := SplitID(s); return err == nil }
@@ -640,11 +855,20 @@ func (r *Registry) byID(t *table, id string) (*entry, error) {
 	if e := t.byID[id]; e != nil {
 		return e, nil
 	}
+	if !r.started.Load() {
+		return nil, fmt.Errorf("%w: %s: the model repository is still being read", ErrNotReady, id)
+	}
 	r.mu.Lock()
-	_, known := r.entries[id]
+	e, known := r.entries[id]
+	_, pending := r.pending[id]
 	r.mu.Unlock()
-	if known {
+	switch {
+	case known && e.getState() == StateLoading:
+		return nil, fmt.Errorf("%w: %s is loading", ErrNotReady, id)
+	case known:
 		return nil, fmt.Errorf("%w: %s", ErrNotLoaded, id)
+	case pending:
+		return nil, fmt.Errorf("%w: %s was found in the repository and loads next", ErrNotReady, id)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 }
@@ -690,6 +914,9 @@ func (r *Registry) Get(id string) (Status, error) {
 	e := r.entries[id]
 	r.mu.Unlock()
 	if e == nil {
+		if !r.started.Load() {
+			return Status{}, fmt.Errorf("%w: %s: the model repository is still being read", ErrNotReady, id)
+		}
 		return Status{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	return e.status(r.route.Load().defaults[e.name] == e), nil
@@ -714,12 +941,15 @@ type InstallRequest struct {
 	MakeDefault bool
 }
 
-// Install writes a new version into the repository atomically, loads it and
-// warms it up while the current versions keep serving, then, in one atomic
-// step, routes to it (and makes it the default when asked, or when the name
-// has no chosen default: a name's default is otherwise its newest version).
-// A version that fails to load is removed from the repository again and
-// nothing that serves changes; the error says why.
+// Install writes a new version into a temporary folder of the repository,
+// loads it and warms it up there while the current versions keep serving,
+// and only then moves it into <name>/<version>/ and, in one atomic step,
+// routes to it (and makes it the default when asked, or when the name has
+// no chosen default: a name's default is otherwise its newest version). A
+// version that fails to load leaves nothing behind and nothing that serves
+// changes; the error says why. A process killed during the load leaves
+// only a temporary folder, which the next Start removes. The load runs
+// without the admin lock: other admin calls and requests do not wait on it.
 func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, error) {
 	if err := ValidName(req.Name); err != nil {
 		return Status{}, err
@@ -729,38 +959,67 @@ func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, err
 			return Status{}, err
 		}
 	}
-	r.admin.Lock()
-	defer r.admin.Unlock()
-	if r.closed.Load() {
-		return Status{}, errors.New("registry closed")
-	}
-	if req.Version == "" {
-		v, err := r.repo.NextVersion(req.Name)
-		if err != nil {
-			return Status{}, err
-		}
-		req.Version = v
-	}
-	id := ID(req.Name, req.Version)
-	r.mu.Lock()
-	_, known := r.entries[id]
-	r.mu.Unlock()
-	if known {
-		return Status{}, fmt.Errorf("%w: %s", ErrExists, id)
-	}
-	v, err := r.repo.Write(req.Name, req.Version, req.Filename, req.Artifact, req.Manifest, req.Files...)
+	id, err := r.reserve(&req)
 	if err != nil {
 		return Status{}, err
 	}
-	e, err := r.load(ctx, v)
-	if err != nil {
+	defer func() {
 		r.mu.Lock()
-		delete(r.entries, id)
-		delete(r.seen, id)
+		delete(r.reserved, id)
 		r.mu.Unlock()
-		if rmErr := r.repo.Remove(v.Name, v.Version); rmErr != nil {
-			r.log.Error("removing failed version", "id", id, "err", rmErr)
+	}()
+	staged, err := r.repo.Stage(req.Name, req.Version, req.Filename, req.Artifact, req.Manifest, req.Files...)
+	if err != nil {
+		return Status{}, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			if err := r.repo.Discard(staged); err != nil {
+				r.log.Error("removing a failed upload", "id", id, "err", err)
+			}
 		}
+	}()
+	v := staged.Version()
+	e := &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: StateLoading, drained: make(chan struct{})}
+	r.mu.Lock()
+	r.entries[id] = e
+	r.mu.Unlock()
+	forget := func() {
+		r.mu.Lock()
+		if r.entries[id] == e {
+			delete(r.entries, id)
+		}
+		r.mu.Unlock()
+	}
+	m, err := r.loadModel(ctx, e)
+	if err != nil {
+		forget()
+		return Status{}, err
+	}
+
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	if r.closed.Load() || e.getState() != StateLoading {
+		m.Close()
+		forget()
+		return Status{}, fmt.Errorf("%w: %s was unloaded (or the registry closed) while it loaded", ErrNotLoaded, id)
+	}
+	final, err := r.repo.Commit(staged)
+	if err != nil {
+		m.Close()
+		forget()
+		return Status{}, err
+	}
+	committed = true
+	e.mu.Lock()
+	e.ver = final // the version now lives in its final folder
+	e.mu.Unlock()
+	r.mu.Lock()
+	r.seen[id] = final.Stamp
+	delete(r.pending, id)
+	r.mu.Unlock()
+	if err := r.finish(e, m, nil); err != nil {
 		return Status{}, err
 	}
 	if req.MakeDefault {
@@ -773,8 +1032,47 @@ func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, err
 	return e.status(r.route.Load().defaults[e.name] == e), nil
 }
 
+// reserve picks req's version (the next free one when empty) and reserves
+// its id against other installs, refusing one that exists.
+func (r *Registry) reserve(req *InstallRequest) (string, error) {
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	if r.closed.Load() {
+		return "", errors.New("registry closed")
+	}
+	if req.Version == "" {
+		v, err := r.repo.NextVersion(req.Name)
+		if err != nil {
+			return "", err
+		}
+		n, _ := ParseVersion(v)
+		r.mu.Lock()
+		for id := range r.reserved {
+			if name, ver, err := SplitID(id); err == nil && name == req.Name {
+				if k, _ := ParseVersion(ver); k >= n {
+					n = k + 1
+				}
+			}
+		}
+		r.mu.Unlock()
+		req.Version = "v" + strconv.Itoa(n)
+	}
+	if _, err := ParseVersion(req.Version); err != nil {
+		return "", err
+	}
+	id := ID(req.Name, req.Version)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, known := r.entries[id]; known || r.reserved[id] {
+		return "", fmt.Errorf("%w: %s", ErrExists, id)
+	}
+	r.reserved[id] = true
+	return id, nil
+}
+
 // SetDefault makes version ("vN" or the full id) the default of name, loading
-// it first if it is in the repository but not loaded. The choice persists.
+// it first if it is in the repository but not loaded (without holding the
+// admin lock during the load). The choice persists.
 func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 	if n, v, err := SplitID(version); err == nil {
 		if n != name {
@@ -788,20 +1086,37 @@ func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 	if _, err := ParseVersion(version); err != nil {
 		return err
 	}
-	r.admin.Lock()
-	defer r.admin.Unlock()
 	id := ID(name, version)
+	r.admin.Lock()
+	if r.closed.Load() {
+		r.admin.Unlock()
+		return errors.New("registry closed")
+	}
 	r.mu.Lock()
 	e := r.entries[id]
 	r.mu.Unlock()
-	if e == nil || e.getState() != StateReady {
-		v, err := r.repo.Lookup(name, version)
-		if err != nil {
-			return err
-		}
-		if _, err := r.load(ctx, v); err != nil {
-			return err
-		}
+	if e != nil && e.getState() == StateReady {
+		defer r.admin.Unlock()
+		return r.setDefaultLocked(name, version)
+	}
+	if e != nil && e.getState() == StateLoading {
+		r.admin.Unlock()
+		return fmt.Errorf("%w: %s is loading", ErrNotReady, id)
+	}
+	v, err := r.repo.Lookup(name, version)
+	if err != nil {
+		r.admin.Unlock()
+		return err
+	}
+	e = r.register(v)
+	r.admin.Unlock()
+
+	m, err := r.loadModel(ctx, e)
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	if err := r.finish(e, m, err); err != nil {
+		r.publish()
+		return err
 	}
 	return r.setDefaultLocked(name, version)
 }
@@ -903,10 +1218,21 @@ func (r *Registry) Close(ctx context.Context) error {
 	if !r.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	close(r.closing) // cancels the loads in flight
 	if r.stop != nil {
 		r.stop()
 	}
 	r.pollers.Wait()
+	loaded := make(chan struct{})
+	go func() {
+		r.loads.Wait()
+		close(loaded)
+	}()
+	select {
+	case <-loaded:
+	case <-ctx.Done():
+		r.log.Warn("closing with loads in flight (their loaders ignore cancellation)")
+	}
 	r.admin.Lock()
 	defer r.admin.Unlock()
 	r.route.Store(&table{byID: map[string]*entry{}, defaults: map[string]*entry{}})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,7 +128,15 @@ func (r *Repository) Scan() ([]Version, []error) {
 	var out []Version
 	var errs []error
 	for _, n := range names {
-		if !n.IsDir() || strings.HasPrefix(n.Name(), ".") {
+		if strings.HasPrefix(n.Name(), ".") {
+			continue
+		}
+		if n.Type()&fs.ModeSymlink != 0 {
+			errs = append(errs, fmt.Errorf("%s: %w: a symbolic link, skipped (a model folder must be a real folder inside models_dir)",
+				filepath.Join(r.dir, n.Name()), ErrInvalid))
+			continue
+		}
+		if !n.IsDir() {
 			continue
 		}
 		if err := ValidName(n.Name()); err != nil {
@@ -140,7 +149,15 @@ func (r *Repository) Scan() ([]Version, []error) {
 			continue
 		}
 		for _, v := range vs {
-			if !v.IsDir() || strings.HasPrefix(v.Name(), ".") {
+			if strings.HasPrefix(v.Name(), ".") {
+				continue
+			}
+			if v.Type()&fs.ModeSymlink != 0 {
+				errs = append(errs, fmt.Errorf("%s: %w: a symbolic link, skipped (a version folder must be a real folder inside its model folder)",
+					filepath.Join(r.dir, n.Name(), v.Name()), ErrInvalid))
+				continue
+			}
+			if !v.IsDir() {
 				continue
 			}
 			ver, err := r.readVersion(n.Name(), v.Name())
@@ -168,14 +185,23 @@ func (r *Repository) Lookup(name, version string) (Version, error) {
 	if _, err := ParseVersion(version); err != nil {
 		return Version{}, err
 	}
-	if _, err := os.Stat(filepath.Join(r.dir, name, version)); errors.Is(err, os.ErrNotExist) {
+	fi, err := os.Lstat(filepath.Join(r.dir, name, version))
+	if errors.Is(err, os.ErrNotExist) {
 		return Version{}, fmt.Errorf("%w: %s", ErrNotFound, ID(name, version))
+	}
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return Version{}, fmt.Errorf("%w: %s: the version folder is a symbolic link", ErrInvalid, ID(name, version))
 	}
 	return r.readVersion(name, version)
 }
 
 func (r *Repository) readVersion(name, version string) (Version, error) {
-	dir := filepath.Join(r.dir, name, version)
+	return readVersionAt(filepath.Join(r.dir, name, version), name, version)
+}
+
+// readVersionAt reads the version folder dir as name's version (dir is its
+// final place, or the temporary folder of a version being installed).
+func readVersionAt(dir, name, version string) (Version, error) {
 	n, err := ParseVersion(version)
 	if err != nil {
 		return Version{}, fmt.Errorf("%s: %w", dir, err)
@@ -196,6 +222,14 @@ func (r *Repository) readVersion(name, version string) (Version, error) {
 			return Version{}, err
 		}
 		fmt.Fprintf(&stamp, "%s:%d:%d;", f.Name(), info.Size(), info.ModTime().UnixNano())
+		if f.Type()&fs.ModeSymlink != 0 {
+			// A link may point at a file of the same folder, never outside it:
+			// the manifest, the artifact and every file a loader reads stay
+			// inside the version folder.
+			if _, err := ResolvePath(dir, f.Name(), f.Name()); err != nil {
+				return Version{}, fmt.Errorf("%s: %w", dir, err)
+			}
+		}
 		if f.Name() == ManifestFile {
 			if v.Manifest, err = os.ReadFile(filepath.Join(dir, f.Name())); err != nil {
 				return Version{}, err
@@ -209,12 +243,16 @@ func (r *Repository) readVersion(name, version string) (Version, error) {
 	v.Stamp = stamp.String()
 	if v.Manifest != nil {
 		if m, _, err := ParseManifest(v.Manifest); err == nil && m.Artifact != "" {
+			path, err := ResolvePath(dir, "artifact", m.Artifact)
+			if err != nil {
+				return Version{}, fmt.Errorf("%s: %w", dir, err)
+			}
 			if !slices.Contains(candidates, m.Artifact) {
-				if _, err := os.Stat(filepath.Join(dir, filepath.Base(m.Artifact))); err != nil {
+				if _, err := os.Stat(path); err != nil {
 					return Version{}, fmt.Errorf("%w: %s: manifest names artifact %q, which is missing", ErrNotFound, dir, m.Artifact)
 				}
 			}
-			v.Artifact = filepath.Base(m.Artifact)
+			v.Artifact = filepath.Clean(m.Artifact)
 			return v, nil
 		}
 	}
@@ -260,72 +298,137 @@ type File struct {
 // artifact and manifest.
 const MaxFiles = 32
 
-// Write stores a new version atomically: the artifact (and manifest, if not
-// nil, and the other files) go into a temporary folder inside the
-// repository, are fsynced, and the folder is renamed into place, so a reader
-// (or a crash) never sees half a version. It refuses to replace an existing
+// Write stores a new version atomically: Stage, then Commit. A reader (or a
+// crash) never sees half a version. It refuses to replace an existing
 // version (ErrExists), and file names that are not plain, visible names
 // distinct from the artifact's and the manifest's (ErrInvalidName).
 func (r *Repository) Write(name, version, artifactName string, artifact io.Reader, manifest []byte, files ...File) (Version, error) {
-	if err := ValidName(name); err != nil {
+	st, err := r.Stage(name, version, artifactName, artifact, manifest, files...)
+	if err != nil {
 		return Version{}, err
 	}
-	if _, err := ParseVersion(version); err != nil {
+	v, err := r.Commit(st)
+	if err != nil {
+		r.Discard(st)
 		return Version{}, err
+	}
+	return v, nil
+}
+
+// TempPrefix starts the name of every temporary folder the repository
+// writes into models_dir: a staged upload, a version being removed, the
+// state file being replaced. Scans skip them (they start with a dot) and
+// CleanStale removes those a killed process left behind.
+const TempPrefix = ".tmp-"
+
+// removingPrefix names a version folder on its way out (Remove).
+const removingPrefix = ".rm-"
+
+// Staged is a version written into a temporary folder inside the
+// repository, not yet in place: it can be loaded and warmed from there, then
+// Commit moves it into <name>/<version>/ in one rename, or Discard removes
+// it. Until then no scan, poll or restart sees it.
+type Staged struct {
+	v   Version
+	top string // the .tmp-* folder holding <name>/<version>/
+}
+
+// Version is the staged version; its Dir is the temporary folder.
+func (s *Staged) Version() Version { return s.v }
+
+// Stage writes a new version's files (the artifact, the manifest if not
+// nil, the other files) into a fresh temporary folder inside the
+// repository and fsyncs them. It refuses a version that already exists
+// (ErrExists) and the file names Write refuses. Nothing is left behind when
+// it fails.
+func (r *Repository) Stage(name, version, artifactName string, artifact io.Reader, manifest []byte, files ...File) (*Staged, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	if _, err := ParseVersion(version); err != nil {
+		return nil, err
 	}
 	if artifactName != filepath.Base(artifactName) || strings.HasPrefix(artifactName, ".") ||
 		artifactName == ManifestFile || FrameworkOf(artifactName) == "" {
-		return Version{}, fmt.Errorf("%w: artifact file name %q (want a plain .joblib, .pkl or .onnx name)", ErrInvalidName, artifactName)
+		return nil, fmt.Errorf("%w: artifact file name %q (want a plain .joblib, .pkl or .onnx name)", ErrInvalidName, artifactName)
 	}
 	if err := checkFiles(artifactName, manifest, files); err != nil {
-		return Version{}, err
+		return nil, err
 	}
-	final := filepath.Join(r.dir, name, version)
-	if _, err := os.Lstat(final); err == nil {
-		return Version{}, fmt.Errorf("%w: %s", ErrExists, ID(name, version))
+	if _, err := os.Lstat(filepath.Join(r.dir, name, version)); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrExists, ID(name, version))
 	}
-	tmp, err := os.MkdirTemp(r.dir, ".tmp-"+name+"-"+version+"-")
+	// The files go into .tmp-*/<name>/<version>/: a loader sees a folder
+	// named like the final one, and Commit is one rename on one file system.
+	top, err := os.MkdirTemp(r.dir, TempPrefix+name+"-"+version+"-")
 	if err != nil {
-		return Version{}, fmt.Errorf("model repository: %w", err)
+		return nil, fmt.Errorf("model repository: %w", err)
 	}
 	done := false
 	defer func() {
 		if !done {
-			os.RemoveAll(tmp)
+			os.RemoveAll(top)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return Version{}, err
+	if err := os.Chmod(top, 0o755); err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(top, name, version)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("model repository: %w", err)
 	}
 	if err := writeFileSync(filepath.Join(tmp, artifactName), artifact); err != nil {
-		return Version{}, fmt.Errorf("model repository: writing artifact: %w", err)
+		return nil, fmt.Errorf("model repository: writing artifact: %w", err)
 	}
 	if manifest != nil {
 		if err := writeFileSync(filepath.Join(tmp, ManifestFile), strings.NewReader(string(manifest))); err != nil {
-			return Version{}, fmt.Errorf("model repository: writing manifest: %w", err)
+			return nil, fmt.Errorf("model repository: writing manifest: %w", err)
 		}
 	}
 	for _, f := range files {
 		if err := writeFileSync(filepath.Join(tmp, f.Name), f.Content); err != nil {
-			return Version{}, fmt.Errorf("model repository: writing %s: %w", f.Name, err)
+			return nil, fmt.Errorf("model repository: writing %s: %w", f.Name, err)
 		}
 	}
 	if err := syncDir(tmp); err != nil {
-		return Version{}, err
+		return nil, err
 	}
-	parent := filepath.Join(r.dir, name)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return Version{}, err
-	}
-	// A rename onto an existing empty folder would succeed: check again just
-	// before it (the registry serialises its own writers).
-	if _, err := os.Lstat(final); err == nil {
-		return Version{}, fmt.Errorf("%w: %s", ErrExists, ID(name, version))
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return Version{}, fmt.Errorf("model repository: %w", err)
+	v, err := readVersionAt(tmp, name, version)
+	if err != nil {
+		return nil, err
 	}
 	done = true
+	return &Staged{v: v, top: top}, nil
+}
+
+// Commit renames a staged version into <name>/<version>/ and returns it as
+// found there. It refuses a version that appeared meanwhile (ErrExists); on
+// any error the staged folder is still the caller's to Discard, and a name
+// folder Commit created is removed again.
+func (r *Repository) Commit(s *Staged) (Version, error) {
+	name, version := s.v.Name, s.v.Version
+	parent := filepath.Join(r.dir, name)
+	final := filepath.Join(parent, version)
+	_, err := os.Lstat(parent)
+	created := errors.Is(err, os.ErrNotExist)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return Version{}, fmt.Errorf("model repository: %w", err)
+	}
+	fail := func(err error) (Version, error) {
+		if created {
+			os.Remove(parent) // only if still empty
+		}
+		return Version{}, err
+	}
+	// A rename onto an existing empty folder would succeed: check just
+	// before it (the registry serialises its own writers).
+	if _, err := os.Lstat(final); err == nil {
+		return fail(fmt.Errorf("%w: %s", ErrExists, ID(name, version)))
+	}
+	if err := os.Rename(s.v.Dir, final); err != nil {
+		return fail(fmt.Errorf("model repository: %w", err))
+	}
+	os.RemoveAll(s.top)
 	if err := syncDir(parent); err != nil {
 		return Version{}, err
 	}
@@ -333,6 +436,39 @@ func (r *Repository) Write(name, version, artifactName string, artifact io.Reade
 		return Version{}, err
 	}
 	return r.readVersion(name, version)
+}
+
+// Discard removes a staged version that will not be committed. It is a
+// no-op once the version was committed.
+func (r *Repository) Discard(s *Staged) error {
+	if s == nil || !strings.HasPrefix(filepath.Base(s.top), TempPrefix) || filepath.Dir(s.top) != r.dir {
+		return nil
+	}
+	return os.RemoveAll(s.top)
+}
+
+// CleanStale removes what a killed process left in models_dir: staged
+// uploads and state files (.tmp-*) and half-removed versions (.rm-*). Call
+// it before the first scan, while no upload is in progress. It returns the
+// names it removed.
+func (r *Repository) CleanStale() ([]string, error) {
+	ents, err := os.ReadDir(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("model repository: %w", err)
+	}
+	var removed []string
+	var errs []error
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), TempPrefix) && !strings.HasPrefix(e.Name(), removingPrefix) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(r.dir, e.Name())); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, errors.Join(errs...)
 }
 
 // checkFiles refuses file names that could leave the version folder, hide,
@@ -375,12 +511,14 @@ func (r *Repository) Remove(name, version string) error {
 		return err
 	}
 	final := filepath.Join(r.dir, name, version)
-	tmp := filepath.Join(r.dir, ".rm-"+name+"-"+version)
+	tmp := filepath.Join(r.dir, removingPrefix+name+"-"+version)
 	os.RemoveAll(tmp)
 	if err := os.Rename(final, tmp); err != nil {
 		return fmt.Errorf("model repository: %w", err)
 	}
-	return os.RemoveAll(tmp)
+	err := os.RemoveAll(tmp)
+	os.Remove(filepath.Join(r.dir, name)) // the name folder, if that was its last version
+	return err
 }
 
 func writeFileSync(path string, src io.Reader) error {
@@ -448,7 +586,7 @@ func (r *Repository) SaveState(s State) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(r.dir, ".tmp-state-")
+	f, err := os.CreateTemp(r.dir, TempPrefix+"state-")
 	if err != nil {
 		return fmt.Errorf("model repository state: %w", err)
 	}
