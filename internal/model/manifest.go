@@ -88,12 +88,14 @@ func ParseManifest(b []byte) (*Manifest, []string, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return m, nil, nil
 	}
+	// Decoding errors keep their line numbers but not the values they
+	// quote: the file may be a link to one that is not the admin's to show.
 	if err := yaml.Unmarshal(b, m); err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ManifestFile, err)
+		return nil, nil, fmt.Errorf("%w: %s: %s", ErrInvalid, ManifestFile, ContentFreeError(err))
 	}
 	var raw map[string]yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return nil, nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ManifestFile, err)
+		return nil, nil, fmt.Errorf("%w: %s: %s", ErrInvalid, ManifestFile, ContentFreeError(err))
 	}
 	var warnings []string
 	for k := range raw {

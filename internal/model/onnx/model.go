@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -86,7 +85,11 @@ func (l Loader) Load(ctx context.Context, dir string, m *model.Manifest) (model.
 
 // LoadDir reads dir/model.yaml and loads the model it describes.
 func LoadDir(ctx context.Context, dir string, o Options) (*Model, error) {
-	b, err := os.ReadFile(filepath.Join(dir, model.ManifestFile))
+	path, err := model.ResolvePath(dir, model.ManifestFile, model.ManifestFile)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +118,15 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if md.artifact == "" {
 		md.artifact = DefaultArtifact
 	}
-	if err := md.buildTokenizer(dir); err != nil {
+	paths, err := spec.resolve(dir, md.artifact)
+	if err != nil {
+		return nil, err
+	}
+	if err := md.buildTokenizer(paths); err != nil {
 		return nil, err
 	}
 	if spec.Classifier != "" {
-		if md.clf, err = sklearn.LoadVectors(filepath.Join(dir, spec.Classifier)); err != nil {
+		if md.clf, err = sklearn.LoadVectors(paths.classifier); err != nil {
 			return nil, fileErr("onnx.classifier", spec.Classifier, err)
 		}
 	}
@@ -129,7 +136,7 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if err := ensureRuntime(o); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, md.artifact)
+	path := paths.artifact
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fileErr("artifact", md.artifact, err)
@@ -185,20 +192,20 @@ func graphInfo(path string) ([]ort.InputOutputInfo, []ort.InputOutputInfo, error
 }
 
 // buildTokenizer makes the tokenizer and encode options from the spec.
-func (m *Model) buildTokenizer(dir string) error {
+func (m *Model) buildTokenizer(paths files) error {
 	t := m.spec.Tokenizer
 	var (
 		vocab *preprocess.Vocab
 		err   error
 	)
 	readVocab := func() error {
-		f, err := os.Open(filepath.Join(dir, t.Vocab))
+		f, err := os.Open(paths.vocab)
 		if err != nil {
 			return fileErr("onnx.tokenizer.vocab", t.Vocab, err)
 		}
 		defer f.Close()
 		if vocab, err = preprocess.LoadVocab(f); err != nil {
-			return fmt.Errorf("%w: onnx.tokenizer.vocab %s: %w", model.ErrInvalid, t.Vocab, err)
+			return fmt.Errorf("%w: onnx.tokenizer.vocab %s: %s", model.ErrInvalid, t.Vocab, model.ContentFreeError(err))
 		}
 		return nil
 	}
@@ -238,14 +245,14 @@ func (m *Model) buildTokenizer(dir string) error {
 	case TokWordPiece:
 		var wp *preprocess.WordPiece
 		if t.TokenizerJSON != "" {
-			f, err := os.Open(filepath.Join(dir, t.TokenizerJSON))
+			f, err := os.Open(paths.tokenizerJSON)
 			if err != nil {
 				return fileErr("onnx.tokenizer.tokenizer_json", t.TokenizerJSON, err)
 			}
 			wp, vocab, err = preprocess.LoadTokenizerJSON(f)
 			f.Close()
 			if err != nil {
-				return fmt.Errorf("%w: onnx.tokenizer.tokenizer_json %s: %w", model.ErrInvalid, t.TokenizerJSON, err)
+				return fmt.Errorf("%w: onnx.tokenizer.tokenizer_json %s: %s", model.ErrInvalid, t.TokenizerJSON, model.ContentFreeError(err))
 			}
 		} else {
 			if err := readVocab(); err != nil {

@@ -136,6 +136,8 @@ func ParseSpec(n *yaml.Node) (*Spec, error) {
 	}
 	s := &Spec{}
 	if err := n.Decode(s); err != nil {
+		// model.yaml is inside the version folder (a link out is refused
+		// before it is read), so its own values may be quoted.
 		return nil, invalid("onnx", "%s", strings.ReplaceAll(err.Error(), "\n  ", " "))
 	}
 	return s, s.check()
@@ -300,6 +302,40 @@ func (s *Spec) check() error {
 		return invalid("onnx.output.kind", "%q is not logits, probabilities or embedding", o.Kind)
 	}
 	return nil
+}
+
+// files are the paths of the files a spec names, each resolved inside the
+// version folder.
+type files struct {
+	artifact, vocab, tokenizerJSON, classifier string
+}
+
+// resolve confines every file the manifest names (the artifact, the
+// vocabulary, tokenizer.json, the classifier) to the version folder dir:
+// an absolute name, a ".." that climbs out, or a symbolic link that leads
+// out is an error wrapping model.ErrInvalid naming the key, and nothing
+// outside dir is ever opened.
+func (s *Spec) resolve(dir, artifact string) (files, error) {
+	var f files
+	for _, k := range []struct {
+		key, name string
+		dst       *string
+	}{
+		{"artifact", artifact, &f.artifact},
+		{"onnx.tokenizer.vocab", s.Tokenizer.Vocab, &f.vocab},
+		{"onnx.tokenizer.tokenizer_json", s.Tokenizer.TokenizerJSON, &f.tokenizerJSON},
+		{"onnx.classifier", s.Classifier, &f.classifier},
+	} {
+		if k.name == "" {
+			continue
+		}
+		p, err := model.ResolvePath(dir, k.key, k.name)
+		if err != nil {
+			return files{}, err
+		}
+		*k.dst = p
+	}
+	return f, nil
 }
 
 func ptr[T any](v T) *T { return &v }
