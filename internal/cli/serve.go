@@ -95,6 +95,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 		KeepLoaded:   c.Versions.KeepLoaded,
 		PollInterval: time.Duration(c.Repository.PollInterval),
 		DrainTimeout: time.Duration(c.DrainTimeout),
+		LoadTimeout:  time.Duration(c.Limits.LoadTimeout),
 	}, log)
 	promReg, mon, err := newMonitoring(c.Monitoring, log)
 	if err != nil {

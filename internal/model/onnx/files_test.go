@@ -60,7 +60,7 @@ func TestPathsStayInVersionFolder(t *testing.T) {
 	}
 	keys := []struct {
 		fixture, key string
-		edit     func(name string) func(string) string
+		edit         func(name string) func(string) string
 	}{
 		{"bag", "artifact", func(n string) func(string) string {
 			return func(s string) string { return strings.Replace(s, "artifact: model.onnx", "artifact: "+n, 1) }
