@@ -288,6 +288,11 @@ func (r *Registry) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
+		return nil
+	}
 	pctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	if r.opts.PollInterval > 0 {
@@ -1219,8 +1224,11 @@ func (r *Registry) Close(ctx context.Context) error {
 		return nil
 	}
 	close(r.closing) // cancels the loads in flight
-	if r.stop != nil {
-		r.stop()
+	r.mu.Lock()
+	stop := r.stop
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
 	r.pollers.Wait()
 	loaded := make(chan struct{})

@@ -201,7 +201,7 @@ func (r *Repository) readVersion(name, version string) (Version, error) {
 
 // readVersionAt reads the version folder dir as name's version (dir is its
 // final place, or the temporary folder of a version being installed).
-func readVersionAt(dir, name, version string) (Version, error) {
+func readVersionAt(dir, name, version string) (out Version, err error) {
 	n, err := ParseVersion(version)
 	if err != nil {
 		return Version{}, fmt.Errorf("%s: %w", dir, err)
@@ -212,7 +212,7 @@ func readVersionAt(dir, name, version string) (Version, error) {
 	}
 	v := Version{Name: name, Version: version, N: n, Dir: dir}
 	var stamp strings.Builder
-	var candidates []string
+	var candidates, links []string
 	for _, f := range files {
 		if strings.HasPrefix(f.Name(), ".") || f.IsDir() {
 			continue
@@ -223,14 +223,12 @@ func readVersionAt(dir, name, version string) (Version, error) {
 		}
 		fmt.Fprintf(&stamp, "%s:%d:%d;", f.Name(), info.Size(), info.ModTime().UnixNano())
 		if f.Type()&fs.ModeSymlink != 0 {
-			// A link may point at a file of the same folder, never outside it:
-			// the manifest, the artifact and every file a loader reads stay
-			// inside the version folder.
-			if _, err := ResolvePath(dir, f.Name(), f.Name()); err != nil {
-				return Version{}, fmt.Errorf("%s: %w", dir, err)
-			}
+			links = append(links, f.Name())
 		}
 		if f.Name() == ManifestFile {
+			if _, err := ResolvePath(dir, ManifestFile, ManifestFile); err != nil {
+				return Version{}, fmt.Errorf("%s: %w", dir, err)
+			}
 			if v.Manifest, err = os.ReadFile(filepath.Join(dir, f.Name())); err != nil {
 				return Version{}, err
 			}
@@ -241,6 +239,20 @@ func readVersionAt(dir, name, version string) (Version, error) {
 		}
 	}
 	v.Stamp = stamp.String()
+	defer func() {
+		// A link may point at a file of the same folder, never outside it:
+		// the manifest, the artifact and every file a loader reads stay
+		// inside the version folder.
+		if err != nil {
+			return
+		}
+		for _, l := range links {
+			if _, lerr := ResolvePath(dir, "file "+l, l); lerr != nil {
+				out, err = Version{}, fmt.Errorf("%s: %w", dir, lerr)
+				return
+			}
+		}
+	}()
 	if v.Manifest != nil {
 		if m, _, err := ParseManifest(v.Manifest); err == nil && m.Artifact != "" {
 			path, err := ResolvePath(dir, "artifact", m.Artifact)
