@@ -17,7 +17,9 @@ import (
 // or record what they see.
 type funcLoader func(ctx context.Context, dir string, m *Manifest) (Model, error)
 
-func (f funcLoader) Load(ctx context.Context, dir string, m *Manifest) (Model, error) { return f(ctx, dir, m) }
+func (f funcLoader) Load(ctx context.Context, dir string, m *Manifest) (Model, error) {
+	return f(ctx, dir, m)
+}
 
 // lockedBuffer collects log output from several goroutines.
 type lockedBuffer struct {
