@@ -555,3 +555,40 @@ func TestResolvePath(t *testing.T) {
 		})
 	}
 }
+
+// TestStartWithholdsDefaultWhileItLoads: at start-up, a name whose default
+// (chosen, or its newest version) is still loading answers ErrNotReady,
+// not an older version that happens to load first.
+func TestStartWithholdsDefaultWhileItLoads(t *testing.T) {
+	for _, chosen := range []bool{false, true} {
+		root := t.TempDir()
+		putVersion(t, root, "sentiment", "v1", "label=one", "")
+		putVersion(t, root, "sentiment", "v2", "label=slow2", "")
+		if chosen {
+			repo, _ := OpenRepository(root)
+			if err := repo.SaveState(State{Defaults: map[string]string{"sentiment": "v2"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g := newGate()
+		r := openReg(t, root, map[string]Loader{"sklearn": g}, Options{DefaultModel: "sentiment", KeepLoaded: 2}, nil)
+		started := make(chan error, 1)
+		go func() { started <- r.Start(context.Background()) }()
+		<-g.waiting
+		for _, ref := range []string{"", "sentiment", "sentiment-v2"} {
+			if _, err := r.Resolve(ref); !errors.Is(err, ErrNotReady) {
+				t.Fatalf("chosen=%v: Resolve(%q) = %v, want ErrNotReady", chosen, ref, err)
+			}
+		}
+		if got, _ := predictLabel(t, r, "sentiment-v1"); got != "sentiment-v1" {
+			t.Fatalf("v1 by id: %s", got)
+		}
+		close(g.open)
+		if err := <-started; err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := predictLabel(t, r, ""); id != "sentiment-v2" {
+			t.Fatalf("chosen=%v: default %s after start", chosen, id)
+		}
+	}
+}

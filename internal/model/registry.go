@@ -221,6 +221,7 @@ type Registry struct {
 	reserved map[string]bool // ids an Install is writing and loading (guarded by mu)
 	warned   map[string]bool // repository problems already logged (guarded by admin)
 	started  atomic.Bool     // the start-up scan has registered the repository's versions
+	booted   atomic.Bool     // the start-up scan has loaded them
 
 	defaultName, defaultVersion string
 
@@ -272,6 +273,7 @@ func (r *Registry) Start(ctx context.Context) error {
 	st, err := r.repo.LoadState()
 	if err != nil {
 		r.started.Store(true)
+		r.booted.Store(true)
 		return err
 	}
 	r.mu.Lock()
@@ -285,9 +287,13 @@ func (r *Registry) Start(ctx context.Context) error {
 		r.log.Error("removing stale temporary folders", "err", err)
 	}
 	err = r.scan(ctx, true)
+	r.booted.Store(true)
 	if err != nil {
 		return err
 	}
+	r.admin.Lock()
+	r.publish() // the defaults held back while they loaded
+	r.admin.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed.Load() {
@@ -354,7 +360,8 @@ func (r *Registry) scan(ctx context.Context, start bool) error {
 		r.publish()
 		r.admin.Unlock()
 	}
-	return ctx.Err()
+	// Stopping (shutdown during start-up) is not a failure to read the repository.
+	return nil
 }
 
 // abandon marks a registered version failed without loading it.
@@ -706,6 +713,15 @@ func (r *Registry) publish() {
 		if want == "" && name == r.defaultName {
 			want = r.defaultVersion
 		}
+		if !r.booted.Load() && r.defaultLoading(name, want, def) {
+			// Start-up: the name's default is still loading. Its loaded
+			// versions serve by id; the name answers "not ready" rather
+			// than route to a version that is not its default.
+			for _, e := range list {
+				t.byID[e.id()] = e
+			}
+			continue
+		}
 		for _, e := range list {
 			if e.version == want {
 				def = e
@@ -731,6 +747,21 @@ func (r *Registry) publish() {
 	for _, e := range retire {
 		r.retire(e)
 	}
+}
+
+// defaultLoading reports whether name's default is loading: the chosen
+// version want, or with none chosen a version newer than the newest ready
+// one. Caller holds r.mu.
+func (r *Registry) defaultLoading(name, want string, newestReady *entry) bool {
+	for _, e := range r.entries {
+		if e.name != name || e.getState() != StateLoading {
+			continue
+		}
+		if (want != "" && e.version == want) || (want == "" && e.n > newestReady.n) {
+			return true
+		}
+	}
+	return false
 }
 
 // retire removes e from service: it must already be out of the routing
