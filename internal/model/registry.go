@@ -1236,9 +1236,12 @@ func (r *Registry) Unload(ctx context.Context, id string) error {
 }
 
 // Ready reports whether the registry can serve a request that names no
-// model: the configured default model is loaded or, with none configured, at
-// least one model is.
+// model: the start-up loads are done and the configured default model is
+// loaded or, with none configured, at least one model is.
 func (r *Registry) Ready() bool {
+	if !r.booted.Load() {
+		return false // every version the start-up scan registered has loaded (or failed)
+	}
 	t := r.route.Load()
 	if r.defaultName == "" {
 		return len(t.defaults) > 0
