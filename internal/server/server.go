@@ -296,7 +296,7 @@ const (
 	drainTime     = 5 * time.Second
 )
 
-// drain reads and discards what is left of an oversized body, up to a few
+// drain reads and discards what is left of an oversized body, up to eight
 // times the limit (at least 1 MiB, at most 64 MiB) and for at most 5 s,
 // and marks the connection to close after the answer. Many clients (Python's
 // urllib and requests among them) write the whole body before they read
@@ -309,7 +309,7 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request, body io.Reader, l
 	if strings.EqualFold(r.Header.Get("Expect"), "100-continue") || body == nil {
 		return
 	}
-	n := min(max(4*limit, drainMinBytes), drainMaxBytes)
+	n := min(max(8*limit, drainMinBytes), drainMaxBytes)
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(drainTime))
 	_, _ = io.CopyN(io.Discard, body, n)
 }
