@@ -104,4 +104,3 @@ func TestAdminExposure(t *testing.T) {
 		}
 	}
 }
-
