@@ -1,6 +1,12 @@
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"strconv"
+	"time"
+)
 
 // MaxBatchTexts is the most texts one batch request may carry.
 const MaxBatchTexts = 100
@@ -17,7 +23,7 @@ type PredictRequest struct {
 	ReturnProbabilities bool `json:"return_probabilities,omitempty" doc:"Add every label's probability to the response."`
 	// TimeoutMS bounds the request on the server, in milliseconds; zero
 	// means the server's request timeout.
-	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" doc:"Server-side deadline in milliseconds; 0 uses the server's default."`
+	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" nullable:"true" doc:"Server-side deadline in milliseconds (an integer; 49.0 reads as 49); 0 or null uses the server's default."`
 }
 
 // PredictResponse is the label of one text.
@@ -50,7 +56,7 @@ type BatchPredictRequest struct {
 	// ReturnProbabilities adds every label's probability to each prediction.
 	ReturnProbabilities bool `json:"return_probabilities,omitempty" doc:"Add every label's probability to each prediction."`
 	// TimeoutMS bounds the request on the server, in milliseconds.
-	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" doc:"Server-side deadline in milliseconds; 0 uses the server's default."`
+	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" nullable:"true" doc:"Server-side deadline in milliseconds (an integer; 49.0 reads as 49); 0 or null uses the server's default."`
 }
 
 // BatchPrediction is one text's result in a batch.
@@ -324,4 +330,65 @@ type Health struct {
 	Status string `json:"status"`
 	// Detail explains a not-ready state.
 	Detail string `json:"detail,omitempty"`
+}
+
+// UnmarshalJSON reads a PredictRequest as encoding/json does, except that
+// timeout_ms may be any JSON number with an integral value (49.0, 4.9e1),
+// as JSON Schema's integer allows and the OpenAPI document says, and null.
+func (r *PredictRequest) UnmarshalJSON(b []byte) error {
+	type plain PredictRequest
+	aux := struct {
+		*plain
+		TimeoutMS json.RawMessage `json:"timeout_ms,omitempty"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	var err error
+	r.TimeoutMS, err = integral(aux.TimeoutMS, "PredictRequest", "timeout_ms")
+	return err
+}
+
+// UnmarshalJSON reads a BatchPredictRequest as PredictRequest's does.
+func (r *BatchPredictRequest) UnmarshalJSON(b []byte) error {
+	type plain BatchPredictRequest
+	aux := struct {
+		*plain
+		TimeoutMS json.RawMessage `json:"timeout_ms,omitempty"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	var err error
+	r.TimeoutMS, err = integral(aux.TimeoutMS, "BatchPredictRequest", "timeout_ms")
+	return err
+}
+
+// integral decodes an integer field that may be written as any JSON number
+// with an integral value; absent or null is 0. Anything else is the error
+// encoding/json gives for a value that does not fit an int.
+func integral(raw json.RawMessage, structName, field string) (int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var num json.Number
+	if err := json.Unmarshal(raw, &num); err == nil {
+		if n, err := strconv.ParseInt(string(num), 10, 0); err == nil {
+			return int(n), nil
+		}
+		if f, err := strconv.ParseFloat(string(num), 64); err == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			return int(f), nil
+		}
+		return 0, &json.UnmarshalTypeError{Value: "number " + string(num), Type: reflect.TypeFor[int](), Struct: structName, Field: field}
+	}
+	kind := "string"
+	switch raw[0] {
+	case '[':
+		kind = "array"
+	case '{':
+		kind = "object"
+	case 't', 'f':
+		kind = "bool"
+	}
+	return 0, &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[int](), Struct: structName, Field: field}
 }

@@ -130,7 +130,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 			cancel()
 		}
 	}()
-	l := listeners{addr: c.ListenAddr, shutdown: drain, metrics: promReg}
+	l := listeners{addr: c.ListenAddr, shutdown: drain, metrics: promReg, http: c.HTTP}
 	if c.Monitoring.Enabled {
 		l.metricsAddr = c.MetricsAddr()
 		go watchLoads(ctx, reg, mon.Metrics())
@@ -141,6 +141,7 @@ func serve(ctx context.Context, f *serveFlags) error {
 		MaxTextChars:   c.Limits.MaxTextChars,
 		MaxUploadBytes: c.Limits.MaxUploadBytes,
 		RequestTimeout: time.Duration(c.RequestTimeoutMS) * time.Millisecond,
+		UploadTimeout:  time.Duration(c.HTTP.UploadTimeout),
 		Logger:         log,
 		Engine:         eng,
 		Cache:          pc,
@@ -204,6 +205,53 @@ type listeners struct {
 	// metrics is what the metrics listener serves (nil: Go and process
 	// collectors only).
 	metrics *prometheus.Registry
+	// http bounds the API listener's connections (zero fields: the
+	// defaults of config.Default).
+	http config.HTTP
+}
+
+// apiTimeouts fills the zero fields of h with config.Default's, so that a
+// caller that sets none (tests, an old config) still gets bounded reads.
+func apiTimeouts(h config.HTTP) config.HTTP {
+	d := config.Default().HTTP
+	if h.ReadHeaderTimeout <= 0 {
+		h.ReadHeaderTimeout = d.ReadHeaderTimeout
+	}
+	if h.ReadTimeout <= 0 {
+		h.ReadTimeout = d.ReadTimeout
+	}
+	if h.UploadTimeout <= 0 {
+		h.UploadTimeout = d.UploadTimeout
+	}
+	if h.IdleTimeout <= 0 {
+		h.IdleTimeout = d.IdleTimeout
+	}
+	return h
+}
+
+// metricsMaxConnections caps the monitoring listener's open connections:
+// it serves a scraper or two, never the public.
+const metricsMaxConnections = 64
+
+// adminExposure says why the admin API is exposed beyond this host, or ""
+// when it is not: without an admin_token the admin API trusts loopback
+// clients, and a listener on a non-loopback address (or on all addresses)
+// can be reached from elsewhere. A reverse proxy on this host makes every
+// client loopback, which only a token guards against.
+func adminExposure(addr net.Addr, token string) string {
+	if token != "" {
+		return ""
+	}
+	host := addr.String()
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		if ta.IP.IsLoopback() {
+			return ""
+		}
+		host = ta.IP.String()
+	}
+	return "no admin_token is set and the API listens on " + host +
+		", which is not loopback-only: the admin API (uploads, unloads) trusts any loopback client, " +
+		"so a reverse proxy on this host exposes it to everyone; set admin_token"
 }
 
 // runServer serves reg on l.addr and its metrics on l.metricsAddr until ctx
@@ -213,6 +261,10 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	hc := apiTimeouts(l.http)
+	if opts.UploadTimeout <= 0 {
+		opts.UploadTimeout = time.Duration(hc.UploadTimeout)
 	}
 	promReg := l.metrics
 	if promReg == nil {
@@ -229,15 +281,26 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 		return fmt.Errorf("listen on %s: %w", l.addr, err)
 	}
 	defer apiLn.Close()
+	if msg := adminExposure(apiLn.Addr(), opts.AdminToken); msg != "" {
+		log.Warn(msg, "addr", apiLn.Addr().String())
+	}
+	apiLn = newLimitListener(apiLn, hc.MaxConnections)
 	var metricsLn net.Listener
 	if l.metricsAddr != "" {
 		if metricsLn, err = net.Listen("tcp", l.metricsAddr); err != nil {
 			return fmt.Errorf("metrics listener on %s: %w", l.metricsAddr, err)
 		}
 		defer metricsLn.Close()
+		metricsLn = newLimitListener(metricsLn, metricsMaxConnections)
 	}
 	var open atomic.Int64 // API connections not yet closed
-	apiSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	// ReadTimeout bounds every request's headers and body (a slow-body
+	// client is cut off); the upload route extends its own deadline to
+	// UploadTimeout (server.Options). No WriteTimeout: a prediction is
+	// bounded by its own deadline, and an upload's load by the registry's.
+	apiSrv := &http.Server{Handler: s, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: time.Duration(hc.ReadHeaderTimeout), ReadTimeout: time.Duration(hc.ReadTimeout),
+		IdleTimeout: time.Duration(hc.IdleTimeout),
 		ConnState: func(_ net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateNew:
@@ -253,7 +316,8 @@ func runServer(ctx context.Context, l listeners, reg server.Registry, opts serve
 	if metricsLn != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", server.MetricsHandler(promReg))
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 		metricsAddr = metricsLn.Addr()
 		go func() { errc <- metricsSrv.Serve(metricsLn) }()
 	}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -184,13 +185,40 @@ func (m *Metrics) ObserveBatch(model, version string, size int, waits []time.Dur
 	m.queueDepth.WithLabelValues(model, version).Set(float64(queued))
 }
 
-// ObservePrediction counts one prediction by label and records its
-// confidence.
+// MaxLabelValueBytes bounds a Prometheus label value taken from a model
+// file (a class label): it is stored in every series and scraped on every
+// pull, and a model may carry labels of any length.
+const MaxLabelValueBytes = 64
+
+// LabelValue makes s fit to be a Prometheus label value: invalid UTF-8
+// (which the client library refuses with a panic) becomes U+FFFD, and a
+// value longer than MaxLabelValueBytes is cut at a code point boundary and
+// marked with "…". Two long labels that share their first 60-odd bytes
+// then share a series; the exposition format escapes the rest (quotes,
+// backslashes, newlines) itself.
+func LabelValue(s string) string {
+	if len(s) <= MaxLabelValueBytes && utf8.ValidString(s) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= MaxLabelValueBytes {
+		return s
+	}
+	const mark = "…"
+	cut := MaxLabelValueBytes - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
+// ObservePrediction counts one prediction by label (LabelValue) and
+// records its confidence.
 func (m *Metrics) ObservePrediction(model, version, label string, confidence float64) {
 	if m == nil {
 		return
 	}
-	m.predictions.WithLabelValues(model, version, label).Inc()
+	m.predictions.WithLabelValues(model, version, LabelValue(label)).Inc()
 	m.confidence.WithLabelValues(model, version).Observe(confidence)
 }
 

@@ -13,8 +13,13 @@ import (
 
 var adminSecurity = []map[string][]string{{"bearer": {}}}
 
+// The pattern tags below are the repository's naming rules
+// (model.ValidName, model.ParseVersion) in the OpenAPI document: a path or
+// form value that breaks them is a 422 before it reaches the registry, as
+// the registry would answer. openapi_test.go holds them to the rules.
+
 type idPath struct {
-	ID string `path:"id" doc:"Model id, e.g. sentiment-v2."`
+	ID string `path:"id" pattern:"^[a-z0-9][a-z0-9_.-]*-v[0-9]{1,9}$" maxLength:"139" doc:"Model id <name>-v<N>, e.g. sentiment-v2."`
 }
 
 type modelListOutput struct{ Body *api.ModelList }
@@ -25,8 +30,8 @@ type uploadForm struct {
 	File        huma.FormFile   `form:"file" required:"true" contentType:"application/octet-stream" doc:"The model artifact (.joblib, .pkl, .onnx)."`
 	Manifest    huma.FormFile   `form:"manifest" required:"false" contentType:"application/octet-stream" doc:"Optional model.yaml."`
 	Files       []huma.FormFile `form:"files" required:"false" contentType:"application/octet-stream" doc:"Other files the model needs beside the artifact (an ONNX model's vocab.txt or tokenizer.json, a two-stage model's classifier), written into the version folder under their file names."`
-	Name        string          `form:"name" required:"false" doc:"Model name; required."`
-	Version     string          `form:"version" required:"false" doc:"Version vN; the next free one when empty."`
+	Name        string          `form:"name" required:"false" pattern:"^[a-z0-9][a-z0-9_.-]*$" maxLength:"128" doc:"Model name; required."`
+	Version     string          `form:"version" required:"false" pattern:"^(v[0-9]{1,9})?$" doc:"Version vN; the next free one when empty."`
 	MakeDefault bool            `form:"make_default" required:"false" doc:"Make it the name's default once loaded and warm."`
 }
 
@@ -35,7 +40,7 @@ type uploadInput struct {
 }
 
 type setDefaultInput struct {
-	Name string `path:"name" doc:"Model name, e.g. sentiment."`
+	Name string `path:"name" pattern:"^[a-z0-9][a-z0-9_.-]*$" maxLength:"128" doc:"Model name, e.g. sentiment."`
 	Body api.SetDefaultRequest
 }
 
@@ -55,7 +60,7 @@ func (s *Server) registerAdmin() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-model", Method: http.MethodGet, Path: "/models/{id}",
 		Summary: "Show one model version", Tags: []string{"admin"}, Security: adminSecurity,
-		Errors: []int{401, 403, 404},
+		Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *idPath) (*modelOutput, error) {
 		m, err := s.reg.Get(ctx, in.ID)
 		if err != nil {
@@ -71,13 +76,13 @@ func (s *Server) registerAdmin() {
 		Description:   "Writes the artifact into the repository atomically, loads and warms it, and, with make_default, switches the name's default to it.",
 		DefaultStatus: http.StatusCreated,
 		MaxBodyBytes:  s.opts.MaxUploadBytes,
-		Errors:        []int{401, 403, 409, 413, 422},
+		Errors:        []int{400, 401, 403, 409, 413, 422},
 	}, s.upload)
 	huma.Register(s.api, huma.Operation{
 		OperationID: "unload-model", Method: http.MethodDelete, Path: "/models/{id}",
 		Summary: "Unload a model version", Tags: []string{"admin"}, Security: adminSecurity,
 		DefaultStatus: http.StatusNoContent,
-		Errors:        []int{401, 403, 404, 409},
+		Errors:        []int{401, 403, 404, 409, 422},
 	}, func(ctx context.Context, in *idPath) (*struct{}, error) {
 		if err := s.reg.Unload(ctx, in.ID); err != nil {
 			return nil, toProblem(err, "path.id", in.ID)
@@ -89,7 +94,7 @@ func (s *Server) registerAdmin() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "set-default", Method: http.MethodPut, Path: "/models/{name}/default",
 		Summary: "Set a model's default version", Tags: []string{"admin"}, Security: adminSecurity,
-		Errors: []int{401, 403, 404, 422},
+		Errors: []int{400, 401, 403, 404, 413, 422},
 	}, func(ctx context.Context, in *setDefaultInput) (*modelOutput, error) {
 		m, err := s.reg.SetDefault(ctx, in.Name, in.Body.Version)
 		if err != nil {

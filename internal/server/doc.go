@@ -51,6 +51,20 @@
 // monitoring of every version gone; the server calls it after each admin change and the
 // serve command on a timer.
 //
+// # Hostile and careless clients
+//
+// The http.Server's read timeouts (set by the serve command) cut off a
+// client that trickles its body; uploads get Options.UploadTimeout as their
+// own read deadline. A body over its limit is drained, within bounds,
+// before the 413 (drain), because clients that write a whole body before
+// reading would otherwise see a reset. Routing decisions that guard the
+// admin API look at the escaped path, as the mux does. Problem documents
+// quote request values only up to a cap. Answers are encoded before their
+// status is written: a non-finite model answer is refused in classify
+// (ErrModelOutput, a 500 naming the model), and the encodable transformer
+// turns any other body JSON cannot carry into a 500 problem, so no route
+// sends a 200 without a body.
+//
 // # Shutdown
 //
 // Drain makes every response close its connection and /health/ready answer

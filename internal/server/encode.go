@@ -1,11 +1,17 @@
 package server
 
 import (
+	"encoding/json"
+	"io"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/mlserve/mlserve/api"
 )
@@ -191,4 +197,40 @@ func appendAnswer(b []byte, v any) ([]byte, bool) {
 		return appendBatchResponse(b, r)
 	}
 	return b, false
+}
+
+// encodable is a huma transformer, run before huma writes a status: a
+// response body that JSON cannot carry (a NaN or infinite figure from a
+// model or the monitor) becomes a 500 problem saying so, where huma would
+// send the 200 and then fail to marshal, leaving the body empty. Prediction
+// answers are left to their own checks (finiteAnswers, and the hand
+// encoders that refuse NaN), which spares the hot path a second encoding.
+func encodable(ctx huma.Context, _ string, v any) (any, error) {
+	switch v.(type) {
+	case nil, *api.Problem, *api.PredictResponse, *api.BatchPredictResponse:
+		return v, nil
+	}
+	err := json.NewEncoder(io.Discard).Encode(v)
+	if err == nil {
+		return v, nil
+	}
+	_, w := humago.Unwrap(ctx)
+	for w != nil {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.override = http.StatusInternalServerError
+			break
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			// No statusWriter (not served through the middleware): leave
+			// the value to huma, which reports the error.
+			return v, nil
+		}
+		w = u.Unwrap()
+	}
+	if w == nil {
+		return v, nil
+	}
+	ctx.SetHeader("Content-Type", api.ProblemContentType)
+	return newProblem(http.StatusInternalServerError, "the response cannot be encoded: "+err.Error()), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -23,7 +24,7 @@ func init() {
 
 // newProblem builds the problem document for status with huma's details.
 func newProblem(status int, msg string, errs ...error) huma.StatusError {
-	p := &api.Problem{Status: status, Title: http.StatusText(status), Detail: msg, Errors: []api.ErrorDetail{}}
+	p := &api.Problem{Status: status, Title: http.StatusText(status), Detail: capText(msg, maxMessageBytes), Errors: []api.ErrorDetail{}}
 	for _, e := range errs {
 		if e == nil {
 			continue
@@ -31,12 +32,51 @@ func newProblem(status int, msg string, errs ...error) huma.StatusError {
 		var d huma.ErrorDetailer
 		if errors.As(e, &d) {
 			det := d.ErrorDetail()
-			p.Errors = append(p.Errors, api.ErrorDetail{Location: det.Location, Message: det.Message, Value: det.Value})
+			p.Errors = append(p.Errors, api.ErrorDetail{Location: det.Location, Message: capText(det.Message, maxMessageBytes), Value: capValue(det.Value)})
 			continue
 		}
-		p.Errors = append(p.Errors, api.ErrorDetail{Message: e.Error()})
+		p.Errors = append(p.Errors, api.ErrorDetail{Message: capText(e.Error(), maxMessageBytes)})
 	}
 	return p
+}
+
+// maxEchoBytes bounds a value a problem document repeats from the request:
+// huma's errors quote the whole body, and a 1 MiB body should not come
+// back in full. maxMessageBytes bounds a message or detail, which may quote
+// a field (a model reference, a name) the client sent.
+const (
+	maxEchoBytes    = 256
+	maxMessageBytes = 1024
+)
+
+// echoEllipsis marks a value cut at maxEchoBytes.
+const echoEllipsis = "…"
+
+// capText returns s cut to at most n bytes at a code point boundary, with
+// echoEllipsis appended when it was cut.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + echoEllipsis
+}
+
+// capValue caps the text forms of an echoed value; numbers, booleans and
+// the like pass unchanged.
+func capValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return capText(x, maxEchoBytes)
+	case []byte:
+		return capText(string(x), maxEchoBytes)
+	case json.RawMessage:
+		return capText(string(x), maxEchoBytes)
+	}
+	return v
 }
 
 // statusOf is the one place internal errors become HTTP statuses.
@@ -94,15 +134,15 @@ func toProblem(err error, location string, value any) error {
 	}
 	status := statusOf(err)
 	msg := err.Error()
-	if status == http.StatusInternalServerError {
-		msg = "internal error"
+	if status == http.StatusInternalServerError && !errors.Is(err, ErrModelOutput) {
+		msg = "internal error" // the cause is logged; a model's bad answer is the client's business
 	}
 	if status == http.StatusGatewayTimeout {
 		msg = "the request timed out before the model answered"
 	}
 	d := &huma.ErrorDetail{Location: location, Message: err.Error(), Value: value}
 	if status == http.StatusInternalServerError {
-		d.Message = msg // the cause is logged, not sent
+		d.Message = msg // the cause is logged, not sent (see above)
 	}
 	if location == "" {
 		d.Location = "request"

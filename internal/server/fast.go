@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
@@ -122,23 +123,27 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, op *huma.Oper
 		s.log.Error("transforming a response", "path", r.URL.Path, "status", status, "err", err)
 		return
 	}
-	w.WriteHeader(status)
+	// Encode first, then write the status: an answer that cannot be encoded
+	// becomes a 500 problem, never a 200 without a body.
+	bp := bufPool.Get().(*[]byte)
+	b, ok := (*bp)[:0], false
 	if ct == "application/json" && v == body {
 		// Not transformed: a prediction answer is encoded by hand (encode.go).
-		bp := bufPool.Get().(*[]byte)
-		b, ok := appendAnswer((*bp)[:0], v)
-		if ok {
-			_, _ = w.Write(b)
-		}
-		if cap(b) <= 64<<10 {
-			*bp = b[:0]
-			bufPool.Put(bp)
-		}
-		if ok {
+		b, ok = appendAnswer(b, v)
+	}
+	if !ok {
+		buf := bytes.NewBuffer(b[:0])
+		if err := s.api.Marshal(buf, ct, v); err != nil {
+			s.log.Error("encoding a response", "path", r.URL.Path, "status", status, "err", err)
+			writeProblem(w, http.StatusInternalServerError, "the response cannot be encoded: "+err.Error())
 			return
 		}
+		b = buf.Bytes()
 	}
-	if err := s.api.Marshal(w, ct, v); err != nil && r.Context().Err() == nil {
-		s.log.Error("writing a response", "path", r.URL.Path, "status", status, "err", err)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		bufPool.Put(bp)
 	}
 }

@@ -125,7 +125,7 @@ func (s *Server) registerMonitoring() {
 		Summary:     "Report the true label of a prediction",
 		Description: "Feeds live accuracy: request_id is the prediction's (batch: request_id/index); each prediction takes one feedback within monitoring.pending_ttl.",
 		Tags:        []string{"monitoring"},
-		Errors:      []int{404, 422},
+		Errors:      []int{400, 404, 413, 422},
 	}, func(_ context.Context, in *feedbackInput) (*feedbackOutput, error) {
 		res, err := s.mon.Feedback(in.Body.RequestID, in.Body.Label)
 		if err != nil {
@@ -139,7 +139,7 @@ func (s *Server) registerMonitoring() {
 		Summary:     "Drift figures of a model version",
 		Description: "PSI of predicted labels, confidence, text length and out-of-vocabulary rate against the reference, and live accuracy from feedback.",
 		Tags:        []string{"monitoring"},
-		Errors:      []int{404},
+		Errors:      []int{404, 422},
 	}, func(_ context.Context, in *idPath) (*driftOutput, error) {
 		st, err := s.mon.Drift(in.ID)
 		if err != nil {

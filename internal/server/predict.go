@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"unicode/utf8"
 
@@ -119,10 +121,18 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 		texts = cleanTexts
 	}
 	run := func(ctx context.Context, texts []string) ([]model.Prediction, error) {
+		var preds []model.Prediction
+		var err error
 		if s.opts.Engine != nil {
-			return s.opts.Engine.Predict(ctx, lease.ID, m, texts)
+			preds, err = s.opts.Engine.Predict(ctx, lease.ID, m, texts)
+		} else {
+			preds, err = m.Predict(ctx, texts)
 		}
-		return m.Predict(ctx, texts)
+		if err == nil {
+			// Checked before the cache stores the answers.
+			err = finiteAnswers(lease.ID, preds)
+		}
+		return preds, err
 	}
 	preds, cached, err := s.predictCached(ctx, lease.ID, texts, run)
 	if err == nil && len(preds) != len(texts) {
@@ -143,6 +153,28 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 	}
 	s.record(lease.ID, m, rid, batch, raw, texts, preds)
 	return lease.ID, preds, cached, lease.Model.Labels(), nil
+}
+
+// ErrModelOutput: a model answered with something that cannot be sent,
+// such as a NaN or infinite confidence or probability (500, with the
+// model named).
+var ErrModelOutput = errors.New("model produced an invalid answer")
+
+// finiteAnswers refuses predictions whose confidence or probabilities are
+// NaN or infinite: JSON cannot carry them, and a client must get a problem
+// naming the model, not a 200 without a body.
+func finiteAnswers(id string, preds []model.Prediction) error {
+	for i, p := range preds {
+		if math.IsNaN(p.Confidence) || math.IsInf(p.Confidence, 0) {
+			return fmt.Errorf("%w: model %s produced a non-finite confidence (%v) for text %d", ErrModelOutput, id, p.Confidence, i)
+		}
+		for j, v := range p.Probabilities {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%w: model %s produced a non-finite probability (%v) for text %d, class %d", ErrModelOutput, id, v, i, j)
+			}
+		}
+	}
+	return nil
 }
 
 // textLen counts t's code points, or returns len(t) when that is within the

@@ -55,6 +55,9 @@ type Options struct {
 	Engine Engine
 	// Cache, when not nil, answers repeated texts without the model.
 	Cache *cache.Cache
+	// UploadTimeout bounds reading a model upload (POST /models), in place
+	// of the http.Server's ReadTimeout (default 10 min).
+	UploadTimeout time.Duration
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
@@ -82,6 +85,9 @@ func (o *Options) defaults() {
 	}
 	if o.Version == "" {
 		o.Version = "dev"
+	}
+	if o.UploadTimeout <= 0 {
+		o.UploadTimeout = 10 * time.Minute
 	}
 }
 
@@ -134,6 +140,7 @@ func New(reg Registry, opts Options) (*Server, error) {
 	cfg.OpenAPIPath = "/openapi"
 	cfg.DocsPath = ""     // served by docsHandler from embedded assets
 	cfg.CreateHooks = nil // no $schema links in responses: keep the seed's shapes
+	cfg.Transformers = append(cfg.Transformers, encodable)
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Admin token (admin_token in the config)."},
 	}
@@ -195,9 +202,15 @@ func infoFrom(ctx context.Context) *reqInfo {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// override, when set, replaces the status the handler writes next
+	// (encodable: the body it is about to write became a 500 problem).
+	override int
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if w.override != 0 && w.status == 0 {
+		code = w.override
+	}
 	if w.status == 0 {
 		w.status = code
 	}
@@ -226,10 +239,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		endpoint := s.route(r)
 		defer s.finish(r, endpoint, ri, sw)
 		switch {
-		case endpoint == "/predict" || endpoint == "/batch-predict":
+		case endpoint == "/predict" || endpoint == "/batch-predict" || endpoint == "/feedback":
 			// The seed's clients (curl -d) often send no JSON media type.
 			if ct := r.Header.Get("Content-Type"); ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "text/plain") {
 				r.Header.Set("Content-Type", "application/json")
+			}
+			if endpoint == "/feedback" {
+				break
 			}
 			body, ok := s.checkBody(sw, r)
 			if !ok {
@@ -245,16 +261,57 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				return
 			}
 			if r.Method == http.MethodPost {
+				// An upload may take longer to arrive than a prediction:
+				// it gets its own read deadline instead of the server's.
+				_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.UploadTimeout))
 				if r.ContentLength > s.opts.MaxUploadBytes {
+					s.drain(w, r, r.Body, s.opts.MaxUploadBytes)
 					writeProblem(sw, http.StatusRequestEntityTooLarge,
 						fmt.Sprintf("the upload is larger than the limit of %d bytes", s.opts.MaxUploadBytes))
 					return
 				}
 				r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxUploadBytes)
+				// huma parses the multipart form into the request it is
+				// given, the copy below: net/http only cleans up the form
+				// of the request it made, so the temp files of a large
+				// upload are removed here.
+				r2 := r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+				defer func() {
+					if r2.MultipartForm != nil {
+						_ = r2.MultipartForm.RemoveAll()
+					}
+				}()
+				next.ServeHTTP(sw, r2)
+				return
 			}
 		}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri)))
 	})
+}
+
+// Bounds of the drain before a 413 (drain).
+const (
+	drainMinBytes = 1 << 20
+	drainMaxBytes = 64 << 20
+	drainTime     = 5 * time.Second
+)
+
+// drain reads and discards what is left of an oversized body, up to eight
+// times the limit (at least 1 MiB, at most 64 MiB) and for at most 5 s,
+// and marks the connection to close after the answer. Many clients (Python's
+// urllib and requests among them) write the whole body before they read
+// the response: a server that answers and closes while the body is still
+// arriving resets the connection, and those clients report "connection
+// reset by peer" instead of the 413. A client that asked for
+// "100-continue" has not sent the body and is answered at once.
+func (s *Server) drain(w http.ResponseWriter, r *http.Request, body io.Reader, limit int64) {
+	w.Header().Set("Connection", "close")
+	if strings.EqualFold(r.Header.Get("Expect"), "100-continue") || body == nil {
+		return
+	}
+	n := min(max(8*limit, drainMinBytes), drainMaxBytes)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(drainTime))
+	_, _ = io.CopyN(io.Discard, body, n)
 }
 
 // finish books a request in the metrics and logs it.
@@ -280,7 +337,7 @@ func (s *Server) finish(r *http.Request, endpoint string, ri *reqInfo, sw *statu
 func (s *Server) route(r *http.Request) string {
 	p := r.URL.Path
 	switch {
-	case isDriftPath(p) && r.Method == http.MethodGet:
+	case r.Method == http.MethodGet && isDriftPath(r.URL.EscapedPath()):
 		return "/models/{id}/drift"
 	case p == "/models" || strings.HasPrefix(p, "/models/"):
 		return "/models"
@@ -293,17 +350,26 @@ func (s *Server) route(r *http.Request) string {
 	}
 }
 
-// isDriftPath says p is /models/{id}/drift, which is not admin API: drift
-// figures are monitoring, as public as /stats.
+// isDriftPath says the escaped path p is /models/{id}/drift, which is not
+// admin API: drift figures are monitoring, as public as /stats. It splits
+// the escaped path, as the mux does when it matches a pattern, so an
+// encoded slash (/models/x%2Fdrift, the mux's /models/{id} with id
+// "x/drift") or dot segment is not mistaken for the drift route and keeps
+// the admin check.
 func isDriftPath(p string) bool {
-	id, tail, ok := strings.Cut(strings.TrimPrefix(p, "/models/"), "/")
-	return ok && strings.HasPrefix(p, "/models/") && id != "" && tail == "drift"
+	rest, ok := strings.CutPrefix(p, "/models/")
+	if !ok {
+		return false
+	}
+	id, tail, ok := strings.Cut(rest, "/")
+	return ok && tail == "drift" && id != "" && !strings.Contains(id, "%") && id != "." && id != ".."
 }
 
 // checkBody reads a prediction body, answering 413 when it is over the limit
 // and 422 when it is not UTF-8, and returns the bytes it read.
 func (s *Server) checkBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.ContentLength > s.opts.MaxBodyBytes {
+		s.drain(w, r, r.Body, s.opts.MaxBodyBytes)
 		writeProblem(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes),
 			api.ErrorDetail{Location: "body", Message: "too large", Value: r.ContentLength})
@@ -323,6 +389,7 @@ func (s *Server) checkBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		return nil, false
 	}
 	if int64(len(b)) > s.opts.MaxBodyBytes {
+		s.drain(w, r, r.Body, s.opts.MaxBodyBytes)
 		writeProblem(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes),
 			api.ErrorDetail{Location: "body", Message: "too large"})
