@@ -1,14 +1,29 @@
 package preprocess
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
 // ErrConfig is returned for an analyzer or vectorizer configuration that is
 // invalid or not supported.
 var ErrConfig = errors.New("preprocess: invalid configuration")
+
+// MaxNgram is the longest n-gram an Analyzer computes. A text of n tokens
+// (or code points) costs about n·max_n terms of up to max_n tokens each, so
+// the bound keeps one text's cost linear in its length; scikit-learn's
+// defaults and common choices stay far below it (word (1, 3), char_wb
+// (2, 5)).
+const MaxNgram = 100
+
+// checkEvery is how many terms (or tokens) the analysis loops produce
+// between two looks at the context: often enough that a cancelled request
+// stops within a fraction of a millisecond of work, rarely enough that the
+// check costs nothing measurable.
+const checkEvery = 4096
 
 // Analyzer kinds, as scikit-learn's analyzer parameter names them.
 const (
@@ -57,6 +72,9 @@ func NewAnalyzer(cfg AnalyzerConfig) (*Analyzer, error) {
 	if cfg.NgramMin < 1 || cfg.NgramMax < cfg.NgramMin {
 		return nil, fmt.Errorf("%w: ngram_range (%d, %d)", ErrConfig, cfg.NgramMin, cfg.NgramMax)
 	}
+	if cfg.NgramMax > MaxNgram {
+		return nil, fmt.Errorf("%w: ngram_range (%d, %d): n-grams longer than %d are not supported", ErrConfig, cfg.NgramMin, cfg.NgramMax, MaxNgram)
+	}
 	switch cfg.StripAccents {
 	case "", "ascii", "unicode":
 	default:
@@ -85,6 +103,24 @@ func NewAnalyzer(cfg AnalyzerConfig) (*Analyzer, error) {
 		return nil, fmt.Errorf("%w: analyzer %q (callables cannot be served)", ErrConfig, cfg.Kind)
 	}
 	return a, nil
+}
+
+// LongestTerm is the longest n-gram, in the analyzer kind's units (word:
+// tokens, char and char_wb: code points), that can equal a term of vocab:
+// a word n-gram of n tokens holds at least n-1 spaces, the ones that join
+// them, so a term with s spaces is at most s+1 tokens; a char n-gram of n
+// is n code points. A vectorizer over vocab finds no term among longer
+// n-grams. 0 for an empty vocabulary.
+func LongestTerm(kind string, vocab map[string]int32) int {
+	n := 0
+	for t := range vocab {
+		if kind == KindChar || kind == KindCharWB {
+			n = max(n, utf8.RuneCountInString(t))
+		} else {
+			n = max(n, strings.Count(t, " ")+1)
+		}
+	}
+	return n
 }
 
 // Config returns the configuration the analyzer was built from, with
@@ -145,17 +181,26 @@ func (a *Analyzer) preprocess(text string, sc *Scratch) {
 // Each calls emit with each term of text, in scikit-learn's order. term is
 // only valid during the call (it points into sc); copy it to keep it.
 func (a *Analyzer) Each(text string, sc *Scratch, emit func(term []byte)) {
+	_ = a.EachContext(context.Background(), text, sc, emit)
+}
+
+// EachContext is Each that stops, returning ctx.Err(), once ctx is done: it
+// looks at ctx every few thousand terms, so a long text with long n-grams
+// stops within moments of its request's cancellation rather than after its
+// last term. emit may have seen some of the terms when it returns an error.
+func (a *Analyzer) EachContext(ctx context.Context, text string, sc *Scratch, emit func(term []byte)) error {
 	a.preprocess(text, sc)
 	switch a.cfg.Kind {
 	case KindWord:
-		a.words(sc, emit)
+		return a.words(ctx, sc, emit)
 	case KindChar:
 		collapseSpaces(sc)
-		a.charNgrams(sc, emit)
+		return a.charNgrams(ctx, sc, emit)
 	case KindCharWB:
 		collapseSpaces(sc)
-		a.charWBNgrams(sc, emit)
+		return a.charWBNgrams(ctx, sc, emit)
 	}
+	return nil
 }
 
 // spans tokenizes sc.text into sc.spans, stop words dropped.
@@ -177,17 +222,27 @@ func (a *Analyzer) spans(sc *Scratch) {
 }
 
 // words tokenizes sc.text, drops stop words and emits word n-grams.
-func (a *Analyzer) words(sc *Scratch, emit func([]byte)) {
+func (a *Analyzer) words(ctx context.Context, sc *Scratch, emit func([]byte)) error {
 	a.spans(sc)
 	text := sc.text
 	n := len(sc.spans) / 2
 	if a.min == 1 {
 		for i := 0; i < n; i++ {
+			if i%checkEvery == checkEvery-1 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			emit(text[sc.spans[2*i]:sc.spans[2*i+1]])
 		}
 	}
 	for k := max(a.min, 2); k <= min(a.max, n); k++ {
 		for i := 0; i+k <= n; i++ {
+			if i%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			sc.term = sc.term[:0]
 			for j := i; j < i+k; j++ {
 				if j > i {
@@ -198,6 +253,7 @@ func (a *Analyzer) words(sc *Scratch, emit func([]byte)) {
 			emit(sc.term)
 		}
 	}
+	return nil
 }
 
 // collapseSpaces replaces each run of two or more Python whitespace
@@ -250,30 +306,50 @@ func runeOffsets(sc *Scratch, b []byte) []int {
 
 // charNgrams emits every code-point n-gram of sc.text, as scikit-learn's
 // _char_ngrams.
-func (a *Analyzer) charNgrams(sc *Scratch, emit func([]byte)) {
+func (a *Analyzer) charNgrams(ctx context.Context, sc *Scratch, emit func([]byte)) error {
 	off := runeOffsets(sc, sc.text)
 	sc.runes = off
 	n := len(off) - 1
 	lo := a.min
 	if lo == 1 {
 		for i := 0; i < n; i++ {
+			if i%checkEvery == checkEvery-1 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			emit(sc.text[off[i]:off[i+1]])
 		}
 		lo = 2
 	}
 	for k := lo; k <= min(a.max, n); k++ {
 		for i := 0; i+k <= n; i++ {
+			if i%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			emit(sc.text[off[i]:off[i+k]])
 		}
 	}
+	return nil
 }
 
 // charWBNgrams emits the n-grams of each whitespace-separated word padded
 // with one space on each side, as scikit-learn's _char_wb_ngrams: a word
 // shorter than n yields itself once.
-func (a *Analyzer) charWBNgrams(sc *Scratch, emit func([]byte)) {
+func (a *Analyzer) charWBNgrams(ctx context.Context, sc *Scratch, emit func([]byte)) error {
 	text := sc.text
+	// emitted counts terms since the last look at ctx: a word's terms
+	// number about its length times the n-gram range.
+	emitted := 0
 	for i := 0; i < len(text); {
+		if emitted >= checkEvery {
+			emitted = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		r, size := utf8.DecodeRune(text[i:])
 		if IsPySpace(r) {
 			i += size
@@ -300,12 +376,19 @@ func (a *Analyzer) charWBNgrams(sc *Scratch, emit func([]byte)) {
 			o := 0
 			for o+k < wlen {
 				o++
+				if o%checkEvery == 0 { // one very long word
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
 				emit(w[off[o]:off[o+k]])
 			}
+			emitted += o + 1
 			if o == 0 {
 				break
 			}
 		}
 		i = j
 	}
+	return nil
 }
