@@ -195,20 +195,54 @@ func (a *Analyzer) EachContext(ctx context.Context, text string, sc *Scratch, em
 		return a.words(ctx, sc, emit)
 	case KindChar:
 		collapseSpaces(sc)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		return a.charNgrams(ctx, sc, emit)
 	case KindCharWB:
 		collapseSpaces(sc)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		return a.charWBNgrams(ctx, sc, emit)
 	}
 	return nil
 }
 
-// spans tokenizes sc.text into sc.spans, stop words dropped.
-func (a *Analyzer) spans(sc *Scratch) {
+// runChunk is how many bytes of text the word-run tokenizer takes between
+// two looks at the context.
+const runChunk = 64 << 10
+
+// spans tokenizes sc.text into sc.spans, stop words dropped; it stops with
+// ctx's error once ctx is done, looked at every runChunk bytes where the
+// tokens are runs of word characters.
+func (a *Analyzer) spans(ctx context.Context, sc *Scratch) error {
 	text := sc.text
 	if a.tok.minRun > 0 && a.stop == nil {
-		sc.spans = a.tok.appendRuns(sc.spans[:0], text)
-		return
+		sc.spans = sc.spans[:0]
+		// No run crosses an ASCII non-word byte, so the text splits there
+		// into chunks tokenized one at a time with the same result.
+		for lo := 0; lo < len(text); {
+			hi := lo + runChunk
+			for hi < len(text) && (text[hi] >= utf8.RuneSelf || isASCIIWord[text[hi]]) {
+				hi++
+			}
+			hi = min(hi, len(text))
+			if lo == 0 && hi == len(text) {
+				sc.spans = a.tok.appendRuns(sc.spans, text)
+				return nil
+			}
+			n := len(sc.spans)
+			sc.spans = a.tok.appendRuns(sc.spans, text[lo:hi])
+			for i := n; i < len(sc.spans); i++ {
+				sc.spans[i] += lo
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			lo = hi
+		}
+		return nil
 	}
 	sc.spans = sc.spans[:0]
 	a.tok.tokens(text, func(s, e int) {
@@ -219,11 +253,14 @@ func (a *Analyzer) spans(sc *Scratch) {
 		}
 		sc.spans = append(sc.spans, s, e)
 	})
+	return ctx.Err()
 }
 
 // words tokenizes sc.text, drops stop words and emits word n-grams.
 func (a *Analyzer) words(ctx context.Context, sc *Scratch, emit func([]byte)) error {
-	a.spans(sc)
+	if err := a.spans(ctx, sc); err != nil {
+		return err
+	}
 	text := sc.text
 	n := len(sc.spans) / 2
 	if a.min == 1 {
@@ -292,6 +329,10 @@ func collapseSpaces(sc *Scratch) {
 // plus len(b).
 func runeOffsets(sc *Scratch, b []byte) []int {
 	sc.runes = sc.runes[:0]
+	if cap(sc.runes) < len(b)+1 && len(b) > 1<<10 {
+		// At most one offset per byte: one allocation for a long text.
+		sc.runes = make([]int, 0, len(b)+1)
+	}
 	for i := 0; i < len(b); {
 		sc.runes = append(sc.runes, i)
 		if b[i] < utf8.RuneSelf {

@@ -183,7 +183,9 @@ func (t *pairTable) get(key uint64) int32 {
 func (c *CountVectorizer) indexed(ctx context.Context, text string, sc *Scratch) (words, out int, err error) {
 	a, ix := c.Analyzer, c.ix
 	a.preprocess(text, sc)
-	a.spans(sc)
+	if err := a.spans(ctx, sc); err != nil {
+		return 0, 0, err
+	}
 	t, sp := sc.text, sc.spans
 	n := len(sp) / 2
 	sc.ids = sc.ids[:0]
