@@ -174,3 +174,23 @@ func TestEachContextStops(t *testing.T) {
 		}
 	}
 }
+
+// TestWordPieceCharsBound checks that max_input_chars_per_word, which sets
+// the cost of one long word, is bounded.
+func TestWordPieceCharsBound(t *testing.T) {
+	v, err := NewVocab(map[string]int{"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 3, "a": 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultWordPieceOptions()
+	for _, tc := range []struct {
+		n  int
+		ok bool
+	}{{100, true}, {MaxInputCharsPerWordLimit, true}, {MaxInputCharsPerWordLimit + 1, false}, {1 << 30, false}, {0, false}} {
+		o.MaxInputCharsPerWord = tc.n
+		_, err := NewWordPiece(v, o)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrConfig)) {
+			t.Errorf("max_input_chars_per_word %d: error %v, want ok=%v", tc.n, err, tc.ok)
+		}
+	}
+}
