@@ -264,18 +264,25 @@ func (a *Analyzer) words(ctx context.Context, sc *Scratch, emit func([]byte)) er
 	text := sc.text
 	n := len(sc.spans) / 2
 	if a.min == 1 {
-		for i := 0; i < n; i++ {
-			if i%checkEvery == checkEvery-1 {
+		for i := 0; i < n; {
+			// Blocks of checkEvery terms keep the check out of the loop
+			// that emits them.
+			for stop := min(n, i+checkEvery); i < stop; i++ {
+				emit(text[sc.spans[2*i]:sc.spans[2*i+1]])
+			}
+			if i < n {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			emit(text[sc.spans[2*i]:sc.spans[2*i+1]])
 		}
 	}
 	for k := max(a.min, 2); k <= min(a.max, n); k++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		for i := 0; i+k <= n; i++ {
-			if i%checkEvery == 0 {
+			if i%checkEvery == checkEvery-1 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -329,10 +336,6 @@ func collapseSpaces(sc *Scratch) {
 // plus len(b).
 func runeOffsets(sc *Scratch, b []byte) []int {
 	sc.runes = sc.runes[:0]
-	if cap(sc.runes) < len(b)+1 && len(b) > 1<<10 {
-		// At most one offset per byte: one allocation for a long text.
-		sc.runes = make([]int, 0, len(b)+1)
-	}
 	for i := 0; i < len(b); {
 		sc.runes = append(sc.runes, i)
 		if b[i] < utf8.RuneSelf {
@@ -353,27 +356,46 @@ func (a *Analyzer) charNgrams(ctx context.Context, sc *Scratch, emit func([]byte
 	n := len(off) - 1
 	lo := a.min
 	if lo == 1 {
-		for i := 0; i < n; i++ {
-			if i%checkEvery == checkEvery-1 {
+		for i := 0; i < n; {
+			for stop := min(n, i+checkEvery); i < stop; i++ {
+				emit(sc.text[off[i]:off[i+1]])
+			}
+			if i < n {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			emit(sc.text[off[i]:off[i+1]])
 		}
 		lo = 2
 	}
 	for k := lo; k <= min(a.max, n); k++ {
-		for i := 0; i+k <= n; i++ {
-			if i%checkEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+		for i := 0; i+k <= n; {
+			for stop := min(n-k+1, i+checkEvery); i < stop; i++ {
+				emit(sc.text[off[i]:off[i+k]])
 			}
-			emit(sc.text[off[i]:off[i+k]])
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// longWordNgrams emits the k-grams of a very long padded word w after its
+// first, in blocks with a look at ctx after each, and returns the last
+// offset emitted (as charWBNgrams' own loop leaves o).
+func longWordNgrams(ctx context.Context, w []byte, off []int, k int, emit func([]byte)) (int, error) {
+	wlen, o := len(off)-1, 0
+	for o+k < wlen {
+		for stop := min(wlen-k, o+checkEvery); o < stop; {
+			o++
+			emit(w[off[o]:off[o+k]])
+		}
+		if err := ctx.Err(); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // charWBNgrams emits the n-grams of each whitespace-separated word padded
@@ -381,12 +403,13 @@ func (a *Analyzer) charNgrams(ctx context.Context, sc *Scratch, emit func([]byte
 // shorter than n yields itself once.
 func (a *Analyzer) charWBNgrams(ctx context.Context, sc *Scratch, emit func([]byte)) error {
 	text := sc.text
-	// emitted counts terms since the last look at ctx: a word's terms
-	// number about its length times the n-gram range.
-	emitted := 0
+	// next is where the next look at ctx is due: every 4 KB of text, at
+	// most a few hundred thousand terms of short words (a long word looks
+	// at it itself).
+	next := 4 << 10
 	for i := 0; i < len(text); {
-		if emitted >= checkEvery {
-			emitted = 0
+		if i >= next {
+			next = i + 4<<10
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -415,16 +438,16 @@ func (a *Analyzer) charWBNgrams(ctx context.Context, sc *Scratch, emit func([]by
 			end := min(k, wlen)
 			emit(w[off[0]:off[end]])
 			o := 0
+			if wlen > checkEvery {
+				var err error
+				if o, err = longWordNgrams(ctx, w, off, k, emit); err != nil {
+					return err
+				}
+			}
 			for o+k < wlen {
 				o++
-				if o%checkEvery == 0 { // one very long word
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
 				emit(w[off[o]:off[o+k]])
 			}
-			emitted += o + 1
 			if o == 0 {
 				break
 			}
