@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/bits"
@@ -25,6 +26,9 @@ func (s *Sparse) Reset() { s.Idx, s.Val = s.Idx[:0], s.Val[:0] }
 type TextVectorizer interface {
 	// Transform overwrites dst with the features of text, reusing dst's memory.
 	Transform(text string, dst *Sparse)
+	// TransformContext is Transform that stops with ctx.Err() once ctx is
+	// done, looking at it every few thousand terms; dst is then undefined.
+	TransformContext(ctx context.Context, text string, dst *Sparse) error
 	// NumFeatures is the number of columns.
 	NumFeatures() int
 }
@@ -175,15 +179,22 @@ func (t *pairTable) get(key uint64) int32 {
 
 // indexed gathers the vocabulary columns of text's terms into sc.idx
 // through c.ix, and returns its word count and how many words are no
-// unigram of the vocabulary.
-func (c *CountVectorizer) indexed(text string, sc *Scratch) (words, out int) {
+// unigram of the vocabulary; it stops with ctx's error once ctx is done.
+func (c *CountVectorizer) indexed(ctx context.Context, text string, sc *Scratch) (words, out int, err error) {
 	a, ix := c.Analyzer, c.ix
 	a.preprocess(text, sc)
-	a.spans(sc)
+	if err := a.spans(ctx, sc); err != nil {
+		return 0, 0, err
+	}
 	t, sp := sc.text, sc.spans
 	n := len(sp) / 2
 	sc.ids = sc.ids[:0]
 	for i := range n {
+		if i%checkEvery == checkEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return 0, 0, err
+			}
+		}
 		e, ok := ix.words[string(t[sp[2*i]:sp[2*i+1]])]
 		if !ok {
 			e = wordEntry{-1, -1}
@@ -206,6 +217,11 @@ func (c *CountVectorizer) indexed(text string, sc *Scratch) (words, out int) {
 	}
 	for k := 3; k <= min(a.max, n); k++ {
 		for i := 0; i+k <= n; i++ {
+			if i%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return 0, 0, err
+				}
+			}
 			sc.term = sc.term[:0]
 			for j := i; j < i+k; j++ {
 				if j > i {
@@ -218,7 +234,7 @@ func (c *CountVectorizer) indexed(text string, sc *Scratch) (words, out int) {
 			}
 		}
 	}
-	return n, out
+	return n, out, nil
 }
 
 // NumFeatures is the vocabulary size.
@@ -226,21 +242,31 @@ func (c *CountVectorizer) NumFeatures() int { return len(c.Vocabulary) }
 
 // Transform writes the term counts of text to dst.
 func (c *CountVectorizer) Transform(text string, dst *Sparse) {
+	_ = c.TransformContext(context.Background(), text, dst)
+}
+
+// TransformContext is Transform that stops with ctx.Err() once ctx is done.
+func (c *CountVectorizer) TransformContext(ctx context.Context, text string, dst *Sparse) error {
 	sc := scratchPool.Get().(*Scratch)
+	defer scratchPool.Put(sc)
 	sc.idx = sc.idx[:0]
 	if c.ix != nil {
-		c.indexed(text, sc)
+		if _, _, err := c.indexed(ctx, text, sc); err != nil {
+			return err
+		}
 		c.counts(sc, dst)
-		scratchPool.Put(sc)
-		return
+		return nil
 	}
-	c.Analyzer.Each(text, sc, func(term []byte) {
+	err := c.Analyzer.EachContext(ctx, text, sc, func(term []byte) {
 		if j, ok := c.Vocabulary[string(term)]; ok {
 			sc.idx = append(sc.idx, j)
 		}
 	})
+	if err != nil {
+		return err
+	}
 	c.counts(sc, dst)
-	scratchPool.Put(sc)
+	return nil
 }
 
 // TransformOOV is Transform that also counts, in the same pass, the text's
@@ -250,20 +276,28 @@ func (c *CountVectorizer) Transform(text string, dst *Sparse) {
 // ok is false, and the counts zero, when the analyzer is not a word
 // analyzer or its n-grams do not start at 1 (it sees no unigrams).
 func (c *CountVectorizer) TransformOOV(text string, dst *Sparse) (words, out int, ok bool) {
+	words, out, ok, _ = c.TransformOOVContext(context.Background(), text, dst)
+	return words, out, ok
+}
+
+// TransformOOVContext is TransformOOV that stops with ctx.Err() once ctx
+// is done.
+func (c *CountVectorizer) TransformOOVContext(ctx context.Context, text string, dst *Sparse) (words, out int, ok bool, err error) {
 	if c.Analyzer.cfg.Kind != KindWord || c.Analyzer.min != 1 {
-		c.Transform(text, dst)
-		return 0, 0, false
+		return 0, 0, false, c.TransformContext(ctx, text, dst)
 	}
 	sc := scratchPool.Get().(*Scratch)
+	defer scratchPool.Put(sc)
 	sc.idx = sc.idx[:0]
 	if c.ix != nil {
-		words, out = c.indexed(text, sc)
+		if words, out, err = c.indexed(ctx, text, sc); err != nil {
+			return 0, 0, false, err
+		}
 		c.counts(sc, dst)
-		scratchPool.Put(sc)
-		return words, out, true
+		return words, out, true, nil
 	}
 	k := 0
-	c.Analyzer.Each(text, sc, func(term []byte) {
+	err = c.Analyzer.EachContext(ctx, text, sc, func(term []byte) {
 		j, in := c.Vocabulary[string(term)]
 		if in {
 			sc.idx = append(sc.idx, j)
@@ -275,10 +309,12 @@ func (c *CountVectorizer) TransformOOV(text string, dst *Sparse) (words, out int
 		}
 		k++
 	})
+	if err != nil {
+		return 0, 0, false, err
+	}
 	words = len(sc.spans) / 2
 	c.counts(sc, dst)
-	scratchPool.Put(sc)
-	return words, out, true
+	return words, out, true, nil
 }
 
 // counts writes the column counts gathered in sc.idx to dst.
@@ -403,12 +439,31 @@ func (v *TfidfVectorizer) Transform(text string, dst *Sparse) {
 	v.Tfidf.Apply(dst)
 }
 
+// TransformContext is Transform that stops with ctx.Err() once ctx is done.
+func (v *TfidfVectorizer) TransformContext(ctx context.Context, text string, dst *Sparse) error {
+	if err := v.Count.TransformContext(ctx, text, dst); err != nil {
+		return err
+	}
+	v.Tfidf.Apply(dst)
+	return nil
+}
+
 // TransformOOV is Transform that also counts the text's word unigrams and
 // those outside the vocabulary, as CountVectorizer.TransformOOV.
 func (v *TfidfVectorizer) TransformOOV(text string, dst *Sparse) (words, out int, ok bool) {
 	words, out, ok = v.Count.TransformOOV(text, dst)
 	v.Tfidf.Apply(dst)
 	return words, out, ok
+}
+
+// TransformOOVContext is TransformOOV that stops with ctx.Err() once ctx
+// is done.
+func (v *TfidfVectorizer) TransformOOVContext(ctx context.Context, text string, dst *Sparse) (words, out int, ok bool, err error) {
+	if words, out, ok, err = v.Count.TransformOOVContext(ctx, text, dst); err != nil {
+		return 0, 0, false, err
+	}
+	v.Tfidf.Apply(dst)
+	return words, out, ok, nil
 }
 
 // HashingVectorizer is scikit-learn's HashingVectorizer: each term goes to
@@ -447,10 +502,16 @@ func (h *HashingVectorizer) NumFeatures() int { return h.NFeatures }
 
 // Transform writes the hashed row of text to dst.
 func (h *HashingVectorizer) Transform(text string, dst *Sparse) {
+	_ = h.TransformContext(context.Background(), text, dst)
+}
+
+// TransformContext is Transform that stops with ctx.Err() once ctx is done.
+func (h *HashingVectorizer) TransformContext(ctx context.Context, text string, dst *Sparse) error {
 	sc := scratchPool.Get().(*Scratch)
+	defer scratchPool.Put(sc)
 	sc.hv = sc.hv[:0]
 	n := uint32(h.NFeatures)
-	h.Analyzer.Each(text, sc, func(term []byte) {
+	err := h.Analyzer.EachContext(ctx, text, sc, func(term []byte) {
 		hs := int32(Murmur3(term, 0))
 		var col uint32
 		if hs == math.MinInt32 {
@@ -468,6 +529,9 @@ func (h *HashingVectorizer) Transform(text string, dst *Sparse) {
 		}
 		sc.hv = append(sc.hv, uint64(col)<<1|neg)
 	})
+	if err != nil {
+		return err
+	}
 	slices.Sort(sc.hv)
 	dst.Reset()
 	for i := 0; i < len(sc.hv); {
@@ -488,8 +552,8 @@ func (h *HashingVectorizer) Transform(text string, dst *Sparse) {
 		dst.Val = append(dst.Val, v)
 		i = j
 	}
-	scratchPool.Put(sc)
 	normalizeSparse(dst, h.Norm)
+	return nil
 }
 
 // Murmur3 is MurmurHash3 x86_32 of b with the given seed; scikit-learn's

@@ -53,7 +53,8 @@ type WordPieceOptions struct {
 	UnkToken string
 	// ContinuingSubwordPrefix marks a piece that continues a word.
 	ContinuingSubwordPrefix string
-	// MaxInputCharsPerWord: a longer word (in code points) becomes UnkToken.
+	// MaxInputCharsPerWord: a longer word (in code points) becomes UnkToken;
+	// at most MaxInputCharsPerWordLimit.
 	MaxInputCharsPerWord int
 	// CLSToken, SEPToken and PADToken name the special tokens; each must be
 	// in the vocabulary.
@@ -115,6 +116,13 @@ type wpScratch struct {
 	it   norm.Iter
 }
 
+// MaxInputCharsPerWordLimit bounds max_input_chars_per_word (Hugging Face's
+// BERT tokenizers use 100). The greedy longest-match tries every prefix of
+// what remains of a word, so one word of n code points costs up to about
+// n² vocabulary lookups of up to n bytes: a tokenizer.json that raised the
+// limit to millions would let one long word hold a core for minutes.
+const MaxInputCharsPerWordLimit = 1000
+
 var wpPool = sync.Pool{New: func() any { return new(wpScratch) }}
 
 // NewWordPiece builds a WordPiece tokenizer over v. It fails, wrapping
@@ -123,7 +131,7 @@ func NewWordPiece(v *Vocab, o WordPieceOptions) (*WordPiece, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: nil vocabulary", ErrConfig)
 	}
-	if o.MaxInputCharsPerWord <= 0 {
+	if o.MaxInputCharsPerWord <= 0 || o.MaxInputCharsPerWord > MaxInputCharsPerWordLimit {
 		return nil, fmt.Errorf("%w: max_input_chars_per_word %d", ErrConfig, o.MaxInputCharsPerWord)
 	}
 	w := &WordPiece{vocab: v, opt: o, strip: o.Lowercase}

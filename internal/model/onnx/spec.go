@@ -117,6 +117,14 @@ const (
 	PoolCLS  = "cls"
 )
 
+// MaxLengthLimit bounds onnx.tokenizer.max_length. With max_length
+// padding every row of a batch is padded to it, so it sizes each run's
+// input tensors (rows × max_length ids, mask and type ids) and the graph's
+// activations; the longest-context text encoders in use take 8,192
+// positions, so 65,536 leaves room while keeping one row's inputs under a
+// megabyte.
+const MaxLengthLimit = 1 << 16
+
 // defaultInputs maps the conventional graph input names to their sources.
 var defaultInputs = map[string]string{
 	"input_ids": SourceIDs, "attention_mask": SourceMask, "token_type_ids": SourceTypeIDs,
@@ -241,6 +249,9 @@ func (s *Spec) check() error {
 	}
 	if t.MaxLength < 0 {
 		return invalid("onnx.tokenizer.max_length", "must not be negative, got %d", t.MaxLength)
+	}
+	if t.MaxLength > MaxLengthLimit {
+		return invalid("onnx.tokenizer.max_length", "%d is above the limit of %d positions", t.MaxLength, MaxLengthLimit)
 	}
 	t.Padding = or(t.Padding, preprocess.PadLongest)
 	switch t.Padding {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/numpy"
@@ -94,6 +95,8 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// float returns a finite scalar attribute: NaN or ±Inf is refused, naming
+// it, as floats refuses them in arrays.
 func (o obj) float(name string) (float64, error) {
 	v, ok := o.get(name)
 	if !ok {
@@ -103,28 +106,107 @@ func (o obj) float(name string) (float64, error) {
 	if !ok {
 		return 0, o.errf("%s is %s, want a number", name, pickle.Describe(v))
 	}
+	if err := o.finite(name, []float64{f}, nil, false); err != nil {
+		return 0, err
+	}
 	return f, nil
 }
 
-// floats returns a numeric array attribute in row-major order with its shape.
+// floats returns a numeric array attribute in row-major order with its
+// shape. Every value must be finite: a NaN or ±Inf is refused with an error
+// wrapping model.ErrInvalid that names the attribute and the index, since
+// scikit-learn never fits one into the arrays mlserve reads and one such
+// value would turn every prediction it touches into NaN. The one kind of
+// array that may hold -Inf is read with logProbs.
 func (o obj) floats(name string) ([]float64, []int, error) {
+	return o.numbers(name, false)
+}
+
+// logProbs is floats for an array of log-probabilities that scikit-learn
+// legitimately stores -Inf in: the log of a probability of zero, which the
+// scoring code carries through (exp(-Inf) is 0). NaN and +Inf are still
+// refused. The only such array is naive Bayes' class_log_prior_:
+// sklearn/naive_bayes.py _update_class_log_prior takes np.log of the class
+// counts with the divide-by-zero warning silenced "because class was not
+// yet observed" (a class given to partial_fit that no sample had), or of a
+// class_prior that gives a class 0.
+func (o obj) logProbs(name string) ([]float64, []int, error) {
+	return o.numbers(name, true)
+}
+
+func (o obj) numbers(name string, negInf bool) ([]float64, []int, error) {
 	v, ok := o.get(name)
 	if !ok {
 		return nil, nil, o.errf("missing %s (is the estimator fitted?)", name)
 	}
+	var f []float64
+	var shape []int
 	switch x := v.(type) {
 	case *numpy.Array:
-		f, err := x.Float64s()
-		if err != nil {
+		var err error
+		if f, err = x.Float64s(); err != nil {
 			return nil, nil, o.errf("%s: %v", name, err)
 		}
-		return f, x.Shape, nil
+		shape = x.Shape
 	default:
-		if f, ok := toFloat(v); ok {
-			return []float64{f}, nil, nil
+		s, ok := toFloat(v)
+		if !ok {
+			return nil, nil, o.errf("%s is %s, want an array", name, pickle.Describe(v))
 		}
+		f = []float64{s}
 	}
-	return nil, nil, o.errf("%s is %s, want an array", name, pickle.Describe(v))
+	if err := o.finite(name, f, shape, negInf); err != nil {
+		return nil, nil, err
+	}
+	return f, shape, nil
+}
+
+// finite refuses a NaN or ±Inf in vals (-Inf allowed when negInf), naming
+// the attribute and the value's index in an array of the given shape, e.g.
+// "LogisticRegression.coef_ holds NaN at [0, 17]".
+func (o obj) finite(name string, vals []float64, shape []int, negInf bool) error {
+	for i, v := range vals {
+		if v-v == 0 { // false for NaN and ±Inf only
+			continue
+		}
+		if negInf && math.IsInf(v, -1) {
+			continue
+		}
+		return fmt.Errorf("%w: %s.%s holds %s%s; scikit-learn does not fit such a value, and it would make predictions NaN",
+			model.ErrInvalid, o.name(), name, nonFiniteName(v), indexOf(i, shape, len(vals)))
+	}
+	return nil
+}
+
+// nonFiniteName names a NaN or infinite value.
+func nonFiniteName(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return "NaN"
+}
+
+// indexOf renders flat index i of a row-major array of the given shape as
+// " at [r, c]"; "" for a scalar.
+func indexOf(i int, shape []int, n int) string {
+	if len(shape) == 0 {
+		if n == 1 {
+			return ""
+		}
+		return fmt.Sprintf(" at [%d]", i)
+	}
+	idx := make([]string, len(shape))
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] <= 0 {
+			return fmt.Sprintf(" at flat index %d", i)
+		}
+		idx[d] = strconv.Itoa(i % shape[d])
+		i /= shape[d]
+	}
+	return " at [" + strings.Join(idx, ", ") + "]"
 }
 
 // labels renders classes_ as Python's str() would.

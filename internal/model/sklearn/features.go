@@ -1,6 +1,7 @@
 package sklearn
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/mlserve/mlserve/internal/model"
@@ -55,9 +56,10 @@ func (v *vec) project(n int, f func(c int) float64) {
 	v.isDense = true
 }
 
-// featurizer maps a text to its feature row.
+// featurizer maps a text to its feature row. It returns ctx.Err() once ctx
+// is done, noticed within a few thousand terms of the text.
 type featurizer interface {
-	featurize(text string, v *vec) error
+	featurize(ctx context.Context, text string, v *vec) error
 	width() int
 }
 
@@ -98,10 +100,9 @@ func (s scaleStep) check(in int) error {
 
 type textVec struct{ tv preprocess.TextVectorizer }
 
-func (t textVec) featurize(text string, v *vec) error {
+func (t textVec) featurize(ctx context.Context, text string, v *vec) error {
 	v.isDense = false
-	t.tv.Transform(text, &v.sp)
-	return nil
+	return t.tv.TransformContext(ctx, text, &v.sp)
 }
 func (t textVec) width() int { return t.tv.NumFeatures() }
 
@@ -109,7 +110,7 @@ func (t textVec) width() int { return t.tv.NumFeatures() }
 // it transforms (CountVectorizer, TfidfVectorizer).
 type oovTransformer interface {
 	preprocess.TextVectorizer
-	TransformOOV(text string, dst *preprocess.Sparse) (words, out int, ok bool)
+	TransformOOVContext(ctx context.Context, text string, dst *preprocess.Sparse) (words, out int, ok bool, err error)
 }
 
 // oovVec is the model's first word vectorizer, the one Model.OOVRate
@@ -117,10 +118,11 @@ type oovTransformer interface {
 // so Predict tells the rate without a second tokenization.
 type oovVec struct{ tv oovTransformer }
 
-func (t oovVec) featurize(text string, v *vec) error {
+func (t oovVec) featurize(ctx context.Context, text string, v *vec) error {
 	v.isDense = false
-	v.oov.words, v.oov.out, v.oov.ok = t.tv.TransformOOV(text, &v.sp)
-	return nil
+	var err error
+	v.oov.words, v.oov.out, v.oov.ok, err = t.tv.TransformOOVContext(ctx, text, &v.sp)
+	return err
 }
 func (t oovVec) width() int { return t.tv.NumFeatures() }
 
@@ -185,8 +187,8 @@ type chain struct {
 	steps []rowStep
 }
 
-func (c *chain) featurize(text string, v *vec) error {
-	if err := c.first.featurize(text, v); err != nil {
+func (c *chain) featurize(ctx context.Context, text string, v *vec) error {
+	if err := c.first.featurize(ctx, text, v); err != nil {
 		return err
 	}
 	for _, s := range c.steps {
@@ -212,7 +214,7 @@ type union struct {
 	weights []float64 // 1 where none was given
 }
 
-func (u *union) featurize(text string, v *vec) error {
+func (u *union) featurize(ctx context.Context, text string, v *vec) error {
 	v.isDense = false
 	v.sp.Reset()
 	if v.part == nil {
@@ -222,7 +224,7 @@ func (u *union) featurize(text string, v *vec) error {
 	off := int32(0)
 	for i, p := range u.parts {
 		part.oov.ok = false
-		if err := p.featurize(text, part); err != nil {
+		if err := p.featurize(ctx, text, part); err != nil {
 			return err
 		}
 		if part.oov.ok {

@@ -159,7 +159,9 @@ func scoreRow(clf classifier, labels []string, w *work, p *model.Prediction, row
 }
 
 // Predict classifies texts as the scikit-learn estimator's predict,
-// predict_proba and decision_function would. Each prediction's OOV is the
+// predict_proba and decision_function would. It returns ctx.Err() once ctx
+// is done, noticed between texts and within a text's featurization every
+// few thousand terms, so a long text stops soon after its request does. Each prediction's OOV is the
 // text's out-of-vocabulary rate, equal to OOVRate(text), counted while the
 // first word vectorizer transforms it; not measured when OOVRate's ok would
 // be false, or when that vectorizer's n-grams start above 1.
@@ -175,7 +177,7 @@ func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction
 			}
 		}
 		w.v.oov.ok = false
-		if err := m.feat.featurize(text, &w.v); err != nil {
+		if err := m.feat.featurize(ctx, text, &w.v); err != nil {
 			return nil, err
 		}
 		scoreRow(m.clf, m.labels, w, &out[i], vals[i*per:(i+1)*per:(i+1)*per])

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/mlserve/mlserve/internal/model"
@@ -191,6 +192,9 @@ func (t *translator) union(o obj) (featurizer, error) {
 				if w, ok = toFloat(x); !ok {
 					return nil, o.errf("weight of %v is %s", tu[0], pickle.Describe(x))
 				}
+				if err := o.finite(fmt.Sprintf("transformer_weights[%v]", tu[0]), []float64{w}, nil, false); err != nil {
+					return nil, err
+				}
 			}
 		}
 		u.parts = append(u.parts, f)
@@ -223,7 +227,9 @@ func refuseCallable(o obj, name string) error {
 		model.ErrUnsupported, o.name(), name, what)
 }
 
-func (t *translator) analyzer(o obj) (*preprocess.Analyzer, error) {
+// analyzer reads the analysis parameters of a vectorizer; vocab is its
+// vocabulary_, nil for a HashingVectorizer (see ngramBound).
+func (t *translator) analyzer(o obj, vocab map[string]int32) (*preprocess.Analyzer, error) {
 	for _, n := range []string{"preprocessor", "tokenizer", "analyzer"} {
 		if err := refuseCallable(o, n); err != nil {
 			return nil, err
@@ -274,15 +280,89 @@ func (t *translator) analyzer(o obj) (*preprocess.Analyzer, error) {
 		if !ok1 || !ok2 {
 			return nil, o.errf("ngram_range is %s", pickle.Describe(ng))
 		}
-		cfg.NgramMin, cfg.NgramMax = int(lo), int(hi)
+		if lo < 1 || hi < lo {
+			return nil, o.errf("ngram_range (%d, %d): scikit-learn needs 1 <= min_n <= max_n", lo, hi)
+		}
+		// Clamped here so that int conversion cannot wrap; ngramBound
+		// refuses or lowers anything above preprocess.MaxNgram anyway.
+		cfg.NgramMin, cfg.NgramMax = int(min(lo, math.MaxInt32)), int(min(hi, math.MaxInt32))
+	}
+	t.cur["analyzer"] = cfg.Kind
+	t.cur["ngram_range"] = []int{cfg.NgramMin, cfg.NgramMax}
+	if cfg.NgramMax, err = ngramBound(o, cfg, vocab); err != nil {
+		return nil, err
 	}
 	a, err := preprocess.NewAnalyzer(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", model.ErrUnsupported, o.name(), err)
 	}
-	t.cur["analyzer"] = cfg.Kind
-	t.cur["ngram_range"] = []int{cfg.NgramMin, cfg.NgramMax}
 	return a, nil
+}
+
+// ngramBound is the largest n-gram length worth computing for a vectorizer,
+// which bounds what one text costs however large the file's ngram_range.
+//
+// A vectorizer with a vocabulary (Count, Tfidf) counts only the terms in
+// it, and no n-gram longer than its longest term can be one: a word n-gram
+// of n tokens holds at least n-1 spaces (the joins), a char or char_wb
+// n-gram is n code points. So a max_n above that is lowered to it, which
+// changes no feature, rather than refused: ngram_range=(1, 1_000_000) with
+// a vocabulary of unigrams and bigrams serves as (1, 2). (char_wb also
+// emits a word shorter than n whole, once, whatever the n; with max_n kept
+// at least min_n that still happens for every word it happened for.)
+// What remains above preprocess.MaxNgram, and a HashingVectorizer's max_n
+// above it (it has no vocabulary to bound it), is refused with an error
+// wrapping model.ErrUnsupported.
+func ngramBound(o obj, cfg preprocess.AnalyzerConfig, vocab map[string]int32) (int, error) {
+	hi := cfg.NgramMax
+	if vocab != nil {
+		hi = max(cfg.NgramMin, min(hi, preprocess.LongestTerm(cfg.Kind, vocab)))
+	}
+	if hi > preprocess.MaxNgram {
+		why := "its vocabulary_ has terms that long"
+		if vocab == nil {
+			why = "a HashingVectorizer has no vocabulary_ to bound it"
+		}
+		return 0, fmt.Errorf("%w: %s.ngram_range (%d, %d): mlserve computes n-grams of at most %d (%s); each text would cost time and memory in proportion",
+			model.ErrUnsupported, o.name(), cfg.NgramMin, cfg.NgramMax, preprocess.MaxNgram, why)
+	}
+	return hi, nil
+}
+
+// checkDF checks the fitting parameters min_df, max_df and max_features
+// against scikit-learn's own constraints. They do not change how a fitted
+// vectorizer transforms, but a file that breaks them was not written by
+// scikit-learn's fit; max_features also bounds the vocabulary_.
+func checkDF(o obj, vocabSize int) error {
+	for _, name := range []string{"min_df", "max_df"} {
+		v, ok := o.get(name)
+		if !ok || v == nil {
+			continue
+		}
+		switch x := v.(type) {
+		case int64:
+			if x >= 0 {
+				continue
+			}
+		case float64:
+			if x >= 0 && x <= 1 {
+				continue
+			}
+		}
+		return o.errf("%s is %s, want an int >= 0 or a float in [0, 1]", name, pickle.Describe(v))
+	}
+	v, ok := o.get("max_features")
+	if !ok || v == nil {
+		return nil
+	}
+	n, ok := v.(int64)
+	if !ok || n < 1 {
+		return o.errf("max_features is %s, want None or an int >= 1", pickle.Describe(v))
+	}
+	if int64(vocabSize) > n {
+		return o.errf("vocabulary_ has %d terms, more than max_features=%d", vocabSize, n)
+	}
+	return nil
 }
 
 func stringsOf(o obj, items []any) ([]string, error) {
@@ -300,18 +380,22 @@ func stringsOf(o obj, items []any) ([]string, error) {
 func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
 	t.cur = map[string]any{"estimator": o.name()}
 	t.vecs = append(t.vecs, t.cur)
-	a, err := t.analyzer(o)
-	if err != nil {
-		return nil, err
-	}
 	binary, err := o.boolean("binary", false)
 	if err != nil {
 		return nil, err
 	}
 	if o.name() == "HashingVectorizer" {
+		a, err := t.analyzer(o, nil)
+		if err != nil {
+			return nil, err
+		}
 		n, err := o.integer("n_features", 1<<20)
 		if err != nil {
 			return nil, err
+		}
+		// scikit-learn: Interval(Integral, 1, np.iinfo(np.int32).max, closed="left").
+		if n < 1 || n >= math.MaxInt32 {
+			return nil, o.errf("n_features is %d, want 1 <= n_features < 2**31-1", n)
 		}
 		alt, err := o.boolean("alternate_sign", true)
 		if err != nil {
@@ -329,6 +413,13 @@ func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
 		return h, nil
 	}
 	vocab, err := vocabulary(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDF(o, len(vocab)); err != nil {
+		return nil, err
+	}
+	a, err := t.analyzer(o, vocab)
 	if err != nil {
 		return nil, err
 	}
@@ -387,17 +478,21 @@ func idf(o obj, use bool) ([]float64, error) {
 		return nil, nil
 	}
 	if v, ok := o.get("idf_"); ok {
-		if a, ok := v.(*numpy.Array); ok {
-			f, err := a.Float64s()
-			if err != nil {
-				return nil, o.errf("idf_: %v", err)
-			}
-			return f, nil
+		if _, ok := v.(*numpy.Array); ok {
+			f, _, err := o.floats("idf_")
+			return f, err
 		}
 	}
 	if v, ok := o.get("_idf_diag"); ok {
 		if s, ok := v.(*scipy.Sparse); ok {
-			return s.Diagonal(), nil
+			if s.Rows != s.Cols {
+				return nil, o.errf("_idf_diag has shape (%d, %d), want a square diagonal", s.Rows, s.Cols)
+			}
+			d := s.Diagonal()
+			if err := o.finite("_idf_diag", d, nil, false); err != nil {
+				return nil, err
+			}
+			return d, nil
 		}
 		return nil, o.errf("_idf_diag is %s", pickle.Describe(v))
 	}
@@ -480,6 +575,13 @@ func (t *translator) rowStep(v any) (rowStep, error) {
 		if s.WithStd {
 			if s.Scale, _, err = o.floats("scale_"); err != nil {
 				return nil, err
+			}
+			// scikit-learn's _handle_zeros_in_scale stores 1 for a
+			// constant feature; a 0 would divide by zero.
+			for j, v := range s.Scale {
+				if v == 0 {
+					return nil, o.errf("scale_ holds 0 at [%d]; scikit-learn stores 1 for a constant feature", j)
+				}
 			}
 		}
 		return scaleStep{s}, nil
@@ -591,12 +693,17 @@ func naiveBayesOf(o obj, nclasses int) (*naiveBayes, error) {
 		return nil, o.errf("feature_log_prob_ has shape %v for %d classes", shape, nclasses)
 	}
 	nf := shape[1]
-	prior, _, err := o.floats("class_log_prior_")
+	prior, _, err := o.logProbs("class_log_prior_")
 	if err != nil {
 		return nil, err
 	}
 	if len(prior) != nclasses {
 		return nil, o.errf("class_log_prior_ has %d values", len(prior))
+	}
+	if o.name() != "ComplementNB" || nclasses == 1 {
+		if !slices.ContainsFunc(prior, func(p float64) bool { return !math.IsInf(p, -1) }) {
+			return nil, o.errf("class_log_prior_ is -Inf for every class: no class can be predicted")
+		}
 	}
 	nb := &naiveBayes{flp: flp, bias: prior, classes: nclasses, nf: nf, binarize: math.NaN()}
 	switch o.name() {
@@ -610,6 +717,11 @@ func naiveBayesOf(o obj, nclasses int) (*naiveBayes, error) {
 			if nb.binarize, ok = toFloat(b); !ok {
 				return nil, o.errf("binarize is %s", pickle.Describe(b))
 			}
+			// NaN is this struct's "no threshold"; a file's own NaN
+			// would silently mean that.
+			if err := o.finite("binarize", []float64{nb.binarize}, nil, false); err != nil {
+				return nil, err
+			}
 		}
 		w := make([]float64, len(flp))
 		bias := make([]float64, nclasses)
@@ -617,6 +729,12 @@ func naiveBayesOf(o obj, nclasses int) (*naiveBayes, error) {
 			var s float64
 			for j := 0; j < nf; j++ {
 				p := flp[k*nf+j]
+				// A log-probability of 0 (probability 1) or above makes
+				// log(1-p) -Inf or NaN: scikit-learn's smoothing
+				// (alpha >= 1e-10) keeps p below 1.
+				if p >= 0 {
+					return nil, o.errf("feature_log_prob_ holds %v at [%d, %d], a probability of 1 or more; BernoulliNB's log(1 - p) would be infinite", p, k, j)
+				}
 				neg := math.Log(1 - math.Exp(p))
 				w[k*nf+j] = p - neg
 				s += neg
@@ -727,6 +845,13 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 			}
 			if len(x) != len(y) || len(x) == 0 {
 				return nil, co.errf("thresholds of %d and %d values", len(x), len(y))
+			}
+			// scikit-learn's _make_unique leaves them strictly increasing;
+			// two equal ones would make the interpolation divide by zero.
+			for i := 1; i < len(x); i++ {
+				if !(x[i] > x[i-1]) {
+					return nil, co.errf("X_thresholds_ is not strictly increasing at [%d] (%v after %v)", i, x[i], x[i-1])
+				}
 			}
 			oob, err := co.str("out_of_bounds", "nan")
 			if err != nil {

@@ -335,6 +335,9 @@ func (t *translator) pca(o obj) (*pcaStep, error) {
 		}
 		p.scale = make([]float64, p.nc)
 		for c, e := range ev {
+			if e < 0 {
+				return nil, o.errf("explained_variance_ holds %v at [%d]; a variance is not negative", e, c)
+			}
 			p.scale[c] = max(math.Sqrt(e), eps)
 		}
 	}
