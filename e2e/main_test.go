@@ -117,6 +117,16 @@ func startServer(t testing.TB, modelsDir string) *proc {
 // startServerWith is startServer with extra YAML appended to the config.
 func startServerWith(t testing.TB, modelsDir, extra string) *proc {
 	t.Helper()
+	p := launch(t, modelsDir, extra)
+	p.waitReady(t)
+	return p
+}
+
+// launch runs `mlserve serve` on modelsDir with extra YAML appended to the
+// config, without waiting for it to be ready; it is stopped when the test
+// ends.
+func launch(t testing.TB, modelsDir, extra string) *proc {
+	t.Helper()
 	cfg := filepath.Join(filepath.Dir(modelsDir), "config.yaml")
 	if err := os.WriteFile(cfg, []byte("models_dir: "+modelsDir+"\ndefault_model: sentiment-v2\n"+extra), 0o644); err != nil {
 		t.Fatal(err)
@@ -145,13 +155,20 @@ func startServerWith(t testing.TB, modelsDir, extra string) *proc {
 	if p.client, err = api.NewClient(p.url, "", nil); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// waitReady waits (60 s at most) until p's readiness check passes.
+func (p *proc) waitReady(t testing.TB) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := p.client.Health(ctx)
 		cancel()
 		if err == nil {
-			break
+			return
 		}
 		select {
 		case werr := <-p.done:
@@ -164,8 +181,6 @@ func startServerWith(t testing.TB, modelsDir, extra string) *proc {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(func() { p.stop(t) })
-	return p
 }
 
 // stop sends SIGTERM and waits for a clean exit.
