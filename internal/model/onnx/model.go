@@ -119,7 +119,8 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 		return nil, err
 	}
 	if spec.Classifier != "" {
-		if md.clf, err = sklearn.LoadVectors(filepath.Join(dir, spec.Classifier)); err != nil {
+		md.clf, err = sklearn.LoadVectorsContext(ctx, filepath.Join(dir, spec.Classifier), sklearn.Options{MaxModelBytes: o.MaxModelBytes})
+		if err != nil {
 			return nil, fileErr("onnx.classifier", spec.Classifier, err)
 		}
 	}
