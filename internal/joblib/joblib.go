@@ -78,7 +78,7 @@ type Options = pickle.Options
 // The budget of one file (see Budget).
 const (
 	// BudgetBase is the memory any file may use, however small.
-	BudgetBase = 64 << 20
+	BudgetBase = 32 << 20
 	// BudgetPerByte is the memory allowed per byte of the file on disk.
 	BudgetPerByte = 128
 )
@@ -93,8 +93,11 @@ const (
 // fixtures (up to 36×); only tiny synthetic files of zeros go higher (81×
 // for 1 KB), and the base covers those. 128 per byte leaves a margin of
 // 3.5× over the worst real model, while a hostile 30 KB file, whatever it
-// inflates to, is refused before 68 MiB, far under the 256 MB of heap a
-// load may grow by.
+// inflates to, is refused before 36 MiB, far under the 256 MB of heap a
+// load may grow by. The base (32 MiB, 400× the largest real need of a
+// tiny file) is kept small because it is also what a bomb gets to
+// decompress and allocate before it is refused: every megabyte of it is
+// milliseconds of a hostile upload.
 func Budget(fileSize, maxModelBytes int64) int64 {
 	b := int64(BudgetBase)
 	if fileSize > 0 {

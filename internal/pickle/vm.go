@@ -188,14 +188,16 @@ func (s *Stream) ReadByte() (byte, error) {
 // ReadN reads exactly n raw bytes. Memory grows with the bytes actually
 // read, so a claimed length larger than the input costs nothing.
 func (s *Stream) ReadN(n int64) ([]byte, error) {
+	if n > s.opts.MaxMemory-s.mem-s.read {
+		return nil, fmt.Errorf("%d bytes claimed: %w", n, s.memErr())
+	}
 	if n < 0 || n > s.opts.MaxBytes-s.read {
 		return nil, fmt.Errorf("%w: %d bytes claimed, more than the %d-byte input limit (MaxBytes)", ErrLimit, n, s.opts.MaxBytes)
 	}
-	if n > s.room() {
-		return nil, fmt.Errorf("%w: %d bytes claimed: %w", ErrLimit, n, s.memErr())
-	}
+	// Up to a mebibyte is allocated at once; beyond, the buffer grows with
+	// what is actually read.
 	const chunk = 1 << 16
-	if n <= chunk {
+	if n <= 1<<20 {
 		b := make([]byte, n)
 		if _, err := io.ReadFull(s, b); err != nil {
 			return nil, truncated(err)
@@ -387,6 +389,20 @@ func (m *machine) readString(lenSize int) (string, error) {
 	}
 	if n > math.MaxInt64 {
 		return "", fmt.Errorf("%w: length %d", ErrLimit, n)
+	}
+	if n <= 1<<20 {
+		// Read straight into the string's memory: one allocation, where
+		// ReadN and a conversion would make two.
+		if int64(n) > m.s.room() {
+			_, err := m.s.ReadN(int64(n)) // the error that names the limit
+			return "", err
+		}
+		var sb strings.Builder
+		sb.Grow(int(n))
+		if _, err := io.CopyN(&sb, m.s, int64(n)); err != nil {
+			return "", truncated(err)
+		}
+		return sb.String(), nil
 	}
 	b, err := m.s.ReadN(int64(n))
 	if err != nil {
