@@ -16,21 +16,24 @@ import (
 // ONNX models never needs the library.
 func loaders(c *config.Config, log *slog.Logger) map[string]model.Loader {
 	return map[string]model.Loader{
-		"sklearn": sklearnLoader{},
+		"sklearn": sklearnLoader{opts: sklearn.Options{MaxModelBytes: c.Limits.MaxModelBytes}},
 		"onnx": onnx.Loader{Options: onnx.Options{
 			LibraryPath:       c.ONNX.LibraryPath,
 			IntraOpThreads:    c.ONNX.IntraOpThreads,
 			ExecutionProvider: c.ONNX.ExecutionProvider,
 			Log:               log.With("component", "onnx"),
+			MaxModelBytes:     c.Limits.MaxModelBytes,
 		}},
 	}
 }
 
-// sklearnLoader reads scikit-learn .joblib/.pkl artifacts natively.
-type sklearnLoader struct{}
+// sklearnLoader reads scikit-learn .joblib/.pkl artifacts natively, each
+// within the budget its size and limits.max_model_bytes allow, and stops
+// when the registry cancels the load.
+type sklearnLoader struct{ opts sklearn.Options }
 
-func (sklearnLoader) Load(_ context.Context, dir string, m *model.Manifest) (model.Model, error) {
-	sm, err := sklearn.Load(filepath.Join(dir, m.Artifact))
+func (l sklearnLoader) Load(ctx context.Context, dir string, m *model.Manifest) (model.Model, error) {
+	sm, err := sklearn.LoadContext(ctx, filepath.Join(dir, m.Artifact), l.opts)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"compress/bzip2"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,9 +70,64 @@ func Sniff(head []byte) Compression {
 }
 
 // Options are the limits for Load; the zero value uses the pickle package's
-// defaults. MaxBytes applies to the decompressed stream, so it also bounds
-// decompression bombs.
+// defaults. MaxBytes and MaxMemory apply to the decompressed stream as it is
+// read, so they also bound decompression bombs: decompression stops at the
+// limit, it is not checked after.
 type Options = pickle.Options
+
+// The budget of one file (see Budget).
+const (
+	// BudgetBase is the memory any file may use, however small.
+	BudgetBase = 32 << 20
+	// BudgetPerByte is the memory allowed per byte of the file on disk.
+	BudgetPerByte = 128
+)
+
+// Budget is the memory, and the decompressed bytes, that loading a file of
+// fileSize bytes may take: BudgetBase + BudgetPerByte × fileSize, capped by
+// maxModelBytes (limits.max_model_bytes; no cap when it is 0 or less).
+//
+// Why these figures: the memory a model needs, as pickle.Options.MaxMemory
+// counts it, is at most 37× its file size among the sample models (spam/v1:
+// 566 KB on disk, 21 MB counted; sentiment/v2 27×) and the scikit-learn
+// fixtures (up to 36×); only tiny synthetic files of zeros go higher (81×
+// for 1 KB), and the base covers those. 128 per byte leaves a margin of
+// 3.5× over the worst real model, while a hostile 30 KB file, whatever it
+// inflates to, is refused before 36 MiB, far under the 256 MB of heap a
+// load may grow by. The base (32 MiB, 400× the largest real need of a
+// tiny file) is kept small because it is also what a bomb gets to
+// decompress and allocate before it is refused: every megabyte of it is
+// milliseconds of a hostile upload.
+func Budget(fileSize, maxModelBytes int64) int64 {
+	b := int64(BudgetBase)
+	if fileSize > 0 {
+		if fileSize > (1<<62)/BudgetPerByte {
+			b = 1 << 62
+		} else {
+			b += BudgetPerByte * fileSize
+		}
+	}
+	if maxModelBytes > 0 {
+		b = min(b, maxModelBytes)
+	}
+	return b
+}
+
+// OpenContext reads the joblib or pickle file at path with its Budget,
+// capped by maxModelBytes, under ctx.
+func OpenContext(ctx context.Context, path string, a *pickle.AllowList, maxModelBytes int64) (any, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := Budget(st.Size(), maxModelBytes)
+	return LoadContext(ctx, f, Options{Allow: a, MaxBytes: b, MaxMemory: b})
+}
 
 // Open reads the joblib or pickle file at path with the globals of a.
 func Open(path string, a *pickle.AllowList) (any, error) {
@@ -91,6 +147,12 @@ func Load(r io.Reader, a *pickle.AllowList) (any, error) {
 
 // LoadOptions reads a joblib or pickle stream with explicit options.
 func LoadOptions(r io.Reader, opts Options) (any, error) {
+	return LoadContext(context.Background(), r, opts)
+}
+
+// LoadContext reads a joblib or pickle stream with explicit options; it
+// stops with an error wrapping pickle.ErrLimit when ctx is done.
+func LoadContext(ctx context.Context, r io.Reader, opts Options) (any, error) {
 	br := bufio.NewReader(r)
 	head, err := br.Peek(6)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -135,7 +197,7 @@ func LoadOptions(r io.Reader, opts Options) (any, error) {
 	if src != io.Reader(br) {
 		src = bufio.NewReaderSize(&errReader{src}, 64<<10)
 	}
-	v, err := pickle.Load(src, opts)
+	v, err := pickle.LoadContext(ctx, src, opts)
 	if err != nil {
 		return nil, err
 	}

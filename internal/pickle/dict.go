@@ -90,7 +90,8 @@ func writeKey(b *strings.Builder, k any, depth int) error {
 		} else if v.BitLen() > 8*maxKeyBytes {
 			return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
 		} else {
-			fmt.Fprintf(b, "\x00bigint:%s\x01", v.String())
+			// Hexadecimal: linear in the size, where decimal is not.
+			fmt.Fprintf(b, "\x00bigint:%s\x01", v.Text(16))
 		}
 	case []byte:
 		if len(v) > maxKeyBytes {

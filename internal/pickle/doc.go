@@ -18,10 +18,37 @@
 // A value built by a Func may implement Stater to take BUILD, and StreamReader
 // to read raw bytes that follow it in the stream (joblib's array wrappers).
 //
-// Every read is bounded: lengths are read incrementally so that a claimed
-// length never allocates more than the bytes actually present, the input read
-// is capped by Options.MaxBytes, MARK nesting by Options.MaxDepth, and the
-// work of hashing dict keys by a multiple of the input read.
+// The threat model: the bytes come from whoever could write a model file
+// or upload one, and the process that reads them serves other models. No
+// stream may run code, crash the process (a stack overflow or an
+// out-of-memory is fatal in Go, recover cannot catch it), or hold a core or
+// the memory for long. So every cost of a load is bounded, each limit
+// backed by a test named after it:
+//
+//   - input: Options.MaxBytes caps the bytes read (TestMaxBytes); lengths
+//     are read incrementally so that a claimed length never allocates
+//     more than the bytes actually present.
+//   - memory: Options.MaxMemory caps the memory the decoded values hold:
+//     every opcode is charged, before it runs, what the value it creates
+//     or stores costs in Go (a one-byte EMPTY_DICT costs 160 bytes), and
+//     the bytes read count once more (TestMaxMemory). The input stops at
+//     the cap, so a decompression bomb upstream stops while it streams.
+//   - integers: INT and LONG decimal texts over MaxIntDigits (4300, as in
+//     Python) are refused before a quadratic conversion (TestMaxIntDigits).
+//   - hashing: dict keys and set items (through SETITEM(S), ADDITEMS,
+//     FROZENSET and builtins.set) are charged what hashing them costs, a
+//     tuple at its items' bytes, against a multiple of the input read, so a
+//     long key reused through the memo cannot amplify (TestHashWork,
+//     TestKeyReuse, TestHashBlowup); one key's encoding is bounded in
+//     size and depth, and a container that contains itself is unhashable,
+//     never walked (TestSelfContainingKey).
+//   - nesting: MARKs and nested pickles by Options.MaxDepth.
+//   - time: Options.MaxSteps caps the opcodes (TestMaxSteps), and
+//     LoadContext stops when its context is done, looked at every 4096
+//     opcodes and between the chunks of a long read (TestLoadContext).
+//
 // Malformed or hostile input returns an error wrapping ErrMalformed,
-// ErrLimit or ErrForbidden; it never panics.
+// ErrLimit (naming the limit) or ErrForbidden; it never panics. Nothing
+// here recurses on the structure of a decoded value except the key
+// encoding, bounded as above.
 package pickle

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/mlserve/mlserve/internal/numpy"
 	"github.com/mlserve/mlserve/internal/pickle"
+	"github.com/mlserve/mlserve/internal/pickle/bomb"
 	"github.com/mlserve/mlserve/internal/scipy"
 )
 
@@ -74,11 +77,42 @@ func FuzzLoad(f *testing.F) {
 	for _, s := range []string{"\x80\x04\x8f(K\x01K\x01\x90.", "]q\x00h\x00a.", "\x80\x05\x96\x01\x00\x00\x00\x00\x00\x00\x00z\x98.", "cos\nsystem\n(Vx\ntR."} {
 		f.Add([]byte(s))
 	}
+	for _, b := range [][]byte{
+		bomb.EmptyDicts(1 << 12), bomb.BigInts(2, 5000), bomb.KeyReuse(256, 30, 200), bomb.SetReuse(256, 30, 200),
+		bomb.BigIntKeyReuse(1024, 50), bomb.SelfListKey(false), bomb.SelfListKey(true), bomb.SelfGridSearch(),
+		bomb.SelfPipeline(), bomb.SelfUnion(), bomb.SelfCalibrated(), bomb.DeepGridSearch(100), bomb.SharedUnion(20),
+	} {
+		f.Add(b)
+	}
 	allow := fullAllow()
+	pickle.Builtins(allow)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := pickle.Load(bytes.NewReader(b), pickle.Options{Allow: allow, MaxBytes: 1 << 20})
+		// A bomb shows as time or memory: each input must load within
+		// fuzzMaxTime and allocate less than fuzzMaxAlloc, which
+		// MaxMemory (what a file of up to 1 MiB gets, see joblib.Budget)
+		// should guarantee. Run with GOMEMLIMIT too, so that a leak across
+		// inputs shows.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		v, err := pickle.Load(bytes.NewReader(b), pickle.Options{Allow: allow, MaxBytes: 1 << 20, MaxMemory: fuzzMaxMemory})
 		if err == nil {
 			touch(v, 0)
 		}
+		took := time.Since(start)
+		runtime.ReadMemStats(&after)
+		if took > raceSlowdown*fuzzMaxTime {
+			t.Fatalf("input of %d bytes took %v", len(b), took)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > fuzzMaxAlloc {
+			t.Fatalf("input of %d bytes allocated %d MB", len(b), grew>>20)
+		}
 	})
 }
+
+// Bounds of one FuzzLoad input.
+const (
+	fuzzMaxMemory = 32<<20 + 128<<20
+	fuzzMaxAlloc  = 256 << 20
+	fuzzMaxTime   = 2 * time.Second
+)

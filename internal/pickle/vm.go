@@ -3,6 +3,7 @@ package pickle
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -16,9 +17,21 @@ import (
 
 // Defaults for the zero values of Options.
 const (
-	DefaultMaxBytes = 1 << 30
-	DefaultMaxDepth = 1000
+	DefaultMaxBytes  = 1 << 30
+	DefaultMaxDepth  = 1000
+	DefaultMaxMemory = 2 << 30
+	DefaultMaxSteps  = 1 << 30
 )
+
+// MaxIntDigits bounds the decimal text of an INT or LONG opcode, as
+// Python's own sys.int_info.default_max_str_digits does: converting n
+// decimal digits costs O(n²), so a few 1M-digit integers would take
+// seconds each.
+const MaxIntDigits = 4300
+
+// checkEvery is how many opcodes run between two looks at the context and
+// the step budget.
+const checkEvery = 4096
 
 // Options control Load.
 type Options struct {
@@ -32,6 +45,16 @@ type Options struct {
 	// MaxDepth caps the nesting of MARKs and of nested pickles (default
 	// DefaultMaxDepth).
 	MaxDepth int
+	// MaxMemory caps the memory the decoded values may hold (default
+	// DefaultMaxMemory): every opcode that creates or stores a value
+	// charges an estimate of the Go memory it takes, and the bytes read
+	// count once more, since strings and arrays keep them. The input
+	// stream is cut when the two together reach the cap, so a
+	// decompression bomb stops while it streams.
+	MaxMemory int64
+	// MaxSteps caps the opcodes one load runs, nested pickles included
+	// (default DefaultMaxSteps).
+	MaxSteps int64
 }
 
 // Load decodes one pickle from r and returns its value. It reads exactly up
@@ -40,18 +63,34 @@ type Options struct {
 // io.ByteReader; other readers are wrapped in a bufio.Reader that may read
 // ahead.
 func Load(r io.Reader, opts Options) (any, error) {
+	return LoadContext(context.Background(), r, opts)
+}
+
+// LoadContext is Load that stops, with an error wrapping ctx.Err() and
+// ErrLimit, when ctx is done. The context is looked at every few thousand
+// opcodes and between the chunks of a long read.
+func LoadContext(ctx context.Context, r io.Reader, opts Options) (any, error) {
 	s := NewStream(r, opts)
+	s.ctx = ctx
 	return s.Load()
 }
 
 // Stream is the input of a pickle with its limits. A StreamReader receives
 // it to read the raw bytes, or the nested pickle, that follow its BUILD.
+//
+// A Stream lives for one LoadContext call, so it keeps that call's context
+// (as an http.Request does) for the nested pickles that a StreamReader
+// loads through it.
 type Stream struct {
 	r     io.ByteReader
 	rd    io.Reader
 	opts  Options
 	read  int64
 	depth int
+	ctx   context.Context
+	mem   int64 // estimated bytes held by decoded values, besides read
+	steps int64 // opcodes run
+	work  int64 // bytes of dict keys and set items hashed so far
 }
 
 type byteReader interface {
@@ -67,11 +106,55 @@ func NewStream(r io.Reader, opts Options) *Stream {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxMemory
+	}
+	if opts.MaxSteps <= 0 {
+		opts.MaxSteps = DefaultMaxSteps
+	}
 	br, ok := r.(byteReader)
 	if !ok {
 		br = bufio.NewReader(r)
 	}
-	return &Stream{r: br, rd: br, opts: opts}
+	return &Stream{r: br, rd: br, opts: opts, ctx: context.Background()}
+}
+
+// room is how many more bytes may be read: the input cap, less what the
+// decoded values already hold against the memory cap.
+func (s *Stream) room() int64 {
+	return min(s.opts.MaxBytes-s.read, s.opts.MaxMemory-s.mem-s.read)
+}
+
+// limitErr says which cap reading more than room would pass.
+func (s *Stream) limitErr() error {
+	if s.read >= s.opts.MaxBytes {
+		return fmt.Errorf("%w: input larger than %d bytes (MaxBytes)", ErrLimit, s.opts.MaxBytes)
+	}
+	return s.memErr()
+}
+
+func (s *Stream) memErr() error {
+	return fmt.Errorf("%w: decoded values need more than the %d-byte memory limit (MaxMemory)", ErrLimit, s.opts.MaxMemory)
+}
+
+// charge adds n bytes to the memory the decoded values hold.
+func (s *Stream) charge(n int64) error {
+	s.mem += n
+	if s.mem+s.read > s.opts.MaxMemory {
+		return s.memErr()
+	}
+	return nil
+}
+
+// check looks at the context and the step budget.
+func (s *Stream) check() error {
+	if s.steps > s.opts.MaxSteps {
+		return fmt.Errorf("%w: more than %d opcodes (MaxSteps)", ErrLimit, s.opts.MaxSteps)
+	}
+	if err := s.ctx.Err(); err != nil {
+		return fmt.Errorf("%w: load cancelled after %d opcodes: %w", ErrLimit, s.steps, err)
+	}
+	return nil
 }
 
 // Options returns the stream's effective options.
@@ -79,9 +162,9 @@ func (s *Stream) Options() Options { return s.opts }
 
 // Read reads raw bytes, counting them against MaxBytes.
 func (s *Stream) Read(p []byte) (int, error) {
-	if rem := s.opts.MaxBytes - s.read; int64(len(p)) > rem {
+	if rem := s.room(); int64(len(p)) > rem {
 		if rem <= 0 {
-			return 0, fmt.Errorf("%w: input larger than %d bytes", ErrLimit, s.opts.MaxBytes)
+			return 0, s.limitErr()
 		}
 		p = p[:rem]
 	}
@@ -92,8 +175,8 @@ func (s *Stream) Read(p []byte) (int, error) {
 
 // ReadByte reads one raw byte, counting it against MaxBytes.
 func (s *Stream) ReadByte() (byte, error) {
-	if s.read >= s.opts.MaxBytes {
-		return 0, fmt.Errorf("%w: input larger than %d bytes", ErrLimit, s.opts.MaxBytes)
+	if s.room() <= 0 {
+		return 0, s.limitErr()
 	}
 	b, err := s.r.ReadByte()
 	if err == nil {
@@ -105,11 +188,16 @@ func (s *Stream) ReadByte() (byte, error) {
 // ReadN reads exactly n raw bytes. Memory grows with the bytes actually
 // read, so a claimed length larger than the input costs nothing.
 func (s *Stream) ReadN(n int64) ([]byte, error) {
-	if n < 0 || n > s.opts.MaxBytes-s.read {
-		return nil, fmt.Errorf("%w: %d bytes claimed, more than the %d-byte input limit", ErrLimit, n, s.opts.MaxBytes)
+	if n > s.opts.MaxMemory-s.mem-s.read {
+		return nil, fmt.Errorf("%d bytes claimed: %w", n, s.memErr())
 	}
+	if n < 0 || n > s.opts.MaxBytes-s.read {
+		return nil, fmt.Errorf("%w: %d bytes claimed, more than the %d-byte input limit (MaxBytes)", ErrLimit, n, s.opts.MaxBytes)
+	}
+	// Up to a mebibyte is allocated at once; beyond, the buffer grows with
+	// what is actually read.
 	const chunk = 1 << 16
-	if n <= chunk {
+	if n <= 1<<20 {
 		b := make([]byte, n)
 		if _, err := io.ReadFull(s, b); err != nil {
 			return nil, truncated(err)
@@ -118,8 +206,13 @@ func (s *Stream) ReadN(n int64) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	buf.Grow(chunk)
-	if _, err := io.CopyN(&buf, s, n); err != nil {
-		return nil, truncated(err)
+	for left := n; left > 0; left -= chunk {
+		if err := s.ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%w: load cancelled: %w", ErrLimit, err)
+		}
+		if _, err := io.CopyN(&buf, s, min(left, chunk)); err != nil {
+			return nil, truncated(err)
+		}
 	}
 	return buf.Bytes(), nil
 }
@@ -152,29 +245,50 @@ type machine struct {
 	memoSet []bool        // which dense entries are set
 	sparse  map[int64]any // memo entries far beyond the dense part
 	proto   int
-	work    int64 // bytes of dict keys and set items hashed so far
 	scratch [1 << 12]byte
 }
 
-// charge accounts for hashing items as dict keys or set members: the work
-// of one load is bounded by a multiple of its input, however often a
-// stream reuses one long key through the memo.
+// maxHashWork bounds the bytes that hashing dict keys and set items may
+// cost in one load: hashWorkPerByte per byte of input, plus a fixed
+// allowance. A key is hashed each time it is stored, so a stream that
+// reuses one long key through the memo would otherwise hash gigabytes from
+// a few kilobytes.
+const (
+	hashWorkPerByte = 4
+	hashWorkBase    = 1 << 25
+)
+
+// charge accounts for hashing items as dict keys or set members, at what
+// hashing them costs (see keyCost): the work of one load is bounded by a
+// multiple of its input, however often a stream reuses one long key
+// through the memo.
 func (m *machine) charge(items []any, stride int) error {
+	s := m.s
 	for i := 0; i < len(items); i += stride {
-		switch k := items[i].(type) {
-		case string:
-			m.work += int64(len(k))
-		case []byte:
-			m.work += int64(len(k))
-		case Tuple:
-			m.work += 16 * int64(len(k))
-		}
-		m.work += 8
+		s.work += keyCost(items[i], 0)
 	}
-	if m.work > 16*m.s.read+1<<26 {
-		return fmt.Errorf("%w: hashing dict keys costs more than %d bytes", ErrLimit, m.work)
+	if s.work > hashWorkPerByte*s.read+hashWorkBase {
+		return fmt.Errorf("%w: hashing dict keys and set items costs more than %d bytes (hash work)", ErrLimit, s.work)
 	}
 	return nil
+}
+
+// account charges the memory and step cost of opcode op before it runs:
+// a fixed cost per value it creates or stores (opCost), and for the
+// opcodes that take the items above a MARK, a cost per item (itemCost).
+func (m *machine) account(op byte) error {
+	s := m.s
+	c := int64(opCost[op])
+	if per := itemCost[op]; per != 0 && len(m.marks) > 0 {
+		c += int64(per) * int64(len(m.stack)-m.marks[len(m.marks)-1])
+	}
+	s.steps++
+	if s.steps%checkEvery == 0 {
+		if err := s.check(); err != nil {
+			return err
+		}
+	}
+	return s.charge(c)
 }
 
 // errf returns an error wrapping ErrMalformed.
@@ -276,6 +390,20 @@ func (m *machine) readString(lenSize int) (string, error) {
 	if n > math.MaxInt64 {
 		return "", fmt.Errorf("%w: length %d", ErrLimit, n)
 	}
+	if n <= 1<<20 {
+		// Read straight into the string's memory: one allocation, where
+		// ReadN and a conversion would make two.
+		if int64(n) > m.s.room() {
+			_, err := m.s.ReadN(int64(n)) // the error that names the limit
+			return "", err
+		}
+		var sb strings.Builder
+		sb.Grow(int(n))
+		if _, err := io.CopyN(&sb, m.s, int64(n)); err != nil {
+			return "", truncated(err)
+		}
+		return sb.String(), nil
+	}
 	b, err := m.s.ReadN(int64(n))
 	if err != nil {
 		return "", err
@@ -307,7 +435,27 @@ func (m *machine) call(callable any, args Tuple, kwargs *Dict) (any, error) {
 	if !ok {
 		return nil, m.errf("cannot call a %T", callable)
 	}
+	if isSetType(g) && len(args) == 1 {
+		// set(iterable) hashes every item: the same work as ADDITEMS.
+		var items []any
+		switch v := args[0].(type) {
+		case *List:
+			items = v.Items
+		case Tuple:
+			items = v
+		case *Set:
+			items = v.Items
+		}
+		if err := m.charge(items, 1); err != nil {
+			return nil, err
+		}
+	}
 	return m.s.opts.Allow.Call(g, args, kwargs)
+}
+
+// isSetType says whether g is the builtin set or frozenset.
+func isSetType(g Global) bool {
+	return (g.Module == "builtins" || g.Module == "__builtin__") && (g.Name == "set" || g.Name == "frozenset")
 }
 
 func (m *machine) memoGet(i int64) error {
@@ -377,6 +525,9 @@ func (m *machine) run() (any, error) {
 			}
 			return v, nil
 		}
+		if err := m.account(op); err != nil {
+			return nil, err
+		}
 		if err := m.step(op); err != nil {
 			return nil, err
 		}
@@ -443,7 +594,7 @@ func (m *machine) step(op byte) error {
 		default:
 			v, err := parseInt(line)
 			if err != nil {
-				return m.errf("INT %q", line)
+				return m.intErr("INT", line, err)
 			}
 			m.push(v)
 		}
@@ -454,7 +605,7 @@ func (m *machine) step(op byte) error {
 		}
 		v, err := parseInt(strings.TrimSuffix(line, "L"))
 		if err != nil {
-			return m.errf("LONG %q", line)
+			return m.intErr("LONG", line, err)
 		}
 		m.push(v)
 	case 'J':
@@ -499,7 +650,7 @@ func (m *machine) step(op byte) error {
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(line), 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return m.errf("FLOAT %q", line)
+			return m.errf("FLOAT %q", clip(line))
 		}
 		m.push(f)
 	case 'G': // BINFLOAT, big-endian
@@ -852,14 +1003,34 @@ func (m *machine) step(op byte) error {
 	return nil
 }
 
-// parseInt parses a decimal Python int, as int64 when it fits.
+// errIntDigits is parseInt's error for a decimal text over MaxIntDigits.
+var errIntDigits = fmt.Errorf("%w: integer text longer than %d digits (MaxIntDigits)", ErrLimit, MaxIntDigits)
+
+// intErr is the error of an INT or LONG opcode whose text parseInt refused.
+func (m *machine) intErr(what, line string, err error) error {
+	if errors.Is(err, ErrLimit) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return m.errf("%s %q", what, clip(line))
+}
+
+// clip shortens a line of the stream for an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// parseInt parses a decimal Python int, as int64 when it fits. Texts of
+// more than MaxIntDigits digits are refused before any conversion.
 func parseInt(s string) (any, error) {
 	s = strings.TrimSpace(s)
+	if len(s) > MaxIntDigits+1 && len(strings.TrimLeft(s, "+-")) > MaxIntDigits {
+		return nil, errIntDigits
+	}
 	if v, err := strconv.ParseInt(s, 0, 64); err == nil {
 		return v, nil
-	}
-	if len(s) > 1<<20 {
-		return nil, errors.New("too long")
 	}
 	b, ok := new(big.Int).SetString(s, 10)
 	if !ok {

@@ -126,7 +126,8 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 		return nil, err
 	}
 	if spec.Classifier != "" {
-		if md.clf, err = sklearn.LoadVectors(paths.classifier); err != nil {
+		md.clf, err = sklearn.LoadVectorsContext(ctx, paths.classifier, sklearn.Options{MaxModelBytes: o.MaxModelBytes})
+		if err != nil {
 			return nil, fileErr("onnx.classifier", spec.Classifier, err)
 		}
 	}

@@ -52,6 +52,9 @@ type Options struct {
 	ExecutionProvider string
 	// Log receives warnings (a CUDA fallback); nil means slog.Default().
 	Log *slog.Logger
+	// MaxModelBytes caps what loading a two-stage model's scikit-learn
+	// classifier may take (limits.max_model_bytes; see sklearn.Options).
+	MaxModelBytes int64
 }
 
 func (o Options) log() *slog.Logger {

@@ -18,4 +18,13 @@
 // (StandardScaler, Normalizer, TruncatedSVD, PCA). Its VectorModel shares
 // the text models' classifiers, so its predictions mean the same. Each
 // loader refuses the other's files with an error that says which to use.
+//
+// A model file is untrusted input to a server that serves other models, so
+// LoadContext and LoadVectorsContext hold each file to a budget derived from
+// its size (joblib.Budget, capped by Options.MaxModelBytes) and stop when
+// their context is done; the translator refuses an estimator that contains
+// itself, estimators nested deeper than 64 and more than 4096 in all, with
+// an error that names the path (GridSearchCV.best_estimator_ →
+// GridSearchCV). A panic below them is turned into an error as a last line
+// of defence, never relied on.
 package sklearn

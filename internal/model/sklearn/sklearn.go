@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -36,34 +38,104 @@ type work struct {
 	dec, proba []float64
 }
 
-// Load reads a scikit-learn estimator from a .pkl or .joblib file (any
-// compression joblib writes) and translates it.
-func Load(path string) (*Model, error) { return fromFile(path, LoadReader) }
+// DefaultMaxModelBytes is the cap on a file's budget when
+// Options.MaxModelBytes is zero: config's default limits.max_model_bytes.
+const DefaultMaxModelBytes = 2 << 30
 
-// fromFile opens path and hands it to read.
-func fromFile[T any](path string, read func(io.Reader) (T, error)) (T, error) {
+// Options are the limits of one load.
+type Options struct {
+	// MaxModelBytes caps the memory, and the decompressed bytes, that
+	// loading one file may take (limits.max_model_bytes; default
+	// DefaultMaxModelBytes). A file's own budget is smaller: joblib.Budget
+	// of its size on disk.
+	MaxModelBytes int64
+}
+
+func (o Options) maxModelBytes() int64 {
+	if o.MaxModelBytes <= 0 {
+		return DefaultMaxModelBytes
+	}
+	return o.MaxModelBytes
+}
+
+// Load reads a scikit-learn estimator from a .pkl or .joblib file (any
+// compression joblib writes) and translates it, with default Options.
+func Load(path string) (*Model, error) { return LoadContext(context.Background(), path, Options{}) }
+
+// LoadContext is Load within the budget of opts, derived from the file's
+// size (joblib.Budget), and stopped when ctx is done. A file past its
+// budget, or one whose loading ctx cancels, is refused with an error
+// wrapping model.ErrInvalid and pickle.ErrLimit that names the limit.
+func LoadContext(ctx context.Context, path string, opts Options) (*Model, error) {
+	return fromFile(ctx, path, opts, translate)
+}
+
+// fromFile opens path, decodes it within its budget and hands the value to
+// translate; a panic on the way is the last line of defence: it becomes an
+// error wrapping model.ErrInvalid, with its stack logged.
+func fromFile[T any](ctx context.Context, path string, opts Options, translate func(any) (T, error)) (_ T, err error) {
+	defer recoverLoad(path, &err)
+	var zero T
 	f, err := os.Open(path)
 	if err != nil {
-		var zero T
 		return zero, err
 	}
 	defer f.Close()
-	return read(f)
-}
-
-// LoadReader is Load from a stream.
-func LoadReader(r io.Reader) (*Model, error) {
-	v, err := decode(r)
+	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return zero, err
+	}
+	b := joblib.Budget(st.Size(), opts.maxModelBytes())
+	v, err := decodeBudget(ctx, f, b)
+	if err != nil {
+		return zero, err
 	}
 	return translate(v)
 }
 
-// decode reads a joblib or pickle stream through the allow-list, turning a
-// refused global into an error that says what is supported.
+// fromReader is fromFile for a stream of unknown size: its budget is
+// opts' cap.
+func fromReader[T any](ctx context.Context, r io.Reader, opts Options, translate func(any) (T, error)) (_ T, err error) {
+	defer recoverLoad("stream", &err)
+	v, err := decodeBudget(ctx, r, opts.maxModelBytes())
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return translate(v)
+}
+
+// recoverLoad turns a panic while loading into an error. No input is known
+// to panic (the fuzz targets look for one); this keeps one that does from
+// taking the server down.
+func recoverLoad(what string, err *error) {
+	if r := recover(); r != nil {
+		slog.Default().Error("sklearn: panic while loading a model", "file", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		*err = fmt.Errorf("%w: loading %s failed: internal error: %v", model.ErrInvalid, what, r)
+	}
+}
+
+// LoadReader is Load from a stream, with default Options.
+func LoadReader(r io.Reader) (*Model, error) {
+	return LoadReaderContext(context.Background(), r, Options{})
+}
+
+// LoadReaderContext is LoadContext from a stream; with no file size to
+// derive a budget from, the budget is opts.MaxModelBytes.
+func LoadReaderContext(ctx context.Context, r io.Reader, opts Options) (*Model, error) {
+	return fromReader(ctx, r, opts, translate)
+}
+
+// decode is decodeBudget with default Options' budget.
 func decode(r io.Reader) (any, error) {
-	v, err := joblib.Load(r, AllowList())
+	return decodeBudget(context.Background(), r, DefaultMaxModelBytes)
+}
+
+// decodeBudget reads a joblib or pickle stream through the allow-list
+// within a budget of b bytes (decompressed input and decoded memory),
+// turning a refused global into an error that says what is supported.
+func decodeBudget(ctx context.Context, r io.Reader, b int64) (any, error) {
+	v, err := joblib.LoadContext(ctx, r, joblib.Options{Allow: AllowList(), MaxBytes: b, MaxMemory: b})
 	if err != nil {
 		var fe *pickle.ForbiddenError
 		if errors.As(err, &fe) && strings.HasPrefix(fe.Module, "sklearn.") {

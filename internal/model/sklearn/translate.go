@@ -21,6 +21,78 @@ type translator struct {
 	// being translated.
 	vecs []map[string]any
 	cur  map[string]any
+
+	// path is the estimators from the top to the one being translated,
+	// for cycle and depth checks; via is the attribute through which the
+	// next estimator entered is reached; nodes counts estimators entered.
+	path  []frame
+	via   string
+	nodes int
+}
+
+// frame is one estimator on the translator's path.
+type frame struct {
+	o    *pickle.Object
+	name string
+	via  string // the parent's attribute that holds it
+}
+
+// Bounds of the estimator tree. scikit-learn's own trees are a few levels
+// deep (a search around a pipeline around a union of pipelines) with tens of
+// estimators; these leave room for far more while keeping a hostile file
+// from recursing without end, or, through shared references (a DAG whose
+// every level refers twice to the next), from translating 2^depth nodes.
+const (
+	maxEstimatorDepth = 64
+	maxEstimators     = 4096
+)
+
+// enter records that the translator steps into estimator o, reached
+// through t.via, and returns the function that steps back out. It refuses
+// an estimator already on the path (a model that contains itself), a path
+// deeper than maxEstimatorDepth and more than maxEstimators in all, with
+// an error wrapping model.ErrInvalid that names the path.
+func (t *translator) enter(o obj) (leave func(), err error) {
+	via := t.via
+	t.via = ""
+	for _, f := range t.path {
+		if f.o == o.Object {
+			return nil, fmt.Errorf("%w: the estimator contains itself: %s", model.ErrInvalid, t.pathString(o.name(), via))
+		}
+	}
+	if len(t.path) >= maxEstimatorDepth {
+		return nil, fmt.Errorf("%w: estimators nested deeper than %d: %s", model.ErrInvalid, maxEstimatorDepth, t.pathString(o.name(), via))
+	}
+	if t.nodes++; t.nodes > maxEstimators {
+		return nil, fmt.Errorf("%w: more than %d estimators (shared references count each time they are reached): %s",
+			model.ErrInvalid, maxEstimators, t.pathString(o.name(), via))
+	}
+	t.path = append(t.path, frame{o: o.Object, name: o.name(), via: via})
+	return func() { t.path = t.path[:len(t.path)-1] }, nil
+}
+
+// pathString renders the path to an estimator called name, reached
+// through via: "GridSearchCV.best_estimator_ → GridSearchCV". Long paths
+// keep their first and last four steps.
+func (t *translator) pathString(name, via string) string {
+	fs := append(append([]frame(nil), t.path...), frame{name: name, via: via})
+	var b strings.Builder
+	for i, f := range fs {
+		if len(fs) > 8 && i == 4 {
+			fmt.Fprintf(&b, " → … %d more …", len(fs)-8)
+		}
+		if len(fs) > 8 && i >= 4 && i < len(fs)-4 {
+			continue
+		}
+		if i > 0 {
+			b.WriteString(" → ")
+		}
+		b.WriteString(f.name)
+		if i+1 < len(fs) && fs[i+1].via != "" {
+			b.WriteString("." + fs[i+1].via)
+		}
+	}
+	return b.String()
 }
 
 func unsupported(v any) error {
@@ -38,6 +110,11 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 	if !ok {
 		return nil, nil, nil, unsupported(v)
 	}
+	leave, err := t.enter(o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer leave()
 	t.chain = append(t.chain, o.name())
 	switch o.name() {
 	case "GridSearchCV", "RandomizedSearchCV":
@@ -48,6 +125,7 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 		if !ok {
 			return nil, nil, nil, o.errf("missing best_estimator_")
 		}
+		t.via = "best_estimator_"
 		return t.top(best)
 	case "Pipeline":
 		steps, err := pipelineSteps(o)
@@ -62,6 +140,7 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		t.via = "steps"
 		c, labels, err := t.classifier(last)
 		if err != nil {
 			return nil, nil, nil, err
@@ -108,6 +187,7 @@ func (t *translator) transformers(parent obj, steps []any) (featurizer, error) {
 	if len(steps) == 0 {
 		return nil, parent.errf("no vectorizer before the classifier: mlserve needs text features")
 	}
+	t.via = "steps"
 	first, err := t.textFeaturizer(steps[0])
 	if err != nil {
 		return nil, err
@@ -115,6 +195,7 @@ func (t *translator) transformers(parent obj, steps []any) (featurizer, error) {
 	c := &chain{first: first}
 	w := first.width()
 	for _, s := range steps[1:] {
+		t.via = "steps"
 		r, err := t.rowStep(s)
 		if err != nil {
 			return nil, err
@@ -136,6 +217,11 @@ func (t *translator) textFeaturizer(v any) (featurizer, error) {
 	if !ok {
 		return nil, unsupported(v)
 	}
+	leave, err := t.enter(o)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	t.chain = append(t.chain, o.name())
 	switch o.name() {
 	case "CountVectorizer", "TfidfVectorizer", "HashingVectorizer":
@@ -182,6 +268,7 @@ func (t *translator) union(o obj) (featurizer, error) {
 		if tu[1] == "drop" || tu[1] == nil {
 			continue
 		}
+		t.via = "transformer_list"
 		f, err := t.textFeaturizer(tu[1])
 		if err != nil {
 			return nil, err
@@ -526,6 +613,11 @@ func (t *translator) rowStep(v any) (rowStep, error) {
 	if !ok {
 		return nil, unsupported(v)
 	}
+	leave, err := t.enter(o)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	t.chain = append(t.chain, o.name())
 	switch o.name() {
 	case "TfidfTransformer":
@@ -594,6 +686,11 @@ func (t *translator) classifier(v any) (classifier, []string, error) {
 	if !ok {
 		return nil, nil, unsupported(v)
 	}
+	leave, err := t.enter(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer leave()
 	t.chain = append(t.chain, o.name())
 	labels, err := o.labels()
 	if err != nil {
@@ -758,7 +855,13 @@ func (t *translator) calibrated(o obj, labels []string) (*calibrated, error) {
 		if !ok || m.name() != "_CalibratedClassifier" {
 			return nil, o.errf("calibrated_classifiers_[%d] is %s", i, pickle.Describe(it))
 		}
+		t.via = "calibrated_classifiers_"
+		leave, err := t.enter(m)
+		if err != nil {
+			return nil, err
+		}
 		one, err := t.calibratedOne(m, labels, i == 0)
+		leave()
 		if err != nil {
 			return nil, err
 		}
@@ -789,6 +892,7 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 		return nil, m.errf("missing estimator")
 	}
 	saved := t.chain
+	t.via = "estimator"
 	base, baseLabels, err := t.classifier(est)
 	if !record {
 		t.chain = saved

@@ -35,15 +35,19 @@ type VectorModel struct {
 // .pkl or .joblib file (any compression joblib writes) and translates it. A
 // text pipeline (one that starts with a vectorizer) is refused with an error
 // wrapping model.ErrUnsupported that says to use Load.
-func LoadVectors(path string) (*VectorModel, error) { return fromFile(path, LoadVectorsReader) }
+func LoadVectors(path string) (*VectorModel, error) {
+	return LoadVectorsContext(context.Background(), path, Options{})
+}
+
+// LoadVectorsContext is LoadVectors within the budget of opts (see
+// LoadContext), stopped when ctx is done.
+func LoadVectorsContext(ctx context.Context, path string, opts Options) (*VectorModel, error) {
+	return fromFile(ctx, path, opts, translateVectors)
+}
 
 // LoadVectorsReader is LoadVectors from a stream.
 func LoadVectorsReader(r io.Reader) (*VectorModel, error) {
-	v, err := decode(r)
-	if err != nil {
-		return nil, err
-	}
-	return translateVectors(v)
+	return fromReader(context.Background(), r, Options{}, translateVectors)
 }
 
 func translateVectors(v any) (*VectorModel, error) {
@@ -97,6 +101,14 @@ func (t *translator) vectorTop(v any) ([]rowStep, classifier, []string, obj, err
 		return nil, nil, nil, obj{}, unsupported(v)
 	}
 	switch o.name() {
+	case "GridSearchCV", "RandomizedSearchCV", "Pipeline":
+		leave, err := t.enter(o)
+		if err != nil {
+			return nil, nil, nil, o, err
+		}
+		defer leave()
+	}
+	switch o.name() {
 	case "GridSearchCV", "RandomizedSearchCV":
 		t.chain = append(t.chain, o.name())
 		if r, ok := o.get("refit"); ok && r == false {
@@ -106,6 +118,7 @@ func (t *translator) vectorTop(v any) ([]rowStep, classifier, []string, obj, err
 		if !ok {
 			return nil, nil, nil, o, o.errf("missing best_estimator_")
 		}
+		t.via = "best_estimator_"
 		return t.vectorTop(best)
 	case "Pipeline":
 		t.chain = append(t.chain, o.name())
@@ -126,12 +139,14 @@ func (t *translator) vectorTop(v any) ([]rowStep, classifier, []string, obj, err
 				return nil, nil, nil, o, fmt.Errorf("%w: TfidfTransformer weighs term counts; on dense vectors it is not supported "+
 					"(dense transformers: StandardScaler, Normalizer, TruncatedSVD, PCA)", model.ErrUnsupported)
 			}
+			t.via = "steps"
 			s, err := t.rowStep(it)
 			if err != nil {
 				return nil, nil, nil, o, err
 			}
 			steps = append(steps, s)
 		}
+		t.via = "steps"
 		c, labels, err := t.vectorClassifier(items[len(items)-1])
 		return steps, c, labels, first, err
 	}
