@@ -1,8 +1,7 @@
-//go:build hostile
-
 package hostile_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -61,6 +60,10 @@ func TestReaderRefusesCorpus(t *testing.T) {
 	}
 }
 
+// load reads path as the server's sklearn loader does: within the
+// default limits.max_model_bytes and limits.load_timeout.
 func load(t *testing.T, path string) (*sklearn.Model, error) {
-	return sklearn.Load(path)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return sklearn.LoadContext(ctx, path, sklearn.Options{MaxModelBytes: sklearn.DefaultMaxModelBytes})
 }

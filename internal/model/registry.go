@@ -898,9 +898,20 @@ func (r *Registry) byID(t *table, id string) (*entry, error) {
 	e, known := r.entries[id]
 	_, pending := r.pending[id]
 	r.mu.Unlock()
+	state := ""
+	if known {
+		state = e.getState()
+	}
 	switch {
-	case known && e.getState() == StateLoading:
+	case state == StateLoading:
 		return nil, fmt.Errorf("%w: %s is loading", ErrNotReady, id)
+	case state == StateReady:
+		// It became ready after t was read: the table that serves it is
+		// published now, or in a moment.
+		if e := r.route.Load().byID[id]; e != nil {
+			return e, nil
+		}
+		return nil, fmt.Errorf("%w: %s is being published", ErrNotReady, id)
 	case known:
 		return nil, fmt.Errorf("%w: %s", ErrNotLoaded, id)
 	case pending:

@@ -123,6 +123,12 @@ func (a *Array) Len() int {
 	return n
 }
 
+// Describe says what a is for an error message (pickle.Describer):
+// its dtype and shape, never its elements.
+func (a *Array) Describe() string {
+	return fmt.Sprintf("numpy array of %s, shape %v", a.Dtype, a.Shape)
+}
+
 // Dims is the number of dimensions.
 func (a *Array) Dims() int { return len(a.Shape) }
 

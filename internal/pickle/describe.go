@@ -5,6 +5,12 @@ import (
 	"math/big"
 )
 
+// Describer is a value made by an allowed constructor (a numpy array, a
+// sparse matrix) that can say what it is in the words of Describe.
+type Describer interface {
+	Describe() string
+}
+
 // Describe renders a decoded value for an error message, briefly: scalars
 // in full up to 64 bytes, containers by type and length, never recursing,
 // so that a hostile value cannot make an error message expensive.
@@ -42,6 +48,8 @@ func Describe(v any) string {
 		return x.Module + "." + x.Name
 	case *Object:
 		return x.Class.Module + "." + x.Class.Name + " object"
+	case Describer:
+		return x.Describe()
 	}
 	return fmt.Sprintf("%T", v)
 }

@@ -57,10 +57,10 @@ const (
 // writeKey appends a type-tagged encoding of k to b.
 func writeKey(b *strings.Builder, k any, depth int) error {
 	if depth > maxKeyDepth {
-		return fmt.Errorf("pickle: dict key nested deeper than %d", maxKeyDepth)
+		return fmt.Errorf("%w: dict key nested deeper than %d (the key depth limit)", ErrLimit, maxKeyDepth)
 	}
 	if b.Len() > maxKeyBytes {
-		return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+		return fmt.Errorf("%w: dict key longer than %d bytes (the key size limit)", ErrLimit, maxKeyBytes)
 	}
 	switch v := k.(type) {
 	case nil:
@@ -81,21 +81,21 @@ func writeKey(b *strings.Builder, k any, depth int) error {
 		}
 	case string:
 		if len(v) > maxKeyBytes {
-			return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+			return fmt.Errorf("%w: dict key longer than %d bytes (the key size limit)", ErrLimit, maxKeyBytes)
 		}
 		fmt.Fprintf(b, "\x00str:%d:%s\x01", len(v), v)
 	case *big.Int:
 		if v.IsInt64() {
 			fmt.Fprintf(b, "\x00int:%d\x01", v.Int64())
 		} else if v.BitLen() > 8*maxKeyBytes {
-			return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+			return fmt.Errorf("%w: dict key longer than %d bytes (the key size limit)", ErrLimit, maxKeyBytes)
 		} else {
 			// Hexadecimal: linear in the size, where decimal is not.
 			fmt.Fprintf(b, "\x00bigint:%s\x01", v.Text(16))
 		}
 	case []byte:
 		if len(v) > maxKeyBytes {
-			return fmt.Errorf("pickle: dict key longer than %d bytes", maxKeyBytes)
+			return fmt.Errorf("%w: dict key longer than %d bytes (the key size limit)", ErrLimit, maxKeyBytes)
 		}
 		fmt.Fprintf(b, "\x00bytes:%d:%s\x01", len(v), v)
 	case Tuple:
@@ -111,7 +111,7 @@ func writeKey(b *strings.Builder, k any, depth int) error {
 	case *Global:
 		b.WriteString("\x00global:" + v.Module + "." + v.Name + "\x01")
 	default:
-		return fmt.Errorf("pickle: unhashable dict key of type %T", k)
+		return fmt.Errorf("pickle: unhashable dict key: %s (Python refuses it too)", Describe(k))
 	}
 	return nil
 }

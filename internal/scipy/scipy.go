@@ -26,6 +26,11 @@ type Sparse struct {
 	Indptr  []int
 }
 
+// Describe says what m is for an error message (pickle.Describer).
+func (m *Sparse) Describe() string {
+	return fmt.Sprintf("scipy %s matrix %dx%d", m.Format, m.Rows, m.Cols)
+}
+
 // Register allows on a the scipy.sparse CSR/CSC matrix and array classes,
 // under their current (scipy.sparse._csr) and pre-1.8 (scipy.sparse.csr)
 // module paths.

@@ -598,9 +598,15 @@ func vocabulary(o obj) (map[string]int32, error) {
 	out := make(map[string]int32, d.Len())
 	err := d.Each(func(k, val any) error {
 		s, ok := k.(string)
-		i, ok2 := val.(int64)
-		if !ok || !ok2 || i < 0 || i > math.MaxInt32 {
-			return o.errf("vocabulary_ entry %s: %s", pickle.Describe(k), pickle.Describe(val))
+		if !ok {
+			return o.errf("vocabulary_ has a %s key where terms are str", pickle.Describe(k))
+		}
+		i, ok := val.(int64)
+		if !ok {
+			return o.errf("vocabulary_ entry %s maps to %s, not a column index", pickle.Describe(k), pickle.Describe(val))
+		}
+		if i < 0 || i > math.MaxInt32 {
+			return o.errf("vocabulary_ entry %s: column index %d out of range [0, %d]", pickle.Describe(k), i, math.MaxInt32)
 		}
 		out[s] = int32(i)
 		return nil
