@@ -24,6 +24,9 @@ test: test-go test-python
 test-go: setup-services setup-onnxruntime fetch-models
 	$(GO) vet ./...
 	MLSERVE_REQUIRE_ONNX=1 $(GO) test -race -count=1 -timeout 30m ./...
+	# The hostile corpus again without the race detector, whose 10x slowdown
+	# the run above allows for: here each refusal must take under 2 s of CPU.
+	$(GO) test -count=1 -run '^TestReaderRefusesCorpus$$' ./internal/hostile/
 
 test-python: setup-python fetch-data setup-onnxruntime fetch-models
 	$(PYTEST) -q python/tests

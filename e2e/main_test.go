@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ type proc struct {
 	// metricsURL is the monitoring listener's /metrics.
 	metricsURL string
 	client     *api.Client
-	log        *bytes.Buffer
+	log        *logBuffer
 	done       chan error
 }
 
@@ -122,6 +123,26 @@ func startServerWith(t testing.TB, modelsDir, extra string) *proc {
 	return p
 }
 
+// logBuffer holds a server's log: written by the goroutine that reads its
+// stderr, read by the test while the server runs.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+// String is the log so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // launch runs `mlserve serve` on modelsDir with extra YAML appended to the
 // config, without waiting for it to be ready; it is stopped when the test
 // ends.
@@ -131,7 +152,7 @@ func launch(t testing.TB, modelsDir, extra string) *proc {
 	if err := os.WriteFile(cfg, []byte("models_dir: "+modelsDir+"\ndefault_model: sentiment-v2\n"+extra), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{addr: freeAddr(t), log: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{addr: freeAddr(t), log: &logBuffer{}, done: make(chan error, 1)}
 	p.url = "http://" + p.addr
 	metricsAddr := freeAddr(t)
 	p.metricsURL = "http://" + metricsAddr + "/metrics"

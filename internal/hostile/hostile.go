@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -110,6 +111,10 @@ func (c *Corpus) MarkerExists() bool {
 type Cost struct {
 	// Elapsed is the wall time.
 	Elapsed time.Duration
+	// CPU is the CPU time the process spent (user and system, every
+	// thread, the garbage collector's included): the cost itself, which
+	// other processes on the machine do not inflate as they do Elapsed.
+	CPU time.Duration
 	// PeakHeap is the most heap the function's process held above what it
 	// held when the function started (sampled every millisecond, and at the
 	// end).
@@ -151,11 +156,22 @@ func Measure(fn func()) Cost {
 			}
 		}
 	}()
+	cpu0 := cpuTime()
 	start := time.Now()
 	fn()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	note()
 	close(done)
 	<-stopped
-	return Cost{Elapsed: elapsed, PeakHeap: peak}
+	return Cost{Elapsed: elapsed, CPU: cpu, PeakHeap: peak}
+}
+
+// cpuTime is the CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

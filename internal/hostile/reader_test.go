@@ -43,8 +43,8 @@ func TestReaderRefusesCorpus(t *testing.T) {
 			} else if !errors.Is(lerr, model.ErrInvalid) && !errors.Is(lerr, model.ErrUnsupported) {
 				t.Errorf("%s: error wraps neither model.ErrInvalid nor model.ErrUnsupported: %v", hc.Name, lerr)
 			}
-			if cost.Elapsed > maxElapsed {
-				t.Errorf("%s: refused after %v (limit %v)", hc.Name, cost.Elapsed, maxElapsed)
+			if cost.CPU > raceSlowdown*maxElapsed {
+				t.Errorf("%s: refused after %v of CPU (limit %v, x%d under the race detector)", hc.Name, cost.CPU, maxElapsed, raceSlowdown)
 			}
 			if cost.PeakHeap > maxHeap {
 				t.Errorf("%s: peak heap %d MB (limit %d MB)", hc.Name, cost.PeakHeap>>20, maxHeap>>20)
@@ -52,7 +52,7 @@ func TestReaderRefusesCorpus(t *testing.T) {
 			if c.MarkerExists() {
 				t.Fatalf("%s created the marker %s", hc.Name, c.Marker)
 			}
-			t.Logf("%-40s %8v %6d KB  %.200v", hc.Name, cost.Elapsed.Round(time.Millisecond), cost.PeakHeap>>10, lerr)
+			t.Logf("%-40s %8v %8v CPU %6d KB  %.200v", hc.Name, cost.Elapsed.Round(time.Millisecond), cost.CPU.Round(time.Millisecond), cost.PeakHeap>>10, lerr)
 		})
 	}
 	if n < 100 {

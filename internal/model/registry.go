@@ -803,6 +803,10 @@ func (r *Registry) Resolve(modelVersion string) (*Handle, error) {
 		t := r.route.Load()
 		e, err := r.lookup(t, modelVersion)
 		if err != nil {
+			if errors.Is(err, ErrNotFound) && r.route.Load() != t {
+				// A version was published while t was read: ask the new table.
+				continue
+			}
 			return nil, err
 		}
 		m, ok := e.acquire()
@@ -872,9 +876,19 @@ func (r *Registry) onItsWay(name string) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	published := r.route.Load()
 	for id, e := range r.entries {
-		if (name == "" || e.name == name) && e.getState() == StateLoading {
+		if name != "" && e.name != name {
+			continue
+		}
+		switch e.getState() {
+		case StateLoading:
 			return fmt.Errorf("%w: %s is loading", ErrNotReady, id)
+		case StateReady:
+			if published.byID[id] == nil {
+				// Loaded, and the table that routes to it is being built.
+				return fmt.Errorf("%w: %s is being published", ErrNotReady, id)
+			}
 		}
 	}
 	for id := range r.pending {
