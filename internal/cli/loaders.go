@@ -15,14 +15,15 @@ import (
 // ONNX Runtime only when the first ONNX model loads, so a server with no
 // ONNX models never needs the library.
 func loaders(c *config.Config, log *slog.Logger) map[string]model.Loader {
+	limits := sklearn.Options{MaxModelBytes: c.Limits.MaxModelBytes, BytesPerFileByte: c.Limits.ModelBytesPerFileByte}
 	return map[string]model.Loader{
-		"sklearn": sklearnLoader{opts: sklearn.Options{MaxModelBytes: c.Limits.MaxModelBytes}},
+		"sklearn": sklearnLoader{opts: limits},
 		"onnx": onnx.Loader{Options: onnx.Options{
 			LibraryPath:       c.ONNX.LibraryPath,
 			IntraOpThreads:    c.ONNX.IntraOpThreads,
 			ExecutionProvider: c.ONNX.ExecutionProvider,
 			Log:               log.With("component", "onnx"),
-			MaxModelBytes:     c.Limits.MaxModelBytes,
+			Classifier:        limits,
 		}},
 	}
 }

@@ -125,6 +125,10 @@ type Limits struct {
 	// LoadTimeout bounds loading and warming one version; past it the load
 	// is cancelled and the version is not served.
 	LoadTimeout Duration `yaml:"load_timeout"`
+	// ModelBytesPerFileByte is what loading a model file may take per byte
+	// of the file on disk (above a 32 MiB base, and never more than
+	// MaxModelBytes): a file that inflates further is refused as a bomb.
+	ModelBytesPerFileByte int64 `yaml:"model_bytes_per_file_byte"`
 }
 
 // HTTP bounds the API listener's connections, so that slow or idle clients
@@ -238,7 +242,7 @@ func Default() *Config {
 			Drift: Drift{Window: 1000, Bootstrap: 1000, Warn: 0.1, Alert: 0.25, Epsilon: 1e-4,
 				FeedbackWindow: 200, Tolerance: 0.05}},
 		Limits: Limits{MaxBodyBytes: 1 << 20, MaxTextChars: 100_000, MaxUploadBytes: 512 << 20,
-			MaxModelBytes: 2 << 30, LoadTimeout: Duration(2 * time.Minute)},
+			MaxModelBytes: 2 << 30, LoadTimeout: Duration(2 * time.Minute), ModelBytesPerFileByte: 128},
 		HTTP: HTTP{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(30 * time.Second),
 			UploadTimeout: Duration(10 * time.Minute), IdleTimeout: Duration(2 * time.Minute), MaxConnections: 4096},
 		Queue:      Queue{MaxSize: 10_000},
@@ -475,6 +479,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxModelBytes < 1<<20 {
 		bad("limits.max_model_bytes", "must be at least 1 MiB, got %d", c.Limits.MaxModelBytes)
+	}
+	if c.Limits.ModelBytesPerFileByte < 1 || c.Limits.ModelBytesPerFileByte > 1<<20 {
+		bad("limits.model_bytes_per_file_byte", "must be between 1 and 1048576, got %d", c.Limits.ModelBytesPerFileByte)
 	}
 	if c.Limits.LoadTimeout <= 0 {
 		bad("limits.load_timeout", "must be positive, got %s", c.Limits.LoadTimeout)

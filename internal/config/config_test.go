@@ -116,6 +116,12 @@ monitoring:
 		{name: "same addrs", file: "listen_addr: 127.0.0.1:9090\n", wantErr: "monitoring.addr"},
 		{name: "keep_loaded 0", file: "versions:\n  keep_loaded: 0\n", wantErr: "versions.keep_loaded"},
 		{name: "bad log level", file: "log:\n  level: loud\n", wantErr: "log.level"},
+		{name: "model bytes per file byte 0", file: "limits:\n  model_bytes_per_file_byte: 0\n", wantErr: "limits.model_bytes_per_file_byte"},
+		{name: "model bytes per file byte", env: map[string]string{"MLSERVE_LIMITS_MODEL_BYTES_PER_FILE_BYTE": "2048"}, check: func(t *testing.T, c *Config) {
+			if c.Limits.ModelBytesPerFileByte != 2048 {
+				t.Errorf("limits.model_bytes_per_file_byte = %d", c.Limits.ModelBytesPerFileByte)
+			}
+		}},
 		{name: "bad redis url", file: "cache:\n  redis_url: http://x\n", wantErr: "cache.redis_url"},
 		{name: "bad env int", env: map[string]string{"MLSERVE_MAX_BATCH_SIZE": "x"}, wantErr: "MLSERVE_MAX_BATCH_SIZE"},
 		{name: "onnx defaults", check: func(t *testing.T, c *Config) {

@@ -99,12 +99,22 @@ const (
 // decompress and allocate before it is refused: every megabyte of it is
 // milliseconds of a hostile upload.
 func Budget(fileSize, maxModelBytes int64) int64 {
+	return ScaledBudget(fileSize, BudgetPerByte, maxModelBytes)
+}
+
+// ScaledBudget is Budget with perByte in place of BudgetPerByte
+// (limits.model_bytes_per_file_byte), for models that compress better than
+// BudgetPerByte to one; perByte 0 or less is BudgetPerByte.
+func ScaledBudget(fileSize, perByte, maxModelBytes int64) int64 {
+	if perByte <= 0 {
+		perByte = BudgetPerByte
+	}
 	b := int64(BudgetBase)
 	if fileSize > 0 {
-		if fileSize > (1<<62)/BudgetPerByte {
+		if fileSize > (1<<62)/perByte {
 			b = 1 << 62
 		} else {
-			b += BudgetPerByte * fileSize
+			b += perByte * fileSize
 		}
 	}
 	if maxModelBytes > 0 {

@@ -126,7 +126,7 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 		return nil, err
 	}
 	if spec.Classifier != "" {
-		md.clf, err = sklearn.LoadVectorsContext(ctx, paths.classifier, sklearn.Options{MaxModelBytes: o.MaxModelBytes})
+		md.clf, err = sklearn.LoadVectorsContext(ctx, paths.classifier, o.Classifier)
 		if err != nil {
 			return nil, fileErr("onnx.classifier", spec.Classifier, err)
 		}

@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"github.com/mlserve/mlserve/internal/model/sklearn"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -52,9 +53,10 @@ type Options struct {
 	ExecutionProvider string
 	// Log receives warnings (a CUDA fallback); nil means slog.Default().
 	Log *slog.Logger
-	// MaxModelBytes caps what loading a two-stage model's scikit-learn
-	// classifier may take (limits.max_model_bytes; see sklearn.Options).
-	MaxModelBytes int64
+	// Classifier are the limits of loading a two-stage model's
+	// scikit-learn classifier (limits.max_model_bytes and
+	// limits.model_bytes_per_file_byte).
+	Classifier sklearn.Options
 }
 
 func (o Options) log() *slog.Logger {

@@ -49,6 +49,10 @@ type Options struct {
 	// DefaultMaxModelBytes). A file's own budget is smaller: joblib.Budget
 	// of its size on disk.
 	MaxModelBytes int64
+	// BytesPerFileByte is what a file may take per byte on disk, above
+	// joblib.BudgetBase (limits.model_bytes_per_file_byte; default
+	// joblib.BudgetPerByte): raised for a model that compresses better.
+	BytesPerFileByte int64
 }
 
 func (o Options) maxModelBytes() int64 {
@@ -85,9 +89,19 @@ func fromFile[T any](ctx context.Context, path string, opts Options, translate f
 	if err != nil {
 		return zero, err
 	}
-	b := joblib.Budget(st.Size(), opts.maxModelBytes())
+	b := joblib.ScaledBudget(st.Size(), opts.BytesPerFileByte, opts.maxModelBytes())
 	v, err := decodeBudget(ctx, f, b)
 	if err != nil {
+		if errors.Is(err, pickle.ErrLimit) && ctx.Err() == nil {
+			// What a user whose real model is refused needs to know.
+			per := opts.BytesPerFileByte
+			if per <= 0 {
+				per = joblib.BudgetPerByte
+			}
+			err = fmt.Errorf("%w (a file of %d bytes may take %d MiB: %d MiB + %d per byte on disk "+
+				"(limits.model_bytes_per_file_byte), at most limits.max_model_bytes; raise the first for a model "+
+				"that compresses better than that)", err, st.Size(), b>>20, joblib.BudgetBase>>20, per)
+		}
 		return zero, err
 	}
 	return translate(v)
