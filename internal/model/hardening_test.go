@@ -185,8 +185,8 @@ func TestLoaderPanicIsAFailedLoad(t *testing.T) {
 	fake := newFakeLoader()
 	l := funcLoader(func(ctx context.Context, dir string, m *Manifest) (Model, error) {
 		if b, _ := os.ReadFile(filepath.Join(dir, m.Artifact)); string(b) == "panic" {
-			var nilMap map[string]int
-			nilMap["boom"]++ // a real runtime panic
+			var nilSlice []int
+			nilSlice[len(b)]++ // a real runtime panic (index out of range)
 		}
 		return fake.Load(ctx, dir, m)
 	})

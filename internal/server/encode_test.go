@@ -25,7 +25,7 @@ func humaJSON(t *testing.T, v any) []byte {
 // answers built from arbitrary strings and numbers.
 func FuzzEncode(f *testing.F) {
 	f.Add("ham", "spam-v1", "id-1", 0.99, 0.123, true, "p\"<&>\u2028\x01\xff", 1e-7, 1e21)
-	f.Add("", "", "", 0.0, -0.0, false, "", 5e-324, math.MaxFloat64)
+	f.Add("", "", "", 0.0, math.Copysign(0, -1), false, "", 5e-324, math.MaxFloat64)
 	f.Add("\t\n\r\b\f\\/", "é☀", "\x7f\x00", 1.0, 1e-6, false, "a", 0.5, 123456789.125)
 	f.Fuzz(func(t *testing.T, label, ver, rid string, conf, lat float64, cached bool, key string, p1, p2 float64) {
 		probs := map[string]float64{key: p1, label: p2}

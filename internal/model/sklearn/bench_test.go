@@ -50,20 +50,16 @@ func BenchmarkLoad(b *testing.B) {
 	raw := rawBench(b)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
-	var keep *Model
 	for b.Loop() {
-		m, err := LoadReader(bytes.NewReader(raw))
-		if err != nil {
+		if _, err := LoadReader(bytes.NewReader(raw)); err != nil {
 			b.Fatal(err)
 		}
-		keep = m
 	}
 	b.StopTimer()
-	keep = nil
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	keep, _ = LoadReader(bytes.NewReader(raw))
+	keep, _ := LoadReader(bytes.NewReader(raw))
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(raw)), "heap/file")

@@ -230,7 +230,6 @@ type calibratedOne struct {
 	cals      []calibrator
 	classIdx  []int // column of each calibrator's class in the output
 	nclasses  int
-	dec, prob []float64
 }
 
 // calibrated is CalibratedClassifierCV: the mean of its calibrated
@@ -252,7 +251,7 @@ func (c *calibrated) score(v *vec, _, proba []float64) int {
 		proba[k] = 0
 	}
 	var tmpArr [16]float64
-	tmp := tmpArr[:0]
+	var tmp []float64
 	if n > len(tmpArr) {
 		tmp = make([]float64, n)
 	} else {
