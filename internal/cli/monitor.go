@@ -50,7 +50,7 @@ func observeBatches(met *monitoring.Metrics) func(inference.BatchInfo) {
 		return nil
 	}
 	return func(b inference.BatchInfo) {
-		name, version := monitoring.SplitID(b.ID)
+		name, version, _ := model.SplitID(b.ID)
 		met.ObserveBatch(name, version, b.Size, b.Waits, b.Inference, b.Err == nil, b.Queued)
 	}
 }

@@ -270,3 +270,21 @@ func TestDriftStatusJSONRoundTrip(t *testing.T) {
 		t.Errorf("bad level: %v", err)
 	}
 }
+
+// TestTrackRefusesNonID: a version is booked under the name and version
+// model.SplitID gives, so an id it cannot split is refused, not booked
+// with an empty version label.
+func TestTrackRefusesNonID(t *testing.T) {
+	mon, err := New(Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"spam", "spam-vx", "Spam-v1", ""} {
+		if err := mon.Track(id, []string{"a"}, nil); !errors.Is(err, model.ErrInvalidName) {
+			t.Errorf("Track(%q) = %v, want ErrInvalidName", id, err)
+		}
+		if _, err := mon.Drift(id); !errors.Is(err, ErrNotTracked) {
+			t.Errorf("Drift(%q) after a refused Track = %v, want ErrNotTracked", id, err)
+		}
+	}
+}

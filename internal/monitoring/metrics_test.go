@@ -225,26 +225,6 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 	}
 }
 
-func TestSplitID(t *testing.T) {
-	tests := []struct{ id, name, version string }{
-		{"spam-v1", "spam", "v1"},
-		{"sentiment-v12", "sentiment", "v12"},
-		{"my-model-v3", "my-model", "v3"},
-		{"spam", "spam", ""},
-		{"spam-vx", "spam-vx", ""},
-		{"spam-v", "spam-v", ""},
-		{"spam-", "spam-", ""},
-		{"", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.id, func(t *testing.T) {
-			if n, v := SplitID(tt.id); n != tt.name || v != tt.version {
-				t.Errorf("SplitID(%q) = %q, %q; want %q, %q", tt.id, n, v, tt.name, tt.version)
-			}
-		})
-	}
-}
-
 func TestObserveBatch(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg)

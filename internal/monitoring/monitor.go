@@ -109,7 +109,8 @@ func (m *Monitor) Metrics() *Metrics {
 // the given labels. man is its manifest (nil: none): its reference block
 // is the drift reference (without one, the first Bootstrap predictions
 // become it) and its accuracy the reference for live accuracy. Tracking an
-// id again starts afresh.
+// id again starts afresh. An id that is not "<name>-v<N>" is refused with
+// model.ErrInvalidName: its series would have no version label.
 func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
 	if m == nil {
 		return nil
@@ -119,7 +120,10 @@ func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
 	if man != nil {
 		ref, acc = man.Reference, man.Accuracy
 	}
-	name, version := SplitID(id)
+	name, version, err := model.SplitID(id)
+	if err != nil {
+		return fmt.Errorf("monitoring %s: %w", id, err)
+	}
 	d, err := newDetector(m.cfg.Drift, name, version, labels, ref, acc)
 	if err != nil {
 		return fmt.Errorf("monitoring %s: %w", id, err)
@@ -143,7 +147,9 @@ func (m *Monitor) Untrack(id string) {
 	delete(m.detectors, id)
 	m.mu.Unlock()
 	m.stats.Forget(id)
-	m.metrics.Forget(SplitID(id))
+	if name, version, err := model.SplitID(id); err == nil {
+		m.metrics.Forget(name, version)
+	}
 }
 
 func (m *Monitor) detector(id string) *Detector {
@@ -166,9 +172,10 @@ func (m *Monitor) Request(endpoint, id string, code, texts int, d time.Duration,
 		return
 	}
 	var name, version string
-	tracked := m.detector(id) != nil
+	det := m.detector(id)
+	tracked := det != nil
 	if tracked {
-		name, version = SplitID(id)
+		name, version = det.model, det.version
 	}
 	m.metrics.ObserveRequest(endpoint, name, version, code, d)
 	if errKind != "" {
@@ -207,8 +214,7 @@ func (m *Monitor) Record(id, requestID string, o Observation) {
 	if d == nil {
 		return
 	}
-	name, version := SplitID(id)
-	m.metrics.ObservePrediction(name, version, o.Label, o.Confidence)
+	m.metrics.ObservePrediction(d.model, d.version, o.Label, o.Confidence)
 	m.stats.Prediction(id, o.Label)
 	d.Record(o)
 	if requestID == "" {
@@ -273,7 +279,7 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 		return FeedbackResult{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
 	}
 	res := FeedbackResult{Model: p.model, Predicted: p.label, Correct: p.label == label}
-	name, version := SplitID(p.model)
+	name, version, _ := model.SplitID(p.model) // tracked, so a model id
 	m.metrics.ObserveFeedback(name, version, res.Correct)
 	if d := m.detector(p.model); d != nil {
 		res.LiveAccuracy = d.feedback(res.Correct)

@@ -120,7 +120,7 @@ func monitoredPair(b *testing.B, cached, control bool) (on, off string) {
 		cfg := inference.Config{Logger: quietLogger()}
 		if m != nil {
 			cfg.Observe = func(bi inference.BatchInfo) {
-				name, version := monitoring.SplitID(bi.ID)
+				name, version, _ := model.SplitID(bi.ID)
 				met.ObserveBatch(name, version, bi.Size, bi.Waits, bi.Inference, bi.Err == nil, bi.Queued)
 			}
 		}

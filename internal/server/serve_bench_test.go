@@ -99,7 +99,7 @@ func servedAsServe(b *testing.B) (*server.Server, model.Model) {
 		b.Fatal(err)
 	}
 	eng, err := inference.New(inference.Config{Logger: quietLogger(), Observe: func(bi inference.BatchInfo) {
-		name, version := monitoring.SplitID(bi.ID)
+		name, version, _ := model.SplitID(bi.ID)
 		met.ObserveBatch(name, version, bi.Size, bi.Waits, bi.Inference, bi.Err == nil, bi.Queued)
 	}})
 	if err != nil {
