@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -67,71 +68,9 @@ var (
 	lengthEdges = []float64{0, 25, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, 1000000}
 )
 
-// ErrConfig means a drift configuration value is out of range.
+// ErrConfig means a monitoring setting or a manifest's drift reference is
+// out of range.
 var ErrConfig = errors.New("invalid monitoring config")
-
-// DriftConfig tunes drift detection. Zero fields take the defaults. The
-// yaml tags let internal/config embed it as the `monitoring.drift` block.
-type DriftConfig struct {
-	// Window is how many recent predictions the sliding window holds (1000).
-	Window int `yaml:"window" json:"window"`
-	// MinSamples is how many predictions the window needs before it is
-	// compared with the reference (Window/2).
-	MinSamples int `yaml:"min_samples" json:"min_samples"`
-	// Bootstrap is how many first predictions after load become the
-	// reference when the manifest has none (1000).
-	Bootstrap int `yaml:"bootstrap" json:"bootstrap"`
-	// Warn and Alert are the PSI thresholds (0.1 and 0.25).
-	Warn  float64 `yaml:"warn" json:"warn"`
-	Alert float64 `yaml:"alert" json:"alert"`
-	// Epsilon replaces empty bins' shares in the PSI (1e-4).
-	Epsilon float64 `yaml:"epsilon" json:"epsilon"`
-	// FeedbackWindow is how many recent feedbacks the live accuracy covers (200).
-	FeedbackWindow int `yaml:"feedback_window" json:"feedback_window"`
-	// MinFeedback is how many feedbacks are needed before the accuracy can
-	// alert (50).
-	MinFeedback int `yaml:"min_feedback" json:"min_feedback"`
-	// Tolerance is how far live accuracy may fall below the reference
-	// accuracy before the accuracy alert (0.05).
-	Tolerance float64 `yaml:"tolerance" json:"tolerance"`
-}
-
-func (c DriftConfig) withDefaults() (DriftConfig, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.Window, 1000)
-	def(&c.MinSamples, c.Window/2)
-	def(&c.Bootstrap, 1000)
-	def(&c.FeedbackWindow, 200)
-	def(&c.MinFeedback, min(50, c.FeedbackWindow))
-	if c.Warn == 0 {
-		c.Warn = 0.1
-	}
-	if c.Alert == 0 {
-		c.Alert = 0.25
-	}
-	if c.Epsilon == 0 {
-		c.Epsilon = 1e-4
-	}
-	if c.Tolerance == 0 {
-		c.Tolerance = 0.05
-	}
-	switch {
-	case c.Window < 1 || c.MinSamples < 1 || c.MinSamples > c.Window:
-		return c, fmt.Errorf("%w: drift window %d, min samples %d", ErrConfig, c.Window, c.MinSamples)
-	case c.Bootstrap < 1 || c.FeedbackWindow < 1 || c.MinFeedback < 1 || c.MinFeedback > c.FeedbackWindow:
-		return c, fmt.Errorf("%w: bootstrap %d, feedback window %d, min feedback %d", ErrConfig,
-			c.Bootstrap, c.FeedbackWindow, c.MinFeedback)
-	case c.Warn <= 0 || c.Alert < c.Warn:
-		return c, fmt.Errorf("%w: PSI thresholds warn %g, alert %g", ErrConfig, c.Warn, c.Alert)
-	case c.Epsilon <= 0 || c.Epsilon >= 0.1 || c.Tolerance < 0 || c.Tolerance > 1:
-		return c, fmt.Errorf("%w: epsilon %g, tolerance %g", ErrConfig, c.Epsilon, c.Tolerance)
-	}
-	return c, nil
-}
 
 // Observation is what drift detection needs from one prediction.
 type Observation struct {
@@ -199,7 +138,7 @@ type entry [4]int16
 // Detector watches one model version's traffic for drift. It is safe for
 // concurrent use.
 type Detector struct {
-	cfg                 DriftConfig
+	cfg                 config.Drift
 	model, version      string
 	mu                  sync.Mutex
 	labels              map[string]int  // label → bin of the label signal
@@ -223,7 +162,7 @@ type Detector struct {
 // newDetector builds a detector from a manifest's reference (nil: bootstrap
 // from the first cfg.Bootstrap predictions) and reference accuracy (nil: no
 // accuracy alert).
-func newDetector(cfg DriftConfig, name, version string, labels []string, ref *model.Reference, accuracy *float64) (*Detector, error) {
+func newDetector(cfg config.Drift, name, version string, labels []string, ref *model.Reference, accuracy *float64) (*Detector, error) {
 	d := &Detector{cfg: cfg, model: name, version: version, labels: map[string]int{},
 		ring: make([]entry, cfg.Window), refAccuracy: accuracy, fb: make([]bool, cfg.FeedbackWindow),
 		buf: make([]float64, 64), evalStep: max(1, cfg.Window/20)}

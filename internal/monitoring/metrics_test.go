@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/mlserve/mlserve/internal/config"
 )
 
 func newTestMetrics(t *testing.T) (*Metrics, *prometheus.Registry) {
@@ -53,7 +55,7 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string, labels map[s
 
 func TestMetricsAfterKnownTraffic(t *testing.T) {
 	m, reg := newTestMetrics(t)
-	mon, err := New(Config{}, m, nil)
+	mon, err := New(config.Monitoring{}, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +209,7 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 	if off.Summary().Models != nil || off.Metrics() != nil {
 		t.Error("nil Monitor has figures")
 	}
-	mon, err := New(Config{}, nil, nil)
+	mon, err := New(config.Monitoring{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -22,23 +23,12 @@ var (
 	ErrUnknownLabel = errors.New("unknown label")
 )
 
-// Config tunes a Monitor. Zero fields take the defaults.
-type Config struct {
-	// Drift tunes drift detection.
-	Drift DriftConfig `yaml:"drift" json:"drift"`
-	// Pending is how many recent predictions are remembered by request id
-	// for feedback (100,000); older ones are forgotten first.
-	Pending int `yaml:"pending" json:"pending"`
-	// PendingTTL is how long a prediction accepts feedback (1 h).
-	PendingTTL time.Duration `yaml:"pending_ttl" json:"pending_ttl"`
-}
-
 // Monitor ties metrics, drift detection, feedback and the stats summary
 // together behind the calls the server makes. It is safe for concurrent use.
 // A nil *Monitor is monitoring switched off: it books nothing, Drift and
 // Feedback answer ErrNotTracked and ErrUnknownRequest, Summary is empty.
 type Monitor struct {
-	cfg     Config
+	cfg     config.Monitoring // with its defaults
 	metrics *Metrics
 	stats   *Stats
 	log     *slog.Logger
@@ -74,22 +64,15 @@ func (m *Monitor) requestKey(id string) uint64 {
 	return max(1, maphash.String(m.seed, id))
 }
 
-// New returns a Monitor that reports to metrics (nil: no Prometheus
-// metrics) and logs drift alerts to log (nil: no logging).
-func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Monitor, error) {
-	d, err := cfg.Drift.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	cfg.Drift = d
-	if cfg.Pending == 0 {
-		cfg.Pending = 100_000
-	}
-	if cfg.PendingTTL == 0 {
-		cfg.PendingTTL = time.Hour
-	}
-	if cfg.Pending < 1 || cfg.PendingTTL < 0 {
-		return nil, fmt.Errorf("%w: pending %d, ttl %s", ErrConfig, cfg.Pending, cfg.PendingTTL)
+// New returns a Monitor for the config file's monitoring block (zero
+// fields take their defaults; the listener's fields are not its concern)
+// that reports to metrics (nil: no Prometheus metrics) and logs drift
+// alerts to log (nil: no logging). A value out of range is an error that
+// wraps both ErrConfig and config.ErrInvalid.
+func New(cfg config.Monitoring, metrics *Metrics, log *slog.Logger) (*Monitor, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return &Monitor{cfg: cfg, metrics: metrics, stats: NewStats(time.Now(), nil), log: log, now: time.Now,
 		detectors: map[string]*Detector{}, seed: maphash.MakeSeed(), pending: map[uint64]int32{},
@@ -267,7 +250,7 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 	var at time.Time
 	if ok {
 		p, at = m.pairs[m.ring[slot].pair], time.Unix(0, m.ring[slot].at)
-		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && now.Sub(at) <= m.cfg.PendingTTL {
+		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && now.Sub(at) <= time.Duration(m.cfg.PendingTTL) {
 			m.pmu.Unlock() // the prediction keeps waiting for a valid label
 			return FeedbackResult{Model: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
 		}
@@ -275,7 +258,7 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 		m.ring[slot] = pendingPrediction{}
 	}
 	m.pmu.Unlock()
-	if !ok || now.Sub(at) > m.cfg.PendingTTL {
+	if !ok || now.Sub(at) > time.Duration(m.cfg.PendingTTL) {
 		return FeedbackResult{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
 	}
 	res := FeedbackResult{Model: p.model, Predicted: p.label, Correct: p.label == label}

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 )
@@ -147,7 +148,7 @@ func observation(s sample) Observation {
 }
 
 // newSpamMonitor tracks spam-v1 with its manifest and a log buffer.
-func newSpamMonitor(t *testing.T, cfg DriftConfig) (*Monitor, *Metrics, *bytes.Buffer) {
+func newSpamMonitor(t *testing.T, cfg config.Drift) (*Monitor, *Metrics, *bytes.Buffer) {
 	t.Helper()
 	man, labels, _, _ := spamData(t)
 	met, err := NewMetrics(prometheus.NewPedanticRegistry())
@@ -155,7 +156,7 @@ func newSpamMonitor(t *testing.T, cfg DriftConfig) (*Monitor, *Metrics, *bytes.B
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	mon, err := New(Config{Drift: cfg}, met, slog.New(slog.NewTextHandler(&logs, nil)))
+	mon, err := New(config.Monitoring{Drift: cfg}, met, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestSpamHeldOutNoFalseAlarm(t *testing.T) {
 		}
 	}
 	const window = 400
-	mon, _, logs := newSpamMonitor(t, DriftConfig{Window: window})
+	mon, _, logs := newSpamMonitor(t, config.Drift{Window: window})
 	rng := rand.New(rand.NewPCG(1, 2))
 	worst := map[string]float64{}
 	windows := 0
@@ -232,7 +233,7 @@ func TestSpamShiftedStreamAlerts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mon, met, logs := newSpamMonitor(t, DriftConfig{Window: 400})
+			mon, met, logs := newSpamMonitor(t, config.Drift{Window: 400})
 			// Normal traffic first (shuffled: the corpus is grouped by class,
 			// so file order is itself a shifted stream): no alert.
 			rng := rand.New(rand.NewPCG(3, 4))
@@ -287,7 +288,7 @@ func psis(st DriftStatus) map[string]float64 {
 
 func TestSpamFeedbackAccuracy(t *testing.T) {
 	_, _, held, _ := spamData(t)
-	mon, met, logs := newSpamMonitor(t, DriftConfig{FeedbackWindow: 200, MinFeedback: 50, Tolerance: 0.05})
+	mon, met, logs := newSpamMonitor(t, config.Drift{FeedbackWindow: 200, MinFeedback: 50, Tolerance: 0.05})
 	id := func(i int) string { return fmt.Sprintf("req-%d", i) }
 	// True labels: live accuracy matches the held-out accuracy, no alert.
 	for i, s := range held[:400] {

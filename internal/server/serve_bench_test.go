@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/loadgen"
 	"github.com/mlserve/mlserve/internal/model"
@@ -94,7 +95,7 @@ func servedAsServe(b *testing.B) (*server.Server, model.Model) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mon, err := monitoring.New(monitoring.Config{}, met, quietLogger())
+	mon, err := monitoring.New(config.Monitoring{}, met, quietLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
