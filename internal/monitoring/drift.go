@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
@@ -31,25 +32,6 @@ func (l Level) String() string {
 		return "alert"
 	}
 	return "ok"
-}
-
-// MarshalText writes the level as String does, for JSON.
-func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
-
-// UnmarshalText reads "ok", "warn" or "alert", so clients can decode a
-// DriftStatus.
-func (l *Level) UnmarshalText(b []byte) error {
-	switch string(b) {
-	case "ok":
-		*l = LevelOK
-	case "warn":
-		*l = LevelWarn
-	case "alert":
-		*l = LevelAlert
-	default:
-		return fmt.Errorf("%w: drift level %q", ErrConfig, b)
-	}
-	return nil
 }
 
 // Drift signals.
@@ -425,72 +407,11 @@ func (d *Detector) feedback(correct bool) float64 {
 	return acc
 }
 
-// SignalStatus is one drift signal's figures.
-type SignalStatus struct {
-	// Signal is label, confidence, text_length or oov_rate.
-	Signal string `json:"signal"`
-	// PSI is the population stability index of the window against the
-	// reference (0 until the window holds MinSamples values).
-	PSI float64 `json:"psi"`
-	// Samples is how many window values the PSI covers.
-	Samples int `json:"samples"`
-	// Status is ok, warn or alert.
-	Status Level `json:"status"`
-	// Reference and Window are the bins' shares (labels: sorted label
-	// names, then one bin for labels the reference never saw).
-	Reference []float64 `json:"reference"`
-	Window    []float64 `json:"window"`
-	// Edges are the bin boundaries; Bins name the label bins.
-	Edges []float64 `json:"edges,omitempty"`
-	Bins  []string  `json:"bins,omitempty"`
-}
-
-// AccuracyStatus is the performance-drift part of a DriftStatus.
-type AccuracyStatus struct {
-	// Live is the accuracy over the last Feedback feedbacks; nil before any.
-	Live *float64 `json:"live,omitempty"`
-	// Reference is the model's held-out accuracy from its manifest; nil
-	// when unknown (then no accuracy alert is raised).
-	Reference *float64 `json:"reference,omitempty"`
-	// Feedback is how many feedbacks Live covers; Window is its maximum.
-	Feedback int `json:"feedback"`
-	Window   int `json:"window"`
-	// Tolerance is how far Live may fall below Reference.
-	Tolerance float64 `json:"tolerance"`
-	// Status is ok or alert.
-	Status Level `json:"status"`
-}
-
-// DriftStatus is the answer of GET /models/{id}/drift.
-type DriftStatus struct {
-	// Model and Version name the model version.
-	Model   string `json:"model"`
-	Version string `json:"version"`
-	// Status is the worst level of all signals and the accuracy.
-	Status Level `json:"status"`
-	// Reference is "manifest", "bootstrap" (built from the first
-	// predictions) or "collecting" (still gathering them).
-	Reference string `json:"reference"`
-	// Collected is how many predictions the bootstrap has so far, of Bootstrap.
-	Collected int `json:"collected,omitempty"`
-	Bootstrap int `json:"bootstrap,omitempty"`
-	// Window is the sliding window's capacity; Samples how full it is.
-	Window  int `json:"window"`
-	Samples int `json:"samples"`
-	// Warn and Alert are the PSI thresholds.
-	Warn  float64 `json:"warn"`
-	Alert float64 `json:"alert"`
-	// Signals are the per-signal figures, in a fixed order.
-	Signals []SignalStatus `json:"signals"`
-	// Accuracy is performance drift from feedback.
-	Accuracy AccuracyStatus `json:"accuracy"`
-}
-
 // Status evaluates the window now and returns the figures.
-func (d *Detector) Status() DriftStatus {
+func (d *Detector) Status() api.DriftStatus {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := DriftStatus{Model: d.model, Version: d.version, Window: d.cfg.Window, Samples: d.filled,
+	st := api.DriftStatus{Model: d.model, Version: d.version, Window: d.cfg.Window, Samples: d.filled,
 		Warn: d.cfg.Warn, Alert: d.cfg.Alert, Reference: "manifest"}
 	switch {
 	case d.boot != nil:
@@ -501,11 +422,12 @@ func (d *Detector) Status() DriftStatus {
 	if d.boot == nil {
 		d.evaluate()
 	}
+	worst := d.level[4]
 	for i, s := range d.sig {
 		if s == nil {
 			continue
 		}
-		ss := SignalStatus{Signal: s.name, PSI: d.score[i], Samples: s.n, Status: d.level[i],
+		ss := api.DriftSignal{Signal: s.name, PSI: d.score[i], Samples: s.n, Status: d.level[i].String(),
 			Reference: slices.Clone(s.ref), Window: make([]float64, len(s.counts)), Edges: s.edges}
 		for j, c := range s.counts {
 			if s.n > 0 {
@@ -520,14 +442,14 @@ func (d *Detector) Status() DriftStatus {
 			ss.Bins[len(ss.Bins)-1] = "(other)"
 		}
 		st.Signals = append(st.Signals, ss)
-		st.Status = max(st.Status, d.level[i])
+		worst = max(worst, d.level[i])
 	}
-	st.Accuracy = AccuracyStatus{Reference: d.refAccuracy, Feedback: d.fbN, Window: d.cfg.FeedbackWindow,
-		Tolerance: d.cfg.Tolerance, Status: d.level[4]}
+	st.Accuracy = api.DriftAccuracy{Reference: d.refAccuracy, Feedback: d.fbN, Window: d.cfg.FeedbackWindow,
+		Tolerance: d.cfg.Tolerance, Status: d.level[4].String()}
 	if d.fbN > 0 {
 		acc := float64(d.fbOK) / float64(d.fbN)
 		st.Accuracy.Live = &acc
 	}
-	st.Status = max(st.Status, d.level[4])
+	st.Status = worst.String()
 	return st
 }

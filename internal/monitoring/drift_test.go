@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
@@ -109,7 +110,7 @@ func TestBootstrapReference(t *testing.T) {
 		mon.Record("a-v1", "", normal(i))
 	}
 	st, _ = mon.Drift("a-v1")
-	if st.Reference != "bootstrap" || st.Samples != 100 || len(st.Signals) != 4 || st.Status != LevelOK {
+	if st.Reference != "bootstrap" || st.Samples != 100 || len(st.Signals) != 4 || st.Status != "ok" {
 		t.Fatalf("after bootstrap: %+v", st)
 	}
 	for _, s := range st.Signals {
@@ -122,7 +123,7 @@ func TestBootstrapReference(t *testing.T) {
 	}
 	st, _ = mon.Drift("a-v1")
 	for _, s := range st.Signals {
-		if s.Status != LevelAlert {
+		if s.Status != "alert" {
 			t.Errorf("%s: PSI %v status %s after the shift, want alert", s.Signal, s.PSI, s.Status)
 		}
 	}
@@ -135,7 +136,7 @@ func TestBootstrapReference(t *testing.T) {
 	for i := range 100 {
 		mon.Record("a-v1", "", normal(i))
 	}
-	if st, _ = mon.Drift("a-v1"); st.Status == LevelAlert {
+	if st, _ = mon.Drift("a-v1"); st.Status == "alert" {
 		t.Errorf("still alerting after recovery: %v", psis(st))
 	}
 	if !strings.Contains(logs.String(), "drift alert cleared") {
@@ -160,10 +161,10 @@ func TestUnknownLabelAndMissingOOV(t *testing.T) {
 		t.Fatalf("signals %+v", st.Signals)
 	}
 	lab, oov := st.Signals[0], st.Signals[1]
-	if lab.Bins[2] != "(other)" || lab.Window[2] != 1 || lab.Status != LevelAlert {
+	if lab.Bins[2] != "(other)" || lab.Window[2] != 1 || lab.Status != "alert" {
 		t.Errorf("label signal %+v", lab)
 	}
-	if oov.Samples != 0 || oov.Status != LevelOK {
+	if oov.Samples != 0 || oov.Status != "ok" {
 		t.Errorf("oov signal with no rates: %+v", oov)
 	}
 }
@@ -202,7 +203,7 @@ func TestFeedbackBookkeeping(t *testing.T) {
 		})
 	}
 	st, _ := mon.Drift("m-v1")
-	if st.Accuracy.Feedback != 2 || *st.Accuracy.Live != 0.5 || st.Accuracy.Status != LevelOK {
+	if st.Accuracy.Feedback != 2 || *st.Accuracy.Live != 0.5 || st.Accuracy.Status != "ok" {
 		t.Errorf("accuracy %+v (no reference accuracy: never alerts)", st.Accuracy)
 	}
 	if _, err := mon.Drift("other-v1"); !errors.Is(err, ErrNotTracked) {
@@ -250,16 +251,13 @@ func TestDriftStatusJSONRoundTrip(t *testing.T) {
 	if !strings.Contains(string(b), `"status":"alert"`) {
 		t.Errorf("JSON %s lacks the alert status", b)
 	}
-	var back DriftStatus
+	var back api.DriftStatus
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Status != LevelAlert || back.Signals[0].Bins[1] != "(other)" || *back.Accuracy.Reference != .9 {
+	if back.Status != "alert" || back.Signals[0].Bins[1] != "(other)" || *back.Accuracy.Reference != .9 ||
+		back.Signals[0].Status != "alert" || back.Accuracy.Status != "ok" {
 		t.Errorf("round trip: %+v", back)
-	}
-	var l Level
-	if err := l.UnmarshalText([]byte("panic")); !errors.Is(err, ErrConfig) {
-		t.Errorf("bad level: %v", err)
 	}
 }
 

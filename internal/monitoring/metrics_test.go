@@ -222,7 +222,7 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 	}
 	mon.Request("/predict", "a-v1", 200, 1, time.Millisecond, "")
 	mon.Record("a-v1", "r", Observation{Label: "x"})
-	if got := mon.Summary(); len(got.Models) != 1 || got.Models[0].Requests != 1 || got.Models[0].Predictions["x"] != 1 {
+	if got := mon.Summary(); len(got.Models) != 1 || got.Models["a-v1"].Requests != 1 || got.Models["a-v1"].Predictions["x"] != 1 {
 		t.Errorf("summary without metrics: %+v", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
@@ -222,25 +223,14 @@ func (m *Monitor) Record(id, requestID string, o Observation) {
 	m.pmu.Unlock()
 }
 
-// FeedbackResult is the outcome of one feedback.
-type FeedbackResult struct {
-	// Model is the model version that made the prediction.
-	Model string `json:"model_version"`
-	// Predicted is the label it predicted; Correct whether it was right.
-	Predicted string `json:"predicted"`
-	Correct   bool   `json:"correct"`
-	// LiveAccuracy is the model's rolling accuracy after this feedback.
-	LiveAccuracy float64 `json:"live_accuracy"`
-}
-
 // Feedback records the true label of the prediction made for requestID.
 // Each prediction takes one feedback; it returns ErrUnknownRequest for an
 // id never recorded, forgotten, expired or already answered, and
 // ErrUnknownLabel (the prediction still awaiting feedback) for a label the
 // model does not have.
-func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
+func (m *Monitor) Feedback(requestID, label string) (api.FeedbackResponse, error) {
 	if m == nil {
-		return FeedbackResult{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
+		return api.FeedbackResponse{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
 	}
 	key := m.requestKey(requestID)
 	now := m.now()
@@ -252,16 +242,16 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 		p, at = m.pairs[m.ring[slot].pair], time.Unix(0, m.ring[slot].at)
 		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && now.Sub(at) <= time.Duration(m.cfg.PendingTTL) {
 			m.pmu.Unlock() // the prediction keeps waiting for a valid label
-			return FeedbackResult{Model: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
+			return api.FeedbackResponse{ModelVersion: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
 		}
 		delete(m.pending, key)
 		m.ring[slot] = pendingPrediction{}
 	}
 	m.pmu.Unlock()
 	if !ok || now.Sub(at) > time.Duration(m.cfg.PendingTTL) {
-		return FeedbackResult{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
+		return api.FeedbackResponse{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
 	}
-	res := FeedbackResult{Model: p.model, Predicted: p.label, Correct: p.label == label}
+	res := api.FeedbackResponse{ModelVersion: p.model, Predicted: p.label, Correct: p.label == label}
 	name, version, _ := model.SplitID(p.model) // tracked, so a model id
 	m.metrics.ObserveFeedback(name, version, res.Correct)
 	if d := m.detector(p.model); d != nil {
@@ -271,19 +261,21 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 	return res, nil
 }
 
-// Drift returns model version id's drift figures.
-func (m *Monitor) Drift(id string) (DriftStatus, error) {
+// Drift returns model version id's drift figures, the answer of
+// GET /models/{id}/drift.
+func (m *Monitor) Drift(id string) (api.DriftStatus, error) {
 	d := m.detector(id)
 	if d == nil {
-		return DriftStatus{}, fmt.Errorf("%w: %s", ErrNotTracked, id)
+		return api.DriftStatus{}, fmt.Errorf("%w: %s", ErrNotTracked, id)
 	}
 	return d.Status(), nil
 }
 
-// Summary returns the figures of GET /stats.
-func (m *Monitor) Summary() Summary {
+// Summary returns the monitor's figures of GET /stats for each tracked
+// version (Stats.Summary); empty when monitoring is off.
+func (m *Monitor) Summary() api.Stats {
 	if m == nil {
-		return Summary{}
+		return api.Stats{}
 	}
 	return m.stats.Summary(func(id string) (string, *float64) {
 		d := m.detector(id)
@@ -291,6 +283,6 @@ func (m *Monitor) Summary() Summary {
 			return "", nil
 		}
 		st := d.Status()
-		return st.Status.String(), st.Accuracy.Live
+		return st.Status, st.Accuracy.Live
 	})
 }
