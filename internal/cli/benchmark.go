@@ -17,6 +17,7 @@ import (
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/loadgen"
+	"github.com/mlserve/mlserve/internal/model"
 )
 
 // benchFlags are the benchmark command's options.
@@ -184,7 +185,9 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 	if metricsURL == "" {
 		metricsURL = defaultMetricsURL(cfg.URL)
 	}
-	model, version := splitID(cfg.Model)
+	// A full id scopes the server split to that version; a bare name or
+	// version (not a model id) leaves it over all models.
+	name, version, _ := model.SplitID(cfg.Model)
 	doc := benchOutput{Server: cfg.URL, Model: cfg.Model}
 	tty := isTerminal(errOut)
 	warmup := cfg.Warmup
@@ -205,7 +208,7 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 		var before loadgen.Split
 		var splitErr error = errors.New("turned off")
 		if metricsURL != "off" {
-			before, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, metricsURL, model, version)
+			before, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, metricsURL, name, version)
 		}
 		if tty {
 			cfg.Progress = progressBar(errOut, cfg)
@@ -221,7 +224,7 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 		run := benchRun{Summary: res.Summary(f.histRows)}
 		if splitErr == nil {
 			var after loadgen.Split
-			if after, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, metricsURL, model, version); splitErr == nil {
+			if after, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, metricsURL, name, version); splitErr == nil {
 				d := after.Sub(before)
 				run.Split = &splitJSON{QueueWaitMS: msf(d.MeanQueueWait()), InferenceMS: msf(d.MeanInference()), MeanBatch: d.MeanBatch()}
 			}
@@ -256,19 +259,6 @@ func defaultMetricsURL(server string) string {
 		return "off"
 	}
 	return "http://" + net.JoinHostPort(u.Hostname(), "9090") + "/metrics"
-}
-
-// splitID splits a full model id ("spam-v1") into name and version; for a
-// bare name or version it returns empty strings (all models).
-func splitID(id string) (string, string) {
-	i := strings.LastIndex(id, "-v")
-	if i <= 0 {
-		return "", ""
-	}
-	if _, err := strconv.Atoi(id[i+2:]); err != nil {
-		return "", ""
-	}
-	return id[:i], id[i+1:]
 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/loadgen"
+	"github.com/mlserve/mlserve/internal/model"
 )
 
 func TestBenchmarkFlags(t *testing.T) {
@@ -221,7 +222,10 @@ func TestBenchmarkCommand(t *testing.T) {
 	})
 }
 
-func TestSplitID(t *testing.T) {
+// TestSplitScope: the benchmark scopes the server split with model.SplitID,
+// which gives a full id's name and version and nothing (all models) for a
+// bare name or version.
+func TestSplitScope(t *testing.T) {
 	tests := []struct{ id, name, version string }{
 		{"spam-v1", "spam", "v1"},
 		{"my-model-v12", "my-model", "v12"},
@@ -231,8 +235,8 @@ func TestSplitID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			if n, v := splitID(tt.id); n != tt.name || v != tt.version {
-				t.Errorf("splitID = %q, %q", n, v)
+			if n, v, _ := model.SplitID(tt.id); n != tt.name || v != tt.version {
+				t.Errorf("model.SplitID = %q, %q", n, v)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,13 +29,7 @@ func newMonitoring(c config.Monitoring, log *slog.Logger) (*prometheus.Registry,
 	if err != nil {
 		return nil, nil, err
 	}
-	d := c.Drift
-	mon, err := monitoring.New(monitoring.Config{
-		Drift: monitoring.DriftConfig{Window: d.Window, MinSamples: d.MinSamples, Bootstrap: d.Bootstrap,
-			Warn: d.Warn, Alert: d.Alert, Epsilon: d.Epsilon, FeedbackWindow: d.FeedbackWindow,
-			MinFeedback: d.MinFeedback, Tolerance: d.Tolerance},
-		Pending: c.Pending, PendingTTL: time.Duration(c.PendingTTL),
-	}, met, log.With("component", "monitoring"))
+	mon, err := monitoring.New(c, met, log.With("component", "monitoring"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,7 +43,7 @@ func observeBatches(met *monitoring.Metrics) func(inference.BatchInfo) {
 		return nil
 	}
 	return func(b inference.BatchInfo) {
-		name, version := monitoring.SplitID(b.ID)
+		name, version, _ := model.SplitID(b.ID)
 		met.ObserveBatch(name, version, b.Size, b.Waits, b.Inference, b.Err == nil, b.Queued)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,7 +75,7 @@ func runStats(ctx context.Context, c *api.Client, out io.Writer, watch bool, int
 // renderStats draws st: monitoring.Render's per-model view, then the cache
 // tiers.
 func renderStats(st *api.Stats, width int) string {
-	out := monitoring.Render(summaryOf(st), width)
+	out := monitoring.Render(st, width)
 	if cs := st.Cache; cs != nil {
 		line := fmt.Sprintf("cache: memory %d hits, %d misses, %d entries", cs.Memory.Hits, cs.Memory.Misses, cs.Memory.Entries)
 		if r := cs.Redis; r != nil {
@@ -88,31 +87,4 @@ func renderStats(st *api.Stats, width int) string {
 		out += line + "\n"
 	}
 	return out
-}
-
-// summaryOf is the monitoring view of the API's stats, models sorted by id.
-// Without monitoring on the server, the error rate comes from the plain
-// error count.
-func summaryOf(st *api.Stats) monitoring.Summary {
-	s := monitoring.Summary{UptimeSeconds: st.UptimeSeconds}
-	ids := make([]string, 0, len(st.Models))
-	for id := range st.Models {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		m := st.Models[id]
-		rate := m.ErrorRate
-		if rate == 0 && m.Errors > 0 && m.Requests > 0 {
-			rate = float64(m.Errors) / float64(m.Requests)
-		}
-		s.Models = append(s.Models, monitoring.ModelSummary{
-			ID: id, Requests: m.Requests, Texts: m.Texts, Throughput: m.ThroughputRPS,
-			Latency: monitoring.Percentiles{P50: m.LatencyP50MS, P90: m.LatencyP90MS, P99: m.LatencyP99MS},
-			Errors:  m.ErrorsByKind, ErrorRate: rate,
-			CacheHits: m.CacheHits, CacheMisses: m.CacheMisses, CacheHitRatio: m.CacheHitRatio,
-			Predictions: m.Predictions, Drift: m.Drift, LiveAccuracy: m.LiveAccuracy,
-		})
-	}
-	return s
 }

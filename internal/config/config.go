@@ -69,47 +69,6 @@ type Cache struct {
 	RedisURL string `yaml:"redis_url"`
 }
 
-// Monitoring configures the Prometheus metrics listener.
-type Monitoring struct {
-	// Enabled turns the metrics listener on.
-	Enabled bool `yaml:"enabled"`
-	// Port is the metrics port, used when Addr is empty.
-	Port int `yaml:"port"`
-	// Addr is the metrics listener's host:port; default 127.0.0.1:<Port>.
-	Addr string `yaml:"addr"`
-	// Drift tunes drift detection and live accuracy.
-	Drift Drift `yaml:"drift"`
-	// Pending is how many recent predictions accept feedback by request id.
-	Pending int `yaml:"pending"`
-	// PendingTTL is how long a prediction accepts feedback.
-	PendingTTL Duration `yaml:"pending_ttl"`
-}
-
-// Drift tunes drift detection (the monitoring package's DriftConfig).
-type Drift struct {
-	// Window is how many recent predictions are compared with the reference.
-	Window int `yaml:"window"`
-	// MinSamples is how many the window needs before it is compared; 0 means
-	// half the window.
-	MinSamples int `yaml:"min_samples"`
-	// Bootstrap is how many first predictions become the reference of a
-	// model whose model.yaml has none.
-	Bootstrap int `yaml:"bootstrap"`
-	// Warn and Alert are the PSI thresholds.
-	Warn  float64 `yaml:"warn"`
-	Alert float64 `yaml:"alert"`
-	// Epsilon floors empty bins' shares in the PSI.
-	Epsilon float64 `yaml:"epsilon"`
-	// FeedbackWindow is how many recent feedbacks the live accuracy covers.
-	FeedbackWindow int `yaml:"feedback_window"`
-	// MinFeedback is how many feedbacks the accuracy alert needs; 0 means
-	// min(50, feedback_window).
-	MinFeedback int `yaml:"min_feedback"`
-	// Tolerance is how far live accuracy may fall below the model's
-	// accuracy before it alerts.
-	Tolerance float64 `yaml:"tolerance"`
-}
-
 // Limits bounds what a client may send.
 type Limits struct {
 	// MaxBodyBytes bounds a predict request body.
@@ -238,9 +197,8 @@ func Default() *Config {
 		RequestTimeoutMS: 30_000,
 		DrainTimeout:     Duration(30 * time.Second),
 		Cache:            Cache{Enabled: true, TTLSeconds: 3600, MaxSize: 10_000},
-		Monitoring: Monitoring{Enabled: true, Port: 9090, Pending: 100_000, PendingTTL: Duration(time.Hour),
-			Drift: Drift{Window: 1000, Bootstrap: 1000, Warn: 0.1, Alert: 0.25, Epsilon: 1e-4,
-				FeedbackWindow: 200, Tolerance: 0.05}},
+		Monitoring: Monitoring{Enabled: true, Port: 9090, Pending: defaultPending, PendingTTL: defaultPendingTTL,
+			Drift: defaultDrift},
 		Limits: Limits{MaxBodyBytes: 1 << 20, MaxTextChars: 100_000, MaxUploadBytes: 512 << 20,
 			MaxModelBytes: 2 << 30, LoadTimeout: Duration(2 * time.Minute), ModelBytesPerFileByte: 128},
 		HTTP: HTTP{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(30 * time.Second),
@@ -433,40 +391,8 @@ func (c *Config) Validate() error {
 	if c.Monitoring.Enabled && c.MetricsAddr() == c.ListenAddr {
 		bad("monitoring.addr", "must differ from listen_addr %s", c.ListenAddr)
 	}
-	if d := c.Monitoring.Drift; true {
-		if d.Window < 1 {
-			bad("monitoring.drift.window", "must be at least 1, got %d", d.Window)
-		}
-		if d.MinSamples < 0 || d.MinSamples > d.Window {
-			bad("monitoring.drift.min_samples", "must be 0 (half the window) to window %d, got %d", d.Window, d.MinSamples)
-		}
-		if d.Bootstrap < 1 {
-			bad("monitoring.drift.bootstrap", "must be at least 1, got %d", d.Bootstrap)
-		}
-		if d.Warn <= 0 {
-			bad("monitoring.drift.warn", "must be positive, got %g", d.Warn)
-		}
-		if d.Alert < d.Warn {
-			bad("monitoring.drift.alert", "must be at least warn %g, got %g", d.Warn, d.Alert)
-		}
-		if d.Epsilon <= 0 || d.Epsilon >= 0.1 {
-			bad("monitoring.drift.epsilon", "must be in (0, 0.1), got %g", d.Epsilon)
-		}
-		if d.FeedbackWindow < 1 {
-			bad("monitoring.drift.feedback_window", "must be at least 1, got %d", d.FeedbackWindow)
-		}
-		if d.MinFeedback < 0 || d.MinFeedback > d.FeedbackWindow {
-			bad("monitoring.drift.min_feedback", "must be 0 (min(50, feedback_window)) to feedback_window %d, got %d", d.FeedbackWindow, d.MinFeedback)
-		}
-		if d.Tolerance < 0 || d.Tolerance > 1 {
-			bad("monitoring.drift.tolerance", "must be in [0, 1], got %g", d.Tolerance)
-		}
-	}
-	if c.Monitoring.Pending < 1 {
-		bad("monitoring.pending", "must be at least 1, got %d", c.Monitoring.Pending)
-	}
-	if c.Monitoring.PendingTTL <= 0 {
-		bad("monitoring.pending_ttl", "must be positive, got %s", c.Monitoring.PendingTTL)
+	if err := c.Monitoring.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Limits.MaxBodyBytes < 1 {
 		bad("limits.max_body_bytes", "must be positive, got %d", c.Limits.MaxBodyBytes)

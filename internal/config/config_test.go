@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,5 +219,73 @@ func TestSetAndKeys(t *testing.T) {
 	}
 	if got := EnvKey("cache.ttl_seconds"); got != "MLSERVE_CACHE_TTL_SECONDS" {
 		t.Errorf("EnvKey = %q", got)
+	}
+}
+
+// TestDriftDefaultsAndValidate: the one place drift defaults and checks are
+// written. As the monitor runs (WithDefaults, then Validate) zero fields
+// take their defaults; as the file gives them (Validate alone) only the
+// derived min_samples and min_feedback may be 0.
+func TestDriftDefaultsAndValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		d       Drift
+		ok      bool   // after WithDefaults
+		wantKey string // the key the error names
+	}{
+		{"defaults", Drift{}, true, ""},
+		{"small window", Drift{Window: 10}, true, ""},
+		{"min samples above window", Drift{Window: 10, MinSamples: 11}, false, "monitoring.drift.min_samples"},
+		{"alert below warn", Drift{Warn: .3, Alert: .2}, false, "monitoring.drift.alert"},
+		{"negative warn", Drift{Warn: -1}, false, "monitoring.drift.warn"},
+		{"NaN warn", Drift{Warn: math.NaN()}, false, "monitoring.drift.warn"},
+		{"huge epsilon", Drift{Epsilon: .5}, false, "monitoring.drift.epsilon"},
+		{"negative bootstrap", Drift{Bootstrap: -1}, false, "monitoring.drift.bootstrap"},
+		{"min feedback above window", Drift{FeedbackWindow: 10, MinFeedback: 20}, false, "monitoring.drift.min_feedback"},
+		{"tolerance above one", Drift{Tolerance: 2}, false, "monitoring.drift.tolerance"},
+		{"NaN tolerance", Drift{Tolerance: math.NaN()}, false, "monitoring.drift.tolerance"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.d.WithDefaults().Validate()
+			if (err == nil) != tt.ok || (err != nil && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantKey))) {
+				t.Errorf("Validate = %v, want ok=%v naming %q", err, tt.ok, tt.wantKey)
+			}
+		})
+	}
+	// The file's defaults leave the derived fields 0 and pass as given.
+	if err := Default().Monitoring.Validate(); err != nil {
+		t.Errorf("Default().Monitoring.Validate: %v", err)
+	}
+	// Given as such, a zero window is refused, a zero min_samples is not.
+	if err := (Drift{}).Validate(); err == nil || !strings.Contains(err.Error(), "monitoring.drift.window") ||
+		strings.Contains(err.Error(), "min_samples") || strings.Contains(err.Error(), "min_feedback") {
+		t.Errorf("zero Drift as given: %v", err)
+	}
+	got := Drift{Window: 10, FeedbackWindow: 20}.WithDefaults()
+	want := Drift{Window: 10, MinSamples: 5, Bootstrap: 1000, Warn: .1, Alert: .25, Epsilon: 1e-4,
+		FeedbackWindow: 20, MinFeedback: 20, Tolerance: .05}
+	if got != want {
+		t.Errorf("WithDefaults = %+v, want %+v", got, want)
+	}
+}
+
+// TestMonitoringWithDefaults: the monitoring block as the monitor runs it;
+// its own fields and the drift block's are filled where zero, set ones kept.
+func TestMonitoringWithDefaults(t *testing.T) {
+	got := Monitoring{Enabled: true, Port: 1, Pending: 10, Drift: Drift{Window: 500, Tolerance: .1}}.WithDefaults()
+	want := Monitoring{Enabled: true, Port: 1, Pending: 10, PendingTTL: Duration(time.Hour),
+		Drift: Drift{Window: 500, MinSamples: 250, Bootstrap: 1000, Warn: .1, Alert: .25, Epsilon: 1e-4,
+			FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}}
+	if got != want {
+		t.Errorf("WithDefaults = %+v, want %+v", got, want)
+	}
+	if got := (Monitoring{}).WithDefaults(); got.Pending != 100_000 || got.Validate() != nil {
+		t.Errorf("zero Monitoring: %+v, %v", got, got.Validate())
+	}
+	for name, m := range map[string]Monitoring{"pending -1": {Pending: -1}, "negative ttl": {PendingTTL: -1}} {
+		if err := m.WithDefaults().Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

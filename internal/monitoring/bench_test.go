@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 )
@@ -22,7 +23,7 @@ func benchMonitor(b *testing.B, withMetrics bool) *Monitor {
 			b.Fatal(err)
 		}
 	}
-	mon, err := New(Config{}, met, nil)
+	mon, err := New(config.Monitoring{}, met, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -32,25 +34,6 @@ func (l Level) String() string {
 	return "ok"
 }
 
-// MarshalText writes the level as String does, for JSON.
-func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
-
-// UnmarshalText reads "ok", "warn" or "alert", so clients can decode a
-// DriftStatus.
-func (l *Level) UnmarshalText(b []byte) error {
-	switch string(b) {
-	case "ok":
-		*l = LevelOK
-	case "warn":
-		*l = LevelWarn
-	case "alert":
-		*l = LevelAlert
-	default:
-		return fmt.Errorf("%w: drift level %q", ErrConfig, b)
-	}
-	return nil
-}
-
 // Drift signals.
 const (
 	SignalLabel      = "label"
@@ -67,71 +50,9 @@ var (
 	lengthEdges = []float64{0, 25, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, 1000000}
 )
 
-// ErrConfig means a drift configuration value is out of range.
+// ErrConfig means a monitoring setting or a manifest's drift reference is
+// out of range.
 var ErrConfig = errors.New("invalid monitoring config")
-
-// DriftConfig tunes drift detection. Zero fields take the defaults. The
-// yaml tags let internal/config embed it as the `monitoring.drift` block.
-type DriftConfig struct {
-	// Window is how many recent predictions the sliding window holds (1000).
-	Window int `yaml:"window" json:"window"`
-	// MinSamples is how many predictions the window needs before it is
-	// compared with the reference (Window/2).
-	MinSamples int `yaml:"min_samples" json:"min_samples"`
-	// Bootstrap is how many first predictions after load become the
-	// reference when the manifest has none (1000).
-	Bootstrap int `yaml:"bootstrap" json:"bootstrap"`
-	// Warn and Alert are the PSI thresholds (0.1 and 0.25).
-	Warn  float64 `yaml:"warn" json:"warn"`
-	Alert float64 `yaml:"alert" json:"alert"`
-	// Epsilon replaces empty bins' shares in the PSI (1e-4).
-	Epsilon float64 `yaml:"epsilon" json:"epsilon"`
-	// FeedbackWindow is how many recent feedbacks the live accuracy covers (200).
-	FeedbackWindow int `yaml:"feedback_window" json:"feedback_window"`
-	// MinFeedback is how many feedbacks are needed before the accuracy can
-	// alert (50).
-	MinFeedback int `yaml:"min_feedback" json:"min_feedback"`
-	// Tolerance is how far live accuracy may fall below the reference
-	// accuracy before the accuracy alert (0.05).
-	Tolerance float64 `yaml:"tolerance" json:"tolerance"`
-}
-
-func (c DriftConfig) withDefaults() (DriftConfig, error) {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.Window, 1000)
-	def(&c.MinSamples, c.Window/2)
-	def(&c.Bootstrap, 1000)
-	def(&c.FeedbackWindow, 200)
-	def(&c.MinFeedback, min(50, c.FeedbackWindow))
-	if c.Warn == 0 {
-		c.Warn = 0.1
-	}
-	if c.Alert == 0 {
-		c.Alert = 0.25
-	}
-	if c.Epsilon == 0 {
-		c.Epsilon = 1e-4
-	}
-	if c.Tolerance == 0 {
-		c.Tolerance = 0.05
-	}
-	switch {
-	case c.Window < 1 || c.MinSamples < 1 || c.MinSamples > c.Window:
-		return c, fmt.Errorf("%w: drift window %d, min samples %d", ErrConfig, c.Window, c.MinSamples)
-	case c.Bootstrap < 1 || c.FeedbackWindow < 1 || c.MinFeedback < 1 || c.MinFeedback > c.FeedbackWindow:
-		return c, fmt.Errorf("%w: bootstrap %d, feedback window %d, min feedback %d", ErrConfig,
-			c.Bootstrap, c.FeedbackWindow, c.MinFeedback)
-	case c.Warn <= 0 || c.Alert < c.Warn:
-		return c, fmt.Errorf("%w: PSI thresholds warn %g, alert %g", ErrConfig, c.Warn, c.Alert)
-	case c.Epsilon <= 0 || c.Epsilon >= 0.1 || c.Tolerance < 0 || c.Tolerance > 1:
-		return c, fmt.Errorf("%w: epsilon %g, tolerance %g", ErrConfig, c.Epsilon, c.Tolerance)
-	}
-	return c, nil
-}
 
 // Observation is what drift detection needs from one prediction.
 type Observation struct {
@@ -199,7 +120,7 @@ type entry [4]int16
 // Detector watches one model version's traffic for drift. It is safe for
 // concurrent use.
 type Detector struct {
-	cfg                 DriftConfig
+	cfg                 config.Drift
 	model, version      string
 	mu                  sync.Mutex
 	labels              map[string]int  // label → bin of the label signal
@@ -223,7 +144,7 @@ type Detector struct {
 // newDetector builds a detector from a manifest's reference (nil: bootstrap
 // from the first cfg.Bootstrap predictions) and reference accuracy (nil: no
 // accuracy alert).
-func newDetector(cfg DriftConfig, name, version string, labels []string, ref *model.Reference, accuracy *float64) (*Detector, error) {
+func newDetector(cfg config.Drift, name, version string, labels []string, ref *model.Reference, accuracy *float64) (*Detector, error) {
 	d := &Detector{cfg: cfg, model: name, version: version, labels: map[string]int{},
 		ring: make([]entry, cfg.Window), refAccuracy: accuracy, fb: make([]bool, cfg.FeedbackWindow),
 		buf: make([]float64, 64), evalStep: max(1, cfg.Window/20)}
@@ -486,72 +407,11 @@ func (d *Detector) feedback(correct bool) float64 {
 	return acc
 }
 
-// SignalStatus is one drift signal's figures.
-type SignalStatus struct {
-	// Signal is label, confidence, text_length or oov_rate.
-	Signal string `json:"signal"`
-	// PSI is the population stability index of the window against the
-	// reference (0 until the window holds MinSamples values).
-	PSI float64 `json:"psi"`
-	// Samples is how many window values the PSI covers.
-	Samples int `json:"samples"`
-	// Status is ok, warn or alert.
-	Status Level `json:"status"`
-	// Reference and Window are the bins' shares (labels: sorted label
-	// names, then one bin for labels the reference never saw).
-	Reference []float64 `json:"reference"`
-	Window    []float64 `json:"window"`
-	// Edges are the bin boundaries; Bins name the label bins.
-	Edges []float64 `json:"edges,omitempty"`
-	Bins  []string  `json:"bins,omitempty"`
-}
-
-// AccuracyStatus is the performance-drift part of a DriftStatus.
-type AccuracyStatus struct {
-	// Live is the accuracy over the last Feedback feedbacks; nil before any.
-	Live *float64 `json:"live,omitempty"`
-	// Reference is the model's held-out accuracy from its manifest; nil
-	// when unknown (then no accuracy alert is raised).
-	Reference *float64 `json:"reference,omitempty"`
-	// Feedback is how many feedbacks Live covers; Window is its maximum.
-	Feedback int `json:"feedback"`
-	Window   int `json:"window"`
-	// Tolerance is how far Live may fall below Reference.
-	Tolerance float64 `json:"tolerance"`
-	// Status is ok or alert.
-	Status Level `json:"status"`
-}
-
-// DriftStatus is the answer of GET /models/{id}/drift.
-type DriftStatus struct {
-	// Model and Version name the model version.
-	Model   string `json:"model"`
-	Version string `json:"version"`
-	// Status is the worst level of all signals and the accuracy.
-	Status Level `json:"status"`
-	// Reference is "manifest", "bootstrap" (built from the first
-	// predictions) or "collecting" (still gathering them).
-	Reference string `json:"reference"`
-	// Collected is how many predictions the bootstrap has so far, of Bootstrap.
-	Collected int `json:"collected,omitempty"`
-	Bootstrap int `json:"bootstrap,omitempty"`
-	// Window is the sliding window's capacity; Samples how full it is.
-	Window  int `json:"window"`
-	Samples int `json:"samples"`
-	// Warn and Alert are the PSI thresholds.
-	Warn  float64 `json:"warn"`
-	Alert float64 `json:"alert"`
-	// Signals are the per-signal figures, in a fixed order.
-	Signals []SignalStatus `json:"signals"`
-	// Accuracy is performance drift from feedback.
-	Accuracy AccuracyStatus `json:"accuracy"`
-}
-
 // Status evaluates the window now and returns the figures.
-func (d *Detector) Status() DriftStatus {
+func (d *Detector) Status() api.DriftStatus {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st := DriftStatus{Model: d.model, Version: d.version, Window: d.cfg.Window, Samples: d.filled,
+	st := api.DriftStatus{Model: d.model, Version: d.version, Window: d.cfg.Window, Samples: d.filled,
 		Warn: d.cfg.Warn, Alert: d.cfg.Alert, Reference: "manifest"}
 	switch {
 	case d.boot != nil:
@@ -562,11 +422,12 @@ func (d *Detector) Status() DriftStatus {
 	if d.boot == nil {
 		d.evaluate()
 	}
+	worst := d.level[4]
 	for i, s := range d.sig {
 		if s == nil {
 			continue
 		}
-		ss := SignalStatus{Signal: s.name, PSI: d.score[i], Samples: s.n, Status: d.level[i],
+		ss := api.DriftSignal{Signal: s.name, PSI: d.score[i], Samples: s.n, Status: d.level[i].String(),
 			Reference: slices.Clone(s.ref), Window: make([]float64, len(s.counts)), Edges: s.edges}
 		for j, c := range s.counts {
 			if s.n > 0 {
@@ -581,14 +442,14 @@ func (d *Detector) Status() DriftStatus {
 			ss.Bins[len(ss.Bins)-1] = "(other)"
 		}
 		st.Signals = append(st.Signals, ss)
-		st.Status = max(st.Status, d.level[i])
+		worst = max(worst, d.level[i])
 	}
-	st.Accuracy = AccuracyStatus{Reference: d.refAccuracy, Feedback: d.fbN, Window: d.cfg.FeedbackWindow,
-		Tolerance: d.cfg.Tolerance, Status: d.level[4]}
+	st.Accuracy = api.DriftAccuracy{Reference: d.refAccuracy, Feedback: d.fbN, Window: d.cfg.FeedbackWindow,
+		Tolerance: d.cfg.Tolerance, Status: d.level[4].String()}
 	if d.fbN > 0 {
 		acc := float64(d.fbOK) / float64(d.fbN)
 		st.Accuracy.Live = &acc
 	}
-	st.Status = max(st.Status, d.level[4])
+	st.Status = worst.String()
 	return st
 }

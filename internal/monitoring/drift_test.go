@@ -13,6 +13,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -55,33 +57,23 @@ func TestBin(t *testing.T) {
 	}
 }
 
-func TestDriftConfigValidation(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  DriftConfig
-		ok   bool
-	}{
-		{"defaults", DriftConfig{}, true},
-		{"small window", DriftConfig{Window: 10}, true},
-		{"min samples above window", DriftConfig{Window: 10, MinSamples: 11}, false},
-		{"alert below warn", DriftConfig{Warn: .3, Alert: .2}, false},
-		{"negative warn", DriftConfig{Warn: -1}, false},
-		{"huge epsilon", DriftConfig{Epsilon: .5}, false},
-		{"min feedback above window", DriftConfig{FeedbackWindow: 10, MinFeedback: 20}, false},
-		{"tolerance above one", DriftConfig{Tolerance: 2}, false},
+// TestNewRefusesBadConfig: the config package checks the values (its
+// TestDriftDefaultsAndValidate holds the table); New runs that check on the
+// values with their defaults and wraps both sentinels.
+func TestNewRefusesBadConfig(t *testing.T) {
+	for name, cfg := range map[string]config.Monitoring{
+		"alert below warn": {Drift: config.Drift{Warn: .3, Alert: .2}},
+		"pending -1":       {Pending: -1},
+		"negative ttl":     {PendingTTL: -1},
+	} {
+		if _, err := New(cfg, nil, nil); !errors.Is(err, ErrConfig) || !errors.Is(err, config.ErrInvalid) {
+			t.Errorf("%s: New = %v, want ErrConfig and config.ErrInvalid", name, err)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(Config{Drift: tt.cfg}, nil, nil)
-			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrConfig)) {
-				t.Errorf("New: %v, want ok=%v", err, tt.ok)
-			}
-		})
+	mon, err := New(config.Monitoring{Drift: config.Drift{Window: 10}}, nil, nil)
+	if err != nil {
+		t.Fatalf("small window: %v", err)
 	}
-	if _, err := New(Config{Pending: -1}, nil, nil); !errors.Is(err, ErrConfig) {
-		t.Errorf("Pending -1: %v", err)
-	}
-	mon, _ := New(Config{}, nil, nil)
 	bad := &model.Manifest{Reference: &model.Reference{Confidence: &model.Histogram{Edges: []float64{1, 0}, Fractions: []float64{1}}}}
 	if err := mon.Track("a-v1", []string{"x"}, bad); !errors.Is(err, ErrConfig) {
 		t.Errorf("Track with unsorted edges: %v", err)
@@ -93,7 +85,7 @@ func TestDriftConfigValidation(t *testing.T) {
 // alerts.
 func TestBootstrapReference(t *testing.T) {
 	var logs bytes.Buffer
-	mon, err := New(Config{Drift: DriftConfig{Bootstrap: 200, Window: 100}}, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	mon, err := New(config.Monitoring{Drift: config.Drift{Bootstrap: 200, Window: 100}}, nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +110,7 @@ func TestBootstrapReference(t *testing.T) {
 		mon.Record("a-v1", "", normal(i))
 	}
 	st, _ = mon.Drift("a-v1")
-	if st.Reference != "bootstrap" || st.Samples != 100 || len(st.Signals) != 4 || st.Status != LevelOK {
+	if st.Reference != "bootstrap" || st.Samples != 100 || len(st.Signals) != 4 || st.Status != "ok" {
 		t.Fatalf("after bootstrap: %+v", st)
 	}
 	for _, s := range st.Signals {
@@ -131,7 +123,7 @@ func TestBootstrapReference(t *testing.T) {
 	}
 	st, _ = mon.Drift("a-v1")
 	for _, s := range st.Signals {
-		if s.Status != LevelAlert {
+		if s.Status != "alert" {
 			t.Errorf("%s: PSI %v status %s after the shift, want alert", s.Signal, s.PSI, s.Status)
 		}
 	}
@@ -144,7 +136,7 @@ func TestBootstrapReference(t *testing.T) {
 	for i := range 100 {
 		mon.Record("a-v1", "", normal(i))
 	}
-	if st, _ = mon.Drift("a-v1"); st.Status == LevelAlert {
+	if st, _ = mon.Drift("a-v1"); st.Status == "alert" {
 		t.Errorf("still alerting after recovery: %v", psis(st))
 	}
 	if !strings.Contains(logs.String(), "drift alert cleared") {
@@ -155,7 +147,7 @@ func TestBootstrapReference(t *testing.T) {
 // TestUnknownLabelAndMissingOOV: a label the reference never saw lands in
 // the "(other)" bin; a negative OOV rate leaves that signal out.
 func TestUnknownLabelAndMissingOOV(t *testing.T) {
-	mon, _ := New(Config{Drift: DriftConfig{Window: 50}}, nil, nil)
+	mon, _ := New(config.Monitoring{Drift: config.Drift{Window: 50}}, nil, nil)
 	ref := &model.Reference{LabelDistribution: map[string]float64{"a": .5, "b": .5},
 		OOVRate: &model.Histogram{Edges: []float64{0, .5, 1}, Fractions: []float64{.9, .1}}}
 	if err := mon.Track("m-v1", []string{"a", "b"}, &model.Manifest{Reference: ref}); err != nil {
@@ -169,16 +161,16 @@ func TestUnknownLabelAndMissingOOV(t *testing.T) {
 		t.Fatalf("signals %+v", st.Signals)
 	}
 	lab, oov := st.Signals[0], st.Signals[1]
-	if lab.Bins[2] != "(other)" || lab.Window[2] != 1 || lab.Status != LevelAlert {
+	if lab.Bins[2] != "(other)" || lab.Window[2] != 1 || lab.Status != "alert" {
 		t.Errorf("label signal %+v", lab)
 	}
-	if oov.Samples != 0 || oov.Status != LevelOK {
+	if oov.Samples != 0 || oov.Status != "ok" {
 		t.Errorf("oov signal with no rates: %+v", oov)
 	}
 }
 
 func TestFeedbackBookkeeping(t *testing.T) {
-	mon, _ := New(Config{Pending: 3, PendingTTL: time.Minute}, nil, nil)
+	mon, _ := New(config.Monitoring{Pending: 3, PendingTTL: config.Duration(time.Minute)}, nil, nil)
 	now := time.Unix(1000, 0)
 	mon.now = func() time.Time { return now }
 	if err := mon.Track("m-v1", []string{"a", "b"}, nil); err != nil {
@@ -211,7 +203,7 @@ func TestFeedbackBookkeeping(t *testing.T) {
 		})
 	}
 	st, _ := mon.Drift("m-v1")
-	if st.Accuracy.Feedback != 2 || *st.Accuracy.Live != 0.5 || st.Accuracy.Status != LevelOK {
+	if st.Accuracy.Feedback != 2 || *st.Accuracy.Live != 0.5 || st.Accuracy.Status != "ok" {
 		t.Errorf("accuracy %+v (no reference accuracy: never alerts)", st.Accuracy)
 	}
 	if _, err := mon.Drift("other-v1"); !errors.Is(err, ErrNotTracked) {
@@ -219,10 +211,11 @@ func TestFeedbackBookkeeping(t *testing.T) {
 	}
 }
 
-// TestConfigYAML: the config file's monitoring block decodes straight into
-// Config, durations included, and New applies the defaults around it.
-func TestConfigYAML(t *testing.T) {
-	var cfg Config
+// TestNewAppliesDefaults: the config file's monitoring block decodes into
+// config.Monitoring, durations included, and New runs with it as
+// WithDefaults completes it.
+func TestNewAppliesDefaults(t *testing.T) {
+	var cfg config.Monitoring
 	src := "drift: {window: 500, warn: 0.2, alert: 0.4, tolerance: 0.1}\npending: 10\npending_ttl: 30m\n"
 	if err := yaml.Unmarshal([]byte(src), &cfg); err != nil {
 		t.Fatal(err)
@@ -232,8 +225,8 @@ func TestConfigYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := mon.cfg
-	want := Config{Drift: DriftConfig{Window: 500, MinSamples: 250, Bootstrap: 1000, Warn: .2, Alert: .4,
-		Epsilon: 1e-4, FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}, Pending: 10, PendingTTL: 30 * time.Minute}
+	want := config.Monitoring{Drift: config.Drift{Window: 500, MinSamples: 250, Bootstrap: 1000, Warn: .2, Alert: .4,
+		Epsilon: 1e-4, FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}, Pending: 10, PendingTTL: config.Duration(30 * time.Minute)}
 	if got != want {
 		t.Errorf("config %+v, want %+v", got, want)
 	}
@@ -241,7 +234,7 @@ func TestConfigYAML(t *testing.T) {
 
 // TestDriftStatusJSONRoundTrip: a client decodes what GET /models/{id}/drift sends.
 func TestDriftStatusJSONRoundTrip(t *testing.T) {
-	mon, _ := New(Config{Drift: DriftConfig{Window: 10}}, nil, nil)
+	mon, _ := New(config.Monitoring{Drift: config.Drift{Window: 10}}, nil, nil)
 	acc := .9
 	ref := &model.Reference{LabelDistribution: map[string]float64{"a": 1}}
 	if err := mon.Track("m-v1", []string{"a"}, &model.Manifest{Reference: ref, Accuracy: &acc}); err != nil {
@@ -258,15 +251,30 @@ func TestDriftStatusJSONRoundTrip(t *testing.T) {
 	if !strings.Contains(string(b), `"status":"alert"`) {
 		t.Errorf("JSON %s lacks the alert status", b)
 	}
-	var back DriftStatus
+	var back api.DriftStatus
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Status != LevelAlert || back.Signals[0].Bins[1] != "(other)" || *back.Accuracy.Reference != .9 {
+	if back.Status != "alert" || back.Signals[0].Bins[1] != "(other)" || *back.Accuracy.Reference != .9 ||
+		back.Signals[0].Status != "alert" || back.Accuracy.Status != "ok" {
 		t.Errorf("round trip: %+v", back)
 	}
-	var l Level
-	if err := l.UnmarshalText([]byte("panic")); !errors.Is(err, ErrConfig) {
-		t.Errorf("bad level: %v", err)
+}
+
+// TestTrackRefusesNonID: a version is booked under the name and version
+// model.SplitID gives, so an id it cannot split is refused, not booked
+// with an empty version label.
+func TestTrackRefusesNonID(t *testing.T) {
+	mon, err := New(config.Monitoring{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"spam", "spam-vx", "Spam-v1", ""} {
+		if err := mon.Track(id, []string{"a"}, nil); !errors.Is(err, model.ErrInvalidName) {
+			t.Errorf("Track(%q) = %v, want ErrInvalidName", id, err)
+		}
+		if _, err := mon.Drift(id); !errors.Is(err, ErrNotTracked) {
+			t.Errorf("Drift(%q) after a refused Track = %v, want ErrNotTracked", id, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -28,7 +29,7 @@ func FuzzReference(f *testing.F) {
 		if err != nil {
 			return
 		}
-		mon, err := New(Config{Drift: DriftConfig{Window: 20, Bootstrap: 20}}, nil, nil)
+		mon, err := New(config.Monitoring{Drift: config.Drift{Window: 20, Bootstrap: 20}}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -119,19 +119,6 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// SplitID splits a model id "<name>-<version>" (e.g. "sentiment-v2") into
-// its name and version; an id without a "-v<N>" suffix is all name.
-func SplitID(id string) (name, version string) {
-	i := strings.LastIndexByte(id, '-')
-	if i < 0 || i+2 > len(id) || id[i+1] != 'v' {
-		return id, ""
-	}
-	if _, err := strconv.Atoi(id[i+2:]); err != nil {
-		return id, ""
-	}
-	return id[:i], id[i+1:]
-}
-
 // ObserveRequest records one HTTP request's latency. code 0 means 200.
 func (m *Metrics) ObserveRequest(endpoint, model, version string, code int, d time.Duration) {
 	if m == nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/mlserve/mlserve/internal/config"
 )
 
 func newTestMetrics(t *testing.T) (*Metrics, *prometheus.Registry) {
@@ -53,7 +55,7 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string, labels map[s
 
 func TestMetricsAfterKnownTraffic(t *testing.T) {
 	m, reg := newTestMetrics(t)
-	mon, err := New(Config{}, m, nil)
+	mon, err := New(config.Monitoring{}, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +209,7 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 	if off.Summary().Models != nil || off.Metrics() != nil {
 		t.Error("nil Monitor has figures")
 	}
-	mon, err := New(Config{}, nil, nil)
+	mon, err := New(config.Monitoring{}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,28 +222,8 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 	}
 	mon.Request("/predict", "a-v1", 200, 1, time.Millisecond, "")
 	mon.Record("a-v1", "r", Observation{Label: "x"})
-	if got := mon.Summary(); len(got.Models) != 1 || got.Models[0].Requests != 1 || got.Models[0].Predictions["x"] != 1 {
+	if got := mon.Summary(); len(got.Models) != 1 || got.Models["a-v1"].Requests != 1 || got.Models["a-v1"].Predictions["x"] != 1 {
 		t.Errorf("summary without metrics: %+v", got)
-	}
-}
-
-func TestSplitID(t *testing.T) {
-	tests := []struct{ id, name, version string }{
-		{"spam-v1", "spam", "v1"},
-		{"sentiment-v12", "sentiment", "v12"},
-		{"my-model-v3", "my-model", "v3"},
-		{"spam", "spam", ""},
-		{"spam-vx", "spam-vx", ""},
-		{"spam-v", "spam-v", ""},
-		{"spam-", "spam-", ""},
-		{"", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.id, func(t *testing.T) {
-			if n, v := SplitID(tt.id); n != tt.name || v != tt.version {
-				t.Errorf("SplitID(%q) = %q, %q; want %q, %q", tt.id, n, v, tt.name, tt.version)
-			}
-		})
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -22,23 +24,12 @@ var (
 	ErrUnknownLabel = errors.New("unknown label")
 )
 
-// Config tunes a Monitor. Zero fields take the defaults.
-type Config struct {
-	// Drift tunes drift detection.
-	Drift DriftConfig `yaml:"drift" json:"drift"`
-	// Pending is how many recent predictions are remembered by request id
-	// for feedback (100,000); older ones are forgotten first.
-	Pending int `yaml:"pending" json:"pending"`
-	// PendingTTL is how long a prediction accepts feedback (1 h).
-	PendingTTL time.Duration `yaml:"pending_ttl" json:"pending_ttl"`
-}
-
 // Monitor ties metrics, drift detection, feedback and the stats summary
 // together behind the calls the server makes. It is safe for concurrent use.
 // A nil *Monitor is monitoring switched off: it books nothing, Drift and
 // Feedback answer ErrNotTracked and ErrUnknownRequest, Summary is empty.
 type Monitor struct {
-	cfg     Config
+	cfg     config.Monitoring // with its defaults
 	metrics *Metrics
 	stats   *Stats
 	log     *slog.Logger
@@ -74,22 +65,15 @@ func (m *Monitor) requestKey(id string) uint64 {
 	return max(1, maphash.String(m.seed, id))
 }
 
-// New returns a Monitor that reports to metrics (nil: no Prometheus
-// metrics) and logs drift alerts to log (nil: no logging).
-func New(cfg Config, metrics *Metrics, log *slog.Logger) (*Monitor, error) {
-	d, err := cfg.Drift.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	cfg.Drift = d
-	if cfg.Pending == 0 {
-		cfg.Pending = 100_000
-	}
-	if cfg.PendingTTL == 0 {
-		cfg.PendingTTL = time.Hour
-	}
-	if cfg.Pending < 1 || cfg.PendingTTL < 0 {
-		return nil, fmt.Errorf("%w: pending %d, ttl %s", ErrConfig, cfg.Pending, cfg.PendingTTL)
+// New returns a Monitor for the config file's monitoring block (zero
+// fields take their defaults; the listener's fields are not its concern)
+// that reports to metrics (nil: no Prometheus metrics) and logs drift
+// alerts to log (nil: no logging). A value out of range is an error that
+// wraps both ErrConfig and config.ErrInvalid.
+func New(cfg config.Monitoring, metrics *Metrics, log *slog.Logger) (*Monitor, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return &Monitor{cfg: cfg, metrics: metrics, stats: NewStats(time.Now(), nil), log: log, now: time.Now,
 		detectors: map[string]*Detector{}, seed: maphash.MakeSeed(), pending: map[uint64]int32{},
@@ -109,7 +93,8 @@ func (m *Monitor) Metrics() *Metrics {
 // the given labels. man is its manifest (nil: none): its reference block
 // is the drift reference (without one, the first Bootstrap predictions
 // become it) and its accuracy the reference for live accuracy. Tracking an
-// id again starts afresh.
+// id again starts afresh. An id that is not "<name>-v<N>" is refused with
+// model.ErrInvalidName: its series would have no version label.
 func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
 	if m == nil {
 		return nil
@@ -119,7 +104,10 @@ func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
 	if man != nil {
 		ref, acc = man.Reference, man.Accuracy
 	}
-	name, version := SplitID(id)
+	name, version, err := model.SplitID(id)
+	if err != nil {
+		return fmt.Errorf("monitoring %s: %w", id, err)
+	}
 	d, err := newDetector(m.cfg.Drift, name, version, labels, ref, acc)
 	if err != nil {
 		return fmt.Errorf("monitoring %s: %w", id, err)
@@ -143,7 +131,9 @@ func (m *Monitor) Untrack(id string) {
 	delete(m.detectors, id)
 	m.mu.Unlock()
 	m.stats.Forget(id)
-	m.metrics.Forget(SplitID(id))
+	if name, version, err := model.SplitID(id); err == nil {
+		m.metrics.Forget(name, version)
+	}
 }
 
 func (m *Monitor) detector(id string) *Detector {
@@ -166,9 +156,10 @@ func (m *Monitor) Request(endpoint, id string, code, texts int, d time.Duration,
 		return
 	}
 	var name, version string
-	tracked := m.detector(id) != nil
+	det := m.detector(id)
+	tracked := det != nil
 	if tracked {
-		name, version = SplitID(id)
+		name, version = det.model, det.version
 	}
 	m.metrics.ObserveRequest(endpoint, name, version, code, d)
 	if errKind != "" {
@@ -207,8 +198,7 @@ func (m *Monitor) Record(id, requestID string, o Observation) {
 	if d == nil {
 		return
 	}
-	name, version := SplitID(id)
-	m.metrics.ObservePrediction(name, version, o.Label, o.Confidence)
+	m.metrics.ObservePrediction(d.model, d.version, o.Label, o.Confidence)
 	m.stats.Prediction(id, o.Label)
 	d.Record(o)
 	if requestID == "" {
@@ -233,25 +223,14 @@ func (m *Monitor) Record(id, requestID string, o Observation) {
 	m.pmu.Unlock()
 }
 
-// FeedbackResult is the outcome of one feedback.
-type FeedbackResult struct {
-	// Model is the model version that made the prediction.
-	Model string `json:"model_version"`
-	// Predicted is the label it predicted; Correct whether it was right.
-	Predicted string `json:"predicted"`
-	Correct   bool   `json:"correct"`
-	// LiveAccuracy is the model's rolling accuracy after this feedback.
-	LiveAccuracy float64 `json:"live_accuracy"`
-}
-
 // Feedback records the true label of the prediction made for requestID.
 // Each prediction takes one feedback; it returns ErrUnknownRequest for an
 // id never recorded, forgotten, expired or already answered, and
 // ErrUnknownLabel (the prediction still awaiting feedback) for a label the
 // model does not have.
-func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
+func (m *Monitor) Feedback(requestID, label string) (api.FeedbackResponse, error) {
 	if m == nil {
-		return FeedbackResult{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
+		return api.FeedbackResponse{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
 	}
 	key := m.requestKey(requestID)
 	now := m.now()
@@ -261,19 +240,19 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 	var at time.Time
 	if ok {
 		p, at = m.pairs[m.ring[slot].pair], time.Unix(0, m.ring[slot].at)
-		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && now.Sub(at) <= m.cfg.PendingTTL {
+		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && now.Sub(at) <= time.Duration(m.cfg.PendingTTL) {
 			m.pmu.Unlock() // the prediction keeps waiting for a valid label
-			return FeedbackResult{Model: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
+			return api.FeedbackResponse{ModelVersion: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
 		}
 		delete(m.pending, key)
 		m.ring[slot] = pendingPrediction{}
 	}
 	m.pmu.Unlock()
-	if !ok || now.Sub(at) > m.cfg.PendingTTL {
-		return FeedbackResult{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
+	if !ok || now.Sub(at) > time.Duration(m.cfg.PendingTTL) {
+		return api.FeedbackResponse{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
 	}
-	res := FeedbackResult{Model: p.model, Predicted: p.label, Correct: p.label == label}
-	name, version := SplitID(p.model)
+	res := api.FeedbackResponse{ModelVersion: p.model, Predicted: p.label, Correct: p.label == label}
+	name, version, _ := model.SplitID(p.model) // tracked, so a model id
 	m.metrics.ObserveFeedback(name, version, res.Correct)
 	if d := m.detector(p.model); d != nil {
 		res.LiveAccuracy = d.feedback(res.Correct)
@@ -282,19 +261,21 @@ func (m *Monitor) Feedback(requestID, label string) (FeedbackResult, error) {
 	return res, nil
 }
 
-// Drift returns model version id's drift figures.
-func (m *Monitor) Drift(id string) (DriftStatus, error) {
+// Drift returns model version id's drift figures, the answer of
+// GET /models/{id}/drift.
+func (m *Monitor) Drift(id string) (api.DriftStatus, error) {
 	d := m.detector(id)
 	if d == nil {
-		return DriftStatus{}, fmt.Errorf("%w: %s", ErrNotTracked, id)
+		return api.DriftStatus{}, fmt.Errorf("%w: %s", ErrNotTracked, id)
 	}
 	return d.Status(), nil
 }
 
-// Summary returns the figures of GET /stats.
-func (m *Monitor) Summary() Summary {
+// Summary returns the monitor's figures of GET /stats for each tracked
+// version (Stats.Summary); empty when monitoring is off.
+func (m *Monitor) Summary() api.Stats {
 	if m == nil {
-		return Summary{}
+		return api.Stats{}
 	}
 	return m.stats.Summary(func(id string) (string, *float64) {
 		d := m.detector(id)
@@ -302,6 +283,6 @@ func (m *Monitor) Summary() Summary {
 			return "", nil
 		}
 		st := d.Status()
-		return st.Status.String(), st.Accuracy.Live
+		return st.Status, st.Accuracy.Live
 	})
 }

@@ -21,6 +21,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mlserve/mlserve/internal/config"
 )
 
 // dashboard is the part of deploy/grafana/mlserve.json the tests read.
@@ -142,7 +144,7 @@ func TestRealPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon, err := New(Config{}, met, nil)
+	mon, err := New(config.Monitoring{}, met, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,17 +7,20 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mlserve/mlserve/api"
 )
 
 // maxBars is how many labels the prediction distribution draws; the rest
 // are summed up in one line.
 const maxBars = 10
 
-// Render draws s for a terminal width columns wide (80 when width < 40):
-// per model its counters, latency percentiles, errors, cache hit ratio,
-// drift status, live accuracy and the prediction distribution as bars. No
-// line is longer than width.
-func Render(s Summary, width int) string {
+// Render draws s (GET /stats) for a terminal width columns wide (80 when
+// width < 40): per model version, in id order, its counters, latency
+// percentiles, errors, cache hit ratio, drift status, live accuracy and
+// the prediction distribution as bars. No line is longer than width.
+// Without monitoring on the server the error rate is errors over requests.
+func Render(s *api.Stats, width int) string {
 	if width < 40 {
 		width = 80
 	}
@@ -28,7 +31,8 @@ func Render(s Summary, width int) string {
 		line(&b, width, "no requests yet")
 		return b.String()
 	}
-	for _, m := range s.Models {
+	for _, id := range slices.Sorted(maps.Keys(s.Models)) {
+		m := s.Models[id]
 		b.WriteString(strings.Repeat("─", width))
 		b.WriteByte('\n')
 		right := ""
@@ -38,20 +42,24 @@ func Render(s Summary, width int) string {
 		if m.LiveAccuracy != nil {
 			right += fmt.Sprintf(" · live accuracy %.1f%%", 100**m.LiveAccuracy)
 		}
-		head := m.ID
+		head := id
 		if pad := width - utf8.RuneCountInString(head) - utf8.RuneCountInString(right); pad > 0 {
 			head += strings.Repeat(" ", pad) + right
 		} else {
 			head += "  " + right
 		}
 		line(&b, width, head)
-		line(&b, width, fmt.Sprintf("  requests %s  texts %s  %.1f req/s", count(m.Requests), count(m.Texts), m.Throughput))
+		line(&b, width, fmt.Sprintf("  requests %s  texts %s  %.1f req/s", count(m.Requests), count(m.Texts), m.ThroughputRPS))
 		lat := "  latency n/a"
-		if m.Latency != (Percentiles{}) {
-			lat = fmt.Sprintf("  latency p50 %s  p90 %s  p99 %s", ms(m.Latency.P50), ms(m.Latency.P90), ms(m.Latency.P99))
+		if m.LatencyP50MS != 0 || m.LatencyP90MS != 0 || m.LatencyP99MS != 0 {
+			lat = fmt.Sprintf("  latency p50 %s  p90 %s  p99 %s", ms(m.LatencyP50MS), ms(m.LatencyP90MS), ms(m.LatencyP99MS))
 		}
 		line(&b, width, lat)
-		errs := fmt.Sprintf("  errors %.1f%%%s", 100*m.ErrorRate, errorKinds(m.Errors))
+		rate := m.ErrorRate
+		if rate == 0 && m.Errors > 0 && m.Requests > 0 {
+			rate = float64(m.Errors) / float64(m.Requests)
+		}
+		errs := fmt.Sprintf("  errors %.1f%%%s", 100*rate, errorKinds(m.ErrorsByKind))
 		cache := "cache off"
 		if m.CacheHits+m.CacheMisses > 0 {
 			cache = fmt.Sprintf("cache hits %.1f%% of %s", 100*m.CacheHitRatio, count(m.CacheHits+m.CacheMisses))

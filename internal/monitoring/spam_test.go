@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 )
@@ -147,7 +149,7 @@ func observation(s sample) Observation {
 }
 
 // newSpamMonitor tracks spam-v1 with its manifest and a log buffer.
-func newSpamMonitor(t *testing.T, cfg DriftConfig) (*Monitor, *Metrics, *bytes.Buffer) {
+func newSpamMonitor(t *testing.T, cfg config.Drift) (*Monitor, *Metrics, *bytes.Buffer) {
 	t.Helper()
 	man, labels, _, _ := spamData(t)
 	met, err := NewMetrics(prometheus.NewPedanticRegistry())
@@ -155,7 +157,7 @@ func newSpamMonitor(t *testing.T, cfg DriftConfig) (*Monitor, *Metrics, *bytes.B
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	mon, err := New(Config{Drift: cfg}, met, slog.New(slog.NewTextHandler(&logs, nil)))
+	mon, err := New(config.Monitoring{Drift: cfg}, met, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +178,7 @@ func TestSpamHeldOutNoFalseAlarm(t *testing.T) {
 		}
 	}
 	const window = 400
-	mon, _, logs := newSpamMonitor(t, DriftConfig{Window: window})
+	mon, _, logs := newSpamMonitor(t, config.Drift{Window: window})
 	rng := rand.New(rand.NewPCG(1, 2))
 	worst := map[string]float64{}
 	windows := 0
@@ -195,7 +197,7 @@ func TestSpamHeldOutNoFalseAlarm(t *testing.T) {
 			for _, s := range st.Signals {
 				worst[s.Signal] = max(worst[s.Signal], s.PSI)
 			}
-			if st.Status == LevelAlert {
+			if st.Status == "alert" {
 				t.Fatalf("window %d: false alarm on held-out mail: %+v", windows, st.Signals)
 			}
 		}
@@ -232,14 +234,14 @@ func TestSpamShiftedStreamAlerts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mon, met, logs := newSpamMonitor(t, DriftConfig{Window: 400})
+			mon, met, logs := newSpamMonitor(t, config.Drift{Window: 400})
 			// Normal traffic first (shuffled: the corpus is grouped by class,
 			// so file order is itself a shifted stream): no alert.
 			rng := rand.New(rand.NewPCG(3, 4))
 			for _, j := range rng.Perm(len(held))[:400] {
 				mon.Record("spam-v1", "", observation(held[j]))
 			}
-			if st, _ := mon.Drift("spam-v1"); st.Status == LevelAlert {
+			if st, _ := mon.Drift("spam-v1"); st.Status == "alert" {
 				t.Fatalf("alert before the shift: %v", psis(st))
 			}
 			// Then a window of shifted traffic.
@@ -250,16 +252,16 @@ func TestSpamShiftedStreamAlerts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Status != LevelAlert {
+			if st.Status != "alert" {
 				t.Fatalf("status %s, want alert: %+v", st.Status, st.Signals)
 			}
-			got := map[string]SignalStatus{}
+			got := map[string]api.DriftSignal{}
 			for _, s := range st.Signals {
 				got[s.Signal] = s
 			}
 			for _, sig := range tt.alerts {
 				s := got[sig]
-				if s.Status != LevelAlert || s.PSI < 0.25 {
+				if s.Status != "alert" || s.PSI < 0.25 {
 					t.Errorf("%s: PSI %.3f status %s, want alert", sig, s.PSI, s.Status)
 				}
 				if v := testutil.ToFloat64(met.driftState.WithLabelValues("spam", "v1", sig)); v != 2 {
@@ -277,7 +279,7 @@ func TestSpamShiftedStreamAlerts(t *testing.T) {
 	}
 }
 
-func psis(st DriftStatus) map[string]float64 {
+func psis(st api.DriftStatus) map[string]float64 {
 	m := map[string]float64{}
 	for _, s := range st.Signals {
 		m[s.Signal] = s.PSI
@@ -287,7 +289,7 @@ func psis(st DriftStatus) map[string]float64 {
 
 func TestSpamFeedbackAccuracy(t *testing.T) {
 	_, _, held, _ := spamData(t)
-	mon, met, logs := newSpamMonitor(t, DriftConfig{FeedbackWindow: 200, MinFeedback: 50, Tolerance: 0.05})
+	mon, met, logs := newSpamMonitor(t, config.Drift{FeedbackWindow: 200, MinFeedback: 50, Tolerance: 0.05})
 	id := func(i int) string { return fmt.Sprintf("req-%d", i) }
 	// True labels: live accuracy matches the held-out accuracy, no alert.
 	for i, s := range held[:400] {
@@ -297,7 +299,7 @@ func TestSpamFeedbackAccuracy(t *testing.T) {
 		}
 	}
 	st, _ := mon.Drift("spam-v1")
-	if st.Accuracy.Live == nil || *st.Accuracy.Live < 0.95 || st.Accuracy.Status != LevelOK || st.Accuracy.Feedback != 200 {
+	if st.Accuracy.Live == nil || *st.Accuracy.Live < 0.95 || st.Accuracy.Status != "ok" || st.Accuracy.Feedback != 200 {
 		t.Fatalf("true labels: accuracy %+v", st.Accuracy)
 	}
 	before := *st.Accuracy.Live
@@ -312,12 +314,12 @@ func TestSpamFeedbackAccuracy(t *testing.T) {
 			wrong = "ham"
 		}
 		res, err := mon.Feedback(id(400+i), wrong)
-		if err != nil || res.Correct || res.Model != "spam-v1" {
+		if err != nil || res.Correct || res.ModelVersion != "spam-v1" {
 			t.Fatalf("feedback: %+v, %v", res, err)
 		}
 	}
 	st, _ = mon.Drift("spam-v1")
-	if *st.Accuracy.Live > before-0.15 || st.Accuracy.Status != LevelAlert || st.Status != LevelAlert {
+	if *st.Accuracy.Live > before-0.15 || st.Accuracy.Status != "alert" || st.Status != "alert" {
 		t.Fatalf("after wrong labels: accuracy %v (was %v), status %s/%s", *st.Accuracy.Live, before,
 			st.Accuracy.Status, st.Status)
 	}
@@ -337,7 +339,7 @@ func TestSpamFeedbackAccuracy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st, _ = mon.Drift("spam-v1"); st.Accuracy.Status != LevelOK {
+	if st, _ = mon.Drift("spam-v1"); st.Accuracy.Status != "ok" {
 		t.Errorf("after recovery: %+v", st.Accuracy)
 	}
 	if !strings.Contains(logs.String(), "drift alert cleared") {

@@ -3,9 +3,10 @@ package monitoring
 import (
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/mlserve/mlserve/api"
 )
 
 // latencyWindow is how many recent request latencies each model keeps for
@@ -14,49 +15,6 @@ const latencyWindow = 2048
 
 // rateSeconds is the span, in seconds, of the throughput figure.
 const rateSeconds = 60
-
-// Percentiles are latency percentiles in milliseconds.
-type Percentiles struct {
-	P50 float64 `json:"p50_ms"`
-	P90 float64 `json:"p90_ms"`
-	P99 float64 `json:"p99_ms"`
-}
-
-// ModelSummary is one model version's figures in GET /stats.
-type ModelSummary struct {
-	// ID is the model id, e.g. "spam-v1".
-	ID string `json:"id"`
-	// Requests counts predict and batch-predict calls; Texts the texts in them.
-	Requests int64 `json:"requests"`
-	Texts    int64 `json:"texts"`
-	// Throughput is requests per second over the last minute (or since
-	// start when shorter).
-	Throughput float64 `json:"throughput_rps"`
-	// Latency summarises the most recent successful requests.
-	Latency Percentiles `json:"latency"`
-	// Errors counts failed requests by kind; ErrorRate is their share of
-	// Requests.
-	Errors    map[string]int64 `json:"errors,omitempty"`
-	ErrorRate float64          `json:"error_rate"`
-	// CacheHits and CacheMisses count texts; CacheHitRatio is hits over both.
-	CacheHits     int64   `json:"cache_hits"`
-	CacheMisses   int64   `json:"cache_misses"`
-	CacheHitRatio float64 `json:"cache_hit_ratio"`
-	// Predictions counts predictions by label.
-	Predictions map[string]int64 `json:"predictions,omitempty"`
-	// Drift is the drift status (ok, warn, alert); empty when not tracked.
-	Drift string `json:"drift,omitempty"`
-	// LiveAccuracy is the rolling accuracy from feedback, when any.
-	LiveAccuracy *float64 `json:"live_accuracy,omitempty"`
-}
-
-// Summary is the body of GET /stats.
-type Summary struct {
-	// UptimeSeconds is how long the server has run.
-	UptimeSeconds float64 `json:"uptime_seconds"`
-	// Models holds one entry per model version, sorted by id.
-	Models []ModelSummary `json:"models"`
-}
 
 // Stats keeps the in-process counters behind GET /stats. It is safe for
 // concurrent use.
@@ -142,15 +100,18 @@ func (s *Stats) Forget(id string) {
 	s.mu.Unlock()
 }
 
-// Summary returns the figures; drift adds each model's drift status and
-// live accuracy when not nil.
-func (s *Stats) Summary(drift func(id string) (status string, acc *float64)) Summary {
+// Summary returns the figures as GET /stats carries them: per tracked
+// model id its requests, texts and errors, latency percentiles,
+// throughput, errors by kind, cache hits and predictions, with the totals
+// of requests and errors. drift adds each model's drift status and live
+// accuracy when not nil.
+func (s *Stats) Summary(drift func(id string) (status string, acc *float64)) api.Stats {
 	now := s.now()
 	s.mu.Lock()
-	sum := Summary{UptimeSeconds: now.Sub(s.start).Seconds()}
+	sum := api.Stats{UptimeSeconds: now.Sub(s.start).Seconds()}
 	span := min(float64(rateSeconds), max(sum.UptimeSeconds, 1))
 	for id, b := range s.models {
-		ms := ModelSummary{ID: id, Requests: b.requests, Texts: b.texts, CacheHits: b.hits, CacheMisses: b.misses,
+		ms := api.ModelStats{Requests: b.requests, Texts: b.texts, CacheHits: b.hits, CacheMisses: b.misses,
 			Predictions: maps.Clone(b.predictions)}
 		var n int64
 		for i, at := range b.secAt {
@@ -158,19 +119,18 @@ func (s *Stats) Summary(drift func(id string) (status string, acc *float64)) Sum
 				n += b.sec[i]
 			}
 		}
-		ms.Throughput = float64(n) / span
-		var errs int64
+		ms.ThroughputRPS = float64(n) / span
 		for k, v := range b.errors {
 			if v > 0 {
-				if ms.Errors == nil {
-					ms.Errors = map[string]int64{}
+				if ms.ErrorsByKind == nil {
+					ms.ErrorsByKind = map[string]int64{}
 				}
-				ms.Errors[k] = v
-				errs += v
+				ms.ErrorsByKind[k] = v
+				ms.Errors += v
 			}
 		}
 		if b.requests > 0 {
-			ms.ErrorRate = float64(errs) / float64(b.requests)
+			ms.ErrorRate = float64(ms.Errors) / float64(b.requests)
 		}
 		if b.hits+b.misses > 0 {
 			ms.CacheHitRatio = float64(b.hits) / float64(b.hits+b.misses)
@@ -178,15 +138,20 @@ func (s *Stats) Summary(drift func(id string) (status string, acc *float64)) Sum
 		if b.latN > 0 {
 			lat := slices.Clone(b.lat[:b.latN])
 			slices.Sort(lat)
-			ms.Latency = Percentiles{P50: quantile(lat, .5), P90: quantile(lat, .9), P99: quantile(lat, .99)}
+			ms.LatencyP50MS, ms.LatencyP90MS, ms.LatencyP99MS = quantile(lat, .5), quantile(lat, .9), quantile(lat, .99)
 		}
-		sum.Models = append(sum.Models, ms)
+		if sum.Models == nil {
+			sum.Models = map[string]api.ModelStats{}
+		}
+		sum.Models[id] = ms
+		sum.Requests += ms.Requests
+		sum.Errors += ms.Errors
 	}
 	s.mu.Unlock()
-	slices.SortFunc(sum.Models, func(a, b ModelSummary) int { return strings.Compare(a.ID, b.ID) })
 	if drift != nil {
-		for i := range sum.Models {
-			sum.Models[i].Drift, sum.Models[i].LiveAccuracy = drift(sum.Models[i].ID)
+		for id, ms := range sum.Models {
+			ms.Drift, ms.LiveAccuracy = drift(id)
+			sum.Models[id] = ms
 		}
 	}
 	return sum

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mlserve/mlserve/api"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -34,22 +36,23 @@ func TestStatsSummary(t *testing.T) {
 	s.Prediction("spam-v1", "ham")
 	s.Cache("spam-v1", 3, 1)
 	got := s.Summary(func(id string) (string, *float64) { acc := .9; return "warn", &acc })
-	if len(got.Models) != 1 {
+	if len(got.Models) != 1 || got.Requests != 109 || got.Errors != 4 {
 		t.Fatalf("%+v", got)
 	}
-	m := got.Models[0]
+	m := got.Models["spam-v1"]
 	checks := []struct {
 		name      string
 		got, want float64
 	}{
 		{"requests", float64(m.Requests), 109},
 		{"texts", float64(m.Texts), 209},
+		{"errors", float64(m.Errors), 4},
 		{"error rate", m.ErrorRate, 4.0 / 109},
-		{"validation errors", float64(m.Errors[KindValidation]), 2},
-		{"p50 (nearest rank of 1..100 ms and five 50 ms)", m.Latency.P50, 50},
-		{"p90", m.Latency.P90, 90},
-		{"p99", m.Latency.P99, 99},
-		{"throughput: 5 requests in the last 60 s", m.Throughput, 5.0 / 60},
+		{"validation errors", float64(m.ErrorsByKind[KindValidation]), 2},
+		{"p50 (nearest rank of 1..100 ms and five 50 ms)", m.LatencyP50MS, 50},
+		{"p90", m.LatencyP90MS, 90},
+		{"p99", m.LatencyP99MS, 99},
+		{"throughput: 5 requests in the last 60 s", m.ThroughputRPS, 5.0 / 60},
 		{"cache hit ratio", m.CacheHitRatio, .75},
 		{"uptime", got.UptimeSeconds, 110},
 	}
@@ -77,38 +80,38 @@ func TestStatsLatencyWindowIsBounded(t *testing.T) {
 	for range latencyWindow {
 		s.Request("a-v1", 1, time.Millisecond, "")
 	}
-	if p := s.Summary(nil).Models[0].Latency; p.P99 != 1 {
+	if p := s.Summary(nil).Models["a-v1"]; p.LatencyP99MS != 1 {
 		t.Errorf("old latencies still counted: %+v", p)
 	}
 }
 
-func goldenSummary() Summary {
+func goldenSummary() *api.Stats {
 	acc := .9421
-	return Summary{UptimeSeconds: 3723.4, Models: []ModelSummary{
-		{ID: "sentiment-v2", Requests: 1_234_567, Texts: 2_000_000, Throughput: 812.3,
-			Latency: Percentiles{P50: 0.42, P90: 1.9, P99: 12.75}, ErrorRate: 0.0021,
-			Errors:    map[string]int64{KindTimeout: 12, KindQueueFull: 2581},
-			CacheHits: 600_000, CacheMisses: 1_400_000, CacheHitRatio: 0.3,
+	return &api.Stats{UptimeSeconds: 3723.4, Models: map[string]api.ModelStats{
+		"sentiment-v2": {Requests: 1_234_567, Texts: 2_000_000, ThroughputRPS: 812.3,
+			LatencyP50MS: 0.42, LatencyP90MS: 1.9, LatencyP99MS: 12.75, ErrorRate: 0.0021,
+			ErrorsByKind: map[string]int64{KindTimeout: 12, KindQueueFull: 2581},
+			CacheHits:    600_000, CacheMisses: 1_400_000, CacheHitRatio: 0.3,
 			Predictions: map[string]int64{"positive": 1_200_000, "negative": 790_000, "neutral": 10_000},
 			Drift:       "ok", LiveAccuracy: &acc},
-		{ID: "spam-v1", Requests: 10, Texts: 10, Throughput: .2, Latency: Percentiles{P50: 150, P90: 180, P99: 240},
+		"spam-v1": {Requests: 10, Texts: 10, ThroughputRPS: .2, LatencyP50MS: 150, LatencyP90MS: 180, LatencyP99MS: 240,
 			Predictions: map[string]int64{"spam": 10}, Drift: "alert"},
-		{ID: "topics-with-a-very-long-model-name-that-does-not-fit-v1", Requests: 30, Texts: 30,
+		"topics-with-a-very-long-model-name-that-does-not-fit-v1": {Requests: 30, Texts: 30,
 			Predictions: map[string]int64{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9,
 				"j": 10, "k": 11, "a-label-longer-than-sixteen-runes": 12}},
-		{ID: "empty-v1"},
+		"empty-v1": {},
 	}}
 }
 
 func TestRenderGolden(t *testing.T) {
 	tests := []struct {
 		name  string
-		sum   Summary
+		sum   *api.Stats
 		width int
 	}{
 		{"stats-80", goldenSummary(), 80},
 		{"stats-120", goldenSummary(), 120},
-		{"empty", Summary{UptimeSeconds: 1}, 80},
+		{"empty", &api.Stats{UptimeSeconds: 1}, 80},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,8 +140,8 @@ func TestRenderGolden(t *testing.T) {
 
 // ExampleRender prints a summary as `mlserve stats` shows it.
 func ExampleRender() {
-	s := Summary{UptimeSeconds: 65, Models: []ModelSummary{{ID: "spam-v1", Requests: 1200, Texts: 1200,
-		Throughput: 20, Latency: Percentiles{P50: .8, P90: 1.5, P99: 4.2},
+	s := &api.Stats{UptimeSeconds: 65, Models: map[string]api.ModelStats{"spam-v1": {Requests: 1200, Texts: 1200,
+		ThroughputRPS: 20, LatencyP50MS: .8, LatencyP90MS: 1.5, LatencyP99MS: 4.2,
 		Predictions: map[string]int64{"ham": 800, "spam": 400}, Drift: "ok"}}}
 	fmt.Print(Render(s, 80))
 	// Output:

@@ -131,8 +131,7 @@ func (s *Server) registerMonitoring() {
 		if err != nil {
 			return nil, toProblem(err, "body", nil)
 		}
-		return &feedbackOutput{Body: &api.FeedbackResponse{ModelVersion: res.Model, Predicted: res.Predicted,
-			Correct: res.Correct, LiveAccuracy: res.LiveAccuracy}}, nil
+		return &feedbackOutput{Body: &res}, nil
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "drift", Method: http.MethodGet, Path: "/models/{id}/drift",
@@ -145,43 +144,22 @@ func (s *Server) registerMonitoring() {
 		if err != nil {
 			return nil, toProblem(err, "path.id", in.ID)
 		}
-		return &driftOutput{Body: driftStatus(st)}, nil
+		return &driftOutput{Body: &st}, nil
 	})
 }
 
-// driftStatus is the API's view of a drift status.
-func driftStatus(st monitoring.DriftStatus) *api.DriftStatus {
-	out := &api.DriftStatus{Model: st.Model, Version: st.Version, Status: st.Status.String(), Reference: st.Reference,
-		Collected: st.Collected, Bootstrap: st.Bootstrap, Window: st.Window, Samples: st.Samples, Warn: st.Warn, Alert: st.Alert,
-		Signals: make([]api.DriftSignal, len(st.Signals)),
-		Accuracy: api.DriftAccuracy{Live: st.Accuracy.Live, Reference: st.Accuracy.Reference, Feedback: st.Accuracy.Feedback,
-			Window: st.Accuracy.Window, Tolerance: st.Accuracy.Tolerance, Status: st.Accuracy.Status.String()}}
-	for i, g := range st.Signals {
-		out.Signals[i] = api.DriftSignal{Signal: g.Signal, PSI: g.PSI, Samples: g.Samples, Status: g.Status.String(),
-			Reference: g.Reference, Window: g.Window, Edges: g.Edges, Bins: g.Bins}
-	}
-	return out
-}
-
-// mergeSummary adds the monitor's per-model figures to st's.
+// mergeSummary adds the monitor's per-model figures to st's; the server's
+// own request, text and error counts stay.
 func (s *Server) mergeSummary(st *api.Stats) {
 	if s.mon == nil {
 		return
 	}
-	for _, m := range s.mon.Summary().Models {
-		ms := st.Models[m.ID]
-		// All three percentiles from one sample, so p50 ≤ p90 ≤ p99.
-		ms.LatencyP50MS, ms.LatencyP90MS, ms.LatencyP99MS = m.Latency.P50, m.Latency.P90, m.Latency.P99
-		ms.ThroughputRPS = m.Throughput
-		ms.ErrorsByKind = m.Errors
-		ms.ErrorRate = m.ErrorRate
-		ms.CacheHits, ms.CacheMisses, ms.CacheHitRatio = m.CacheHits, m.CacheMisses, m.CacheHitRatio
-		ms.Predictions = m.Predictions
-		ms.Drift = m.Drift
-		ms.LiveAccuracy = m.LiveAccuracy
+	for id, m := range s.mon.Summary().Models {
+		own := st.Models[id]
+		m.Requests, m.Texts, m.Errors = own.Requests, own.Texts, own.Errors
 		if st.Models == nil {
 			st.Models = map[string]api.ModelStats{}
 		}
-		st.Models[m.ID] = ms
+		st.Models[id] = m
 	}
 }

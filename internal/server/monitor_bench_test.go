@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlserve/mlserve/internal/cache"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
@@ -109,7 +110,7 @@ func monitoredPair(b *testing.B, cached, control bool) (on, off string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mon, err := monitoring.New(monitoring.Config{}, met, quietLogger())
+	mon, err := monitoring.New(config.Monitoring{}, met, quietLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func monitoredPair(b *testing.B, cached, control bool) (on, off string) {
 		cfg := inference.Config{Logger: quietLogger()}
 		if m != nil {
 			cfg.Observe = func(bi inference.BatchInfo) {
-				name, version := monitoring.SplitID(bi.ID)
+				name, version, _ := model.SplitID(bi.ID)
 				met.ObserveBatch(name, version, bi.Size, bi.Waits, bi.Inference, bi.Err == nil, bi.Queued)
 			}
 		}

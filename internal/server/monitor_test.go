@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/cache"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/server"
 )
@@ -24,7 +25,7 @@ func newMonitored(t *testing.T, opts server.Options) (*server.Server, *prometheu
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon, err := monitoring.New(monitoring.Config{Drift: monitoring.DriftConfig{Window: 20, Bootstrap: 10, FeedbackWindow: 10, MinFeedback: 4}}, met, nil)
+	mon, err := monitoring.New(config.Monitoring{Drift: config.Drift{Window: 20, Bootstrap: 10, FeedbackWindow: 10, MinFeedback: 4}}, met, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestUnloadUntracks(t *testing.T) {
 	reg := newFakeRegistry()
 	pr := prometheus.NewRegistry()
 	met, _ := monitoring.NewMetrics(pr)
-	mon, _ := monitoring.New(monitoring.Config{}, met, nil)
+	mon, _ := monitoring.New(config.Monitoring{}, met, nil)
 	s := newServer(t, reg, server.Options{Monitor: mon})
 	do(t, s, call{method: "POST", path: "/predict", body: `{"text":"good","model_version":"sentiment-v1"}`})
 	s.Reconcile(t.Context())

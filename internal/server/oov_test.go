@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlserve/mlserve/internal/cache"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
 )
@@ -41,7 +42,7 @@ func TestRecordOOV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon, err := monitoring.New(monitoring.Config{Drift: monitoring.DriftConfig{Window: 20, Bootstrap: 10, FeedbackWindow: 10, MinFeedback: 4}}, met, nil)
+	mon, err := monitoring.New(config.Monitoring{Drift: config.Drift{Window: 20, Bootstrap: 10, FeedbackWindow: 10, MinFeedback: 4}}, met, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

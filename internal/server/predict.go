@@ -49,20 +49,21 @@ func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (
 		return nil, s.textTooLong("body.text", n)
 	}
 	rid := s.requestID(in.RequestID)
-	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, []string{in.Body.Text}, rid, false)
+	res, err := s.classify(ctx, ri, classifyRequest{ref: in.Body.ModelVersion, timeoutMS: in.Body.TimeoutMS,
+		texts: []string{in.Body.Text}, requestID: rid})
 	if err != nil {
 		return nil, err
 	}
-	p := preds[0]
+	p := res.preds[0]
 	resp := &api.PredictResponse{
 		Label:        p.Label,
 		Confidence:   p.Confidence,
-		ModelVersion: id,
+		ModelVersion: res.id,
 		RequestID:    rid,
-		Cached:       cached[0],
+		Cached:       res.cached[0],
 	}
 	if in.Body.ReturnProbabilities {
-		resp.Probabilities = probabilities(labels, p.Probabilities)
+		resp.Probabilities = probabilities(res.labels, p.Probabilities)
 	}
 	resp.LatencyMS = sinceMS(ri.start)
 	return &predictOutput{RequestID: rid, Body: resp}, nil
@@ -76,35 +77,52 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 		}
 	}
 	rid := s.requestID(in.RequestID)
-	id, preds, cached, labels, err := s.classify(ctx, ri, in.Body.ModelVersion, in.Body.TimeoutMS, in.Body.Texts, rid, true)
+	res, err := s.classify(ctx, ri, classifyRequest{ref: in.Body.ModelVersion, timeoutMS: in.Body.TimeoutMS,
+		texts: in.Body.Texts, requestID: rid, batch: true})
 	if err != nil {
 		return nil, err
 	}
 	resp := &api.BatchPredictResponse{
-		Predictions:  make([]api.BatchPrediction, len(preds)),
-		ModelVersion: id,
+		Predictions:  make([]api.BatchPrediction, len(res.preds)),
+		ModelVersion: res.id,
 		RequestID:    rid,
 	}
-	for i, p := range preds {
-		resp.Predictions[i] = api.BatchPrediction{Label: p.Label, Confidence: p.Confidence, Cached: cached[i]}
+	for i, p := range res.preds {
+		resp.Predictions[i] = api.BatchPrediction{Label: p.Label, Confidence: p.Confidence, Cached: res.cached[i]}
 		if in.Body.ReturnProbabilities {
-			resp.Predictions[i].Probabilities = probabilities(labels, p.Probabilities)
+			resp.Predictions[i].Probabilities = probabilities(res.labels, p.Probabilities)
 		}
 	}
 	resp.TotalLatencyMS = sinceMS(ri.start)
 	return &batchOutput{RequestID: rid, Body: resp}, nil
 }
 
+// classifyRequest is what classify needs of one /predict or /batch-predict.
+type classifyRequest struct {
+	ref       string   // model_version as sent: id, bare name, bare version or ""
+	timeoutMS int      // timeout_ms as sent; 0 is the server's request timeout
+	texts     []string // the texts as sent, before the model's cleaning
+	requestID string   // the id predictions await feedback under
+	batch     bool     // feedback ids are requestID/index
+}
+
+// classifyResult is classify's answer.
+type classifyResult struct {
+	id     string             // the model version that answered
+	preds  []model.Prediction // one per text, in order
+	cached []bool             // cached[i]: text i was answered from the cache
+	labels []string           // the model's labels, for probabilities
+}
+
 // classify resolves the model, answers what it can from the cache, runs the
-// rest under the request's deadline and books the outcome. cached[i] says
-// text i was answered from the cache. rid is the request id predictions
-// await feedback under (batch: rid/index).
-func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutMS int, texts []string, rid string, batch bool) (string, []model.Prediction, []bool, []string, error) {
-	ctx, cancel := s.deadline(ctx, timeoutMS)
+// rest under the request's deadline and books the outcome.
+func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest) (classifyResult, error) {
+	ctx, cancel := s.deadline(ctx, req.timeoutMS)
 	defer cancel()
-	lease, err := s.reg.Resolve(ctx, ref)
+	texts := req.texts
+	lease, err := s.reg.Resolve(ctx, req.ref)
 	if err != nil {
-		return "", nil, nil, nil, toProblem(err, "body.model_version", ref)
+		return classifyResult{}, toProblem(err, "body.model_version", req.ref)
 	}
 	defer lease.release()
 	ri.model, ri.texts = lease.ID, len(texts)
@@ -149,10 +167,10 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 		if statusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}
-		return "", nil, nil, nil, toProblem(err, "", nil)
+		return classifyResult{}, toProblem(err, "", nil)
 	}
-	s.record(lease.ID, m, rid, batch, raw, texts, preds)
-	return lease.ID, preds, cached, lease.Model.Labels(), nil
+	s.record(lease.ID, m, req.requestID, req.batch, raw, texts, preds)
+	return classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels()}, nil
 }
 
 // ErrModelOutput: a model answered with something that cannot be sent,

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/loadgen"
 	"github.com/mlserve/mlserve/internal/model"
@@ -94,12 +95,12 @@ func servedAsServe(b *testing.B) (*server.Server, model.Model) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mon, err := monitoring.New(monitoring.Config{}, met, quietLogger())
+	mon, err := monitoring.New(config.Monitoring{}, met, quietLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
 	eng, err := inference.New(inference.Config{Logger: quietLogger(), Observe: func(bi inference.BatchInfo) {
-		name, version := monitoring.SplitID(bi.ID)
+		name, version, _ := model.SplitID(bi.ID)
 		met.ObserveBatch(name, version, bi.Size, bi.Waits, bi.Inference, bi.Err == nil, bi.Queued)
 	}})
 	if err != nil {
