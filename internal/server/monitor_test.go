@@ -145,14 +145,16 @@ func grep(text, sub string) string {
 // their errors, and the monitoring figures in /stats.
 func TestFeedbackAndDrift(t *testing.T) {
 	s, _, _ := newMonitored(t, server.Options{})
-	var ids []string
 	for i := range 6 {
-		w := do(t, s, call{method: "POST", path: "/predict", body: `{"text":"good"}`, header: map[string]string{"X-Request-ID": "req-" + string(rune('a'+i))}})
+		id := "req-" + string(rune('a'+i))
+		w := do(t, s, call{method: "POST", path: "/predict", body: `{"text":"good"}`, header: map[string]string{"X-Request-ID": id}})
 		var r api.PredictResponse
 		if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || w.Code != 200 {
 			t.Fatalf("predict: %d %s", w.Code, w.Body)
 		}
-		ids = append(ids, r.RequestID)
+		if r.RequestID != id {
+			t.Fatalf("predict: request_id %q, want the X-Request-ID %q", r.RequestID, id)
+		}
 	}
 	w := do(t, s, call{method: "POST", path: "/batch-predict", body: `{"texts":["bad","good"]}`, header: map[string]string{"X-Request-ID": "batch"}})
 	if w.Code != 200 {
