@@ -1,22 +1,14 @@
 package cli
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/mlserve/mlserve/api"
-	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/config"
-	"github.com/mlserve/mlserve/internal/model"
-	"github.com/mlserve/mlserve/internal/monitoring"
 )
 
 func TestNewMonitoringOff(t *testing.T) {
@@ -28,76 +20,6 @@ func TestNewMonitoringOff(t *testing.T) {
 	}
 	if observeBatches(nil) != nil {
 		t.Error("off: the engine still gets a batch hook")
-	}
-}
-
-func TestLoadWatcher(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	met, err := monitoring.NewMetrics(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &loadWatcher{met: met}
-	at := time.Unix(100, 0)
-	ready := model.Status{ID: "a-v1", State: model.StateReady, LoadedAt: at, LoadDuration: 300 * time.Millisecond}
-	failed := model.Status{ID: "b-v1", State: model.StateFailed, Error: "bad pickle"}
-	loading := model.Status{ID: "c-v1", State: model.StateLoading}
-	w.tick([]model.Status{ready, failed, loading})
-	w.tick([]model.Status{ready, failed, loading}) // nothing new
-	reloaded := ready
-	reloaded.LoadedAt = at.Add(time.Minute)
-	w.tick([]model.Status{reloaded, failed})
-	if n := testutil.ToFloat64(testutilCounter(t, reg, "mlserve_model_load_failures_total")); n != 1 {
-		t.Errorf("load failures %v, want 1", n)
-	}
-	mfs, _ := reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == "mlserve_model_load_duration_seconds" {
-			h := mf.GetMetric()[0].GetHistogram()
-			if h.GetSampleCount() != 2 || h.GetSampleSum() < 0.599 || h.GetSampleSum() > 0.601 {
-				t.Errorf("load durations: %d, sum %v; want 2 loads of 0.3 s", h.GetSampleCount(), h.GetSampleSum())
-			}
-		}
-	}
-}
-
-// memTier is a second cache tier in memory, for countedTier.
-type memTier struct {
-	m    map[cache.Key]model.Prediction
-	down bool
-}
-
-func (t *memTier) GetMany(_ context.Context, keys []cache.Key) ([]model.Prediction, []bool, error) {
-	p, f := make([]model.Prediction, len(keys)), make([]bool, len(keys))
-	for i, k := range keys {
-		p[i], f[i] = t.m[k]
-	}
-	return p, f, nil
-}
-func (t *memTier) SetMany(_ context.Context, keys []cache.Key, preds []model.Prediction, _ time.Duration) error {
-	for i, k := range keys {
-		t.m[k] = preds[i]
-	}
-	return nil
-}
-func (t *memTier) FlushModel(context.Context, string) error { return nil }
-func (t *memTier) InFallback() bool                         { return t.down }
-
-func TestCountedTier(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	met, _ := monitoring.NewMetrics(reg)
-	inner := &memTier{m: map[cache.Key]model.Prediction{}, down: true}
-	ct := countedTier{Tier: inner, met: met}
-	k := cache.NewKey("m-v1", "v1", "x")
-	if err := ct.SetMany(context.Background(), []cache.Key{k}, []model.Prediction{{Label: "a"}}, 0); err != nil {
-		t.Fatal(err)
-	}
-	_, found, _ := ct.GetMany(context.Background(), []cache.Key{k, cache.NewKey("m-v1", "v1", "y")})
-	if !found[0] || found[1] {
-		t.Errorf("found %v", found)
-	}
-	if !ct.InFallback() || testutil.ToFloat64(testutilGauge(t, reg, "mlserve_cache_redis_fallback")) != 1 {
-		t.Error("fallback not reported")
 	}
 }
 
@@ -129,32 +51,4 @@ func TestRenderStats(t *testing.T) {
 	if s := summaryOf(st); s.Models[0].ErrorRate < 0.33 || s.Models[0].ErrorRate > 0.34 {
 		t.Errorf("plain error rate %v, want 1/3", s.Models[0].ErrorRate)
 	}
-}
-
-func testutilCounter(t *testing.T, g prometheus.Gatherer, name string) prometheus.Collector {
-	t.Helper()
-	mfs, _ := g.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			c := prometheus.NewCounter(prometheus.CounterOpts{Name: name})
-			c.Add(mf.GetMetric()[0].GetCounter().GetValue())
-			return c
-		}
-	}
-	t.Fatalf("no %s", name)
-	return nil
-}
-
-func testutilGauge(t *testing.T, g prometheus.Gatherer, name string) prometheus.Collector {
-	t.Helper()
-	mfs, _ := g.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			c := prometheus.NewGauge(prometheus.GaugeOpts{Name: name})
-			c.Set(mf.GetMetric()[0].GetGauge().GetValue())
-			return c
-		}
-	}
-	t.Fatalf("no %s", name)
-	return nil
 }

@@ -102,13 +102,12 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutMS int, texts []string, rid string, batch bool) (string, []model.Prediction, []bool, []string, error) {
 	ctx, cancel := s.deadline(ctx, timeoutMS)
 	defer cancel()
-	lease, err := s.reg.Resolve(ctx, ref)
+	lease, err := s.reg.Resolve(ref)
 	if err != nil {
 		return "", nil, nil, nil, toProblem(err, "body.model_version", ref)
 	}
-	defer lease.release()
+	defer lease.Release()
 	ri.model, ri.texts = lease.ID, len(texts)
-	s.track(lease)
 	raw := texts
 	// Clean once: the cache keys on the text the model really sees, and the
 	// engine runs the model without cleaning again.
@@ -145,7 +144,7 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, ref string, timeoutM
 	}
 	s.stats.record(lease.ID, len(texts), ri.start, err)
 	if err != nil {
-		lease.fail()
+		lease.Fail()
 		if statusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}
