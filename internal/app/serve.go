@@ -181,4 +181,3 @@ wait:
 	}
 	return err
 }
-
