@@ -71,6 +71,12 @@ func TestEvents(t *testing.T) {
 				h.Release()
 				problems = append(problems, "Loaded "+ev.ID+" told after it routed")
 			}
+			// Its name answers (another version) or is not ready: never a 404.
+			if h, err := r.Resolve(ev.Name); err == nil {
+				h.Release()
+			} else if !errors.Is(err, ErrNotReady) {
+				problems = append(problems, "during Loaded "+ev.ID+" its name answers "+err.Error())
+			}
 		case Retired:
 			if ev.Model != nil {
 				problems = append(problems, "Retired "+ev.ID+" carries its closed model")

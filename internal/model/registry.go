@@ -942,16 +942,27 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 
 // onItsWay returns ErrNotReady when a version of name (of any name when
 // name is "") is on its way: the registry has not read the repository yet,
-// or a version is loading, or the poller has seen it and loads it next.
+// or a version is loading, or loaded and not yet routed (its Loaded event
+// is being delivered), or the poller has seen it and loads it next.
 func (r *Registry) onItsWay(name string) error {
 	if !r.started.Load() {
 		return fmt.Errorf("%w: the model repository is still being read", ErrNotReady)
 	}
+	routed := r.route.Load().byID
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for id, e := range r.entries {
-		if (name == "" || e.name == name) && e.getState() == StateLoading {
+		if name != "" && e.name != name {
+			continue
+		}
+		switch e.getState() {
+		case StateLoading:
 			return fmt.Errorf("%w: %s is loading", ErrNotReady, id)
+		case StateReady:
+			if routed[id] == nil {
+				// Loaded, and its subscribers are being told before it routes.
+				return fmt.Errorf("%w: %s is being published", ErrNotReady, id)
+			}
 		}
 	}
 	for id := range r.pending {
