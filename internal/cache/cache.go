@@ -100,29 +100,43 @@ func New(cfg Config) (*Cache, error) {
 
 // Get looks up one key; see GetMany.
 func (c *Cache) Get(ctx context.Context, k Key) (model.Prediction, bool) {
-	p, ok := c.GetMany(ctx, []Key{k})
+	p, ok, _ := c.GetMany(ctx, []Key{k})
 	return p[0], ok[0]
 }
 
+// Lookup counts one GetMany's outcome per tier, for callers that book
+// hits per model (monitoring).
+type Lookup struct {
+	// MemoryHits is how many keys memory held; the other keys were memory
+	// misses.
+	MemoryHits int
+	// RemoteHits and RemoteMisses split the memory misses the second tier
+	// was asked for (both 0 without one, or when memory held every key);
+	// a failed call counts its keys as misses.
+	RemoteHits, RemoteMisses int
+}
+
 // GetMany returns, for each key, the cached prediction and whether there was
-// one. Memory is looked at first; the misses go to the second tier in one
-// call, and what it finds is promoted to memory. The returned predictions
-// share their slices with the cache: do not modify them.
-func (c *Cache) GetMany(ctx context.Context, keys []Key) ([]model.Prediction, []bool) {
+// one, and the hits per tier. Memory is looked at first; the misses go to
+// the second tier in one call, and what it finds is promoted to memory. The
+// returned predictions share their slices with the cache: do not modify them.
+func (c *Cache) GetMany(ctx context.Context, keys []Key) ([]model.Prediction, []bool, Lookup) {
 	preds := make([]model.Prediction, len(keys))
 	found := make([]bool, len(keys))
+	var n Lookup
 	var missed []int
 	for i, k := range keys {
 		if p, ok := c.mem.Get(k); ok {
 			preds[i], found[i] = p, true
-			c.memHits.Add(1)
+			n.MemoryHits++
 			continue
 		}
-		c.memMisses.Add(1)
 		missed = append(missed, i)
 	}
+	c.memHits.Add(uint64(n.MemoryHits))
+	c.memMisses.Add(uint64(len(missed)))
 	if len(missed) == 0 || c.remote == nil {
-		return preds, found
+		return preds, found, n
 	}
 	rk := make([]Key, len(missed))
 	for j, i := range missed {
@@ -132,18 +146,21 @@ func (c *Cache) GetMany(ctx context.Context, keys []Key) ([]model.Prediction, []
 	if err != nil || len(rp) != len(rk) || len(rf) != len(rk) {
 		c.remoteErrs.Add(1)
 		c.remoteMisses.Add(uint64(len(rk)))
-		return preds, found
+		n.RemoteMisses = len(rk)
+		return preds, found, n
 	}
 	for j, i := range missed {
 		if !rf[j] {
-			c.remoteMisses.Add(1)
+			n.RemoteMisses++
 			continue
 		}
-		c.remoteHits.Add(1)
+		n.RemoteHits++
 		preds[i], found[i] = rp[j], true
 		c.mem.Add(keys[i], rp[j])
 	}
-	return preds, found
+	c.remoteHits.Add(uint64(n.RemoteHits))
+	c.remoteMisses.Add(uint64(n.RemoteMisses))
+	return preds, found, n
 }
 
 // SetMany stores preds[i] under keys[i] in memory and in the second tier

@@ -59,9 +59,12 @@ func TestMemoryTier(t *testing.T) {
 	in := []model.Prediction{pred("x"), pred("y"), pred("bx")}
 	c.SetMany(ctx, keys, in)
 	in[0].Probabilities[0] = 99 // the cache holds its own copy
-	got, found := c.GetMany(ctx, append(keys, NewKey("a-v1", "v1", "z")))
+	got, found, n := c.GetMany(ctx, append(keys, NewKey("a-v1", "v1", "z")))
 	if !reflect.DeepEqual(found, []bool{true, true, true, false}) {
 		t.Fatalf("found = %v", found)
+	}
+	if n != (Lookup{MemoryHits: 3}) {
+		t.Errorf("lookup %+v, want 3 memory hits and no second tier", n)
 	}
 	if !reflect.DeepEqual(got[0], pred("x")) || got[2].Label != "bx" {
 		t.Errorf("got %+v", got)
@@ -72,7 +75,7 @@ func TestMemoryTier(t *testing.T) {
 	if err := c.FlushModel(ctx, "a-v1"); err != nil {
 		t.Fatal(err)
 	}
-	_, found = c.GetMany(ctx, keys)
+	_, found, _ = c.GetMany(ctx, keys)
 	if !reflect.DeepEqual(found, []bool{false, false, true}) {
 		t.Errorf("after FlushModel(a-v1) found = %v, want only b-v1's entry", found)
 	}
@@ -151,23 +154,26 @@ func TestTiers(t *testing.T) {
 		t.Error("SetMany did not reach the second tier")
 	}
 	remote.calls = 0
-	got, found := c.GetMany(ctx, []Key{k1, k2})
-	if !found[0] || !found[1] || got[1].Label != "from-remote" || remote.calls != 1 {
-		t.Fatalf("found %v, got %+v, remote calls %d (want one call for the one miss)", found, got, remote.calls)
+	got, found, n := c.GetMany(ctx, []Key{k1, k2, NewKey("m", "v1", "nowhere")})
+	if !found[0] || !found[1] || found[2] || got[1].Label != "from-remote" || remote.calls != 1 {
+		t.Fatalf("found %v, got %+v, remote calls %d (want one call for the two misses)", found, got, remote.calls)
+	}
+	if n != (Lookup{MemoryHits: 1, RemoteHits: 1, RemoteMisses: 1}) {
+		t.Errorf("lookup %+v, want 1 memory hit, 1 second-tier hit and 1 miss", n)
 	}
 	remote.calls = 0
 	if _, ok := c.Get(ctx, k2); !ok || remote.calls != 0 {
 		t.Errorf("a promoted entry went to the second tier again (%d calls)", remote.calls)
 	}
 	s := c.Stats()
-	if s.Remote == nil || s.Remote.Hits != 1 || s.Memory.Hits != 2 {
+	if s.Remote == nil || s.Remote.Hits != 1 || s.Remote.Misses != 1 || s.Memory.Hits != 2 {
 		t.Errorf("stats %+v / %+v", s, s.Remote)
 	}
 	// A failing second tier is a miss, never an error.
 	remote.fail = true
 	k3 := NewKey("m", "v1", "3")
-	if _, ok := c.Get(ctx, k3); ok {
-		t.Error("hit from a failing tier")
+	if _, found, n := c.GetMany(ctx, []Key{k3}); found[0] || n != (Lookup{RemoteMisses: 1}) {
+		t.Errorf("from a failing tier: found %v, lookup %+v (want one miss)", found, n)
 	}
 	c.SetMany(ctx, []Key{k3}, []model.Prediction{pred("3")})
 	if _, ok := c.Get(ctx, k3); !ok {

@@ -53,6 +53,19 @@ type Options struct {
 	// LoadTimeout bounds loading and warming one version (limits.load_timeout,
 	// default 2m); past it the version fails to load and is not served.
 	LoadTimeout time.Duration
+	// Subscribers are told each step of every version's life (Loaded,
+	// DefaultChanged, Retiring, Retired, LoadFailed): they are fixed at
+	// construction, so none misses the start-up loads. Delivery is
+	// synchronous and in order, one event at a time to each subscriber in
+	// turn, and never under a lock of the registry: a subscriber may call
+	// List, Get or Resolve, and even an admin method (its events follow
+	// once the current ones are delivered). An admin call returns once its
+	// events are delivered, unless another goroutine was delivering, which
+	// then delivers them too. A subscriber that panics is logged and
+	// skipped; a slow one delays only later events and the admin call that
+	// delivers them, never routing or the other admin calls. Close tells
+	// nothing: after it starts, no event is delivered.
+	Subscribers []Subscriber
 }
 
 // ErrNotReady: the version is on its way (in the repository, loading or
@@ -114,15 +127,31 @@ type Handle struct {
 	// Manifest is the version's manifest (empty when it has none).
 	Manifest *Manifest
 	e        *entry
+	release  func() // NewHandle's
 	once     sync.Once
+}
+
+// NewHandle returns a handle on m that no Registry holds, for other
+// sources of models (a fixed model in a benchmark, a test's registry):
+// Release calls release once (nil: nothing). Name and Version are split
+// from id when it is a model id.
+func NewHandle(id string, m Model, man *Manifest, release func()) *Handle {
+	h := &Handle{ID: id, Model: m, Manifest: man, release: release}
+	if name, version, err := SplitID(id); err == nil {
+		h.Name, h.Version = name, version
+	}
+	return h
 }
 
 // Release gives the handle back. It is safe to call more than once.
 func (h *Handle) Release() {
-	if h == nil || h.e == nil {
-		return
+	switch {
+	case h == nil:
+	case h.e != nil:
+		h.once.Do(h.e.release)
+	case h.release != nil:
+		h.once.Do(h.release)
 	}
-	h.once.Do(h.e.release)
 }
 
 // Fail counts a failed request against the version.
@@ -134,6 +163,7 @@ func (h *Handle) Fail() {
 
 // entry is one version known to the registry.
 type entry struct {
+	r             *Registry
 	name, version string
 	n             int
 	ver           Version
@@ -174,6 +204,7 @@ func (e *entry) release() {
 	e.mu.Unlock()
 	if last {
 		e.close()
+		e.r.flush() // Retired
 	}
 }
 
@@ -191,6 +222,7 @@ func (e *entry) close() {
 	e.mu.Unlock()
 	if m != nil {
 		m.Close()
+		e.r.emit(e.event(Retired))
 	}
 }
 
@@ -230,6 +262,15 @@ type Registry struct {
 	loads   sync.WaitGroup // loads in flight, abandoned ones (past their timeout) included
 	closing chan struct{}  // closed by Close: cancels the loads in flight
 	closed  atomic.Bool
+
+	evMu       sync.Mutex // guards outbox, delivering
+	outbox     []Event    // events not yet delivered, oldest first
+	delivering bool       // a goroutine is in flush's loop
+}
+
+// newEntry returns the entry of version v in state.
+func (r *Registry) newEntry(v Version, state string) *entry {
+	return &entry{r: r, name: v.Name, version: v.Version, n: v.N, ver: v, state: state, drained: make(chan struct{})}
 }
 
 // NewRegistry returns a registry over repo using loaders keyed by framework
@@ -294,6 +335,7 @@ func (r *Registry) Start(ctx context.Context) error {
 	r.admin.Lock()
 	r.publish() // the defaults held back while they loaded
 	r.admin.Unlock()
+	r.flush()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed.Load() {
@@ -357,8 +399,12 @@ func (r *Registry) scan(ctx context.Context, start bool) error {
 		if err := r.finish(e, m, err); err != nil {
 			r.log.Error("load failed", "id", e.id(), "err", err)
 		}
+		r.admin.Unlock()
+		r.flush() // Loaded is told before the version routes
+		r.admin.Lock()
 		r.publish()
 		r.admin.Unlock()
+		r.flush()
 	}
 	// Stopping (shutdown during start-up) is not a failure to read the repository.
 	return nil
@@ -432,7 +478,7 @@ func (r *Registry) plan(start bool) ([]*entry, error) {
 			if i < keep || v.Version == want {
 				state = StateLoading
 			}
-			e := &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: state, drained: make(chan struct{})}
+			e := r.newEntry(v, state)
 			r.entries[v.ID()] = e
 			r.seen[v.ID()] = v.Stamp
 			delete(r.pending, v.ID())
@@ -474,7 +520,7 @@ func (e *entry) getState() string {
 // register adds a version about to load to the entries, as loading: from
 // now on a request for it gets ErrNotReady. Caller holds r.admin.
 func (r *Registry) register(v Version) *entry {
-	e := &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: StateLoading, drained: make(chan struct{})}
+	e := r.newEntry(v, StateLoading)
 	r.mu.Lock()
 	r.entries[v.ID()] = e
 	r.seen[v.ID()] = v.Stamp
@@ -483,10 +529,14 @@ func (r *Registry) register(v Version) *entry {
 	return e
 }
 
-// finish records the outcome of e's load: ready with m, or failed with err.
-// A version unloaded (or a registry closed) while it loaded does not become
-// ready: its model is closed. Caller holds r.admin.
+// finish records the outcome of e's load: ready with m, or failed with err,
+// and queues Loaded or LoadFailed. A version unloaded (or a registry closed)
+// while it loaded does not become ready: its model is closed. Caller holds
+// r.admin.
 func (r *Registry) finish(e *entry, m Model, err error) error {
+	if err != nil {
+		r.emit(Event{Kind: LoadFailed, ID: e.id(), Name: e.name, Version: e.version, LoadDuration: e.getLoadDur(), Err: err})
+	}
 	e.mu.Lock()
 	if err == nil && (e.state != StateLoading || r.closed.Load()) {
 		err = fmt.Errorf("%w: %s was unloaded while it loaded", ErrNotLoaded, e.id())
@@ -506,7 +556,14 @@ func (r *Registry) finish(e *entry, m Model, err error) error {
 	dur := e.loadDur
 	e.mu.Unlock()
 	r.log.Info("loaded", "id", e.id(), "duration", dur)
+	r.emit(e.event(Loaded))
 	return nil
+}
+
+func (e *entry) getLoadDur() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.loadDur
 }
 
 // loadModel loads and warms e's version under the load budget: ctx, cut
@@ -697,6 +754,10 @@ func WithCleaner(m Model, c Cleaner) Model {
 // policy (retiring versions it no longer keeps) and stores the new table in
 // one atomic step. Caller holds r.admin.
 func (r *Registry) publish() {
+	if r.closed.Load() {
+		return // Close has taken every version out of service
+	}
+	old := r.route.Load()
 	r.mu.Lock()
 	byName := map[string][]*entry{}
 	for _, e := range r.entries {
@@ -744,6 +805,20 @@ func (r *Registry) publish() {
 	}
 	r.route.Store(t)
 	r.mu.Unlock()
+	names := make([]string, 0, len(t.defaults))
+	for name, def := range t.defaults {
+		if old.defaults[name] != def {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		ev := t.defaults[name].event(DefaultChanged)
+		if prev := old.defaults[name]; prev != nil {
+			ev.Previous = prev.id()
+		}
+		r.emit(ev)
+	}
 	for _, e := range retire {
 		r.retire(e)
 	}
@@ -778,6 +853,7 @@ func (r *Registry) retire(e *entry) {
 	idle := e.refs == 0
 	e.mu.Unlock()
 	r.log.Info("unloading", "id", e.id())
+	r.emit(e.event(Retiring))
 	if idle {
 		e.close()
 		return
@@ -790,6 +866,7 @@ func (r *Registry) retire(e *entry) {
 		case <-t.C:
 			r.log.Warn("drain timeout: closing with requests in flight", "id", e.id())
 			e.close()
+			r.flush() // Retired
 		}
 	}()
 }
@@ -869,14 +946,15 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 
 // onItsWay returns ErrNotReady when a version of name (of any name when
 // name is "") is on its way: the registry has not read the repository yet,
-// or a version is loading, or the poller has seen it and loads it next.
+// or a version is loading, or loaded and not yet routed (its Loaded event
+// is being delivered), or the poller has seen it and loads it next.
 func (r *Registry) onItsWay(name string) error {
 	if !r.started.Load() {
 		return fmt.Errorf("%w: the model repository is still being read", ErrNotReady)
 	}
+	routed := r.route.Load().byID
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	published := r.route.Load()
 	for id, e := range r.entries {
 		if name != "" && e.name != name {
 			continue
@@ -885,8 +963,9 @@ func (r *Registry) onItsWay(name string) error {
 		case StateLoading:
 			return fmt.Errorf("%w: %s is loading", ErrNotReady, id)
 		case StateReady:
-			if published.byID[id] == nil {
-				// Loaded, and the table that routes to it is being built.
+			if routed[id] == nil {
+				// Loaded: its subscribers are being told, and the table
+				// that routes to it built, before it routes.
 				return fmt.Errorf("%w: %s is being published", ErrNotReady, id)
 			}
 		}
@@ -1042,7 +1121,7 @@ func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, err
 		}
 	}()
 	v := staged.Version()
-	e := &entry{name: v.Name, version: v.Version, n: v.N, ver: v, state: StateLoading, drained: make(chan struct{})}
+	e := r.newEntry(v, StateLoading)
 	r.mu.Lock()
 	r.entries[id] = e
 	r.mu.Unlock()
@@ -1056,32 +1135,22 @@ func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, err
 	m, err := r.loadModel(ctx, e)
 	if err != nil {
 		forget()
+		r.emit(Event{Kind: LoadFailed, ID: id, Name: e.name, Version: e.version, LoadDuration: e.getLoadDur(), Err: err})
+		r.flush()
 		return Status{}, err
 	}
-
-	r.admin.Lock()
-	defer r.admin.Unlock()
-	if r.closed.Load() || e.getState() != StateLoading {
-		m.Close()
-		forget()
-		return Status{}, fmt.Errorf("%w: %s was unloaded (or the registry closed) while it loaded", ErrNotLoaded, id)
-	}
-	final, err := r.repo.Commit(staged)
-	if err != nil {
-		m.Close()
+	if err := r.commit(e, m, staged); err != nil {
 		forget()
 		return Status{}, err
 	}
 	committed = true
-	e.mu.Lock()
-	e.ver = final // the version now lives in its final folder
-	e.mu.Unlock()
-	r.mu.Lock()
-	r.seen[id] = final.Stamp
-	delete(r.pending, id)
-	r.mu.Unlock()
-	if err := r.finish(e, m, nil); err != nil {
-		return Status{}, err
+	r.flush() // Loaded is told before the version routes
+
+	defer r.flush()
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	if e.getState() != StateReady || r.closed.Load() {
+		return Status{}, fmt.Errorf("%w: %s was unloaded (or the registry closed) while it was published", ErrNotLoaded, id)
 	}
 	if req.MakeDefault {
 		if err := r.setDefaultLocked(req.Name, req.Version); err != nil {
@@ -1091,6 +1160,31 @@ func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, err
 		r.publish()
 	}
 	return e.status(r.route.Load().defaults[e.name] == e), nil
+}
+
+// commit moves an installed version, loaded as m, from staged to its final
+// folder and marks it ready (not yet routed); m is closed when it fails.
+func (r *Registry) commit(e *entry, m Model, staged *Staged) error {
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	id := e.id()
+	if r.closed.Load() || e.getState() != StateLoading {
+		m.Close()
+		return fmt.Errorf("%w: %s was unloaded (or the registry closed) while it loaded", ErrNotLoaded, id)
+	}
+	final, err := r.repo.Commit(staged)
+	if err != nil {
+		m.Close()
+		return err
+	}
+	e.mu.Lock()
+	e.ver = final // the version now lives in its final folder
+	e.mu.Unlock()
+	r.mu.Lock()
+	r.seen[id] = final.Stamp
+	delete(r.pending, id)
+	r.mu.Unlock()
+	return r.finish(e, m, nil)
 }
 
 // reserve picks req's version (the next free one when empty) and reserves
@@ -1148,6 +1242,7 @@ func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 		return err
 	}
 	id := ID(name, version)
+	defer r.flush()
 	r.admin.Lock()
 	if r.closed.Load() {
 		r.admin.Unlock()
@@ -1174,10 +1269,19 @@ func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 
 	m, err := r.loadModel(ctx, e)
 	r.admin.Lock()
-	defer r.admin.Unlock()
-	if err := r.finish(e, m, err); err != nil {
+	err = r.finish(e, m, err)
+	if err != nil {
 		r.publish()
+	}
+	r.admin.Unlock()
+	if err != nil {
 		return err
+	}
+	r.flush() // Loaded is told before the version routes
+	r.admin.Lock()
+	defer r.admin.Unlock()
+	if e.getState() != StateReady || r.closed.Load() {
+		return fmt.Errorf("%w: %s was unloaded (or the registry closed) while it was published", ErrNotLoaded, id)
 	}
 	return r.setDefaultLocked(name, version)
 }
@@ -1221,6 +1325,7 @@ func (r *Registry) Unload(ctx context.Context, id string) error {
 	if _, _, err := SplitID(id); err != nil {
 		return err
 	}
+	defer r.flush() // after the unlock below: Retiring, and Retired when idle
 	r.admin.Lock()
 	defer r.admin.Unlock()
 	r.mu.Lock()

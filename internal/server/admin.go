@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/model"
 )
 
 var adminSecurity = []map[string][]string{{"bearer": {}}}
@@ -49,11 +50,8 @@ func (s *Server) registerAdmin() {
 		OperationID: "list-models", Method: http.MethodGet, Path: "/models",
 		Summary: "List model versions", Tags: []string{"admin"}, Security: adminSecurity,
 		Errors: []int{401, 403},
-	}, func(ctx context.Context, _ *struct{}) (*modelListOutput, error) {
-		l, err := s.reg.List(ctx)
-		if err != nil {
-			return nil, toProblem(err, "", nil)
-		}
+	}, func(context.Context, *struct{}) (*modelListOutput, error) {
+		l := s.modelList()
 		s.addCounters(l.Models)
 		return &modelListOutput{Body: l}, nil
 	})
@@ -61,12 +59,12 @@ func (s *Server) registerAdmin() {
 		OperationID: "get-model", Method: http.MethodGet, Path: "/models/{id}",
 		Summary: "Show one model version", Tags: []string{"admin"}, Security: adminSecurity,
 		Errors: []int{401, 403, 404, 422},
-	}, func(ctx context.Context, in *idPath) (*modelOutput, error) {
-		m, err := s.reg.Get(ctx, in.ID)
+	}, func(_ context.Context, in *idPath) (*modelOutput, error) {
+		st, err := s.reg.Get(in.ID)
 		if err != nil {
 			return nil, toProblem(err, "path.id", in.ID)
 		}
-		one := []api.ModelInfo{*m}
+		one := []api.ModelInfo{modelInfo(st)}
 		s.addCounters(one)
 		return &modelOutput{Body: &one[0]}, nil
 	})
@@ -84,11 +82,11 @@ func (s *Server) registerAdmin() {
 		DefaultStatus: http.StatusNoContent,
 		Errors:        []int{401, 403, 404, 409, 422},
 	}, func(ctx context.Context, in *idPath) (*struct{}, error) {
+		// The registry's Retiring event releases the version's queue,
+		// cache entries and monitoring before Unload returns.
 		if err := s.reg.Unload(ctx, in.ID); err != nil {
 			return nil, toProblem(err, "path.id", in.ID)
 		}
-		s.released(ctx, in.ID)
-		s.Reconcile(ctx)
 		return nil, nil
 	})
 	huma.Register(s.api, huma.Operation{
@@ -96,12 +94,19 @@ func (s *Server) registerAdmin() {
 		Summary: "Set a model's default version", Tags: []string{"admin"}, Security: adminSecurity,
 		Errors: []int{400, 401, 403, 404, 413, 422},
 	}, func(ctx context.Context, in *setDefaultInput) (*modelOutput, error) {
-		m, err := s.reg.SetDefault(ctx, in.Name, in.Body.Version)
+		if err := s.reg.SetDefault(ctx, in.Name, in.Body.Version); err != nil {
+			return nil, toProblem(err, "body.version", in.Body.Version)
+		}
+		id := in.Body.Version
+		if _, _, err := model.SplitID(id); err != nil {
+			id = model.ID(in.Name, id)
+		}
+		st, err := s.reg.Get(id)
 		if err != nil {
 			return nil, toProblem(err, "body.version", in.Body.Version)
 		}
-		s.Reconcile(ctx) // the keep-N policy may have retired a version
-		return &modelOutput{Body: m}, nil
+		m := modelInfo(st)
+		return &modelOutput{Body: &m}, nil
 	})
 }
 
@@ -112,31 +117,31 @@ func (s *Server) upload(ctx context.Context, in *uploadInput) (*modelOutput, err
 			&huma.ErrorDetail{Location: "body.name", Message: "a model name is required"})
 	}
 	defer f.File.Close()
-	up := &Upload{
+	up := model.InstallRequest{
 		Name: f.Name, Version: f.Version, Filename: f.File.Filename,
-		Artifact: f.File, Size: f.File.Size, MakeDefault: f.MakeDefault,
+		Artifact: f.File, MakeDefault: f.MakeDefault,
 	}
 	for _, extra := range f.Files {
 		defer extra.Close()
-		up.Files = append(up.Files, UploadFile{Name: extra.Filename, Content: extra})
+		up.Files = append(up.Files, model.File{Name: extra.Filename, Content: extra})
 	}
 	if f.Manifest.IsSet {
 		defer f.Manifest.Close()
 		b, err := io.ReadAll(io.LimitReader(f.Manifest, 1<<20+1))
 		if err != nil {
-			return nil, toProblem(fmt.Errorf("%w: reading manifest: %w", ErrBadRequest, err), "body.manifest", nil)
+			return nil, toProblem(fmt.Errorf("%w: reading manifest: %w", model.ErrInvalid, err), "body.manifest", nil)
 		}
 		if len(b) > 1<<20 {
 			return nil, huma.Error413RequestEntityTooLarge("the manifest is larger than 1 MiB")
 		}
 		up.Manifest = b
 	}
-	m, err := s.reg.Install(ctx, up)
+	st, err := s.reg.Install(ctx, up)
 	if err != nil {
 		return nil, toProblem(err, "body.file", f.File.Filename)
 	}
-	s.Reconcile(ctx) // the keep-N policy may have retired a version
-	return &modelOutput{Body: m}, nil
+	m := modelInfo(st)
+	return &modelOutput{Body: &m}, nil
 }
 
 // addCounters fills the per-model request counters the server keeps.

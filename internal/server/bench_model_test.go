@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 	"github.com/mlserve/mlserve/internal/server"
@@ -20,24 +19,20 @@ type oneModel struct {
 	man *model.Manifest
 }
 
-func (o *oneModel) Resolve(_ context.Context, ref string) (*server.Lease, error) {
+func (o *oneModel) Resolve(ref string) (*model.Handle, error) {
 	if ref != o.id {
-		return nil, server.ErrNotFound
+		return nil, model.ErrNotFound
 	}
-	return &server.Lease{ID: o.id, Model: o.m, Manifest: o.man}, nil
+	return model.NewHandle(o.id, o.m, o.man, nil), nil
 }
-func (o *oneModel) List(context.Context) (*api.ModelList, error) { return &api.ModelList{}, nil }
-func (o *oneModel) Get(context.Context, string) (*api.ModelInfo, error) {
-	return nil, server.ErrNotFound
+func (o *oneModel) List() []model.Status                 { return nil }
+func (o *oneModel) Get(string) (model.Status, error)     { return model.Status{}, model.ErrNotFound }
+func (o *oneModel) Unload(context.Context, string) error { return model.ErrNotFound }
+func (o *oneModel) Install(context.Context, model.InstallRequest) (model.Status, error) {
+	return model.Status{}, model.ErrInvalid
 }
-func (o *oneModel) Install(context.Context, *server.Upload) (*api.ModelInfo, error) {
-	return nil, server.ErrBadRequest
-}
-func (o *oneModel) Unload(context.Context, string) error { return server.ErrNotFound }
-func (o *oneModel) SetDefault(context.Context, string, string) (*api.ModelInfo, error) {
-	return nil, server.ErrNotFound
-}
-func (o *oneModel) Ready(context.Context) error { return nil }
+func (o *oneModel) SetDefault(context.Context, string, string) error { return model.ErrNotFound }
+func (o *oneModel) Ready() bool                                      { return true }
 
 // benchRegistry serves the sample spam-v1 model read by the sklearn backend.
 func benchRegistry(b *testing.B) (server.Registry, string) {

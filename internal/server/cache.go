@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -13,26 +12,6 @@ import (
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 )
-
-// forgetter is implemented by engines that keep per-version state (the
-// inference engine's queues) to be released when a version is unloaded.
-type forgetter interface {
-	Forget(id string)
-}
-
-// queueLister is implemented by engines that can list the versions they hold
-// state for, so versions retired behind the server's back (the registry's
-// keep-N policy, the repository poll) are released too.
-type queueLister interface {
-	QueueIDs() []string
-}
-
-// retired tracks the versions the server has seen serving, so that one
-// leaving the registry has its queue and cache entries released once.
-type retired struct {
-	mu    sync.Mutex
-	ready map[string]bool
-}
 
 // cacheKeys returns the cache key of each text for version id. The texts are
 // already through the model's manifest preprocessing (classify cleans them),
@@ -58,14 +37,8 @@ func (s *Server) predictCached(ctx context.Context, id string, texts []string,
 		return preds, make([]bool, len(texts)), err
 	}
 	keys := cacheKeys(id, texts)
-	var found []bool
-	if s.mon != nil {
-		rc := &remoteCount{}
-		preds, found = c.GetMany(context.WithValue(ctx, remoteCountKey{}, rc), keys)
-		s.bookCache(id, found, rc)
-	} else {
-		preds, found = c.GetMany(ctx, keys)
-	}
+	preds, found, n := c.GetMany(ctx, keys)
+	s.bookCache(id, len(keys), n)
 	var missIdx []int
 	for i, ok := range found {
 		if !ok {
@@ -100,57 +73,6 @@ func (s *Server) flushCache(ctx context.Context, id string) error {
 		return nil
 	}
 	return s.opts.Cache.FlushModel(ctx, id)
-}
-
-// released drops what the server and engine keep for a version that has left
-// the registry: its engine queue, its cache entries and its monitoring.
-func (s *Server) released(ctx context.Context, id string) {
-	if f, ok := s.opts.Engine.(forgetter); ok {
-		f.Forget(id)
-	}
-	if err := s.flushCache(ctx, id); err != nil {
-		s.log.Warn("flushing an unloaded version's cache", "model", id, "err", err)
-	}
-	s.untrack(id)
-}
-
-// Reconcile compares the registry's serving versions with those seen before
-// and releases the engine queue and cache entries of every version that is no
-// longer ready (unloaded, or retired by the keep-N policy or a repository
-// change). The registry has no unload callback, so the server calls this
-// after each admin change and the serve command on a timer.
-func (s *Server) Reconcile(ctx context.Context) {
-	l, err := s.reg.List(ctx)
-	if err != nil {
-		return
-	}
-	now := make(map[string]bool, len(l.Models))
-	for _, m := range l.Models {
-		if m.Status == api.ModelStatus(model.StateReady) {
-			now[m.ID] = true
-		}
-	}
-	s.gone.mu.Lock()
-	var gone []string
-	for id := range s.gone.ready {
-		if !now[id] {
-			gone = append(gone, id)
-		}
-	}
-	if ql, ok := s.opts.Engine.(queueLister); ok {
-		for _, id := range ql.QueueIDs() {
-			if !now[id] && !s.gone.ready[id] {
-				gone = append(gone, id)
-			}
-		}
-	}
-	s.gone.ready = now
-	s.gone.mu.Unlock()
-	for _, id := range gone {
-		s.log.Debug("releasing a version that left the registry", "model", id)
-		s.released(ctx, id)
-	}
-	s.mon.Metrics().SetModelsLoaded(len(now))
 }
 
 // queueStatser is implemented by engines that describe their queues.

@@ -134,7 +134,6 @@ func TestCacheAdmin(t *testing.T) {
 		}
 		return r.Cached
 	}
-	s.Reconcile(context.Background()) // the server learns what serves
 	for _, m := range []string{"sentiment-v1", "sentiment-v2", "spam-v1"} {
 		predict(m)
 	}
@@ -162,11 +161,8 @@ func TestCacheAdmin(t *testing.T) {
 	}
 
 	// A version retired behind the server's back (the keep-N policy) is
-	// released at the next Reconcile.
-	reg.mu.Lock()
-	delete(reg.models, "spam-v1")
-	reg.mu.Unlock()
-	s.Reconcile(context.Background())
+	// released by the registry's events.
+	reg.retire("spam-v1")
 	if slices.Contains(eng.QueueIDs(), "spam-v1") {
 		t.Error("the engine still has a queue for the retired spam-v1")
 	}
@@ -220,8 +216,8 @@ type lower struct{}
 
 func (lower) Clean(s string) string { return strings.ToLower(s) }
 
-func (r cleanedRegistry) Resolve(ctx context.Context, ref string) (*server.Lease, error) {
-	l, err := r.fakeRegistry.Resolve(ctx, ref)
+func (r cleanedRegistry) Resolve(ref string) (*model.Handle, error) {
+	l, err := r.fakeRegistry.Resolve(ref)
 	if err == nil {
 		l.Model = model.WithCleaner(l.Model, lower{})
 	}

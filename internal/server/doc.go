@@ -35,21 +35,22 @@
 // cached or not, in the prediction distribution, the version's drift window
 // (label, confidence, text length, and the out-of-vocabulary rate when the
 // model can tell it) and the feedback ring under the request id
-// ("<request_id>/<index>" for a batch). A version is tracked, with its
-// manifest's drift reference and accuracy, the first time it serves, and
-// untracked when Reconcile sees it leave. Cache lookups are split by tier:
-// a second tier reports its share through CountRemote. POST /feedback and
+// ("<request_id>/<index>" for a batch). The monitor tracks a version from
+// the registry's Loaded event to its Retired (internal/app wires it), not
+// the server. Cache lookups are split by tier as cache.GetMany counts
+// them. POST /feedback and
 // GET /models/{id}/drift (public, like /stats) answer from the monitor, and
 // /stats adds its figures (p90, throughput, errors by kind, cache hit ratio,
 // predictions by label, drift status, live accuracy) to the server's own.
 //
-// # Versions leaving the registry
+// # The registry
 //
-// The registry does not report the versions it retires (an explicit unload,
-// the keep-N policy, a repository change). Reconcile compares its List with
-// what was serving before and releases the engine queue, cache entries and
-// monitoring of every version gone; the server calls it after each admin change and the
-// serve command on a timer.
+// The server depends on Registry, a small interface that *model.Registry
+// satisfies as it is: the model package's handles, statuses and install
+// requests, and its sentinel errors, which statusOf maps. A version that
+// leaves the registry (an unload, the keep-N policy, a repository change)
+// is released by the registry's events (engine queue, cache entries,
+// monitoring: see internal/app), not by the server.
 //
 // # Hostile and careless clients
 //

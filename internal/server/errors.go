@@ -85,16 +85,16 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.GetStatus()
-	case errors.Is(err, ErrNotReady), errors.Is(err, model.ErrNotReady):
+	case errors.Is(err, model.ErrNotReady):
 		return http.StatusServiceUnavailable // known, on its way: before any 404
-	case errors.Is(err, ErrNotFound), errors.Is(err, model.ErrNotFound), errors.Is(err, monitoring.ErrUnknownRequest),
+	case errors.Is(err, model.ErrNotFound), errors.Is(err, monitoring.ErrUnknownRequest),
 		errors.Is(err, monitoring.ErrNotTracked):
 		return http.StatusNotFound
 	case errors.Is(err, inference.ErrQueueFull), errors.Is(err, inference.ErrClosed):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrConflict), errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse):
+	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse):
 		return http.StatusConflict
-	case errors.Is(err, ErrBadRequest), errors.Is(err, model.ErrInvalidName),
+	case errors.Is(err, model.ErrInvalidName),
 		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
@@ -155,7 +155,7 @@ func toProblem(err error, location string, value any) error {
 		secs := max(1, int((inference.RetryAfter(err)+time.Second-1)/time.Second))
 		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
-	if errors.Is(err, ErrNotReady) || errors.Is(err, model.ErrNotReady) {
+	if errors.Is(err, model.ErrNotReady) {
 		// a version still loading: a load balancer retries it shortly
 		secs := max(1, int(model.RetryAfter/time.Second))
 		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(secs)}})

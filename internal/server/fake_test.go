@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
 )
@@ -47,7 +47,8 @@ func (m *keywordModel) Labels() []string { return []string{"negative", "positive
 func (m *keywordModel) Info() model.Info { return model.Info{Framework: "fake", Probabilistic: true} }
 func (m *keywordModel) Close() error     { return nil }
 
-// fakeRegistry holds models by id with one default per name.
+// fakeRegistry holds models by id with one default per name. Like the
+// model registry it tells its subscribers (subscribe) of loads and unloads.
 type fakeRegistry struct {
 	mu       sync.Mutex
 	models   map[string]*keywordModel
@@ -56,6 +57,7 @@ type fakeRegistry struct {
 	ready    bool
 	leases   int
 	uploads  []uploaded
+	subs     []model.Subscriber
 }
 
 type uploaded struct {
@@ -74,11 +76,53 @@ func newFakeRegistry() *fakeRegistry {
 	return r
 }
 
-func (r *fakeRegistry) Resolve(_ context.Context, ref string) (*server.Lease, error) {
+// subscribe adds subscribers and tells them every loaded version, as the
+// model registry's start-up does.
+func (r *fakeRegistry) subscribe(subs ...model.Subscriber) {
+	r.mu.Lock()
+	r.subs = append(r.subs, subs...)
+	ids := make([]string, 0, len(r.models))
+	for id := range r.models {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	slices.Sort(ids)
+	for _, id := range ids {
+		r.tell(model.Loaded, id)
+	}
+}
+
+// tell delivers one event about id (outside r.mu, as the registry does).
+func (r *fakeRegistry) tell(kind model.EventKind, id string) {
+	r.mu.Lock()
+	subs := slices.Clone(r.subs)
+	var m model.Model
+	if km, ok := r.models[id]; ok && kind != model.Retired {
+		m = km
+	}
+	r.mu.Unlock()
+	name, version, _ := model.SplitID(id)
+	ev := model.Event{Kind: kind, ID: id, Name: name, Version: version, Model: m, Manifest: &model.Manifest{}}
+	for _, s := range subs {
+		s(ev)
+	}
+}
+
+// retire takes id out of service behind the server's back (the keep-N
+// policy, a repository change).
+func (r *fakeRegistry) retire(id string) {
+	r.tell(model.Retiring, id)
+	r.mu.Lock()
+	delete(r.models, id)
+	r.mu.Unlock()
+	r.tell(model.Retired, id)
+}
+
+func (r *fakeRegistry) Resolve(ref string) (*model.Handle, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.ready {
-		return nil, fmt.Errorf("%w: default model loading", server.ErrNotReady)
+		return nil, fmt.Errorf("%w: default model loading", model.ErrNotReady)
 	}
 	id := ref
 	switch {
@@ -91,71 +135,76 @@ func (r *fakeRegistry) Resolve(_ context.Context, ref string) (*server.Lease, er
 	}
 	m, ok := r.models[id]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", server.ErrNotFound, ref)
+		return nil, fmt.Errorf("%w: %q", model.ErrNotFound, ref)
 	}
 	r.leases++
-	return &server.Lease{ID: id, Model: m, Release: func() { r.mu.Lock(); r.leases--; r.mu.Unlock() }}, nil
+	return model.NewHandle(id, m, nil, func() { r.mu.Lock(); r.leases--; r.mu.Unlock() }), nil
 }
 
-func (r *fakeRegistry) info(id string) *api.ModelInfo {
+func (r *fakeRegistry) status(id string) model.Status {
 	name, ver, _ := strings.Cut(id, "-")
-	return &api.ModelInfo{ID: id, Name: name, Version: ver, Status: api.StatusReady, Default: r.defaults[name] == id, Framework: "fake"}
+	return model.Status{ID: id, Name: name, Version: ver, State: model.StateReady, Default: r.defaults[name] == id,
+		Info: &model.Info{Framework: "fake"}}
 }
 
-func (r *fakeRegistry) List(context.Context) (*api.ModelList, error) {
+func (r *fakeRegistry) List() []model.Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l := &api.ModelList{DefaultModel: r.defaults[r.def]}
+	var l []model.Status
 	for _, id := range []string{"sentiment-v1", "sentiment-v2", "spam-v1"} {
 		if _, ok := r.models[id]; ok {
-			l.Models = append(l.Models, *r.info(id))
+			l = append(l, r.status(id))
 		}
 	}
-	return l, nil
+	return l
 }
 
-func (r *fakeRegistry) Get(_ context.Context, id string) (*api.ModelInfo, error) {
+func (r *fakeRegistry) Get(id string) (model.Status, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.models[id]; !ok {
-		return nil, fmt.Errorf("%w: %q", server.ErrNotFound, id)
+		return model.Status{}, fmt.Errorf("%w: %q", model.ErrNotFound, id)
 	}
-	return r.info(id), nil
+	return r.status(id), nil
 }
 
-func (r *fakeRegistry) Install(_ context.Context, up *server.Upload) (*api.ModelInfo, error) {
+func (r *fakeRegistry) Install(_ context.Context, up model.InstallRequest) (model.Status, error) {
 	b, err := io.ReadAll(up.Artifact)
 	if err != nil {
-		return nil, err
+		return model.Status{}, err
 	}
 	if string(b) == "garbage" {
-		return nil, fmt.Errorf("%w: not a pickle", model.ErrInvalid)
+		return model.Status{}, fmt.Errorf("%w: not a pickle", model.ErrInvalid)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	id := up.Name + "-" + up.Version
 	if _, ok := r.models[id]; ok {
-		return nil, fmt.Errorf("%w: %s exists", server.ErrConflict, id)
+		r.mu.Unlock()
+		return model.Status{}, fmt.Errorf("%w: %s exists", model.ErrExists, id)
 	}
 	r.uploads = append(r.uploads, uploaded{up.Name, up.Version, up.Filename, string(b), string(up.Manifest), up.MakeDefault})
 	r.models[id] = &keywordModel{id: id}
 	if up.MakeDefault {
 		r.defaults[up.Name] = id
 	}
-	return r.info(id), nil
+	st := r.status(id)
+	r.mu.Unlock()
+	r.tell(model.Loaded, id)
+	return st, nil
 }
 
 func (r *fakeRegistry) Unload(_ context.Context, id string) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.models[id]; !ok {
-		return fmt.Errorf("%w: %q", server.ErrNotFound, id)
+	_, ok := r.models[id]
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", model.ErrNotFound, id)
 	}
-	delete(r.models, id)
+	r.retire(id)
 	return nil
 }
 
-func (r *fakeRegistry) SetDefault(_ context.Context, name, version string) (*api.ModelInfo, error) {
+func (r *fakeRegistry) SetDefault(_ context.Context, name, version string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := version
@@ -163,19 +212,16 @@ func (r *fakeRegistry) SetDefault(_ context.Context, name, version string) (*api
 		id = name + "-" + version
 	}
 	if _, ok := r.models[id]; !ok {
-		return nil, fmt.Errorf("%w: %q", server.ErrNotFound, id)
+		return fmt.Errorf("%w: %q", model.ErrNotFound, id)
 	}
 	r.defaults[name] = id
-	return r.info(id), nil
+	return nil
 }
 
-func (r *fakeRegistry) Ready(context.Context) error {
+func (r *fakeRegistry) Ready() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.ready {
-		return fmt.Errorf("default model %s is loading", r.def)
-	}
-	return nil
+	return r.ready
 }
 
 var _ server.Registry = (*fakeRegistry)(nil)

@@ -102,8 +102,12 @@ func TestAdminCheckOnEncodedPaths(t *testing.T) {
 			}
 		})
 	}
-	// The drift route itself stays public (404: not tracked yet).
-	if w := do(t, s, call{method: "GET", path: "/models/sentiment-v1/drift", remote: remote}); w.Code != http.StatusNotFound {
+	// The drift route itself stays public (200: tracked since it loaded,
+	// no sample yet; 404 for a version the registry does not have).
+	if w := do(t, s, call{method: "GET", path: "/models/sentiment-v1/drift", remote: remote}); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"samples":0`) {
+		t.Errorf("drift: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, s, call{method: "GET", path: "/models/nope-v1/drift", remote: remote}); w.Code != http.StatusNotFound {
 		t.Errorf("drift: %d %s", w.Code, w.Body)
 	}
 }

@@ -24,12 +24,12 @@ func (s *Server) registerHealth() {
 		OperationID: "health-ready", Method: http.MethodGet, Path: "/health/ready",
 		Summary: "Readiness: the default model is loaded", Tags: []string{"health"},
 		Errors: []int{503},
-	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+	}, func(context.Context, *struct{}) (*healthOutput, error) {
 		if s.draining.Load() {
 			return nil, huma.Error503ServiceUnavailable("not ready: shutting down")
 		}
-		if err := s.reg.Ready(ctx); err != nil {
-			return nil, huma.Error503ServiceUnavailable("not ready: " + err.Error())
+		if !s.reg.Ready() {
+			return nil, huma.Error503ServiceUnavailable("not ready: no default model is loaded yet")
 		}
 		return &healthOutput{Body: &api.Health{Status: "ok"}}, nil
 	})

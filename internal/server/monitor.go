@@ -4,12 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
 )
@@ -18,35 +18,6 @@ import (
 // out-of-vocabulary rate (the scikit-learn backend), a drift signal.
 type oovRater interface {
 	OOVRate(text string) (float64, bool)
-}
-
-// track starts monitoring the lease's version the first time it serves.
-// Concurrent first requests wait for the one that tracks it, so none of
-// their predictions is dropped as untracked.
-func (s *Server) track(l *Lease) {
-	if s.mon == nil {
-		return
-	}
-	v, ok := s.tracked.Load(l.ID)
-	if !ok {
-		v, _ = s.tracked.LoadOrStore(l.ID, new(sync.Once))
-	}
-	v.(*sync.Once).Do(func() {
-		if err := s.mon.Track(l.ID, l.Model.Labels(), l.Manifest); err != nil {
-			// A bad reference block: watch the version with a bootstrapped one.
-			s.log.Warn("drift reference refused; bootstrapping one", "model", l.ID, "err", err)
-			_ = s.mon.Track(l.ID, l.Model.Labels(), nil)
-		}
-	})
-}
-
-// untrack stops monitoring a version that left the registry.
-func (s *Server) untrack(id string) {
-	if s.mon == nil {
-		return
-	}
-	s.tracked.Delete(id)
-	s.mon.Untrack(id)
 }
 
 // record books each answered text with the monitor: the prediction
@@ -80,36 +51,15 @@ func (s *Server) record(id string, m model.Model, rid string, batch bool, raw, s
 	}
 }
 
-// remoteCount is how many of one request's cache lookups reached the second
-// tier and were found there; CountRemote fills it.
-type remoteCount struct{ hits, misses int }
-
-type remoteCountKey struct{}
-
-// CountRemote is called by a second cache tier (the serve command wraps
-// Redis with it) with the outcome of one lookup call, so the server can
-// tell memory hits from Redis hits per model. It does nothing unless the
-// server asked for the count.
-func CountRemote(ctx context.Context, hits, misses int) {
-	if c, ok := ctx.Value(remoteCountKey{}).(*remoteCount); ok {
-		c.hits += hits
-		c.misses += misses
+// bookCache reports one request's cache lookups on id, per tier: n keys,
+// of which lookup says how many each tier found.
+func (s *Server) bookCache(id string, n int, lookup cache.Lookup) {
+	if s.mon == nil {
+		return
 	}
-}
-
-// bookCache reports one request's cache lookups on id: memory hits are the
-// texts found less those Redis found.
-func (s *Server) bookCache(id string, found []bool, rc *remoteCount) {
-	n := 0
-	for _, f := range found {
-		if f {
-			n++
-		}
-	}
-	memHits := n - rc.hits
-	s.mon.CacheLookup(id, monitoring.TierMemory, memHits, len(found)-memHits)
-	if rc.hits+rc.misses > 0 {
-		s.mon.CacheLookup(id, monitoring.TierRedis, rc.hits, rc.misses)
+	s.mon.CacheLookup(id, monitoring.TierMemory, lookup.MemoryHits, n-lookup.MemoryHits)
+	if lookup.RemoteHits+lookup.RemoteMisses > 0 {
+		s.mon.CacheLookup(id, monitoring.TierRedis, lookup.RemoteHits, lookup.RemoteMisses)
 	}
 }
 

@@ -114,6 +114,11 @@ func monitoredPair(b *testing.B, cached, control bool) (on, off string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// As the registry's Loaded event has it tracked in the serve command.
+	om := reg.(*oneModel)
+	if err := mon.Track(om.id, om.m.Labels(), man); err != nil {
+		b.Fatal(err)
+	}
 	if control {
 		mon = nil
 	}

@@ -208,10 +208,13 @@ func TestFeedbackAndDrift(t *testing.T) {
 		d.Accuracy.Feedback != 3 || d.Accuracy.Live == nil || *d.Accuracy.Live < 0.66 || *d.Accuracy.Live > 0.67 {
 		t.Errorf("drift %+v", d)
 	}
-	for _, p := range []string{"/models/nope-v1/drift", "/models/spam-v1/drift"} { // spam-v1 exists but never served
-		if w := do(t, s, call{method: "GET", path: p}); w.Code != 404 {
-			t.Errorf("%s: %d %s", p, w.Code, w.Body)
-		}
+	if w := do(t, s, call{method: "GET", path: "/models/nope-v1/drift"}); w.Code != 404 {
+		t.Errorf("nope-v1: %d %s", w.Code, w.Body)
+	}
+	// spam-v1 is loaded but never served: tracked since its Loaded event,
+	// with nothing collected.
+	if w := do(t, s, call{method: "GET", path: "/models/spam-v1/drift"}); w.Code != 200 || !strings.Contains(w.Body.String(), `"samples":0`) || !strings.Contains(w.Body.String(), `"reference":"collecting"`) {
+		t.Errorf("spam-v1 (never served): %d %s", w.Code, w.Body)
 	}
 
 	var st api.Stats
@@ -256,7 +259,6 @@ func TestUnloadUntracks(t *testing.T) {
 	mon, _ := monitoring.New(config.Monitoring{}, met, nil)
 	s := newServer(t, reg, server.Options{Monitor: mon})
 	do(t, s, call{method: "POST", path: "/predict", body: `{"text":"good","model_version":"sentiment-v1"}`})
-	s.Reconcile(t.Context())
 	if _, err := mon.Drift("sentiment-v1"); err != nil {
 		t.Fatalf("not tracked after a predict: %v", err)
 	}
@@ -266,7 +268,6 @@ func TestUnloadUntracks(t *testing.T) {
 	if w := do(t, s, call{method: "DELETE", path: "/models/sentiment-v1"}); w.Code != 204 {
 		t.Fatalf("unload: %d %s", w.Code, w.Body)
 	}
-	s.Reconcile(t.Context())
 	if _, err := mon.Drift("sentiment-v1"); err == nil {
 		t.Error("still tracked after unload")
 	}

@@ -1,11 +1,9 @@
 package server_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
-	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
 )
@@ -14,18 +12,18 @@ import (
 // repository but still loading, as the model registry reports it.
 type loadingRegistry struct{ *fakeRegistry }
 
-func (r loadingRegistry) Resolve(ctx context.Context, ref string) (*server.Lease, error) {
+func (r loadingRegistry) Resolve(ref string) (*model.Handle, error) {
 	if ref == "sentiment-v3" || ref == "loading" {
 		return nil, fmt.Errorf("%w: %s is loading", model.ErrNotReady, ref)
 	}
-	return r.fakeRegistry.Resolve(ctx, ref)
+	return r.fakeRegistry.Resolve(ref)
 }
 
-func (r loadingRegistry) Get(ctx context.Context, id string) (*api.ModelInfo, error) {
+func (r loadingRegistry) Get(id string) (model.Status, error) {
 	if id == "sentiment-v3" {
-		return nil, fmt.Errorf("%w: the model repository is still being read", model.ErrNotReady)
+		return model.Status{}, fmt.Errorf("%w: the model repository is still being read", model.ErrNotReady)
 	}
-	return r.fakeRegistry.Get(ctx, id)
+	return r.fakeRegistry.Get(id)
 }
 
 // TestNotReadyIs503: a version on its way (model.ErrNotReady) is a 503 with

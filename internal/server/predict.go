@@ -120,13 +120,12 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	ctx, cancel := s.deadline(ctx, req.timeoutMS)
 	defer cancel()
 	texts := req.texts
-	lease, err := s.reg.Resolve(ctx, req.ref)
+	lease, err := s.reg.Resolve(req.ref)
 	if err != nil {
 		return classifyResult{}, toProblem(err, "body.model_version", req.ref)
 	}
-	defer lease.release()
+	defer lease.Release()
 	ri.model, ri.texts = lease.ID, len(texts)
-	s.track(lease)
 	raw := texts
 	// Clean once: the cache keys on the text the model really sees, and the
 	// engine runs the model without cleaning again.
@@ -163,7 +162,7 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	}
 	s.stats.record(lease.ID, len(texts), ri.start, err)
 	if err != nil {
-		lease.fail()
+		lease.Fail()
 		if statusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}

@@ -2,101 +2,77 @@ package server
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
 )
 
-// Registry is what the server needs from the model registry. The real one is
-// adapted to it where the server is assembled (internal/cli); tests use fakes.
+// Registry is what the server needs from the model registry: *model.Registry
+// satisfies it as it is, with the model package's own types and sentinel
+// errors (statusOf maps them); tests use smaller registries of their own.
 type Registry interface {
-	// Resolve finds the loaded model a request's model_version names (full
-	// id, bare name, bare version, or "" for the default model) and leases
-	// it: the version stays loaded until the lease is released.
-	Resolve(ctx context.Context, ref string) (*Lease, error)
-	// List describes every known model version.
-	List(ctx context.Context) (*api.ModelList, error)
-	// Get describes one model version by id.
-	Get(ctx context.Context, id string) (*api.ModelInfo, error)
-	// Install writes an uploaded artifact into the repository, loads and
+	// Resolve finds the loaded version a request's model_version names
+	// (full id, bare name, bare version, or "" for the default model) and
+	// holds it until the handle's Release.
+	Resolve(ref string) (*model.Handle, error)
+	// List describes every known version.
+	List() []model.Status
+	// Get describes one version by id.
+	Get(id string) (model.Status, error)
+	// Install writes an uploaded version into the repository, loads and
 	// warms it, and makes it its name's default when asked.
-	Install(ctx context.Context, req *Upload) (*api.ModelInfo, error)
-	// Unload unloads a model version.
+	Install(ctx context.Context, req model.InstallRequest) (model.Status, error)
+	// Unload takes a version out of service.
 	Unload(ctx context.Context, id string) error
 	// SetDefault makes version (vN or a full id) the default of name.
-	SetDefault(ctx context.Context, name, version string) (*api.ModelInfo, error)
-	// Ready returns nil once the default model is loaded, else why not.
-	Ready(ctx context.Context) error
+	SetDefault(ctx context.Context, name, version string) error
+	// Ready reports whether a request that names no model can be served.
+	Ready() bool
 }
 
-// Lease is a model version held for the length of one request.
-type Lease struct {
-	// ID is the resolved full id ("sentiment-v2").
-	ID string
-	// Model is the loaded model.
-	Model model.Model
-	// Manifest is the version's manifest, or nil: monitoring takes its
-	// drift reference and accuracy from it.
-	Manifest *model.Manifest
-	// Release gives the lease back; nil when there is nothing to give back.
-	Release func()
-	// Fail, when not nil, counts a failed request against the version.
-	Fail func()
-}
+var _ Registry = (*model.Registry)(nil)
 
-func (l *Lease) release() {
-	if l != nil && l.Release != nil {
-		l.Release()
+// modelList is the API's view of the registry's versions.
+func (s *Server) modelList() *api.ModelList {
+	l := &api.ModelList{Models: []api.ModelInfo{}}
+	for _, st := range s.reg.List() {
+		l.Models = append(l.Models, modelInfo(st))
 	}
-}
-
-func (l *Lease) fail() {
-	if l != nil && l.Fail != nil {
-		l.Fail()
+	if h, err := s.reg.Resolve(""); err == nil {
+		l.DefaultModel = h.ID
+		h.Release()
 	}
+	return l
 }
 
-// Upload is a model artifact sent to POST /models.
-type Upload struct {
-	// Name and Version name the new version; Version may be empty.
-	Name, Version string
-	// Filename is the artifact's file name as uploaded (its extension tells
-	// the framework).
-	Filename string
-	// Artifact is the artifact's content; Size its length.
-	Artifact io.Reader
-	// Size is the artifact's length in bytes.
-	Size int64
-	// Manifest is the model.yaml content, or nil.
-	Manifest []byte
-	// Files are the other files the version needs beside the artifact (an
-	// ONNX model's vocabulary or tokenizer.json, a two-stage model's
-	// classifier), by plain file name.
-	Files []UploadFile
-	// MakeDefault switches the name's default once loaded.
-	MakeDefault bool
+// modelInfo is the API's view of a registry status.
+func modelInfo(s model.Status) api.ModelInfo {
+	m := api.ModelInfo{
+		ID: s.ID, Name: s.Name, Version: s.Version, Status: api.ModelStatus(s.State),
+		Default: s.Default, Error: s.Error, Requests: s.Requests, Errors: s.Errors,
+	}
+	if !s.LoadedAt.IsZero() {
+		t := s.LoadedAt
+		m.LoadedAt = &t
+	}
+	if s.Info != nil {
+		m.Framework = s.Info.Framework
+		m.Artifact = map[string]any{
+			"estimator": s.Info.Estimator, "library_version": s.Info.LibraryVersion,
+			"probabilistic": s.Info.Probabilistic, "confidence": s.Info.Confidence, "features": s.Info.Features,
+		}
+	}
+	if s.Manifest != nil {
+		if m.Framework == "" {
+			m.Framework = s.Manifest.Framework
+		}
+		m.Labels = s.Manifest.Labels
+		m.Accuracy = s.Manifest.Accuracy
+		m.Metadata = map[string]any{
+			"description": s.Manifest.Description, "training_date": s.Manifest.TrainingDate,
+			"features": s.Manifest.Features, "library_versions": s.Manifest.LibraryVersions,
+			"preprocessing": s.Manifest.Preprocessing,
+		}
+	}
+	return m
 }
-
-// UploadFile is one of Upload.Files.
-type UploadFile struct {
-	// Name is the file's plain name in the version folder.
-	Name string
-	// Content is what it holds.
-	Content io.Reader
-}
-
-// Errors a Registry (or its adapter) returns, wrapped with detail; statusOf
-// maps them to HTTP statuses.
-var (
-	// ErrNotFound: no such model or version (404).
-	ErrNotFound = errors.New("model not found")
-	// ErrNotReady: the model exists but is not loaded yet (503).
-	ErrNotReady = errors.New("model not ready")
-	// ErrConflict: the request contradicts the registry's state, e.g. the
-	// version already exists (409).
-	ErrConflict = errors.New("conflict")
-	// ErrBadRequest: the request's content is invalid (422).
-	ErrBadRequest = errors.New("invalid request")
-)

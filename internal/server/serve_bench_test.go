@@ -99,6 +99,10 @@ func servedAsServe(b *testing.B) (*server.Server, model.Model) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// As the registry's Loaded event has it tracked in the serve command.
+	if err := mon.Track(om.id, om.m.Labels(), man); err != nil {
+		b.Fatal(err)
+	}
 	eng, err := inference.New(inference.Config{Logger: quietLogger(), Observe: func(bi inference.BatchInfo) {
 		name, version, _ := model.SplitID(bi.ID)
 		met.ObserveBatch(name, version, bi.Size, bi.Waits, bi.Inference, bi.Err == nil, bi.Queued)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -50,8 +49,8 @@ type Options struct {
 	// Version is reported in the OpenAPI document.
 	Version string
 	// Engine runs predictions (queueing, dynamic batching); nil calls the
-	// model directly. An engine with Forget(id) has a version's queue
-	// released when the version leaves the registry.
+	// model directly. A version's queue is released by the engine's own
+	// subscription to the registry's events, not by the server.
 	Engine Engine
 	// Cache, when not nil, answers repeated texts without the model.
 	Cache *cache.Cache
@@ -101,10 +100,8 @@ type Server struct {
 	handler http.Handler
 	stats   *statsBook
 	mon     *monitoring.Monitor
-	tracked sync.Map // model id → *sync.Once that Tracks it with the monitor
 	idBase  string
 	idSeq   atomic.Uint64
-	gone    retired
 	// draining is set by Drain: responses close their connection.
 	draining atomic.Bool
 	// predictOp and batchOp are the prediction operations as registered,

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/app"
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
@@ -30,6 +31,12 @@ func newServer(t *testing.T, reg server.Registry, opts server.Options) *server.S
 	s, err := server.New(reg, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Wired as the serve command wires them: the engine, cache and
+	// monitor follow the registry's events.
+	if sub, ok := reg.(interface{ subscribe(...model.Subscriber) }); ok {
+		eng, _ := opts.Engine.(app.Forgetter)
+		sub.subscribe(app.Subscribers(eng, opts.Cache, opts.Monitor, opts.Logger)...)
 	}
 	return s
 }

@@ -152,7 +152,7 @@ func TestOutage(t *testing.T) {
 					keys[j] = cache.NewKey("m-v1", "v1", fmt.Sprint(w, "/", i, "/", j))
 				}
 				start := time.Now()
-				_, found := c.GetMany(ctx, keys)
+				_, found, _ := c.GetMany(ctx, keys)
 				if found[0] {
 					t.Errorf("unexpected hit")
 				}

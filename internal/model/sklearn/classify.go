@@ -225,11 +225,11 @@ func (c isotonicCal) predict32(t float32) float32 {
 
 // calibratedOne is a _CalibratedClassifier.
 type calibratedOne struct {
-	base      classifier
-	useProba  bool // base's predict_proba instead of decision_function
-	cals      []calibrator
-	classIdx  []int // column of each calibrator's class in the output
-	nclasses  int
+	base     classifier
+	useProba bool // base's predict_proba instead of decision_function
+	cals     []calibrator
+	classIdx []int // column of each calibrator's class in the output
+	nclasses int
 }
 
 // calibrated is CalibratedClassifierCV: the mean of its calibrated

@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 )
 
-// loaders are the model backends by framework name. The ONNX backend loads
+// Loaders are the model backends by framework name. The ONNX backend loads
 // ONNX Runtime only when the first ONNX model loads, so a server with no
 // ONNX models never needs the library.
-func loaders(c *config.Config, log *slog.Logger) map[string]model.Loader {
+func Loaders(c *config.Config, log *slog.Logger) map[string]model.Loader {
 	limits := sklearn.Options{MaxModelBytes: c.Limits.MaxModelBytes, BytesPerFileByte: c.Limits.ModelBytesPerFileByte}
 	return map[string]model.Loader{
 		"sklearn": sklearnLoader{opts: limits},

@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"net"
@@ -27,14 +27,12 @@ func TestLimitListener(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	var clients []net.Conn
 	for range 3 {
 		c, err := net.DialTimeout("tcp", raw.Addr().String(), time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
-		clients = append(clients, c)
+		defer c.Close() // held open until the test ends
 	}
 	var got []net.Conn
 	for range 2 {

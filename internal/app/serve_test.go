@@ -1,8 +1,7 @@
-package cli
+package app
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -11,41 +10,31 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlserve/mlserve/api"
-	"github.com/mlserve/mlserve/internal/config"
+	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
 // emptyRegistry has no models: the server is live but never ready.
 type emptyRegistry struct{}
 
-func (emptyRegistry) Resolve(context.Context, string) (*server.Lease, error) {
-	return nil, server.ErrNotFound
+func (emptyRegistry) Resolve(string) (*model.Handle, error) { return nil, model.ErrNotFound }
+func (emptyRegistry) List() []model.Status                  { return nil }
+func (emptyRegistry) Get(string) (model.Status, error)      { return model.Status{}, model.ErrNotFound }
+func (emptyRegistry) Install(context.Context, model.InstallRequest) (model.Status, error) {
+	return model.Status{}, model.ErrInvalid
 }
-func (emptyRegistry) List(context.Context) (*api.ModelList, error) { return &api.ModelList{}, nil }
-func (emptyRegistry) Get(context.Context, string) (*api.ModelInfo, error) {
-	return nil, server.ErrNotFound
-}
-func (emptyRegistry) Install(context.Context, *server.Upload) (*api.ModelInfo, error) {
-	return nil, server.ErrBadRequest
-}
-func (emptyRegistry) Unload(context.Context, string) error { return server.ErrNotFound }
-func (emptyRegistry) SetDefault(context.Context, string, string) (*api.ModelInfo, error) {
-	return nil, server.ErrNotFound
-}
-func (emptyRegistry) Ready(context.Context) error { return errors.New("no default model") }
+func (emptyRegistry) Unload(context.Context, string) error             { return model.ErrNotFound }
+func (emptyRegistry) SetDefault(context.Context, string, string) error { return model.ErrNotFound }
+func (emptyRegistry) Ready() bool                                      { return false }
 
 func TestRunServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	promReg, mon, err := newMonitoring(config.Default().Monitoring, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	promReg, mon := newMonitor(t)
 	go func() {
-		done <- runServer(ctx, listeners{addr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", shutdown: 5 * time.Second, metrics: promReg},
+		done <- Serve(ctx, Listeners{Addr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", Shutdown: 5 * time.Second, Metrics: promReg},
 			emptyRegistry{}, server.Options{Logger: log, Monitor: mon},
 			func(a, m net.Addr) { addrs <- [2]net.Addr{a, m} })
 	}()
