@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: run build test test-go test-python setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean
+.PHONY: run build test test-go test-python lint setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build setup-onnxruntime fetch-models
@@ -21,8 +21,7 @@ build:
 test: test-go test-python
 
 # MLSERVE_REQUIRE_ONNX=1: the ONNX tests fail, not skip, without ONNX Runtime.
-test-go: setup-services setup-onnxruntime fetch-models
-	$(GO) vet ./...
+test-go: setup-services setup-onnxruntime fetch-models lint
 	MLSERVE_REQUIRE_ONNX=1 $(GO) test -race -count=1 -timeout 30m ./...
 	# The hostile corpus again without the race detector, whose 10x slowdown
 	# the run above allows for: here each refusal must take under 2 s of CPU.
@@ -30,6 +29,13 @@ test-go: setup-services setup-onnxruntime fetch-models
 
 test-python: setup-python fetch-data setup-onnxruntime fetch-models
 	$(PYTEST) -q python/tests
+
+## lint: go vet, staticcheck (pinned) and a go.mod that `go mod tidy` would leave as it is
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
 
 setup-python:
 	bash scripts/setup-python.sh
