@@ -1,7 +1,6 @@
 package sklearn
 
 import (
-	"fmt"
 	"math"
 	"sort"
 )
@@ -356,5 +355,3 @@ func softmax(x []float64) {
 		x[i] /= s
 	}
 }
-
-var _ = fmt.Sprint

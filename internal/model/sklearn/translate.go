@@ -1,7 +1,6 @@
 package sklearn
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -997,8 +996,6 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 	}
 	return one, nil
 }
-
-var _ = errors.Is
 
 // features summarises the feature extraction for Info: a single vectorizer's
 // description flat, several (a FeatureUnion) as a list with the total
