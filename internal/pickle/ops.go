@@ -44,7 +44,7 @@ func (m *machine) stackOp(op byte) error {
 			m.marks = m.marks[:len(m.marks)-1] // Python pops the mark
 			return nil
 		}
-		return m.errf("stack underflow")
+		return errUnderflow
 	case opPOP_MARK:
 		_, err := m.popMark()
 		return err

@@ -117,7 +117,20 @@ func (m *machine) errf(format string, args ...any) error {
 }
 
 // The stack. The items above the topmost mark are the only ones an opcode
-// may pop; reaching below it is a "stack underflow".
+// may pop; reaching below it is a "stack underflow". The helpers are small
+// enough to be inlined into the opcodes that run most.
+
+// errUnderflow is the error of an opcode that pops more items than there
+// are above the topmost mark.
+var errUnderflow = fmt.Errorf("%w: stack underflow", ErrMalformed)
+
+// avail is how many items are above the topmost mark.
+func (m *machine) avail() int {
+	if len(m.marks) == 0 {
+		return len(m.stack)
+	}
+	return len(m.stack) - m.marks[len(m.marks)-1]
+}
 
 func (m *machine) push(v any) { m.stack = append(m.stack, v) }
 
@@ -131,56 +144,60 @@ func (m *machine) pushFrom(v any, err error) error {
 	return nil
 }
 
+func (m *machine) pop() (any, error) {
+	if m.avail() < 1 {
+		return nil, errUnderflow
+	}
+	n := len(m.stack) - 1
+	v := m.stack[n]
+	m.stack = m.stack[:n]
+	return v, nil
+}
+
+func (m *machine) top() (any, error) {
+	if m.avail() < 1 {
+		return nil, errUnderflow
+	}
+	return m.stack[len(m.stack)-1], nil
+}
+
 // popN removes the top n items and returns them, bottom first, as a view
 // of the stack that the next push overwrites: read it at once.
 func (m *machine) popN(n int) ([]any, error) {
-	k := len(m.stack) - n
-	if k < 0 || (len(m.marks) > 0 && m.marks[len(m.marks)-1] > k) {
-		return nil, m.errf("stack underflow")
+	if m.avail() < n {
+		return nil, errUnderflow
 	}
+	k := len(m.stack) - n
 	items := m.stack[k:]
 	m.stack = m.stack[:k]
 	return items, nil
 }
 
-func (m *machine) pop() (any, error) {
-	s, err := m.popN(1)
-	if err != nil {
-		return nil, err
-	}
-	return s[0], nil
-}
-
 // pop2 pops the top two items: a was pushed before b.
 func (m *machine) pop2() (a, b any, err error) {
-	s, err := m.popN(2)
-	if err != nil {
-		return nil, nil, err
+	if m.avail() < 2 {
+		return nil, nil, errUnderflow
 	}
-	return s[0], s[1], nil
-}
-
-func (m *machine) top() (any, error) {
-	n := len(m.stack)
-	if n == 0 || (len(m.marks) > 0 && m.marks[len(m.marks)-1] >= n) {
-		return nil, m.errf("stack underflow")
-	}
-	return m.stack[n-1], nil
+	n := len(m.stack) - 2
+	a, b = m.stack[n], m.stack[n+1]
+	m.stack = m.stack[:n]
+	return a, b, nil
 }
 
 // topAs returns the top item, left on the stack, as the T that the opcode
 // what (for example "APPEND to") works on.
 func topAs[T any](m *machine, what string) (T, error) {
-	var zero T
 	t, err := m.top()
-	if err != nil {
-		return zero, err
-	}
 	v, ok := t.(T)
-	if !ok {
-		return zero, m.errf("%s a %T", what, t)
+	if err == nil && !ok {
+		err = m.typeErr(what, t)
 	}
-	return v, nil
+	return v, err
+}
+
+// typeErr is the error of the opcode what on an item of the wrong type.
+func (m *machine) typeErr(what string, t any) error {
+	return m.errf("%s a %T", what, t)
 }
 
 // intoMark calls fn with the item below the topmost mark, as the T that
@@ -191,7 +208,7 @@ func intoMark[T any](m *machine, what string, fn func(target T, items []any) err
 	return m.popMarkView(func(t any, items []any) error {
 		v, ok := t.(T)
 		if !ok {
-			return m.errf("%s a %T", what, t)
+			return m.typeErr(what, t)
 		}
 		return fn(v, items)
 	})
@@ -207,7 +224,7 @@ func (m *machine) popMarkView(fn func(target any, items []any) error) error {
 	k := m.marks[len(m.marks)-1]
 	m.marks = m.marks[:len(m.marks)-1]
 	if k == 0 || (len(m.marks) > 0 && m.marks[len(m.marks)-1] >= k) {
-		return m.errf("stack underflow")
+		return errUnderflow
 	}
 	err := fn(m.stack[k-1], m.stack[k:])
 	clear(m.stack[k:])
@@ -248,6 +265,19 @@ func (m *machine) readLine() (string, error) {
 
 // readUint reads an n-byte little-endian unsigned integer (n <= 8).
 func (m *machine) readUint(n int) (uint64, error) {
+	if n <= 4 {
+		// Byte by byte: most operands are one or two bytes, for which
+		// this costs a third of io.ReadFull, with the same errors.
+		var v uint64
+		for i := range n {
+			c, err := m.s.ReadByte()
+			if err != nil {
+				return 0, truncated(err)
+			}
+			v |= uint64(c) << (8 * i)
+		}
+		return v, nil
+	}
 	buf := m.scratch[:8]
 	clear(buf)
 	if _, err := io.ReadFull(m.s, buf[:n]); err != nil {
