@@ -50,6 +50,8 @@ func (m *machine) stackOp(op byte) error {
 		return err
 	case opDUP:
 		return m.pushFrom(m.top())
+	default: // step sends none; a family never runs another's opcode
+		return m.refuse(op)
 	}
 	return nil
 }
@@ -128,6 +130,8 @@ func (m *machine) number(op byte) error {
 			return truncated(err)
 		}
 		m.push(math.Float64frombits(binary.BigEndian.Uint64(b[:])))
+	default: // step sends none; a family never runs another's opcode
+		return m.refuse(op)
 	}
 	return nil
 }
@@ -184,6 +188,8 @@ func (m *machine) text(op byte) error {
 	case opREADONLY_BUFFER: // bytes are read-only already
 		_, err := m.top()
 		return err
+	default: // step sends none; a family never runs another's opcode
+		return m.refuse(op)
 	}
 	return nil
 }
@@ -231,6 +237,8 @@ func (m *machine) sequence(op byte) error {
 			l.Items = append(l.Items, items...)
 			return nil
 		})
+	default: // step sends none; a family never runs another's opcode
+		return m.refuse(op)
 	}
 	return nil
 }
@@ -296,6 +304,8 @@ func (m *machine) hashed(op byte) error {
 			return err
 		}
 		m.push(st)
+	default: // step sends none; a family never runs another's opcode
+		return m.refuse(op)
 	}
 	return nil
 }
@@ -356,8 +366,9 @@ func (m *machine) memoOp(op byte) error {
 		return m.memoPut(int64(i))
 	case opMEMOIZE:
 		return m.memoPut(int64(len(m.memo) + len(m.sparse)))
+	default: // step sends none; a family never runs another's opcode
+		return m.refuse(op)
 	}
-	return nil
 }
 
 // lineIndex reads the decimal memo index of a GET or PUT.
@@ -482,8 +493,9 @@ func (m *machine) object(op byte) error {
 		return m.callPush(items[0], Tuple(items[1:]), nil)
 	case opBUILD:
 		return m.build()
+	default: // step sends none; a family never runs another's opcode
+		return m.refuse(op)
 	}
-	return nil
 }
 
 // read2Lines reads the module and name lines of GLOBAL and INST.

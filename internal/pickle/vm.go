@@ -42,7 +42,7 @@ func (m *machine) run() (any, error) {
 
 // step runs one opcode by handing it to the function of its family (ops.go).
 // This switch is the whole instruction set: an opcode not listed here is
-// refused as unknown.
+// refused. (A [256]func table measured no faster than this switch.)
 func (m *machine) step(op byte) error {
 	switch op {
 	case opMARK, opPOP, opPOP_MARK, opDUP, opPROTO, opFRAME:
