@@ -26,23 +26,24 @@ func init() {
 			table[op] = cost
 		}
 	}
-	set(&opCost, 8, '(', 0x80, 0x95) // a mark, the protocol, a frame
-	set(&opCost, slot, 'N', 0x88, 0x89, '2', 'g', 'h', 'j', 0x98)
-	set(&opCost, scalar, 'I', 'J', 'K', 'M', 'F', 'G')
-	set(&opCost, 2*scalar, 'L', 0x8a, 0x8b)
-	set(&opCost, str, 'S', 'T', 'U', 'V', 'X', 0x8c, 0x8d, 'B', 'C', 0x8e, 0x96)
-	set(&opCost, str, 'c', 0x93) // a Global
-	set(&opCost, 48, ')', 't', 0x85, 0x86, 0x87, ']', 'l')
-	set(&opCost, 160, '}', 'd', 0x8f, 0x91) // a Dict or Set with its map
-	set(&opCost, 2*slot, 'a')               // a list slot, doubled as it grows
-	set(&opCost, 96, 's')                   // two slots and a map entry
-	set(&opCost, 48, 'p', 'q', 'r', 0x94)   // a memo slot
-	set(&opCost, object, 'R', 0x81, 0x92, 'i', 'o')
-	set(&opCost, 64, 'b')
+	set(&opCost, 8, opMARK, opPROTO, opFRAME)
+	set(&opCost, slot, opNONE, opNEWTRUE, opNEWFALSE, opDUP, opGET, opBINGET, opLONG_BINGET, opREADONLY_BUFFER)
+	set(&opCost, scalar, opINT, opBININT, opBININT1, opBININT2, opFLOAT, opBINFLOAT)
+	set(&opCost, 2*scalar, opLONG, opLONG1, opLONG4)
+	set(&opCost, str, opSTRING, opBINSTRING, opSHORT_BINSTRING, opUNICODE, opBINUNICODE, opSHORT_BINUNICODE,
+		opBINUNICODE8, opBINBYTES, opSHORT_BINBYTES, opBINBYTES8, opBYTEARRAY8)
+	set(&opCost, str, opGLOBAL, opSTACK_GLOBAL) // a Global
+	set(&opCost, 48, opEMPTY_TUPLE, opTUPLE, opTUPLE1, opTUPLE2, opTUPLE3, opEMPTY_LIST, opLIST)
+	set(&opCost, 160, opEMPTY_DICT, opDICT, opEMPTY_SET, opFROZENSET) // a Dict or Set with its map
+	set(&opCost, 2*slot, opAPPEND)                                    // a list slot, doubled as it grows
+	set(&opCost, 96, opSETITEM)                                       // two slots and a map entry
+	set(&opCost, 48, opPUT, opBINPUT, opLONG_BINPUT, opMEMOIZE)       // a memo slot
+	set(&opCost, object, opREDUCE, opNEWOBJ, opNEWOBJ_EX, opINST, opOBJ)
+	set(&opCost, 64, opBUILD)
 	// Per item above the MARK.
-	set(&itemCost, slot, 't', 'l', 'i', 'o')
-	set(&itemCost, 2*slot, 'e')
-	set(&itemCost, 48, 'd', 'u', 0x90, 0x91) // half an entry: slots and map
+	set(&itemCost, slot, opTUPLE, opLIST, opINST, opOBJ)
+	set(&itemCost, 2*slot, opAPPENDS)
+	set(&itemCost, 48, opDICT, opSETITEMS, opADDITEMS, opFROZENSET) // half an entry: slots and map
 }
 
 // keyCost is the work of hashing k as a dict key or set item: about the

@@ -47,6 +47,25 @@
 //     LoadContext stops when its context is done, looked at every 4096
 //     opcodes and between the chunks of a long read (TestLoadContext).
 //
+// The machine is laid out to be audited. opcodes.go names every opcode as
+// CPython's pickletools does (TestOpcodeNames checks the bytes against
+// CPython's table). machine.step, in vm.go, is the instruction set: one
+// switch that hands each opcode to its family in ops.go: stackOp (MARK,
+// POP, DUP, PROTO, FRAME), number, text (str and bytes), sequence (tuple
+// and list), hashed (dict and set, where every key is charged its
+// hashing work), memoOp, and object, the only way to a global: GLOBAL,
+// STACK_GLOBAL and INST look the name up in the AllowList, and REDUCE,
+// NEWOBJ, NEWOBJ_EX, INST and OBJ call nothing but what it resolved.
+// refuse holds the opcodes that never run (persistent ids, extension
+// codes, out-of-band buffers), each with the reason; any other byte is an
+// unknown opcode. Before an opcode runs, account charges it: its memory
+// (the tables in budget.go), a step, and every 4096 steps a look at
+// MaxSteps and the context. The stack helpers (pop, pop2, popN, topAs,
+// intoMark) reach only above the topmost MARK and give one error for a
+// missing or mistyped item. Every operand is read through the Stream
+// (stream.go), which counts it against MaxBytes and MaxMemory; literal.go
+// decodes the text forms of protocol 0.
+//
 // Malformed or hostile input returns an error wrapping ErrMalformed,
 // ErrLimit (naming the limit) or ErrForbidden; it never panics. Nothing
 // here recurses on the structure of a decoded value except the key
