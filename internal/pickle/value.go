@@ -1,7 +1,5 @@
 package pickle
 
-import "math/big"
-
 // The values a pickle stream decodes to. Python's None is Go's nil; bool is
 // bool; int is int64, or *big.Int when it does not fit; float is float64;
 // str is string; bytes and bytearray are []byte. The container and object
@@ -54,4 +52,3 @@ func (o *Object) Attr(name string) (any, bool) {
 	return d.Get(name)
 }
 
-var _ = big.NewInt // *big.Int is part of the value model (see above).
