@@ -51,4 +51,3 @@ func (o *Object) Attr(name string) (any, bool) {
 	}
 	return d.Get(name)
 }
-
