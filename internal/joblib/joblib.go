@@ -35,7 +35,7 @@ import (
 // malformed array wrapper).
 var ErrFormat = errors.New("joblib: unreadable file")
 
-// Compression names the compression Sniff recognises.
+// Compression names the compression sniff recognises.
 type Compression string
 
 // The compressions joblib writes.
@@ -49,9 +49,9 @@ const (
 	LZ4  Compression = "lz4"
 )
 
-// Sniff tells the compression from a file's first bytes (at least 6 are
+// sniff tells the compression from a file's first bytes (at least 6 are
 // needed to tell them all apart).
-func Sniff(head []byte) Compression {
+func sniff(head []byte) Compression {
 	switch {
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
 		return Gzip
@@ -172,7 +172,7 @@ func LoadContext(ctx context.Context, r io.Reader, opts Options) (any, error) {
 		return nil, fmt.Errorf("%w: empty file", ErrFormat)
 	}
 	var src io.Reader = br
-	switch c := Sniff(head); c {
+	switch c := sniff(head); c {
 	case Zlib:
 		zr, err := zlib.NewReader(br)
 		if err != nil {

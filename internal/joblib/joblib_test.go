@@ -68,8 +68,8 @@ func TestSniff(t *testing.T) {
 			if c == "none" {
 				want = None
 			}
-			if got := Sniff(b[:6]); got != want {
-				t.Fatalf("Sniff = %q, want %q", got, want)
+			if got := sniff(b[:6]); got != want {
+				t.Fatalf("sniff = %q, want %q", got, want)
 			}
 		})
 	}

@@ -68,10 +68,10 @@ type Observation struct {
 	OOVRate float64
 }
 
-// PSI is the population stability index of actual against expected shares:
+// psiOf is the population stability index of actual against expected shares:
 // Σ (a−e)·ln(a/e), each share floored at eps so empty bins stay finite.
 // Both slices hold shares of the same bins.
-func PSI(expected, actual []float64, eps float64) float64 {
+func psiOf(expected, actual []float64, eps float64) float64 {
 	var s float64
 	for i := range expected {
 		e, a := max(expected[i], eps), max(actual[i], eps)
@@ -111,7 +111,7 @@ func (s *signal) psi(eps float64, buf []float64) float64 {
 	for i, c := range s.counts {
 		buf[i] = float64(c) / float64(s.n)
 	}
-	return PSI(s.ref, buf[:len(s.counts)], eps)
+	return psiOf(s.ref, buf[:len(s.counts)], eps)
 }
 
 // entry is one prediction in the window, as bin indices (-1: absent).

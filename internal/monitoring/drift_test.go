@@ -33,7 +33,7 @@ func TestPSI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := PSI(tt.exp, tt.act, 1e-4); math.Abs(got-tt.want) > 1e-12 {
+			if got := psiOf(tt.exp, tt.act, 1e-4); math.Abs(got-tt.want) > 1e-12 {
 				t.Errorf("PSI = %v, want %v", got, tt.want)
 			}
 		})

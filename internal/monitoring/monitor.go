@@ -75,7 +75,7 @@ func New(cfg config.Monitoring, metrics *Metrics, log *slog.Logger) (*Monitor, e
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return &Monitor{cfg: cfg, metrics: metrics, stats: NewStats(time.Now(), nil), log: log, now: time.Now,
+	return &Monitor{cfg: cfg, metrics: metrics, stats: newStats(time.Now(), nil), log: log, now: time.Now,
 		detectors: map[string]*Detector{}, seed: maphash.MakeSeed(), pending: map[uint64]int32{},
 		ring: make([]pendingPrediction, cfg.Pending), pairIdx: map[pendingPair]uint32{}}, nil
 }

@@ -36,9 +36,9 @@ type book struct {
 	secAt           [rateSeconds]int64 // which unix second each slot holds
 }
 
-// NewStats starts an empty summary at time start; now is the clock (nil:
+// newStats starts an empty summary at time start; now is the clock (nil:
 // time.Now).
-func NewStats(start time.Time, now func() time.Time) *Stats {
+func newStats(start time.Time, now func() time.Time) *Stats {
 	if now == nil {
 		now = time.Now
 	}

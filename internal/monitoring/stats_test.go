@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestStatsSummary(t *testing.T) {
 	start := time.Unix(10_000, 0)
 	now := start
-	s := NewStats(start, func() time.Time { return now })
+	s := newStats(start, func() time.Time { return now })
 	// 100 requests over 10 s at 1..100 ms, 4 errors, 30 s of silence, then 5 more.
 	for i := 1; i <= 100; i++ {
 		now = start.Add(time.Duration(i) * 100 * time.Millisecond)
@@ -73,7 +73,7 @@ func TestStatsSummary(t *testing.T) {
 }
 
 func TestStatsLatencyWindowIsBounded(t *testing.T) {
-	s := NewStats(time.Now(), nil)
+	s := newStats(time.Now(), nil)
 	for range latencyWindow {
 		s.Request("a-v1", 1, time.Second, "")
 	}

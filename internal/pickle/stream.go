@@ -64,7 +64,7 @@ func Load(r io.Reader, opts Options) (any, error) {
 // ErrLimit, when ctx is done. The context is looked at every few thousand
 // opcodes and between the chunks of a long read.
 func LoadContext(ctx context.Context, r io.Reader, opts Options) (any, error) {
-	s := NewStream(r, opts)
+	s := newStream(r, opts)
 	s.ctx = ctx
 	return s.Load()
 }
@@ -92,8 +92,8 @@ type byteReader interface {
 	io.ByteReader
 }
 
-// NewStream wraps r with the limits of opts.
-func NewStream(r io.Reader, opts Options) *Stream {
+// newStream wraps r with the limits of opts.
+func newStream(r io.Reader, opts Options) *Stream {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
 	}
