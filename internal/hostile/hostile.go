@@ -24,6 +24,7 @@ import (
 	"runtime/metrics"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -174,4 +175,37 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// The cost a hostile input may have, as the hardening issue sets it.
+const (
+	// MaxCPU is the CPU time refusing one input may take.
+	MaxCPU = 2 * time.Second
+	// MaxAlloc is what refusing one input may allocate.
+	MaxAlloc = 256 << 20
+)
+
+// Bounded runs load and fails t if it took more than MaxCPU of CPU time
+// (user and system time of the process: wall time on a machine shared by
+// other builds says little about the load's cost), more than ten times
+// that of wall time, or allocated more than MaxAlloc; the times are
+// slowdown times longer (the race detector's factor, 1 without it). It
+// returns load's error.
+func Bounded(t testing.TB, slowdown int, load func() error) error {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	cpu0, start := cpuTime(), time.Now()
+	err := load()
+	cpu, took := cpuTime()-cpu0, time.Since(start)
+	runtime.ReadMemStats(&after)
+	limit := time.Duration(slowdown) * MaxCPU
+	if cpu > limit || took > 10*limit {
+		t.Errorf("took %v of CPU, %v of wall time, want under %v of CPU", cpu, took, limit)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > MaxAlloc {
+		t.Errorf("allocated %d MB, want under %d MB", grew>>20, MaxAlloc>>20)
+	}
+	return err
 }

@@ -7,15 +7,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/mlserve/mlserve/internal/hostile"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mlserve/mlserve/internal/pickle"
 	"github.com/mlserve/mlserve/internal/pickle/bomb"
@@ -84,36 +82,6 @@ func loadBombs(t *testing.T) map[string][]byte {
 	return bombs
 }
 
-// bounded runs load and fails the test if it takes more than 2 s of CPU
-// (user and system time of the process: wall time on a machine shared by
-// other builds says little about the load's cost), more than 20 s of wall
-// time, or allocates more than 256 MB (the times are raceSlowdown times
-// longer under the race detector).
-func bounded(t *testing.T, load func() error) error {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	cpu0, start := cpuTime(), time.Now()
-	err := load()
-	cpu, took := cpuTime()-cpu0, time.Since(start)
-	runtime.ReadMemStats(&after)
-	if cpu > raceSlowdown*2*time.Second || took > raceSlowdown*20*time.Second {
-		t.Errorf("took %v of CPU, %v of wall time, want under 2s", cpu, took)
-	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
-		t.Errorf("allocated %d MB, want under 256 MB", grew>>20)
-	}
-	return err
-}
-
-// cpuTime is the CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // loadBudget loads b as OpenContext loads a file of its size.
 func loadBudget(ctx context.Context, b []byte) (any, error) {
 	lim := Budget(int64(len(b)), 2<<30)
@@ -127,7 +95,7 @@ func loadBudget(ctx context.Context, b []byte) (any, error) {
 func TestBudgetBombs(t *testing.T) {
 	for name, b := range loadBombs(t) {
 		t.Run(name, func(t *testing.T) {
-			err := bounded(t, func() error {
+			err := hostile.Bounded(t, raceSlowdown, func() error {
 				_, err := loadBudget(context.Background(), b)
 				return err
 			})
@@ -149,7 +117,7 @@ func TestBudgetEmptyDicts(t *testing.T) {
 	if len(b) > 64<<10 {
 		t.Fatalf("bomb is %d bytes", len(b))
 	}
-	err := bounded(t, func() error {
+	err := hostile.Bounded(t, raceSlowdown, func() error {
 		_, err := loadBudget(context.Background(), b)
 		return err
 	})

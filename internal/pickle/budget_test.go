@@ -4,45 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"runtime"
+	"github.com/mlserve/mlserve/internal/hostile"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mlserve/mlserve/internal/pickle"
 	"github.com/mlserve/mlserve/internal/pickle/bomb"
 )
-
-// bounded runs load and fails the test if it takes more than 2 s of CPU
-// (user and system time of the process: wall time on a machine shared by
-// other builds says little about the load's cost), more than 20 s of wall
-// time, or allocates more than 256 MB (the times are raceSlowdown times
-// longer under the race detector).
-func bounded(t *testing.T, load func() error) error {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	cpu0, start := cpuTime(), time.Now()
-	err := load()
-	cpu, took := cpuTime()-cpu0, time.Since(start)
-	runtime.ReadMemStats(&after)
-	if cpu > raceSlowdown*2*time.Second || took > raceSlowdown*20*time.Second {
-		t.Errorf("took %v of CPU, %v of wall time, want under 2s", cpu, took)
-	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
-		t.Errorf("allocated %d MB, want under 256 MB", grew>>20)
-	}
-	return err
-}
-
-// cpuTime is the CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // wantLimit checks that err wraps pickle.ErrLimit and names the limit.
 func wantLimit(t *testing.T, err error, name string) {
@@ -69,7 +37,7 @@ func TestMaxMemory(t *testing.T) {
 			// 1 MB of opcodes against a 16 MB limit: the input alone
 			// fits 16 times over, the values do not.
 			b := append([]byte{0x80, 4}, bytes.Repeat([]byte{tc.op}, 1<<20)...)
-			err := bounded(t, func() error {
+			err := hostile.Bounded(t, raceSlowdown, func() error {
 				_, err := pickle.Load(bytes.NewReader(append(b, '.')), pickle.Options{Allow: pickle.NewAllowList(), MaxMemory: 16 << 20})
 				return err
 			})
@@ -91,7 +59,7 @@ func TestMaxMemory(t *testing.T) {
 		var a asm
 		a.op(0x80, 4, 0x8e, 0, 0, 0, 0x10, 0, 0, 0, 0)
 		a.Write(make([]byte, 1<<16))
-		err := bounded(t, func() error {
+		err := hostile.Bounded(t, raceSlowdown, func() error {
 			_, err := pickle.Load(bytes.NewReader(a.Bytes()), pickle.Options{Allow: pickle.NewAllowList(), MaxMemory: 64 << 20})
 			return err
 		})
@@ -102,7 +70,7 @@ func TestMaxMemory(t *testing.T) {
 // TestMaxIntDigits: decimal INT and LONG texts are bounded as Python bounds
 // them (4300 digits); a few 1M-digit integers would cost tens of seconds.
 func TestMaxIntDigits(t *testing.T) {
-	err := bounded(t, func() error {
+	err := hostile.Bounded(t, raceSlowdown, func() error {
 		_, err := load(bomb.BigInts(20, 1_000_000), nil)
 		return err
 	})
@@ -137,7 +105,7 @@ func TestHashWork(t *testing.T) {
 		{"big int key", bomb.BigIntKeyReuse(32<<10, 100_000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := bounded(t, func() error {
+			err := hostile.Bounded(t, raceSlowdown, func() error {
 				_, err := load(tc.b, builtinsAllow())
 				return err
 			})
@@ -159,7 +127,7 @@ func TestHashWork(t *testing.T) {
 // key and inside a tuple key; refusing it must not walk into the cycle.
 func TestSelfContainingKey(t *testing.T) {
 	for _, inTuple := range []bool{false, true} {
-		err := bounded(t, func() error {
+		err := hostile.Bounded(t, raceSlowdown, func() error {
 			_, err := load(bomb.SelfListKey(inTuple), nil)
 			return err
 		})

@@ -3,41 +3,16 @@ package sklearn
 import (
 	"context"
 	"errors"
+	"github.com/mlserve/mlserve/internal/hostile"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/pickle"
 	"github.com/mlserve/mlserve/internal/pickle/bomb"
 )
-
-// bounded runs load and fails the test if it takes more than 2 s of CPU
-// (raceSlowdown times more under the race detector) or allocates more than
-// 256 MB.
-func bounded(t *testing.T, load func() error) error {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	var ru0, ru1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	err := load()
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	runtime.ReadMemStats(&after)
-	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
-	if cpu > raceSlowdown*2*time.Second {
-		t.Errorf("took %v of CPU, want under 2s", cpu)
-	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
-		t.Errorf("allocated %d MB, want under 256 MB", grew>>20)
-	}
-	return err
-}
 
 // TestHostileGraphs: estimators that contain themselves, through every
 // attribute the translator follows, and graphs too deep or too shared to
@@ -64,7 +39,7 @@ func TestHostileGraphs(t *testing.T) {
 				func() error { _, err := LoadContext(context.Background(), path, Options{}); return err },
 				func() error { _, err := LoadVectorsContext(context.Background(), path, Options{}); return err },
 			} {
-				err := bounded(t, load)
+				err := hostile.Bounded(t, raceSlowdown, load)
 				if (tc.name == "feature union" || tc.name == "calibrated") && errors.Is(err, model.ErrUnsupported) {
 					continue // the other loader refuses the kind of model before walking it
 				}
