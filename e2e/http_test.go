@@ -1,10 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/mlserve/mlserve/internal/rawhttp"
 	"io"
 	"net"
 	"net/http"
@@ -86,36 +85,6 @@ func TestSlowBodyClientsAreCut(t *testing.T) {
 	}
 }
 
-// writeWholeBody sends a POST whose body of n bytes is written in full
-// before the response is read, as Python's urllib and requests do, and
-// returns the status and body, or the error the client saw.
-func writeWholeBody(t *testing.T, addr, path, contentType string, n int) (int, string, error) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", path, addr, contentType, n)
-	if _, err := c.Write([]byte(head)); err != nil {
-		return 0, "", err
-	}
-	chunk := bytes.Repeat([]byte("a"), 64<<10)
-	for sent := 0; sent < n; sent += len(chunk) {
-		if _, err := c.Write(chunk[:min(len(chunk), n-sent)]); err != nil {
-			return 0, "", fmt.Errorf("writing the body at %d bytes: %w", sent, err)
-		}
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
 // TestOversizedBodyReads413 against the real binary: a client that writes
 // a 4 MiB body over a 1 MiB limit before reading gets the 413 problem (not
 // "connection reset by peer") on /predict, /batch-predict and POST /models.
@@ -127,7 +96,7 @@ func TestOversizedBodyReads413(t *testing.T) {
 		{"/models", "multipart/form-data; boundary=xyz"},
 	} {
 		t.Run(strings.TrimPrefix(tt.path, "/"), func(t *testing.T) {
-			code, body, err := writeWholeBody(t, p.addr, tt.path, tt.ct, 4<<20)
+			code, body, err := rawhttp.WriteWholeBody(p.addr, tt.path, tt.ct, 4<<20, 15*time.Second)
 			if err != nil {
 				t.Fatalf("client saw %v, want the 413", err)
 			}

@@ -1,15 +1,14 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mlserve/mlserve/internal/rawhttp"
 	"io"
 	"math"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -242,38 +241,6 @@ func TestUploadRemovesMultipartTempFiles(t *testing.T) {
 	}
 }
 
-// writeThenRead sends a request with a body of n bytes, all of it before
-// reading anything (as Python's urllib and requests do), and returns the
-// response's status and body, or the error the client saw.
-func writeThenRead(t *testing.T, addr, path, contentType string, n int) (int, string, error) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", path, addr, contentType, n)
-	if _, err := c.Write([]byte(head)); err != nil {
-		return 0, "", err
-	}
-	chunk := bytes.Repeat([]byte("a"), 64<<10)
-	for sent := 0; sent < n; {
-		k := min(len(chunk), n-sent)
-		if _, err := c.Write(chunk[:k]); err != nil {
-			return 0, "", fmt.Errorf("writing the body at %d bytes: %w", sent, err)
-		}
-		sent += k
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
 // TestOversizedBodyAnsweredAfterDrain: a client that writes a whole body
 // over the limit before it reads gets the 413 problem, not a reset, on
 // every route with a body limit.
@@ -288,7 +255,7 @@ func TestOversizedBodyAnsweredAfterDrain(t *testing.T) {
 		{"/models", "multipart/form-data; boundary=x"},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
-			code, body, err := writeThenRead(t, addr, tt.path, tt.ct, 4<<20) // 4 × the limit
+			code, body, err := rawhttp.WriteWholeBody(addr, tt.path, tt.ct, 4<<20, 10*time.Second) // 4 × the limit
 			if err != nil {
 				t.Fatalf("client saw %v, want the 413", err)
 			}
