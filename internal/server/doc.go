@@ -5,7 +5,7 @@
 // Handlers are registered with huma, which generates the OpenAPI 3.1 document
 // from the request and response types of the public api package. Every error
 // is an RFC 9457 application/problem+json document with a field-level errors
-// list; statuses come from one function, statusOf.
+// list; statuses come from one function, StatusOf.
 //
 // # Predict path
 //
@@ -47,7 +47,7 @@
 //
 // The server depends on Registry, a small interface that *model.Registry
 // satisfies as it is: the model package's handles, statuses and install
-// requests, and its sentinel errors, which statusOf maps. A version that
+// requests, and its sentinel errors, which StatusOf maps. A version that
 // leaves the registry (an unload, the keep-N policy, a repository change)
 // is released by the registry's events (engine queue, cache entries,
 // monitoring: see internal/app), not by the server.

@@ -60,7 +60,7 @@ type Options struct {
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
-// batcher. Its errors go through statusOf like the registry's.
+// batcher. Its errors go through StatusOf like the registry's.
 type Engine interface {
 	// Predict classifies texts with m, the loaded version id.
 	Predict(ctx context.Context, id string, m model.Model, texts []string) ([]model.Prediction, error)
