@@ -158,3 +158,23 @@ func TestInferBookedOutsideHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestProtocolEndpointLabels: each HTTP door's predictions are booked
+// under their own endpoint label, with the model that answered.
+func TestProtocolEndpointLabels(t *testing.T) {
+	s, reg, _ := newMonitored(t, server.Options{})
+	do(t, s, call{method: "POST", path: "/v2/models/spam/infer", body: `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["good"]}]}`})
+	do(t, s, call{method: "POST", path: "/v2/models/spam/versions/1/infer", body: `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["good"]}]}`})
+	do(t, s, call{method: "POST", path: "/v1/models/spam:predict", body: `{"instances":["good"]}`})
+	do(t, s, call{method: "GET", path: "/v2/models/spam"})
+	text := metricsText(t, reg)
+	for _, want := range []string{
+		`mlserve_http_request_duration_seconds_count{code="200",endpoint="/v2/models/{name}/infer",model="spam",version="v1"} 2`,
+		`mlserve_http_request_duration_seconds_count{code="200",endpoint="/v1/models/{name}:predict",model="spam",version="v1"} 1`,
+		`mlserve_http_request_duration_seconds_count{code="200",endpoint="/v2/models/{name}",model="",version=""} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
