@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -177,4 +178,35 @@ func TestProtocolEndpointLabels(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// FuzzDecodeInferBody: any body, binary or JSON, decodes to at most 100
+// texts or an error wrapping ErrBadRequest, never a panic.
+func FuzzDecodeInferBody(f *testing.F) {
+	body, hl := binaryRequestBytes([]string{"good", "bad"})
+	f.Add(body, int64(hl))
+	f.Add([]byte(`{"inputs":[{"name":"text","datatype":"BYTES","shape":[2,1],"data":[["a"],["b"]]}]}`), int64(-1))
+	f.Add([]byte(`{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":5}}]}`+"\x01\x00\x00\x00a"), int64(96))
+	f.Fuzz(func(t *testing.T, b []byte, hl int64) {
+		texts, err := server.DecodeInferBody(b, hl)
+		if err != nil {
+			if !errors.Is(err, server.ErrBadRequest) {
+				t.Fatalf("error %v does not wrap ErrBadRequest", err)
+			}
+			return
+		}
+		if len(texts) == 0 || len(texts) > 100 {
+			t.Fatalf("%d texts", len(texts))
+		}
+	})
+}
+
+func binaryRequestBytes(texts []string) ([]byte, int) {
+	var bin []byte
+	for _, s := range texts {
+		bin = append(bin, byte(len(s)), 0, 0, 0)
+		bin = append(bin, s...)
+	}
+	header := `{"inputs":[{"name":"text","datatype":"BYTES","shape":[` + strconv.Itoa(len(texts)) + `],"parameters":{"binary_data_size":` + strconv.Itoa(len(bin)) + `}}]}`
+	return append([]byte(header), bin...), len(header)
 }
