@@ -212,7 +212,7 @@ func (s *service) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*p
 	}
 	res, err := s.core.Infer(ctx, ir)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, s.inferStatus(err, ir)
 	}
 	resp, err := encodeInfer(req, res, outs)
 	if err != nil {
@@ -440,6 +440,20 @@ func codeOf(err error) codes.Code {
 		return c
 	}
 	return codes.Unknown
+}
+
+// inferStatus is an inference error as a gRPC status. A 503 is either a
+// full queue or a version not serving (loading, the server draining); the
+// server's answer for a full queue carries no sentinel once it is a problem
+// document, so the door asks the one question that tells them apart: does
+// the version serve? If it does, the queue was full.
+func (s *service) inferStatus(err error, ir server.InferRequest) error {
+	if codeOf(err) == codes.Unavailable {
+		if ready, rerr := s.core.ModelReady(ir.Name, ir.Version); rerr == nil && ready {
+			return status.Error(codes.ResourceExhausted, server.ErrorMessage(err))
+		}
+	}
+	return toStatus(err)
 }
 
 // toStatus is err as a gRPC status, with the message the REST door sends.

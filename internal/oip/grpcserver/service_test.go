@@ -78,7 +78,10 @@ func copyDir(t *testing.T, src, dst string) {
 func newFixture(t *testing.T, eng server.Engine) *fixture {
 	t.Helper()
 	root := t.TempDir()
-	copyDir(t, "../../../models/spam", filepath.Join(root, "spam"))
+	// Two scikit-learn versions of the real spam model (the repository's
+	// spam/v2 is ONNX, which these tests do not need).
+	copyDir(t, "../../../models/spam/v1", filepath.Join(root, "spam", "v1"))
+	copyDir(t, "../../../models/spam/v1", filepath.Join(root, "spam", "v2"))
 	repo, err := model.OpenRepository(root)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +95,7 @@ func newFixture(t *testing.T, eng server.Engine) *fixture {
 		eng = e
 	}
 	reg := model.NewRegistry(repo, map[string]model.Loader{"sklearn": sklearnLoader{}},
-		model.Options{DefaultModel: "spam", KeepLoaded: 2}, quiet())
+		model.Options{DefaultModel: "spam-v1", KeepLoaded: 2}, quiet())
 	if err := reg.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
