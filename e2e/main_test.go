@@ -106,9 +106,9 @@ type proc struct {
 	metricsURL string
 	// grpcAddr is the OIP gRPC listener's host:port.
 	grpcAddr string
-	client     *api.Client
-	log        *logBuffer
-	done       chan error
+	client   *api.Client
+	log      *logBuffer
+	done     chan error
 }
 
 // startServer runs `mlserve serve` on modelsDir and waits until it is ready.
