@@ -54,7 +54,7 @@ type fixture struct {
 }
 
 // copyDir copies the repository's models/<name> into root.
-func copyDir(t *testing.T, src, dst string) {
+func copyDir(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -76,6 +76,17 @@ func copyDir(t *testing.T, src, dst string) {
 }
 
 func newFixture(t *testing.T, eng server.Engine) *fixture {
+	t.Helper()
+	return serveDoor(t, newCore(t, eng))
+}
+
+// newBenchFixture is the fixture's server, for benchmarks.
+func newBenchFixture(b *testing.B) *fixture {
+	return &fixture{srv: newCore(b, nil)}
+}
+
+// newCore is a real server over the spam model's two versions.
+func newCore(t testing.TB, eng server.Engine) *server.Server {
 	t.Helper()
 	root := t.TempDir()
 	// Two scikit-learn versions of the real spam model (the repository's
@@ -104,7 +115,7 @@ func newFixture(t *testing.T, eng server.Engine) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveDoor(t, srv)
+	return srv
 }
 
 func serveDoor(t *testing.T, srv *server.Server) *fixture {
