@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: run build test test-go test-python lint setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean
+.PHONY: run build test test-go test-python lint setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean proto
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build setup-onnxruntime fetch-models
@@ -67,6 +67,21 @@ fuzz:
 ## bench: the Go benchmarks of the hot paths
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## proto: regenerate internal/oip/inferencepb from proto/grpc_service.proto (the generated code is committed,
+## so building needs no protoc). Needs protoc (Debian's protobuf-compiler); the two plugins are pinned here.
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0
+PROTO_TOOLS        := $(CURDIR)/bin/proto-tools
+proto:
+	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler"; exit 1; }
+	GOBIN=$(PROTO_TOOLS) $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(PROTO_TOOLS) $(GO) install $(PROTOC_GEN_GO_GRPC)
+	mkdir -p internal/oip/inferencepb
+	PATH=$(PROTO_TOOLS):$$PATH protoc -I proto \
+	  --go_out=internal/oip/inferencepb --go_opt=paths=source_relative \
+	  --go-grpc_out=internal/oip/inferencepb --go-grpc_opt=paths=source_relative \
+	  proto/grpc_service.proto
 
 clean:
 	rm -rf bin

@@ -104,9 +104,11 @@ type proc struct {
 	url  string
 	// metricsURL is the monitoring listener's /metrics.
 	metricsURL string
-	client     *api.Client
-	log        *logBuffer
-	done       chan error
+	// grpcAddr is the OIP gRPC listener's host:port.
+	grpcAddr string
+	client   *api.Client
+	log      *logBuffer
+	done     chan error
 }
 
 // startServer runs `mlserve serve` on modelsDir and waits until it is ready.
@@ -156,7 +158,8 @@ func launch(t testing.TB, modelsDir, extra string) *proc {
 	p.url = "http://" + p.addr
 	metricsAddr := freeAddr(t)
 	p.metricsURL = "http://" + metricsAddr + "/metrics"
-	p.cmd = exec.Command(binary, "serve", "--config", cfg, "--addr", p.addr, "--metrics-addr", metricsAddr)
+	p.grpcAddr = freeAddr(t)
+	p.cmd = exec.Command(binary, "serve", "--config", cfg, "--addr", p.addr, "--metrics-addr", metricsAddr, "--grpc-addr", p.grpcAddr)
 	p.cmd.Env = append(os.Environ(), "MLSERVE_ADMIN_TOKEN=")
 	stderr, _ := p.cmd.StderrPipe()
 	p.cmd.Stdout = io.Discard

@@ -87,6 +87,9 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if c.Monitoring.Enabled {
 		l.MetricsAddr = c.MetricsAddr()
 	}
+	if c.GRPC.Enabled {
+		l.GRPCAddr = c.GRPC.Addr
+	}
 	opts := server.Options{
 		AdminToken:     c.AdminToken,
 		MaxBodyBytes:   c.Limits.MaxBodyBytes,

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/mlserve/mlserve/internal/config"
+	"github.com/mlserve/mlserve/internal/oip/grpcserver"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -30,6 +31,10 @@ type Listeners struct {
 	// HTTP bounds the API listener's connections (zero fields: the
 	// defaults of config.Default).
 	HTTP config.HTTP
+	// GRPCAddr is the Open Inference Protocol gRPC listener's address
+	// ("": none); GRPCReady, when not nil, receives its bound address.
+	GRPCAddr  string
+	GRPCReady func(net.Addr)
 }
 
 // apiTimeouts fills the zero fields of h with config.Default's, so that a
@@ -115,6 +120,14 @@ func Serve(ctx context.Context, l Listeners, reg server.Registry, opts server.Op
 		defer metricsLn.Close()
 		metricsLn = newLimitListener(metricsLn, metricsMaxConnections)
 	}
+	var grpcLn net.Listener
+	if l.GRPCAddr != "" {
+		if grpcLn, err = net.Listen("tcp", l.GRPCAddr); err != nil {
+			return fmt.Errorf("grpc listener on %s: %w", l.GRPCAddr, err)
+		}
+		defer grpcLn.Close()
+		grpcLn = newLimitListener(grpcLn, hc.MaxConnections)
+	}
 	var open atomic.Int64 // API connections not yet closed
 	// ReadTimeout bounds every request's headers and body (a slow-body
 	// client is cut off); the upload route extends its own deadline to
@@ -131,8 +144,17 @@ func Serve(ctx context.Context, l Listeners, reg server.Registry, opts server.Op
 				open.Add(-1)
 			}
 		}}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- apiSrv.Serve(apiLn) }()
+	var grpcSrv *grpcserver.Server
+	if grpcLn != nil {
+		grpcSrv = grpcserver.New(s, grpcserver.Options{Logger: log})
+		go func() { errc <- grpcSrv.GRPC().Serve(grpcLn) }()
+		log.Info("serving the Open Inference Protocol over gRPC", "addr", grpcLn.Addr().String())
+		if l.GRPCReady != nil {
+			l.GRPCReady(grpcLn.Addr())
+		}
+	}
 	var metricsSrv *http.Server
 	var metricsAddr net.Addr
 	if metricsLn != nil {
@@ -163,6 +185,15 @@ func Serve(ctx context.Context, l Listeners, reg server.Registry, opts server.Op
 	// Shutdown, which waits for their requests in flight.
 	s.Drain()
 	_ = apiLn.Close()
+	// The gRPC door drains beside the API: health NOT_SERVING, no new
+	// calls, the calls in flight finish within the same drain timeout.
+	grpcDone := make(chan struct{})
+	go func() {
+		defer close(grpcDone)
+		if grpcSrv != nil {
+			grpcSrv.Stop(sctx)
+		}
+	}()
 	grace := time.NewTimer(min(l.Shutdown, time.Second))
 	defer grace.Stop()
 	poll := time.NewTicker(10 * time.Millisecond)
@@ -176,6 +207,7 @@ wait:
 		}
 	}
 	err = apiSrv.Shutdown(sctx)
+	<-grpcDone
 	if metricsSrv != nil {
 		err = errors.Join(err, metricsSrv.Shutdown(sctx))
 	}

@@ -39,3 +39,17 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestGRPCAddrFlag: --grpc-addr overrides grpc.addr, and a bad one names the key.
+func TestGRPCAddrFlag(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	_ = os.WriteFile(good, []byte("models_dir: "+dir+"\n"), 0o644)
+	c, err := loadConfig(&serveFlags{config: good, grpcAddr: "127.0.0.1:46202"})
+	if err != nil || c.GRPC.Addr != "127.0.0.1:46202" {
+		t.Fatalf("%v %+v", err, c)
+	}
+	if _, err := loadConfig(&serveFlags{config: good, grpcAddr: "nonsense"}); err == nil || !strings.Contains(err.Error(), "grpc.addr") {
+		t.Fatalf("err %v, want one naming grpc.addr", err)
+	}
+}

@@ -18,6 +18,7 @@ type serveFlags struct {
 	addr        string
 	metricsAddr string
 	logLevel    string
+	grpcAddr    string
 }
 
 func newServeCmd() *cobra.Command {
@@ -28,7 +29,8 @@ func newServeCmd() *cobra.Command {
 		Long: `Run the HTTP server: prediction and admin API, /docs, /openapi.json, and
 Prometheus /metrics on the monitoring listener (with monitoring.enabled; when
 it is off nothing is monitored and no metrics listener opens: POST /feedback
-and GET /models/{id}/drift answer 404). Configuration comes from
+and GET /models/{id}/drift answer 404), and the Open Inference Protocol's gRPC
+service on --grpc-addr (with grpc.enabled). Configuration comes from
 --config (YAML), MLSERVE_... environment variables, then these flags.
 SIGINT or SIGTERM shut it down gracefully.`,
 		Example: `  mlserve serve
@@ -41,6 +43,7 @@ SIGINT or SIGTERM shut it down gracefully.`,
 	cmd.Flags().StringVar(&f.config, "config", "", "configuration file (YAML)")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address HOST:PORT (default 127.0.0.1:8000)")
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "monitoring listener HOST:PORT for /metrics (default 127.0.0.1:9090)")
+	cmd.Flags().StringVar(&f.grpcAddr, "grpc-addr", "", "Open Inference Protocol gRPC listener HOST:PORT (default 127.0.0.1:8001; off with grpc.enabled: false)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn, error (default from the config: info)")
 	return cmd
 }
@@ -51,7 +54,7 @@ func loadConfig(f *serveFlags) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	for key, v := range map[string]string{"listen_addr": f.addr, "monitoring.addr": f.metricsAddr, "log.level": f.logLevel} {
+	for key, v := range map[string]string{"listen_addr": f.addr, "monitoring.addr": f.metricsAddr, "log.level": f.logLevel, "grpc.addr": f.grpcAddr} {
 		if v == "" {
 			continue
 		}

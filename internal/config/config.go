@@ -55,6 +55,7 @@ type Config struct {
 	Versions   Versions   `yaml:"versions"`
 	Log        Log        `yaml:"log"`
 	ONNX       ONNX       `yaml:"onnx"`
+	GRPC       GRPC       `yaml:"grpc"`
 }
 
 // Cache configures the prediction cache.
@@ -150,6 +151,16 @@ type ONNX struct {
 	ExecutionProvider string `yaml:"execution_provider"`
 }
 
+// GRPC configures the Open Inference Protocol's gRPC listener
+// (inference.GRPCInferenceService, gRPC health checking and reflection),
+// a second door on the same models, queue, cache and limits as the HTTP API.
+type GRPC struct {
+	// Enabled opens the gRPC listener.
+	Enabled bool `yaml:"enabled"`
+	// Addr is its host:port (MLSERVE_GRPC_ADDR, serve --grpc-addr).
+	Addr string `yaml:"addr"`
+}
+
 // Duration is a time.Duration read from a Go duration string ("30s", "1m").
 // A bare integer is not accepted, so units are never guessed.
 type Duration time.Duration
@@ -208,6 +219,7 @@ func Default() *Config {
 		Versions:   Versions{KeepLoaded: 2},
 		Log:        Log{Level: "info", Format: "text"},
 		ONNX:       ONNX{ExecutionProvider: "cpu"},
+		GRPC:       GRPC{Enabled: true, Addr: "127.0.0.1:8001"},
 	}
 }
 
@@ -450,6 +462,13 @@ func (c *Config) Validate() error {
 	case "cpu", "cuda":
 	default:
 		bad("onnx.execution_provider", "must be cpu or cuda, got %q", c.ONNX.ExecutionProvider)
+	}
+	if c.GRPC.Enabled {
+		if err := checkAddr(c.GRPC.Addr); err != nil {
+			bad("grpc.addr", "%v", err)
+		} else if !strings.HasSuffix(c.GRPC.Addr, ":0") && (c.GRPC.Addr == c.ListenAddr || (c.Monitoring.Enabled && c.GRPC.Addr == c.MetricsAddr())) {
+			bad("grpc.addr", "must differ from listen_addr and the metrics listener, got %s", c.GRPC.Addr)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -124,6 +124,29 @@ monitoring:
 			}
 		}},
 		{name: "bad redis url", file: "cache:\n  redis_url: http://x\n", wantErr: "cache.redis_url"},
+		{name: "grpc defaults", check: func(t *testing.T, c *Config) {
+			if c.GRPC != (GRPC{Enabled: true, Addr: "127.0.0.1:8001"}) {
+				t.Errorf("grpc = %+v", c.GRPC)
+			}
+		}},
+		{name: "grpc off", file: "grpc:\n  enabled: false\n  addr: nonsense\n", check: func(t *testing.T, c *Config) {
+			if c.GRPC.Enabled {
+				t.Error("grpc.enabled: false was not read")
+			}
+		}},
+		{name: "grpc addr from env", env: map[string]string{"MLSERVE_GRPC_ADDR": "127.0.0.1:46201"}, check: func(t *testing.T, c *Config) {
+			if c.GRPC.Addr != "127.0.0.1:46201" {
+				t.Errorf("grpc.addr = %q", c.GRPC.Addr)
+			}
+		}},
+		{name: "grpc kernel port", file: "listen_addr: 127.0.0.1:0\ngrpc:\n  addr: 127.0.0.1:0\n", check: func(t *testing.T, c *Config) {
+			if c.GRPC.Addr != "127.0.0.1:0" {
+				t.Errorf("grpc.addr = %q", c.GRPC.Addr)
+			}
+		}},
+		{name: "bad grpc addr", file: "grpc:\n  addr: localhost\n", wantErr: "grpc.addr"},
+		{name: "grpc addr is the api's", file: "grpc:\n  addr: 127.0.0.1:8000\n", wantErr: "grpc.addr"},
+		{name: "grpc addr is the metrics'", env: map[string]string{"MLSERVE_GRPC_ADDR": "127.0.0.1:9090"}, wantErr: "grpc.addr"},
 		{name: "bad env int", env: map[string]string{"MLSERVE_MAX_BATCH_SIZE": "x"}, wantErr: "MLSERVE_MAX_BATCH_SIZE"},
 		{name: "onnx defaults", check: func(t *testing.T, c *Config) {
 			if c.ONNX != (ONNX{ExecutionProvider: "cpu"}) {

@@ -5,7 +5,7 @@
 // Handlers are registered with huma, which generates the OpenAPI 3.1 document
 // from the request and response types of the public api package. Every error
 // is an RFC 9457 application/problem+json document with a field-level errors
-// list; statuses come from one function, statusOf.
+// list; statuses come from one function, StatusOf.
 //
 // # Predict path
 //
@@ -47,7 +47,7 @@
 //
 // The server depends on Registry, a small interface that *model.Registry
 // satisfies as it is: the model package's handles, statuses and install
-// requests, and its sentinel errors, which statusOf maps. A version that
+// requests, and its sentinel errors, which StatusOf maps. A version that
 // leaves the registry (an unload, the keep-N policy, a repository change)
 // is released by the registry's events (engine queue, cache entries,
 // monitoring: see internal/app), not by the server.
@@ -65,6 +65,23 @@
 // (ErrModelOutput, a 500 naming the model), and the encodable transformer
 // turns any other body JSON cannot carry into a 500 problem, so no route
 // sends a 200 without a body.
+//
+// # Protocol doors
+//
+// Beside /predict the server speaks the Open Inference Protocol (KServe
+// V2) over REST (/v2/...: health, metadata, ready, infer with Triton's
+// binary tensor data extension, the model repository extension behind the
+// admin rule) and KServe V1 (/v1/models/{name}[:predict]), because the
+// tools users already run (tritonclient, the KServe SDK, perf_analyzer,
+// KServe's batcher) speak only those. Every door decodes its wire format
+// into an InferRequest and calls Infer, the shared core (oip.go) that the
+// gRPC door uses too: one model resolution, one set of limits, the same
+// cache, engine and monitoring as /batch-predict, errors classified by
+// StatusOf. The protocols' errors are {"error": "..."}, not problem
+// documents: oipErrorWriter rewrites any problem (huma's validation, the
+// middleware's 413 and admin refusals, net/http's 404 and 405) on those
+// paths, so no handler needs a second error type. Each door's predictions
+// are booked under their own endpoint label (EndpointOf).
 //
 // # Shutdown
 //

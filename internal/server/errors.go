@@ -79,12 +79,16 @@ func capValue(v any) any {
 	return v
 }
 
-// statusOf is the one place internal errors become HTTP statuses.
-func statusOf(err error) int {
+// StatusOf is the one place internal errors become HTTP statuses. Every
+// door uses it: the huma routes, the OIP and V1 routes (oip.go), and the
+// gRPC door, which maps the status to a gRPC code in one table.
+func StatusOf(err error) int {
 	var se huma.StatusError
 	switch {
 	case errors.As(err, &se):
 		return se.GetStatus()
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest
 	case errors.Is(err, model.ErrNotReady):
 		return http.StatusServiceUnavailable // known, on its way: before any 404
 	case errors.Is(err, model.ErrNotFound), errors.Is(err, monitoring.ErrUnknownRequest),
@@ -132,7 +136,7 @@ func toProblem(err error, location string, value any) error {
 	if errors.As(err, &se) {
 		return se
 	}
-	status := statusOf(err)
+	status := StatusOf(err)
 	msg := err.Error()
 	if status == http.StatusInternalServerError && !errors.Is(err, ErrModelOutput) {
 		msg = "internal error" // the cause is logged; a model's bad answer is the client's business

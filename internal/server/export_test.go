@@ -6,3 +6,9 @@ func DisableFastPath(s *Server) { s.noFast = true }
 
 // OnFast has f told of every request the fast path serves.
 func OnFast(s *Server, f func(endpoint string)) { s.onFast = f }
+
+// DecodeInferBody exposes the OIP body decoder to the fuzz target.
+func DecodeInferBody(body []byte, headerLen int64) ([]string, error) {
+	_, texts, err := decodeInferBody(body, headerLen)
+	return texts, err
+}

@@ -18,7 +18,8 @@ func (s *Server) observe(endpoint string, ri *reqInfo, code int, d time.Duration
 	if code == 0 {
 		code = http.StatusOK
 	}
-	if endpoint == "/predict" || endpoint == "/batch-predict" {
+	switch endpoint {
+	case "/predict", "/batch-predict", EndpointV2Infer, EndpointGRPCInfer, EndpointV1Predict:
 		s.mon.Request(endpoint, ri.model, code, ri.texts, d, errorKind(code))
 		return
 	}

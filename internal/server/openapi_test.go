@@ -30,7 +30,7 @@ func TestOpenAPIAgreesWithHandlers(t *testing.T) {
 		return ok || (status < 300 && op.Responses["default"] != nil)
 	}
 	// Path parameters: a pattern must exist and agree with the rules.
-	names := []string{"sentiment", "spam.v2", "a_b-c", "Bad", "-x", "x/y", "ünï", ""}
+	names := []string{"sentiment", "spam.v2", "a_b-c", "Bad", "-x", "x/y", "ünï", "", "v2", "2", "v"}
 	for path, item := range doc.Paths {
 		for method, op := range operations(item) {
 			for _, p := range op.Parameters {
@@ -51,6 +51,12 @@ func TestOpenAPIAgreesWithHandlers(t *testing.T) {
 					rule := model.ValidName(value)
 					if p.Name == "id" {
 						rule = splitErr
+					}
+					if p.Name == "version" { // an OIP version: v2, or 2 meaning v2
+						_, rule = model.ParseVersion(value)
+						if _, err := model.ParseVersion("v" + value); err == nil {
+							rule = nil
+						}
 					}
 					if re.MatchString(value) != (rule == nil) {
 						t.Errorf("%s %s: %s pattern %s on %q says %v, the repository says %v",

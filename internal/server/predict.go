@@ -163,7 +163,7 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	s.stats.record(lease.ID, len(texts), ri.start, err)
 	if err != nil {
 		lease.Fail()
-		if statusOf(err) == http.StatusInternalServerError {
+		if StatusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}
 		return classifyResult{}, toProblem(err, "", nil)

@@ -9,7 +9,7 @@ import (
 
 // Registry is what the server needs from the model registry: *model.Registry
 // satisfies it as it is, with the model package's own types and sentinel
-// errors (statusOf maps them); tests use smaller registries of their own.
+// errors (StatusOf maps them); tests use smaller registries of their own.
 type Registry interface {
 	// Resolve finds the loaded version a request's model_version names
 	// (full id, bare name, bare version, or "" for the default model) and

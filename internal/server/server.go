@@ -60,7 +60,7 @@ type Options struct {
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
-// batcher. Its errors go through statusOf like the registry's.
+// batcher. Its errors go through StatusOf like the registry's.
 type Engine interface {
 	// Predict classifies texts with m, the loaded version id.
 	Predict(ctx context.Context, id string, m model.Model, texts []string) ([]model.Prediction, error)
@@ -143,6 +143,7 @@ func New(reg Registry, opts Options) (*Server, error) {
 	}
 	s.api = humago.New(s.mux, cfg)
 	s.register()
+	s.registerOIP()
 	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.Handle("GET /docs/", docsHandler())
 	s.handler = s.middleware(s.mux)
@@ -235,6 +236,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		endpoint := s.route(r)
 		defer s.finish(r, endpoint, ri, sw)
+		if oipPrefix(r.URL.Path) {
+			s.serveOIP(sw, r, next, endpoint, ri)
+			return
+		}
 		switch {
 		case endpoint == "/predict" || endpoint == "/batch-predict" || endpoint == "/feedback":
 			// The seed's clients (curl -d) often send no JSON media type.
@@ -333,6 +338,9 @@ func (s *Server) finish(r *http.Request, endpoint string, ri *reqInfo, sw *statu
 // high-cardinality parts of the path.
 func (s *Server) route(r *http.Request) string {
 	p := r.URL.Path
+	if e := oipRoute(p); e != "" {
+		return e
+	}
 	switch {
 	case r.Method == http.MethodGet && isDriftPath(r.URL.EscapedPath()):
 		return "/models/{id}/drift"

@@ -1,0 +1,33 @@
+// Package grpcserver is mlserve's gRPC door: the Open Inference Protocol's
+// inference.GRPCInferenceService (what tritonclient.grpc, the KServe SDK's
+// InferenceGRPCClient and perf_analyzer speak), beside the standard gRPC
+// health checking service and server reflection, on its own listener.
+//
+// Why a separate door and not a gRPC gateway in front of REST: the
+// protocol's gRPC clients send tensors as protobuf, mostly as
+// raw_input_contents, and a second hop would cost the throughput the door is
+// for. The door does no serving of its own. It decodes a ModelInferRequest
+// into a server.InferRequest and encodes the server.InferResult, so every
+// request runs through the same resolution, limits, cache, queue, engine and
+// monitoring as /batch-predict (Core, satisfied by *server.Server).
+//
+// Errors: the server classifies every error once (server.StatusOf, an HTTP
+// status); this package turns that status into a gRPC code in one table
+// (codeOf), with one refinement the HTTP status cannot carry: a full queue
+// (503 over HTTP, with Retry-After) is RESOURCE_EXHAUSTED here, while a
+// version still loading or a server draining is UNAVAILABLE (inferStatus
+// tells them apart by asking whether the version serves).
+//
+// Tensors, as the OIP REST door has them: one input "text", BYTES, shape [N]
+// or [N,1], 1 ≤ N ≤ 100 (the server checks the count and the text sizes);
+// outputs "label" (BYTES [N]), "confidence" (FP64 [N]) and "probabilities"
+// (FP64 [N,C], columns in the order of the model metadata's labels). Inputs
+// come in contents.bytes_contents or raw_input_contents (each element a
+// 4-byte little-endian length, then its bytes); outputs always go back in
+// raw_output_contents, as Triton answers, because tritonclient.grpc reads
+// FP64 outputs only from there.
+//
+// Shutdown: the health service turns NOT_SERVING first, then the server
+// stops accepting and waits for calls in flight (GracefulStop) within the
+// same drain timeout as the HTTP listener; past it the calls are cut.
+package grpcserver

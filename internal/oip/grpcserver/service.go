@@ -1,0 +1,465 @@
+package grpcserver
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/mlserve/mlserve/internal/inference"
+	pb "github.com/mlserve/mlserve/internal/oip/inferencepb"
+	"github.com/mlserve/mlserve/internal/server"
+)
+
+// Core is what the gRPC door needs from the server's shared protocol core;
+// *server.Server satisfies it.
+type Core interface {
+	// Infer classifies texts as /batch-predict does.
+	Infer(ctx context.Context, req server.InferRequest) (*server.InferResult, error)
+	// ModelMetadata describes the version a name and version resolve to.
+	ModelMetadata(name, version string) (*server.ModelMetadata, error)
+	// ModelReady says whether that version serves now.
+	ModelReady(name, version string) (bool, error)
+	// ServerMetadata names the server and its protocol extensions.
+	ServerMetadata() server.ServerMetadata
+	// ServerLive and ServerReady are /health/live and /health/ready.
+	ServerLive() bool
+	ServerReady() bool
+	// ObserveCall books a call that is not an inference in the metrics.
+	ObserveCall(endpoint string, code int, d time.Duration)
+}
+
+var _ Core = (*server.Server)(nil)
+
+// ServiceName is the protocol's fully qualified service name, as health
+// checks and reflection list it.
+const ServiceName = "inference.GRPCInferenceService"
+
+// maxMessageBytes bounds one received message: 100 texts of the server's
+// largest text limit fit, and a client cannot make the door buffer more.
+const maxMessageBytes = 64 << 20
+
+// Options configure the gRPC server.
+type Options struct {
+	// Logger receives the door's warnings; nil is slog.Default.
+	Logger *slog.Logger
+	// MaxRecvBytes bounds one request message; 0 is 64 MiB.
+	MaxRecvBytes int
+}
+
+// Server is the gRPC door: the inference service, health checking and
+// reflection on one *grpc.Server.
+type Server struct {
+	grpc   *grpc.Server
+	health *health.Server
+}
+
+// New builds the gRPC door over core.
+func New(core Core, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxRecvBytes <= 0 {
+		opts.MaxRecvBytes = maxMessageBytes
+	}
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(opts.MaxRecvBytes))
+	pb.RegisterGRPCInferenceServiceServer(g, &service{core: core, log: opts.Logger.With("component", "grpc")})
+	h := health.NewServer()
+	healthpb.RegisterHealthServer(g, readyHealth{Server: h, core: core})
+	reflection.Register(g)
+	h.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_SERVING)
+	return &Server{grpc: g, health: h}
+}
+
+// GRPC is the underlying server, to Serve on a listener.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Stop turns the health checks NOT_SERVING, stops accepting and waits for
+// the calls in flight until ctx ends; then it cuts what is left.
+func (s *Server) Stop(ctx context.Context) {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-done
+	}
+}
+
+// readyHealth answers Check from the server's readiness at the time of the
+// call (the default model loaded, not draining), for the whole server ("")
+// and the inference service; Watch and other services are the static
+// health server's, which turns NOT_SERVING on Stop.
+type readyHealth struct {
+	*health.Server
+	core Core
+}
+
+// Check reports SERVING while the server is ready.
+func (h readyHealth) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if svc := req.GetService(); svc != "" && svc != ServiceName {
+		return h.Server.Check(ctx, req)
+	}
+	if resp, err := h.Server.Check(ctx, req); err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return resp, nil // stopping
+	}
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if h.core.ServerReady() {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	return &healthpb.HealthCheckResponse{Status: st}, nil
+}
+
+// service implements inference.GRPCInferenceService on a Core.
+type service struct {
+	pb.UnimplementedGRPCInferenceServiceServer
+	core Core
+	log  *slog.Logger
+}
+
+// Endpoint labels of the non-inference calls in the request metrics.
+const (
+	endpointLive     = "/inference.GRPCInferenceService/ServerLive"
+	endpointReady    = "/inference.GRPCInferenceService/ServerReady"
+	endpointMReady   = "/inference.GRPCInferenceService/ModelReady"
+	endpointMeta     = "/inference.GRPCInferenceService/ServerMetadata"
+	endpointModelMet = "/inference.GRPCInferenceService/ModelMetadata"
+)
+
+// observe books a non-inference call and returns its error as a status.
+func (s *service) observe(endpoint string, start time.Time, err error) error {
+	code := http.StatusOK
+	if err != nil {
+		code = server.StatusOf(err)
+	}
+	s.core.ObserveCall(endpoint, code, time.Since(start))
+	return toStatus(err)
+}
+
+// ServerLive answers whether the server answers.
+func (s *service) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerLiveResponse, error) {
+	start := time.Now()
+	return &pb.ServerLiveResponse{Live: s.core.ServerLive()}, s.observe(endpointLive, start, nil)
+}
+
+// ServerReady answers whether the server can run inferences.
+func (s *service) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
+	start := time.Now()
+	return &pb.ServerReadyResponse{Ready: s.core.ServerReady()}, s.observe(endpointReady, start, nil)
+}
+
+// ModelReady answers whether one model version serves; NOT_FOUND for one
+// the repository does not have.
+func (s *service) ModelReady(_ context.Context, req *pb.ModelReadyRequest) (*pb.ModelReadyResponse, error) {
+	start := time.Now()
+	ok, err := s.core.ModelReady(req.GetName(), req.GetVersion())
+	if err != nil {
+		return nil, s.observe(endpointMReady, start, err)
+	}
+	return &pb.ModelReadyResponse{Ready: ok}, s.observe(endpointMReady, start, nil)
+}
+
+// ServerMetadata names the server, its version and extensions.
+func (s *service) ServerMetadata(context.Context, *pb.ServerMetadataRequest) (*pb.ServerMetadataResponse, error) {
+	start := time.Now()
+	md := s.core.ServerMetadata()
+	return &pb.ServerMetadataResponse{Name: md.Name, Version: md.Version, Extensions: md.Extensions},
+		s.observe(endpointMeta, start, nil)
+}
+
+// ModelMetadata describes one model version's platform and tensors.
+func (s *service) ModelMetadata(_ context.Context, req *pb.ModelMetadataRequest) (*pb.ModelMetadataResponse, error) {
+	start := time.Now()
+	md, err := s.core.ModelMetadata(req.GetName(), req.GetVersion())
+	if err != nil {
+		return nil, s.observe(endpointModelMet, start, err)
+	}
+	resp := &pb.ModelMetadataResponse{Name: md.Name, Versions: md.Versions, Platform: md.Platform,
+		Inputs: tensors(md.Inputs), Outputs: tensors(md.Outputs)}
+	return resp, s.observe(endpointModelMet, start, nil)
+}
+
+func tensors(ts []server.TensorMetadata) []*pb.ModelMetadataResponse_TensorMetadata {
+	out := make([]*pb.ModelMetadataResponse_TensorMetadata, len(ts))
+	for i, t := range ts {
+		out[i] = &pb.ModelMetadataResponse_TensorMetadata{Name: t.Name, Datatype: t.Datatype, Shape: t.Shape}
+	}
+	return out
+}
+
+// ModelInfer runs one inference: the "text" tensor through server.Infer,
+// the answer as label, confidence and probabilities tensors.
+func (s *service) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	ir, outs, err := decodeInfer(req)
+	if err != nil {
+		// Infer never saw this request; book it as Infer books its own.
+		s.core.ObserveCall(server.EndpointGRPCInfer, server.StatusOf(err), 0)
+		return nil, toStatus(err)
+	}
+	res, err := s.core.Infer(ctx, ir)
+	if err != nil {
+		return nil, s.inferStatus(err, ir)
+	}
+	resp, err := encodeInfer(req, res, outs)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// outputSet says which outputs a call asked for.
+type outputSet struct{ label, confidence, probabilities, explicitProbs bool }
+
+// decodeInfer checks a ModelInferRequest and turns it into an InferRequest
+// and the outputs it asks for. Errors wrap server.ErrBadRequest.
+func decodeInfer(req *pb.ModelInferRequest) (server.InferRequest, outputSet, error) {
+	ir := server.InferRequest{Name: req.GetModelName(), Version: req.GetModelVersion(),
+		RequestID: req.GetId(), Protocol: server.ProtocolV2GRPC}
+	outs := outputSet{label: true, confidence: true, probabilities: true}
+	for k, p := range req.GetParameters() {
+		switch k {
+		case "timeout_ms":
+			n, err := intParam(p)
+			if err != nil || n < 0 || n > math.MaxInt32 {
+				return ir, outs, fmt.Errorf("%w: parameter timeout_ms must be a non-negative integer", server.ErrBadRequest)
+			}
+			ir.TimeoutMS = int(n)
+		case "return_probabilities":
+			b, ok := p.GetParameterChoice().(*pb.InferParameter_BoolParam)
+			if !ok {
+				return ir, outs, fmt.Errorf("%w: parameter return_probabilities must be a boolean", server.ErrBadRequest)
+			}
+			outs.probabilities = b.BoolParam
+		}
+	}
+	if rs := req.GetOutputs(); len(rs) > 0 {
+		outs = outputSet{}
+		for _, o := range rs {
+			switch o.GetName() {
+			case server.TensorLabel:
+				outs.label = true
+			case server.TensorConfidence:
+				outs.confidence = true
+			case server.TensorProbabilities:
+				outs.probabilities, outs.explicitProbs = true, true
+			default:
+				return ir, outs, fmt.Errorf("%w: unknown output %q; the outputs are label, confidence and probabilities", server.ErrBadRequest, o.GetName())
+			}
+		}
+	}
+	in := req.GetInputs()
+	if len(in) != 1 {
+		return ir, outs, fmt.Errorf("%w: expected one input tensor %q, got %d", server.ErrBadRequest, server.TensorText, len(in))
+	}
+	t := in[0]
+	if t.GetName() != server.TensorText {
+		return ir, outs, fmt.Errorf("%w: unknown input %q; the input is %q", server.ErrBadRequest, t.GetName(), server.TensorText)
+	}
+	if t.GetDatatype() != server.DatatypeBytes {
+		return ir, outs, fmt.Errorf("%w: input %q has datatype %q; it must be BYTES", server.ErrBadRequest, t.GetName(), t.GetDatatype())
+	}
+	sh := t.GetShape()
+	if len(sh) < 1 || len(sh) > 2 || (len(sh) == 2 && sh[1] != 1) || sh[0] < 0 {
+		return ir, outs, fmt.Errorf("%w: input %q has shape %v; it must be [N] or [N,1]", server.ErrBadRequest, t.GetName(), sh)
+	}
+	n := sh[0]
+	raw := req.GetRawInputContents()
+	var texts []string
+	var err error
+	switch {
+	case len(raw) > 0:
+		if len(raw) != len(in) {
+			return ir, outs, fmt.Errorf("%w: %d raw_input_contents for %d inputs", server.ErrBadRequest, len(raw), len(in))
+		}
+		if t.GetContents() != nil && len(t.GetContents().GetBytesContents()) > 0 {
+			return ir, outs, fmt.Errorf("%w: input %q has both contents and raw_input_contents", server.ErrBadRequest, t.GetName())
+		}
+		if n > int64(len(raw[0])/4) {
+			return ir, outs, fmt.Errorf("%w: input %q: shape %v does not match its raw contents", server.ErrBadRequest, t.GetName(), sh)
+		}
+		texts, err = decodeRawBytes(raw[0], int(n))
+	default:
+		bc := t.GetContents().GetBytesContents()
+		if int64(len(bc)) != n {
+			return ir, outs, fmt.Errorf("%w: input %q: shape %v holds %d elements, bytes_contents has %d", server.ErrBadRequest, t.GetName(), sh, n, len(bc))
+		}
+		texts = make([]string, len(bc))
+		for i, b := range bc {
+			texts[i] = string(b)
+		}
+	}
+	if err != nil {
+		return ir, outs, fmt.Errorf("%w: input %q: %v", server.ErrBadRequest, t.GetName(), err)
+	}
+	for i, s := range texts {
+		if !utf8.ValidString(s) {
+			return ir, outs, fmt.Errorf("%w: input %q element %d is not UTF-8 text", server.ErrBadRequest, t.GetName(), i)
+		}
+	}
+	ir.Texts = texts
+	return ir, outs, nil
+}
+
+// intParam reads an integer parameter given as int64, uint64 or a string
+// of digits (tritonclient sends Python ints as int64).
+func intParam(p *pb.InferParameter) (int64, error) {
+	switch v := p.GetParameterChoice().(type) {
+	case *pb.InferParameter_Int64Param:
+		return v.Int64Param, nil
+	case *pb.InferParameter_Uint64Param:
+		if v.Uint64Param > math.MaxInt64 {
+			return 0, errors.New("out of range")
+		}
+		return int64(v.Uint64Param), nil
+	case *pb.InferParameter_DoubleParam:
+		if v.DoubleParam != math.Trunc(v.DoubleParam) || math.Abs(v.DoubleParam) > 1<<53 {
+			return 0, errors.New("not an integer")
+		}
+		return int64(v.DoubleParam), nil
+	}
+	return 0, errors.New("not an integer")
+}
+
+// decodeRawBytes splits a raw BYTES tensor of n elements: each a 4-byte
+// little-endian length, then that many bytes; nothing may follow the last.
+func decodeRawBytes(b []byte, n int) ([]string, error) {
+	out := make([]string, 0, n)
+	for i := range n {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("raw contents end inside element %d's length", i)
+		}
+		l := binary.LittleEndian.Uint32(b)
+		b = b[4:]
+		if uint64(l) > uint64(len(b)) {
+			return nil, fmt.Errorf("element %d's length %d runs past the raw contents", i, l)
+		}
+		out = append(out, string(b[:l]))
+		b = b[l:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last of %d elements", len(b), n)
+	}
+	return out, nil
+}
+
+// encodeInfer builds the response: the asked-for outputs, each in
+// raw_output_contents at its index.
+func encodeInfer(req *pb.ModelInferRequest, res *server.InferResult, outs outputSet) (*pb.ModelInferResponse, error) {
+	n := int64(len(res.Predictions))
+	resp := &pb.ModelInferResponse{ModelName: req.GetModelName(), ModelVersion: res.Version, Id: req.GetId()}
+	if resp.Id == "" {
+		resp.Id = res.RequestID
+	}
+	resp.Parameters = map[string]*pb.InferParameter{
+		"model_id": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: res.ModelID}},
+	}
+	add := func(name, dt string, shape []int64, raw []byte) {
+		resp.Outputs = append(resp.Outputs, &pb.ModelInferResponse_InferOutputTensor{Name: name, Datatype: dt, Shape: shape})
+		resp.RawOutputContents = append(resp.RawOutputContents, raw)
+	}
+	if outs.label {
+		size := 0
+		for _, p := range res.Predictions {
+			size += 4 + len(p.Label)
+		}
+		b := make([]byte, 0, size)
+		for _, p := range res.Predictions {
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Label)))
+			b = append(b, p.Label...)
+		}
+		add(server.TensorLabel, server.DatatypeBytes, []int64{n}, b)
+	}
+	if outs.confidence {
+		b := make([]byte, 0, 8*n)
+		for _, p := range res.Predictions {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p.Confidence))
+		}
+		add(server.TensorConfidence, server.DatatypeFP64, []int64{n}, b)
+	}
+	if outs.probabilities {
+		c := len(res.Labels)
+		ok := c > 0
+		for _, p := range res.Predictions {
+			ok = ok && len(p.Probabilities) == c
+		}
+		switch {
+		case ok:
+			b := make([]byte, 0, 8*int(n)*c)
+			for _, p := range res.Predictions {
+				for _, v := range p.Probabilities {
+					b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+				}
+			}
+			add(server.TensorProbabilities, server.DatatypeFP64, []int64{n, int64(c)}, b)
+		case outs.explicitProbs:
+			return nil, fmt.Errorf("%w: model %s gives no probabilities", server.ErrBadRequest, res.ModelID)
+		}
+	}
+	return resp, nil
+}
+
+// codeOfStatus maps the HTTP status server.StatusOf gives an error to the gRPC
+// code of the same meaning: the one table of the gRPC door.
+var codeOfStatus = map[int]codes.Code{
+	http.StatusBadRequest:            codes.InvalidArgument,
+	http.StatusUnauthorized:          codes.Unauthenticated,
+	http.StatusForbidden:             codes.PermissionDenied,
+	http.StatusNotFound:              codes.NotFound,
+	http.StatusConflict:              codes.AlreadyExists,
+	http.StatusRequestEntityTooLarge: codes.InvalidArgument,
+	http.StatusUnprocessableEntity:   codes.InvalidArgument,
+	http.StatusTooManyRequests:       codes.ResourceExhausted,
+	499:                              codes.Canceled,
+	http.StatusInternalServerError:   codes.Internal,
+	http.StatusServiceUnavailable:    codes.Unavailable,
+	http.StatusGatewayTimeout:        codes.DeadlineExceeded,
+}
+
+// codeOf is err's gRPC code: its HTTP status through codeOfStatus, with a
+// full queue (503 over HTTP) told apart from a version on its way.
+func codeOf(err error) codes.Code {
+	st := server.StatusOf(err)
+	if st == http.StatusServiceUnavailable && errors.Is(err, inference.ErrQueueFull) {
+		return codes.ResourceExhausted
+	}
+	if c, ok := codeOfStatus[st]; ok {
+		return c
+	}
+	return codes.Unknown
+}
+
+// inferStatus is an inference error as a gRPC status. A 503 is either a
+// full queue or a version not serving (loading, the server draining); the
+// server's answer for a full queue carries no sentinel once it is a problem
+// document, so the door asks the one question that tells them apart: does
+// the version serve? If it does, the queue was full.
+func (s *service) inferStatus(err error, ir server.InferRequest) error {
+	if codeOf(err) == codes.Unavailable {
+		if ready, rerr := s.core.ModelReady(ir.Name, ir.Version); rerr == nil && ready {
+			return status.Error(codes.ResourceExhausted, server.ErrorMessage(err))
+		}
+	}
+	return toStatus(err)
+}
+
+// toStatus is err as a gRPC status, with the message the REST door sends.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	return status.Error(codeOf(err), server.ErrorMessage(err))
+}
