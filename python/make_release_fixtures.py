@@ -2,6 +2,7 @@
 
     python3 python/make_release_fixtures.py            # all releases (creates venvs under /tmp)
     python3 python/make_release_fixtures.py 1.3.2      # one release
+    MLSERVE_REL_CASES=ridge,ridge_binary python3 python/make_release_fixtures.py   # some cases only
 
 For each release a venv /tmp/mlserve-rel-<version> is created with pip (pins below, wheels
 only, on this machine's python3), and this same file is run inside it with --worker. The
@@ -92,10 +93,45 @@ def _cases(sk_version):
             ("char", tfidf(analyzer="char", ngram_range=(1, 2), max_features=100))]),
             LogisticRegression(max_iter=1000)), False),
     }
+    cases.update(_cases_inert(major_minor, tfidf))
     if major_minor < (1, 8):  # multi_class was removed in 1.8
         cases["tfidf_lr_ovr"] = (lambda: make_pipeline(
             tfidf(), LogisticRegression(multi_class="ovr", max_iter=1000)), False)
     return cases
+
+
+def _cases_inert(major_minor, tfidf):
+    """sk-inert's cases (issue 16): saved searches with their inert parts, RidgeClassifier (classes in
+    _label_binarizer up to 1.2), feature selection and scaling, calibration variants."""
+    import numpy as np
+    from joblib import Memory
+    from scipy.stats import loguniform, randint, uniform
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+    from sklearn.metrics import fbeta_score, make_scorer, matthews_corrcoef
+    from sklearn.model_selection import (GridSearchCV, KFold, RandomizedSearchCV, RepeatedStratifiedKFold,
+                                         StratifiedShuffleSplit)
+    from sklearn.pipeline import Pipeline, make_pipeline
+
+    def lr(**kw):
+        return LogisticRegression(max_iter=1000, **kw)
+
+    return {
+        "search_randomized_binary": (lambda: RandomizedSearchCV(
+            Pipeline([("vec", tfidf()), ("clf", lr())], memory=Memory(location=None, verbose=0)),
+            {"clf__C": loguniform(1e-1, 1e2), "vec__min_df": randint(1, 3), "vec__max_df": uniform(0.8, 0.2)},
+            n_iter=3, cv=StratifiedShuffleSplit(n_splits=2, test_size=0.3, random_state=0),
+            scoring=make_scorer(matthews_corrcoef), random_state=0), True),
+        "search_grid_candidates": (lambda: GridSearchCV(
+            Pipeline([("vec", tfidf()), ("clf", lr())]),
+            [{"clf": [lr(C=10)]}, {"clf": [RandomForestClassifier(n_estimators=1, max_depth=1, random_state=0)]}],
+            cv=RepeatedStratifiedKFold(n_splits=2, n_repeats=1, random_state=0),
+            scoring={"f2": make_scorer(fbeta_score, beta=2, average="macro"), "acc": "accuracy"}, refit="f2"), False),
+        "search_as_step": (lambda: make_pipeline(tfidf(), GridSearchCV(
+            lr(), {"C": [1.0, 10.0]}, cv=KFold(3, shuffle=True, random_state=0), scoring="f1_macro")), False),
+        "ridge": (lambda: make_pipeline(tfidf(), RidgeClassifier()), False),
+        "ridge_binary": (lambda: make_pipeline(tfidf(), RidgeClassifier(alpha=0.5)), True),
+    }
 
 
 def _drop_stop_words_(model):
@@ -109,6 +145,8 @@ def _drop_stop_words_(model):
             todo.extend(s for _, s in m.steps)
         elif isinstance(m, FeatureUnion):
             todo.extend(s for _, s in m.transformer_list)
+        elif hasattr(m, "best_estimator_"):
+            todo.append(m.best_estimator_)
         elif hasattr(m, "stop_words_"):
             try:
                 delattr(m, "stop_words_")
@@ -127,7 +165,10 @@ def worker():
     out.mkdir(parents=True, exist_ok=True)
     versions = {"python": sys.version.split()[0], "scikit-learn": sklearn.__version__,
                 "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
+    only = set(filter(None, os.environ.get("MLSERVE_REL_CASES", "").split(",")))  # e.g. regenerate new cases only
     for name, (make, binary) in _cases(sklearn.__version__).items():
+        if only and name not in only:
+            continue
         data = [(t, y) for t, y in rows if not binary or y != "neutral"]
         x = [t for t, _ in data]
         y = np.asarray([y for _, y in data])  # an array: 1.1.3's CalibratedClassifierCV miscounts a list

@@ -101,5 +101,6 @@ func AllowList() *pickle.AllowList {
 	// as a plain reference.
 	a.Allow("numpy.ma", "MaskedArray", pickle.Type())
 	a.Allow("numpy.ma.core", "MaskedArray", pickle.Type())
+	allowSearchParts(a)
 	return a
 }

@@ -99,6 +99,9 @@ func unsupported(v any) error {
 	name := pickle.Describe(v)
 	if o, ok := v.(*pickle.Object); ok {
 		name = o.Class.Module + "." + o.Class.Name
+		if err := notServed(o); err != nil { // a search's candidate reached as a step
+			return err
+		}
 	}
 	return fmt.Errorf("%w: %s is not supported; supported estimators: %s",
 		model.ErrUnsupported, name, strings.Join(Supported(), ", "))
@@ -698,6 +701,9 @@ func (t *translator) classifier(v any) (classifier, []string, error) {
 	}
 	defer leave()
 	t.chain = append(t.chain, o.name())
+	if best, ok, err := searchBest(o); ok || err != nil { // a search as the pipeline's last step
+		return t.viaSearch(best, err)
+	}
 	labels, err := o.labels()
 	if err != nil {
 		return nil, nil, err
