@@ -112,6 +112,7 @@ def _cases_inert(major_minor, tfidf):
     from sklearn.model_selection import (GridSearchCV, KFold, RandomizedSearchCV, RepeatedStratifiedKFold,
                                          StratifiedShuffleSplit)
     from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.svm import LinearSVC
 
     def lr(**kw):
         return LogisticRegression(max_iter=1000, **kw)
@@ -130,6 +131,14 @@ def _cases_inert(major_minor, tfidf):
         "search_as_step": (lambda: make_pipeline(tfidf(), GridSearchCV(
             lr(), {"C": [1.0, 10.0]}, cv=KFold(3, shuffle=True, random_state=0), scoring="f1_macro")), False),
         "ridge": (lambda: make_pipeline(tfidf(), RidgeClassifier()), False),
+        # token_pattern RE2 cannot match (pyre): (?i), \b around a class, a lookahead, a group
+        "token_pattern_python_re": (lambda: make_pipeline(
+            tfidf(token_pattern=r"(?i)\b([a-z][a-z']+)\b(?![-'])", lowercase=False), lr(C=10)), False),
+        # dtype=np.float32: TF-IDF rounded as numpy rounds it; LinearSVC keeps float64 coef_,
+        # RidgeClassifier fitted on float32 keeps float32 coef_ and decides in float32
+        "tfidf_float32_linear_svc": (lambda: make_pipeline(
+            tfidf(dtype=np.float32, sublinear_tf=True), LinearSVC()), False),
+        "tfidf_float32_ridge": (lambda: make_pipeline(tfidf(dtype=np.float32), RidgeClassifier()), False),
         "ridge_binary": (lambda: make_pipeline(tfidf(), RidgeClassifier(alpha=0.5)), True),
     }
 

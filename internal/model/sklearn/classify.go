@@ -33,6 +33,7 @@ type linear struct {
 	rows, nf  int
 	classes   int
 	rule      probaRule
+	f32       bool // float32 coef_: see score32
 }
 
 func (l *linear) nClasses() int       { return l.classes }
@@ -41,6 +42,9 @@ func (l *linear) probabilistic() bool { return l.rule != probaNone }
 func (l *linear) nFeatures() int      { return l.nf }
 
 func (l *linear) score(v *vec, dec, proba []float64) int {
+	if l.f32 && !v.isDense {
+		return l.score32(v, dec, proba)
+	}
 	for k := 0; k < l.rows; k++ {
 		dec[k] = dot(v, l.coef[k*l.nf:(k+1)*l.nf]) + l.intercept[k]
 	}

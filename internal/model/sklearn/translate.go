@@ -525,7 +525,9 @@ func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	tt.Float32 = float32Dtype(o)
 	if tf, ok := asObj(mustGet(o, "_tfidf")); ok {
+		tt.ProductOrder = idfByProduct(tf)
 		if tt.IDF, err = idf(tf, tt.IDF != nil); err != nil {
 			return nil, err
 		}
@@ -715,6 +717,7 @@ func (t *translator) classifier(v any) (classifier, []string, error) {
 			return nil, nil, err
 		}
 		l.rule, err = linearRule(o, len(labels))
+		l.f32 = isFloat32Array(mustGet(o, "coef_"))
 		return l, labels, err
 	case "MultinomialNB", "ComplementNB", "BernoulliNB":
 		nb, err := naiveBayesOf(o, len(labels))
