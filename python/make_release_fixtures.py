@@ -117,7 +117,31 @@ def _cases_inert(major_minor, tfidf):
     def lr(**kw):
         return LogisticRegression(max_iter=1000, **kw)
 
+    from sklearn.calibration import CalibratedClassifierCV
+    try:
+        from sklearn.frozen import FrozenEstimator  # 1.6+: replaces cv="prefit"
+    except ImportError:
+        FrozenEstimator = None
+
+    def calibrated_prefit():
+        pipe = make_pipeline(tfidf(), LinearSVC())
+        if FrozenEstimator is not None:
+            return CalibratedClassifierCV(FrozenEstimator(pipe), method="sigmoid")
+        return CalibratedClassifierCV(pipe, method="sigmoid", cv="prefit")
+
+    def prefit(model, x, y):  # fits the pipeline a prefit/frozen calibration wraps
+        est = model.estimator if hasattr(model, "estimator") else model.base_estimator
+        (est.estimator if FrozenEstimator is not None else est).fit(x, y)
+
+    calibrated_prefit.prefit = prefit
+    ensemble_kw = {} if major_minor < (1, 2) else {"ensemble": False}
+
     return {
+        "calibrated_prefit_pipeline": (calibrated_prefit, False),
+        "calibrated_pipeline_cv3_isotonic": (lambda: CalibratedClassifierCV(
+            make_pipeline(tfidf(), lr()), method="isotonic", cv=3), False),
+        "calibrated_pipeline_no_ensemble_binary": (lambda: CalibratedClassifierCV(
+            make_pipeline(tfidf(), LinearSVC()), method="sigmoid", cv=3, **ensemble_kw), True),
         "search_randomized_binary": (lambda: RandomizedSearchCV(
             Pipeline([("vec", tfidf()), ("clf", lr())], memory=Memory(location=None, verbose=0)),
             {"clf__C": loguniform(1e-1, 1e2), "vec__min_df": randint(1, 3), "vec__max_df": uniform(0.8, 0.2)},
@@ -182,6 +206,8 @@ def worker():
         x = [t for t, _ in data]
         y = np.asarray([y for _, y in data])  # an array: 1.1.3's CalibratedClassifierCV miscounts a list
         model = make()
+        if hasattr(make, "prefit"):
+            make.prefit(model, x, y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(x, y)

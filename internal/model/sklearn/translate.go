@@ -119,6 +119,9 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 	}
 	defer leave()
 	t.chain = append(t.chain, o.name())
+	if o.name() == "CalibratedClassifierCV" && calibratedWraps(o) {
+		return t.calibratedPipelines(o)
+	}
 	switch o.name() {
 	case "GridSearchCV", "RandomizedSearchCV":
 		if r, ok := o.get("refit"); ok && r == false {
@@ -908,13 +911,19 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 	}
 	saved := t.chain
 	t.via = "estimator"
-	base, baseLabels, err := t.classifier(est)
+	base, baseLabels, err := t.classifier(unfrozen(est))
 	if !record {
 		t.chain = saved
 	}
 	if err != nil {
 		return nil, err
 	}
+	return t.calibrators(m, labels, base, baseLabels)
+}
+
+// calibrators reads the calibrators of _CalibratedClassifier m around its
+// translated estimator base.
+func (t *translator) calibrators(m obj, labels []string, base classifier, baseLabels []string) (*calibratedOne, error) {
 	one := &calibratedOne{base: base, nclasses: len(labels), useProba: base.nDecision() == 0}
 	pos := make(map[string]int, len(labels))
 	for i, l := range labels {
