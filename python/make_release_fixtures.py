@@ -136,7 +136,17 @@ def _cases_inert(major_minor, tfidf):
     calibrated_prefit.prefit = prefit
     ensemble_kw = {} if major_minor < (1, 2) else {"ensemble": False}
 
-    return {
+    extra = {}
+    if major_minor >= (1, 8):  # method="temperature" is new in 1.8
+        from sklearn.naive_bayes import MultinomialNB
+        extra = {
+            "calibrated_temperature_svc": (lambda: make_pipeline(
+                tfidf(), CalibratedClassifierCV(LinearSVC(), method="temperature", cv=3)), False),
+            "calibrated_temperature_mnb_binary": (lambda: make_pipeline(
+                tfidf(), CalibratedClassifierCV(MultinomialNB(), method="temperature", cv=3)), True),
+        }
+
+    return extra | {
         "calibrated_prefit_pipeline": (calibrated_prefit, False),
         "calibrated_pipeline_cv3_isotonic": (lambda: CalibratedClassifierCV(
             make_pipeline(tfidf(), lr()), method="isotonic", cv=3), False),

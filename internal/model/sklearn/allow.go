@@ -40,6 +40,8 @@ var classes = map[string][]string{
 	"IsotonicRegression":          {"sklearn.isotonic"},
 	"LabelBinarizer":              {"sklearn.preprocessing._label"},
 	"LabelEncoder":                {"sklearn.preprocessing._label"},
+	"_TemperatureScaling":         {"sklearn.calibration"},
+	"FrozenEstimator":             {"sklearn.frozen._frozen"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

@@ -2,6 +2,8 @@ package sklearn
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 
 	"github.com/mlserve/mlserve/internal/model"
@@ -69,9 +71,8 @@ func (t *translator) calibratedPipelines(o obj) (featurizer, classifier, []strin
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if method != "sigmoid" && method != "isotonic" {
-			return nil, nil, nil, fmt.Errorf("%w: CalibratedClassifierCV method %q: mlserve reproduces sigmoid and isotonic calibration",
-				model.ErrUnsupported, method)
+		if err := checkCalibrationMethod(method); err != nil {
+			return nil, nil, nil, err
 		}
 		est, ok := m.get("estimator")
 		if !ok {
@@ -139,3 +140,81 @@ func (s *sliced) nClasses() int       { return s.clf.nClasses() }
 func (s *sliced) nDecision() int      { return s.clf.nDecision() }
 func (s *sliced) probabilistic() bool { return s.clf.probabilistic() }
 func (s *sliced) nFeatures() int      { return s.total }
+
+// checkCalibrationMethod refuses a calibration method mlserve does not
+// reproduce, saying which it does.
+func checkCalibrationMethod(method string) error {
+	switch method {
+	case "sigmoid", "isotonic", "temperature":
+		return nil
+	}
+	return fmt.Errorf("%w: CalibratedClassifierCV method %q: mlserve reproduces sigmoid, isotonic and temperature calibration",
+		model.ErrUnsupported, method)
+}
+
+// temperatureOf reads method="temperature" (scikit-learn 1.8+): one
+// _TemperatureScaling whose beta_ scales the logits of all classes at once.
+func temperatureOf(m obj, labels []string, base classifier, baseLabels []string) (*calibratedOne, error) {
+	l, ok := mustGet(m, "calibrators").(*pickle.List)
+	if !ok || len(l.Items) != 1 {
+		return nil, m.errf("calibrators is %s, want the one _TemperatureScaling of method='temperature'", pickle.Describe(mustGet(m, "calibrators")))
+	}
+	co, ok := asObj(l.Items[0])
+	if !ok || co.name() != "_TemperatureScaling" {
+		return nil, m.errf("calibrator is %s, want _TemperatureScaling", pickle.Describe(l.Items[0]))
+	}
+	beta, err := co.float("beta_")
+	if err != nil {
+		return nil, err
+	}
+	if err := co.finite("beta_", []float64{beta}, nil, false); err != nil {
+		return nil, err
+	}
+	if len(baseLabels) != len(labels) {
+		return nil, m.errf("estimator has %d classes, the calibration %d", len(baseLabels), len(labels))
+	}
+	// The estimator's classes are the calibration's, in order: by name, or
+	// label-encoded (0, 1, …) as 1.8+ fits the per-fold estimators.
+	for i := range labels {
+		if labels[i] != baseLabels[i] && baseLabels[i] != strconv.Itoa(i) {
+			return nil, m.errf("estimator class %q where the calibration has %q", baseLabels[i], labels[i])
+		}
+	}
+	return &calibratedOne{base: base, nclasses: len(labels), useProba: base.nDecision() == 0,
+		temperature: true, beta: beta}, nil
+}
+
+// temperatureProba is _TemperatureScaling.predict on one row: binary
+// predictions become the logits (-d, d), or (1-p, p) for probabilities;
+// rows that are probabilities (in [0, 1], summing to 1 within numpy's
+// isclose) become log(p + 1e-12); then softmax(beta * logits).
+// scikit-learn decides "probabilities" over the whole batch; mlserve per
+// row, which differs only for a batch that mixes both kinds.
+func temperatureProba(beta float64, preds []float64, useProba bool, out []float64) {
+	n := len(out)
+	if len(preds) == 1 {
+		if useProba {
+			out[0], out[1] = 1-preds[0], preds[0]
+		} else {
+			out[0], out[1] = -preds[0], preds[0]
+		}
+	} else {
+		copy(out, preds)
+	}
+	if n > 1 {
+		in01, sum := true, 0.0
+		for _, x := range out {
+			in01 = in01 && x >= 0 && x <= 1
+			sum += x
+		}
+		if in01 && math.Abs(sum-1) <= 1e-8+1e-5 {
+			for k, x := range out {
+				out[k] = math.Log(x + 1e-12)
+			}
+		}
+	}
+	for k := range out {
+		out[k] *= beta
+	}
+	softmax(out)
+}

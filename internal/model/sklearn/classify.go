@@ -234,6 +234,10 @@ type calibratedOne struct {
 	cals      []calibrator
 	classIdx  []int // column of each calibrator's class in the output
 	nclasses  int
+	// temperature: method="temperature", softmax(beta * logits) of all
+	// classes (temperatureProba) instead of cals.
+	temperature bool
+	beta        float64
 }
 
 // calibrated is CalibratedClassifierCV: the mean of its calibrated
@@ -285,6 +289,16 @@ func (c *calibrated) score(v *vec, _, proba []float64) int {
 		}
 		for k := range tmp {
 			tmp[k] = 0
+		}
+		if m.temperature {
+			temperatureProba(m.beta, preds, m.useProba, tmp)
+			for k, p := range tmp {
+				if p > 1 && p <= 1+1e-5 {
+					p = 1
+				}
+				proba[k] += p
+			}
+			continue
 		}
 		for i, cal := range m.cals {
 			idx := m.classIdx[i]

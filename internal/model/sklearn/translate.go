@@ -899,8 +899,8 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 	if err != nil {
 		return nil, err
 	}
-	if method != "sigmoid" && method != "isotonic" {
-		return nil, fmt.Errorf("%w: CalibratedClassifierCV method %q (supported: sigmoid, isotonic)", model.ErrUnsupported, method)
+	if err := checkCalibrationMethod(method); err != nil {
+		return nil, err
 	}
 	est, ok := m.get("estimator")
 	if !ok {
@@ -924,6 +924,9 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 // calibrators reads the calibrators of _CalibratedClassifier m around its
 // translated estimator base.
 func (t *translator) calibrators(m obj, labels []string, base classifier, baseLabels []string) (*calibratedOne, error) {
+	if method, _ := m.str("method", "sigmoid"); method == "temperature" {
+		return temperatureOf(m, labels, base, baseLabels)
+	}
 	one := &calibratedOne{base: base, nclasses: len(labels), useProba: base.nDecision() == 0}
 	pos := make(map[string]int, len(labels))
 	for i, l := range labels {
