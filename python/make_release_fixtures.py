@@ -118,6 +118,7 @@ def _cases_inert(major_minor, tfidf):
         return LogisticRegression(max_iter=1000, **kw)
 
     from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import CountVectorizer
     try:
         from sklearn.frozen import FrozenEstimator  # 1.6+: replaces cv="prefit"
     except ImportError:
@@ -145,6 +146,25 @@ def _cases_inert(major_minor, tfidf):
             "calibrated_temperature_mnb_binary": (lambda: make_pipeline(
                 tfidf(), CalibratedClassifierCV(MultinomialNB(), method="temperature", cv=3)), True),
         }
+
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_selection import (GenericUnivariateSelect, SelectKBest, SelectPercentile,
+                                           VarianceThreshold, chi2, f_classif)
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler
+    extra |= {
+        "select_kbest_chi2_lr": (lambda: make_pipeline(tfidf(), SelectKBest(chi2, k=60), lr(C=10)), False),
+        "select_percentile_f_classif_mnb": (lambda: make_pipeline(
+            CountVectorizer(max_features=200), SelectPercentile(f_classif, percentile=30), MultinomialNB()), False),
+        "generic_univariate_kbest_binary": (lambda: make_pipeline(
+            tfidf(), GenericUnivariateSelect(chi2, mode="k_best", param=50), lr()), True),
+        "variance_maxabs_sgd": (lambda: make_pipeline(
+            CountVectorizer(max_features=200), VarianceThreshold(0.01), MaxAbsScaler(),
+            SGDClassifier(loss="log_loss", random_state=0, max_iter=30, tol=None)), False),
+        "svd_minmax_clip_lr": (lambda: make_pipeline(
+            tfidf(), TruncatedSVD(20, random_state=0), MinMaxScaler(clip=True), lr()), False),
+    }
 
     return extra | {
         "calibrated_prefit_pipeline": (calibrated_prefit, False),

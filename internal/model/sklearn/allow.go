@@ -42,6 +42,12 @@ var classes = map[string][]string{
 	"LabelEncoder":                {"sklearn.preprocessing._label"},
 	"_TemperatureScaling":         {"sklearn.calibration"},
 	"FrozenEstimator":             {"sklearn.frozen._frozen"},
+	"SelectKBest":                 {"sklearn.feature_selection._univariate_selection"},
+	"SelectPercentile":            {"sklearn.feature_selection._univariate_selection"},
+	"GenericUnivariateSelect":     {"sklearn.feature_selection._univariate_selection"},
+	"VarianceThreshold":           {"sklearn.feature_selection._variance_threshold"},
+	"MaxAbsScaler":                {"sklearn.preprocessing._data"},
+	"MinMaxScaler":                {"sklearn.preprocessing._data"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

@@ -51,6 +51,11 @@ func allowSearchParts(a *pickle.AllowList) {
 	}
 	a.Allow("numpy", "vectorize", pickle.Class())
 	a.Allow("builtins", "getattr", pickle.Handler{Call: distributionMethod})
+	// Score functions a univariate selector holds by reference.
+	for _, n := range []string{"chi2", "f_classif", "f_regression", "r_regression", "f_oneway"} {
+		a.Allow("sklearn.feature_selection._univariate_selection", n, pickle.Type())
+	}
+	a.Allow("sklearn.feature_selection._mutual_info", "mutual_info_classif", pickle.Type())
 	for m, names := range metricFunctions {
 		for _, n := range names {
 			a.Allow(m, n, pickle.Type())

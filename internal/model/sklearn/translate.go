@@ -692,6 +692,9 @@ func (t *translator) rowStep(v any) (rowStep, error) {
 		}
 		return scaleStep{s}, nil
 	}
+	if r, ok, err := t.selectionStep(o); ok {
+		return r, err
+	}
 	return nil, unsupported(v)
 }
 
