@@ -6,9 +6,9 @@ import (
 )
 
 // TestPercentile checks np.percentile's linear method on values numpy
-// gives: np.percentile([1, 2, 3, 4], q).
+// gives: np.percentile([1, 2, 3, 4], q) (numpy 2.4: 70 gives 3.0999999999999996, from the upper end).
 func TestPercentile(t *testing.T) {
-	for _, c := range []struct{ q, want float64 }{{0, 1}, {25, 1.75}, {50, 2.5}, {70, 3.1}, {100, 4}} {
+	for _, c := range []struct{ q, want float64 }{{0, 1}, {25, 1.75}, {50, 2.5}, {70, 3.0999999999999996}, {100, 4}} {
 		if got := percentile([]float64{4, 1, 3, 2}, c.q); got != c.want {
 			t.Errorf("percentile(%v) = %v, want %v", c.q, got, c.want)
 		}
