@@ -2,6 +2,7 @@
 
     python3 python/make_release_fixtures.py            # all releases (creates venvs under /tmp)
     python3 python/make_release_fixtures.py 1.3.2      # one release
+    MLSERVE_REL_CASES=ridge,ridge_binary python3 python/make_release_fixtures.py   # some cases only
 
 For each release a venv /tmp/mlserve-rel-<version> is created with pip (pins below, wheels
 only, on this machine's python3), and this same file is run inside it with --worker. The
@@ -92,10 +93,108 @@ def _cases(sk_version):
             ("char", tfidf(analyzer="char", ngram_range=(1, 2), max_features=100))]),
             LogisticRegression(max_iter=1000)), False),
     }
+    cases.update(_cases_inert(major_minor, tfidf))
     if major_minor < (1, 8):  # multi_class was removed in 1.8
         cases["tfidf_lr_ovr"] = (lambda: make_pipeline(
             tfidf(), LogisticRegression(multi_class="ovr", max_iter=1000)), False)
     return cases
+
+
+def _cases_inert(major_minor, tfidf):
+    """sk-inert's cases (issue 16): saved searches with their inert parts, RidgeClassifier (classes in
+    _label_binarizer up to 1.2), feature selection and scaling, calibration variants."""
+    import numpy as np
+    from joblib import Memory
+    from scipy.stats import loguniform, randint, uniform
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+    from sklearn.metrics import fbeta_score, make_scorer, matthews_corrcoef
+    from sklearn.model_selection import (GridSearchCV, KFold, RandomizedSearchCV, RepeatedStratifiedKFold,
+                                         StratifiedShuffleSplit)
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.svm import LinearSVC
+
+    def lr(**kw):
+        return LogisticRegression(max_iter=1000, **kw)
+
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import CountVectorizer
+    try:
+        from sklearn.frozen import FrozenEstimator  # 1.6+: replaces cv="prefit"
+    except ImportError:
+        FrozenEstimator = None
+
+    def calibrated_prefit():
+        pipe = make_pipeline(tfidf(), LinearSVC())
+        if FrozenEstimator is not None:
+            return CalibratedClassifierCV(FrozenEstimator(pipe), method="sigmoid")
+        return CalibratedClassifierCV(pipe, method="sigmoid", cv="prefit")
+
+    def prefit(model, x, y):  # fits the pipeline a prefit/frozen calibration wraps
+        est = model.estimator if hasattr(model, "estimator") else model.base_estimator
+        (est.estimator if FrozenEstimator is not None else est).fit(x, y)
+
+    calibrated_prefit.prefit = prefit
+    ensemble_kw = {} if major_minor < (1, 2) else {"ensemble": False}
+
+    extra = {}
+    if major_minor >= (1, 8):  # method="temperature" is new in 1.8
+        from sklearn.naive_bayes import MultinomialNB
+        extra = {
+            "calibrated_temperature_svc": (lambda: make_pipeline(
+                tfidf(), CalibratedClassifierCV(LinearSVC(), method="temperature", cv=3)), False),
+            "calibrated_temperature_mnb_binary": (lambda: make_pipeline(
+                tfidf(), CalibratedClassifierCV(MultinomialNB(), method="temperature", cv=3)), True),
+        }
+
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_selection import (GenericUnivariateSelect, SelectKBest, SelectPercentile,
+                                           VarianceThreshold, chi2, f_classif)
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler
+    extra |= {
+        "select_kbest_chi2_lr": (lambda: make_pipeline(tfidf(), SelectKBest(chi2, k=60), lr(C=10)), False),
+        "select_percentile_f_classif_mnb": (lambda: make_pipeline(
+            CountVectorizer(max_features=200), SelectPercentile(f_classif, percentile=30), MultinomialNB()), False),
+        "generic_univariate_kbest_binary": (lambda: make_pipeline(
+            tfidf(), GenericUnivariateSelect(chi2, mode="k_best", param=50), lr()), True),
+        "variance_maxabs_sgd": (lambda: make_pipeline(
+            CountVectorizer(max_features=200), VarianceThreshold(0.01), MaxAbsScaler(),
+            SGDClassifier(loss="log_loss", random_state=0, max_iter=30, tol=None)), False),
+        "svd_minmax_clip_lr": (lambda: make_pipeline(
+            tfidf(), TruncatedSVD(20, random_state=0), MinMaxScaler(clip=True), lr()), False),
+    }
+
+    return extra | {
+        "calibrated_prefit_pipeline": (calibrated_prefit, False),
+        "calibrated_pipeline_cv3_isotonic": (lambda: CalibratedClassifierCV(
+            make_pipeline(tfidf(), lr()), method="isotonic", cv=3), False),
+        "calibrated_pipeline_no_ensemble_binary": (lambda: CalibratedClassifierCV(
+            make_pipeline(tfidf(), LinearSVC()), method="sigmoid", cv=3, **ensemble_kw), True),
+        "search_randomized_binary": (lambda: RandomizedSearchCV(
+            Pipeline([("vec", tfidf()), ("clf", lr())], memory=Memory(location=None, verbose=0)),
+            {"clf__C": loguniform(1e-1, 1e2), "vec__min_df": randint(1, 3), "vec__max_df": uniform(0.8, 0.2)},
+            n_iter=3, cv=StratifiedShuffleSplit(n_splits=2, test_size=0.3, random_state=0),
+            scoring=make_scorer(matthews_corrcoef), random_state=0), True),
+        "search_grid_candidates": (lambda: GridSearchCV(
+            Pipeline([("vec", tfidf()), ("clf", lr())]),
+            [{"clf": [lr(C=10)]}, {"clf": [RandomForestClassifier(n_estimators=1, max_depth=1, random_state=0)]}],
+            cv=RepeatedStratifiedKFold(n_splits=2, n_repeats=1, random_state=0),
+            scoring={"f2": make_scorer(fbeta_score, beta=2, average="macro"), "acc": "accuracy"}, refit="f2"), False),
+        "search_as_step": (lambda: make_pipeline(tfidf(), GridSearchCV(
+            lr(), {"C": [1.0, 10.0]}, cv=KFold(3, shuffle=True, random_state=0), scoring="f1_macro")), False),
+        "ridge": (lambda: make_pipeline(tfidf(), RidgeClassifier()), False),
+        # token_pattern RE2 cannot match (pyre): (?i), \b around a class, a lookahead, a group
+        "token_pattern_python_re": (lambda: make_pipeline(
+            tfidf(token_pattern=r"(?i)\b([a-z][a-z']+)\b(?![-'])", lowercase=False), lr(C=10)), False),
+        # dtype=np.float32: TF-IDF rounded as numpy rounds it; LinearSVC keeps float64 coef_,
+        # RidgeClassifier fitted on float32 keeps float32 coef_ and decides in float32
+        "tfidf_float32_linear_svc": (lambda: make_pipeline(
+            tfidf(dtype=np.float32, sublinear_tf=True), LinearSVC()), False),
+        "tfidf_float32_ridge": (lambda: make_pipeline(tfidf(dtype=np.float32), RidgeClassifier()), False),
+        "ridge_binary": (lambda: make_pipeline(tfidf(), RidgeClassifier(alpha=0.5)), True),
+    }
 
 
 def _drop_stop_words_(model):
@@ -109,6 +208,8 @@ def _drop_stop_words_(model):
             todo.extend(s for _, s in m.steps)
         elif isinstance(m, FeatureUnion):
             todo.extend(s for _, s in m.transformer_list)
+        elif hasattr(m, "best_estimator_"):
+            todo.append(m.best_estimator_)
         elif hasattr(m, "stop_words_"):
             try:
                 delattr(m, "stop_words_")
@@ -127,11 +228,16 @@ def worker():
     out.mkdir(parents=True, exist_ok=True)
     versions = {"python": sys.version.split()[0], "scikit-learn": sklearn.__version__,
                 "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
+    only = set(filter(None, os.environ.get("MLSERVE_REL_CASES", "").split(",")))  # e.g. regenerate new cases only
     for name, (make, binary) in _cases(sklearn.__version__).items():
+        if only and name not in only:
+            continue
         data = [(t, y) for t, y in rows if not binary or y != "neutral"]
         x = [t for t, _ in data]
         y = np.asarray([y for _, y in data])  # an array: 1.1.3's CalibratedClassifierCV miscounts a list
         model = make()
+        if hasattr(make, "prefit"):
+            make.prefit(model, x, y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(x, y)

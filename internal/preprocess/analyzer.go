@@ -245,7 +245,7 @@ func (a *Analyzer) spans(ctx context.Context, sc *Scratch) error {
 		return nil
 	}
 	sc.spans = sc.spans[:0]
-	a.tok.tokens(text, func(s, e int) {
+	err := a.tok.tokens(ctx, text, func(s, e int) {
 		if a.stop != nil {
 			if _, ok := a.stop[string(text[s:e])]; ok {
 				return
@@ -253,6 +253,9 @@ func (a *Analyzer) spans(ctx context.Context, sc *Scratch) error {
 		}
 		sc.spans = append(sc.spans, s, e)
 	})
+	if err != nil {
+		return err
+	}
 	return ctx.Err()
 }
 

@@ -5,7 +5,10 @@
 // It holds four groups of parts, shared by every backend:
 //
 //   - Text analysis ([Analyzer]): Python's str.lower, scikit-learn's accent
-//     stripping, token patterns with Python re semantics, stop words, and word,
+//     stripping, token patterns with Python re semantics (Go's RE2 where its
+//     translation is exact, else pyre, a small backtracking matcher of
+//     CPython's sre rules, checked against recorded re.findall output),
+//     stop words, and word,
 //     char and char_wb n-grams.
 //   - Vectorizers ([CountVectorizer], [TfidfVectorizer], [HashingVectorizer])
 //     that map a text to one [Sparse] row, and dense transforms on a row

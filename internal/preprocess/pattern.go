@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -30,6 +31,8 @@ type tokenizer struct {
 	minRun int
 	re     *regexp.Regexp
 	group  bool // findall returns capture group 1
+	// py matches the patterns RE2 cannot reproduce (see pyre).
+	py *pyre
 }
 
 // scanPatterns are the token patterns served by the word-run scanner, with
@@ -44,22 +47,22 @@ func compileTokenPattern(p string) (*tokenizer, error) {
 	if n, ok := scanPatterns[p]; ok {
 		return &tokenizer{minRun: n}, nil
 	}
-	g, err := translatePattern(p)
+	// Python's parser first: it refuses what Python refuses, naming it.
+	py, err := compilePyre(p)
 	if err != nil {
 		return nil, err
 	}
-	re, err := regexp.Compile(g)
+	// RE2 where the translation is exact (and faster); pyre for the rest:
+	// constructs RE2 lacks or reads differently, and patterns that match
+	// the empty string (Python's findall and Go's FindAll differ on empty
+	// matches next to earlier matches).
+	g, err := translatePattern(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrPattern, p, err)
+		return &tokenizer{py: py}, nil
 	}
-	if re.NumSubexp() > 1 {
-		// scikit-learn raises ValueError for more than one group.
-		return nil, fmt.Errorf("%w: %q has %d capturing groups, scikit-learn allows at most one", ErrPattern, p, re.NumSubexp())
-	}
-	if re.MatchString("") {
-		// Python's findall and Go's FindAll differ on empty matches next to
-		// earlier matches.
-		return nil, fmt.Errorf("%w: %q can match the empty string", ErrPattern, p)
+	re, err := regexp.Compile(g)
+	if err != nil || re.NumSubexp() != py.ngroups || re.MatchString("") || py.groupInRepeat {
+		return &tokenizer{py: py}, nil
 	}
 	return &tokenizer{re: re, group: re.NumSubexp() == 1}, nil
 }
@@ -248,7 +251,9 @@ func validRepeat(s string) bool {
 		}
 		return true
 	}
-	if !digits(lo) || !digits(hi) || (lo == "" && !comma) || (lo == "" && hi == "") {
+	// Python reads {,} as {0,} (sre_parse: an empty min is 0, an empty
+	// max unbounded).
+	if !digits(lo) || !digits(hi) || (lo == "" && !comma) {
 		return false
 	}
 	return true
@@ -302,7 +307,11 @@ func (t *tokenizer) appendRuns(spans []int, text []byte) []int {
 }
 
 // tokens calls emit with the [start, end) byte offsets of each token in text.
-func (t *tokenizer) tokens(text []byte, emit func(start, end int)) {
+// Only pyre patterns fail: out of steps, or ctx done.
+func (t *tokenizer) tokens(ctx context.Context, text []byte, emit func(start, end int)) error {
+	if t.py != nil {
+		return t.py.findAll(ctx, text, emit)
+	}
 	if t.minRun > 0 {
 		start, n := -1, 0
 		for i := 0; i < len(text); {
@@ -326,7 +335,7 @@ func (t *tokenizer) tokens(text []byte, emit func(start, end int)) {
 		if start >= 0 && n >= t.minRun {
 			emit(start, len(text))
 		}
-		return
+		return nil
 	}
 	for _, m := range t.re.FindAllSubmatchIndex(text, -1) {
 		if t.group {
@@ -340,4 +349,5 @@ func (t *tokenizer) tokens(text []byte, emit func(start, end int)) {
 			emit(m[0], m[1])
 		}
 	}
+	return nil
 }

@@ -8,8 +8,10 @@ import (
 
 func TestTokenPatternRefused(t *testing.T) {
 	for _, p := range []string{
-		`(?<=a)\w+`, `(?=x)\w`, `(?!x)\w`, `\w+\B`, `(\w)\1`, `(?i)\w+`, `(?x)\w+`, `(?a)\w+`,
-		`\b[a-z]+\b`, `[\W]+`, `[\S]+`, `(\w+) (\w+)`, `\w*`, `a$`, `[abc`, `(?>a)`, `\N{DASH}`,
+		// Lookaround, \B, backreferences, (?i), (?a), \b anywhere, [\W],
+		// [\S], empty matches, $ and atomic groups are matched by pyre now
+		// (TestPyreRecorded); these remain refused.
+		`(?x)\w+`, `(\w+) (\w+)`, `[abc`, `\N{DASH}`, `(?(1)a|b)`, `(?<=a+)b`, `a(?i)b`,
 	} {
 		t.Run(p, func(t *testing.T) {
 			_, err := NewAnalyzer(AnalyzerConfig{TokenPattern: p})

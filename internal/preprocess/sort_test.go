@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -45,7 +46,7 @@ func FuzzAppendRuns(f *testing.F) {
 		for _, minRun := range []int{1, 2} {
 			tk := &tokenizer{minRun: minRun}
 			var want []int
-			tk.tokens([]byte(text), func(s, e int) { want = append(want, s, e) })
+			_ = tk.tokens(context.Background(), []byte(text), func(s, e int) { want = append(want, s, e) })
 			if got := tk.appendRuns(nil, []byte(text)); !slices.Equal(got, want) {
 				t.Fatalf("minRun %d, %q: spans %v, tokens gives %v", minRun, text, got, want)
 			}

@@ -376,10 +376,22 @@ type TfidfTransformer struct {
 	Norm string
 	// SublinearTF replaces tf with 1 + log(tf).
 	SublinearTF bool
+	// Float32 computes in float32 as scikit-learn does on a float32 matrix
+	// (dtype=np.float32), see applyFloat32.
+	Float32 bool
+	// ProductOrder: with Float32, the IDF is applied as scikit-learn ≤1.4
+	// applied it, a sparse product with a diagonal matrix whose result
+	// lists a row's columns in descending order; the sums that follow
+	// (the norm, the classifier's float32 dot product) run in that order.
+	ProductOrder bool
 }
 
 // Apply transforms a row of counts in place.
 func (t *TfidfTransformer) Apply(row *Sparse) {
+	if t.Float32 {
+		t.applyFloat32(row)
+		return
+	}
 	for k, j := range row.Idx {
 		v := row.Val[k]
 		if t.SublinearTF && v != 0 {

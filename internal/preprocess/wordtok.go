@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"context"
 	"fmt"
 	"unicode/utf8"
 )
@@ -111,7 +112,10 @@ func (t *WordTokenizer) each(text string, sc *Scratch, emit func(w []byte)) {
 	t.an.preprocess(text, sc)
 	b := sc.text
 	if !t.whitespace {
-		t.an.tok.tokens(b, func(s, e int) { emit(b[s:e]) })
+		// Only a pyre pattern fails, by running out of steps on a text
+		// that would backtrack catastrophically in Python too; the words
+		// found until then are kept.
+		_ = t.an.tok.tokens(context.Background(), b, func(s, e int) { emit(b[s:e]) })
 		return
 	}
 	start := -1

@@ -160,6 +160,9 @@ CASES = [
 if PassiveAggressiveClassifier is None:  # pragma: no cover
     CASES = [c for c in CASES if "_pa" not in c.name]
 
+from cases_skinert import _cases as _skinert_cases  # noqa: E402  (sk-inert, issue 16)
+CASES += _skinert_cases(Case)
+
 WAY_NAMES = list(WAYS)
 
 

@@ -40,6 +40,14 @@ var classes = map[string][]string{
 	"IsotonicRegression":          {"sklearn.isotonic"},
 	"LabelBinarizer":              {"sklearn.preprocessing._label"},
 	"LabelEncoder":                {"sklearn.preprocessing._label"},
+	"_TemperatureScaling":         {"sklearn.calibration"},
+	"FrozenEstimator":             {"sklearn.frozen._frozen"},
+	"SelectKBest":                 {"sklearn.feature_selection._univariate_selection"},
+	"SelectPercentile":            {"sklearn.feature_selection._univariate_selection"},
+	"GenericUnivariateSelect":     {"sklearn.feature_selection._univariate_selection"},
+	"VarianceThreshold":           {"sklearn.feature_selection._variance_threshold"},
+	"MaxAbsScaler":                {"sklearn.preprocessing._data"},
+	"MinMaxScaler":                {"sklearn.preprocessing._data"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss
@@ -101,5 +109,6 @@ func AllowList() *pickle.AllowList {
 	// as a plain reference.
 	a.Allow("numpy.ma", "MaskedArray", pickle.Type())
 	a.Allow("numpy.ma.core", "MaskedArray", pickle.Type())
+	allowSearchParts(a)
 	return a
 }

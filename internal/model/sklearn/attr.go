@@ -211,7 +211,7 @@ func indexOf(i int, shape []int, n int) string {
 
 // labels renders classes_ as Python's str() would.
 func (o obj) labels() ([]string, error) {
-	v, ok := o.get("classes_")
+	v, ok := classesOf(o)
 	if !ok {
 		return nil, o.errf("missing classes_ (is the estimator fitted?)")
 	}

@@ -32,6 +32,7 @@ type linear struct {
 	rows, nf  int
 	classes   int
 	rule      probaRule
+	f32       bool // float32 coef_: see score32
 }
 
 func (l *linear) nClasses() int       { return l.classes }
@@ -40,6 +41,9 @@ func (l *linear) probabilistic() bool { return l.rule != probaNone }
 func (l *linear) nFeatures() int      { return l.nf }
 
 func (l *linear) score(v *vec, dec, proba []float64) int {
+	if l.f32 && !v.isDense {
+		return l.score32(v, dec, proba)
+	}
 	for k := 0; k < l.rows; k++ {
 		dec[k] = dot(v, l.coef[k*l.nf:(k+1)*l.nf]) + l.intercept[k]
 	}
@@ -229,6 +233,10 @@ type calibratedOne struct {
 	cals     []calibrator
 	classIdx []int // column of each calibrator's class in the output
 	nclasses int
+	// temperature: method="temperature", softmax(beta * logits) of all
+	// classes (temperatureProba) instead of cals.
+	temperature bool
+	beta        float64
 }
 
 // calibrated is CalibratedClassifierCV: the mean of its calibrated
@@ -280,6 +288,16 @@ func (c *calibrated) score(v *vec, _, proba []float64) int {
 		}
 		for k := range tmp {
 			tmp[k] = 0
+		}
+		if m.temperature {
+			temperatureProba(m.beta, preds, m.useProba, tmp)
+			for k, p := range tmp {
+				if p > 1 && p <= 1+1e-5 {
+					p = 1
+				}
+				proba[k] += p
+			}
+			continue
 		}
 		for i, cal := range m.cals {
 			idx := m.classIdx[i]

@@ -19,6 +19,17 @@
 // the text models' classifiers, so its predictions mean the same. Each
 // loader refuses the other's files with an error that says which to use.
 //
+// Files are read as people save them. A saved GridSearchCV or
+// RandomizedSearchCV keeps what it was given and what it tried (scipy.stats
+// distributions, CV splitters, scorers and the metric functions they name,
+// joblib.Memory, candidate estimators that lost): these are allow-listed as
+// inert data that is decoded, never called, and only best_estimator_ is
+// translated; a candidate class reached as a step is still refused by name
+// (search.go, inert_gen.go). CalibratedClassifierCV may wrap whole text
+// pipelines, one per fold, each with its own vocabulary (calibrate.go).
+// Feature selectors are their fitted support masks (selection.go), and
+// dtype=np.float32 vectorizers round as numpy does (float32.go).
+//
 // A model file is untrusted input to a server that serves other models, so
 // LoadContext and LoadVectorsContext hold each file to a budget derived from
 // its size (joblib.Budget, capped by Options.MaxModelBytes) and stop when

@@ -98,6 +98,9 @@ func unsupported(v any) error {
 	name := pickle.Describe(v)
 	if o, ok := v.(*pickle.Object); ok {
 		name = o.Class.Module + "." + o.Class.Name
+		if err := notServed(o); err != nil { // a search's candidate reached as a step
+			return err
+		}
 	}
 	return fmt.Errorf("%w: %s is not supported; supported estimators: %s",
 		model.ErrUnsupported, name, strings.Join(Supported(), ", "))
@@ -115,6 +118,9 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 	}
 	defer leave()
 	t.chain = append(t.chain, o.name())
+	if o.name() == "CalibratedClassifierCV" && calibratedWraps(o) {
+		return t.calibratedPipelines(o)
+	}
 	switch o.name() {
 	case "GridSearchCV", "RandomizedSearchCV":
 		if r, ok := o.get("refit"); ok && r == false {
@@ -521,7 +527,9 @@ func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	tt.Float32 = float32Dtype(o)
 	if tf, ok := asObj(mustGet(o, "_tfidf")); ok {
+		tt.ProductOrder = idfByProduct(tf)
 		if tt.IDF, err = idf(tf, tt.IDF != nil); err != nil {
 			return nil, err
 		}
@@ -683,6 +691,9 @@ func (t *translator) rowStep(v any) (rowStep, error) {
 		}
 		return scaleStep{s}, nil
 	}
+	if r, ok, err := t.selectionStep(o); ok {
+		return r, err
+	}
 	return nil, unsupported(v)
 }
 
@@ -697,6 +708,9 @@ func (t *translator) classifier(v any) (classifier, []string, error) {
 	}
 	defer leave()
 	t.chain = append(t.chain, o.name())
+	if best, ok, err := searchBest(o); ok || err != nil { // a search as the pipeline's last step
+		return t.viaSearch(best, err)
+	}
 	labels, err := o.labels()
 	if err != nil {
 		return nil, nil, err
@@ -708,6 +722,7 @@ func (t *translator) classifier(v any) (classifier, []string, error) {
 			return nil, nil, err
 		}
 		l.rule, err = linearRule(o, len(labels))
+		l.f32 = isFloat32Array(mustGet(o, "coef_"))
 		return l, labels, err
 	case "MultinomialNB", "ComplementNB", "BernoulliNB":
 		nb, err := naiveBayesOf(o, len(labels))
@@ -886,8 +901,8 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 	if err != nil {
 		return nil, err
 	}
-	if method != "sigmoid" && method != "isotonic" {
-		return nil, fmt.Errorf("%w: CalibratedClassifierCV method %q (supported: sigmoid, isotonic)", model.ErrUnsupported, method)
+	if err := checkCalibrationMethod(method); err != nil {
+		return nil, err
 	}
 	est, ok := m.get("estimator")
 	if !ok {
@@ -898,12 +913,21 @@ func (t *translator) calibratedOne(m obj, labels []string, record bool) (*calibr
 	}
 	saved := t.chain
 	t.via = "estimator"
-	base, baseLabels, err := t.classifier(est)
+	base, baseLabels, err := t.classifier(unfrozen(est))
 	if !record {
 		t.chain = saved
 	}
 	if err != nil {
 		return nil, err
+	}
+	return t.calibrators(m, labels, base, baseLabels)
+}
+
+// calibrators reads the calibrators of _CalibratedClassifier m around its
+// translated estimator base.
+func (t *translator) calibrators(m obj, labels []string, base classifier, baseLabels []string) (*calibratedOne, error) {
+	if method, _ := m.str("method", "sigmoid"); method == "temperature" {
+		return temperatureOf(m, labels, base, baseLabels)
 	}
 	one := &calibratedOne{base: base, nclasses: len(labels), useProba: base.nDecision() == 0}
 	pos := make(map[string]int, len(labels))
