@@ -40,6 +40,12 @@ var classes = map[string][]string{
 	"IsotonicRegression":          {"sklearn.isotonic"},
 	"LabelBinarizer":              {"sklearn.preprocessing._label"},
 	"LabelEncoder":                {"sklearn.preprocessing._label"},
+	"OneVsRestClassifier":         {"sklearn.multiclass"},
+	"OneVsOneClassifier":          {"sklearn.multiclass"},
+	"VotingClassifier":            {"sklearn.ensemble._voting"},
+	"StackingClassifier":          {"sklearn.ensemble._stacking"},
+	"LogisticRegressionCV":        {"sklearn.linear_model._logistic"},
+	"RidgeClassifierCV":           {"sklearn.linear_model._ridge"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss
@@ -101,5 +107,6 @@ func AllowList() *pickle.AllowList {
 	// as a plain reference.
 	a.Allow("numpy.ma", "MaskedArray", pickle.Type())
 	a.Allow("numpy.ma.core", "MaskedArray", pickle.Type())
+	allowModels(a)
 	return a
 }

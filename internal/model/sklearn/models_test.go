@@ -1,0 +1,150 @@
+package sklearn
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/pickle"
+)
+
+// modelCases are the fixtures make_skmodels_fixtures.py writes, each
+// named after what it proves; TestModelsParity fails if one is missing.
+var modelCases = []string{
+	"ovr_lr", "ovr_sgd_binary", "ovr_mnb", "ovo_linsvc", "ovo_mnb_binary",
+	"voting_hard_weights", "voting_soft", "stacking_auto", "stacking_passthrough_predict",
+	"lrcv", "ridgecv_binary",
+}
+
+// TestModelsParity loads each meta-estimator, tree, ensemble, kernel and
+// neighbour fixture and compares every text's label, probabilities and
+// decision values with what scikit-learn computed.
+func TestModelsParity(t *testing.T) {
+	var texts []string
+	readJSON(t, "testdata/texts.json", &texts)
+	var exp struct {
+		Version string                  `json:"sklearn_version"`
+		Cases   map[string]expectedCase `json:"cases"`
+	}
+	readJSON(t, "testdata/models/expected.json", &exp)
+	for _, name := range modelCases {
+		t.Run(name, func(t *testing.T) {
+			e, ok := exp.Cases[name]
+			if !ok {
+				t.Fatalf("no expected predictions for %s: rerun make_skmodels_fixtures.py", name)
+			}
+			m, err := Load(filepath.Join("testdata/models", name+".joblib"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(m.Labels(), "|") != strings.Join(e.Classes, "|") {
+				t.Fatalf("labels %q, sklearn %q", m.Labels(), e.Classes)
+			}
+			if m.Info().Probabilistic != (e.Proba != nil) {
+				t.Errorf("probabilistic %v, sklearn has predict_proba %v", m.Info().Probabilistic, e.Proba != nil)
+			}
+			preds, err := m.Predict(context.Background(), texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range preds {
+				var proba, dec []float64
+				if e.Proba != nil {
+					proba = e.Proba[i]
+				}
+				if e.Decision != nil {
+					dec = e.Decision[i]
+				}
+				compare(t, i, texts[i], p, e.Labels[i], proba, dec)
+			}
+		})
+	}
+}
+
+// TestHardVotingConfidence: hard voting has neither probabilities nor
+// decision values; Info says so and the confidence is 1.
+func TestHardVotingConfidence(t *testing.T) {
+	m, err := Load("testdata/models/voting_hard_weights.joblib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Info().Confidence; !strings.HasPrefix(c, "none:") {
+		t.Errorf("confidence text %q", c)
+	}
+	preds, err := m.Predict(context.Background(), []string{"goal match team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := preds[0]; p.Confidence != 1 || p.Decision != nil || p.Probabilities != nil {
+		t.Errorf("prediction %+v", p)
+	}
+}
+
+// TestMetaRefusals: a meta-estimator whose parts do not fit together is
+// refused with an error wrapping the right sentinel and naming the part.
+func TestMetaRefusals(t *testing.T) {
+	lr := func(classes ...any) *pickle.Object {
+		return fakeObj("sklearn.linear_model._logistic", "LogisticRegression", map[string]any{
+			"classes_": list(classes...), "coef_": 1.0, "intercept_": 0.0,
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		o    *pickle.Object
+		err  error
+		msg  string
+	}{
+		{"constant predictor", fakeObj("sklearn.multiclass", "OneVsRestClassifier", map[string]any{
+			"classes_":    list("a", "b", "c"),
+			"estimators_": list(lr(int64(0), int64(1)), fakeObj("sklearn.multiclass", "_ConstantPredictor", nil), lr(int64(0), int64(1))),
+		}), model.ErrUnsupported, "_ConstantPredictor"},
+		{"ovr count", fakeObj("sklearn.multiclass", "OneVsRestClassifier", map[string]any{
+			"classes_":    list("a", "b", "c"),
+			"estimators_": list(lr(int64(0), int64(1))),
+		}), model.ErrInvalid, "1 estimators_ for 3 classes"},
+		{"ovo precomputed", fakeObj("sklearn.multiclass", "OneVsOneClassifier", map[string]any{
+			"classes_": list("a", "b"), "pairwise_indices_": list(int64(1)),
+		}), model.ErrUnsupported, "precomputed kernel"},
+		{"voting kind", fakeObj("sklearn.ensemble._voting", "VotingClassifier", map[string]any{
+			"classes_": list("a", "b"), "voting": "loud",
+		}), model.ErrInvalid, "voting is \"loud\""},
+		{"voting not encoded", fakeObj("sklearn.ensemble._voting", "VotingClassifier", map[string]any{
+			"classes_": list("a", "b"), "voting": "hard",
+			"estimators_": list(lr("a", "b")),
+		}), model.ErrInvalid, "want the encoded 0"},
+		{"stacking no final", fakeObj("sklearn.ensemble._stacking", "StackingClassifier", map[string]any{
+			"classes_": list("a", "b"), "stack_method_": list("decision_function"),
+			"estimators_": list(lr(int64(0), int64(1))),
+		}), model.ErrInvalid, "missing final_estimator_"},
+		{"stacking method", fakeObj("sklearn.ensemble._stacking", "StackingClassifier", map[string]any{
+			"classes_": list("a", "b"), "stack_method_": list("predict_log_proba"),
+			"estimators_": list(lr(int64(0), int64(1))),
+		}), model.ErrInvalid, "predict_log_proba"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &translator{}
+			_, _, err := tr.classifier(tc.o)
+			if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want %v containing %q", err, tc.err, tc.msg)
+			}
+		})
+	}
+}
+
+// fakeObj builds a decoded estimator of class module.name with the given
+// attributes, for refusals no scikit-learn fit writes.
+func fakeObj(module, name string, attrs map[string]any) *pickle.Object {
+	d := pickle.NewDict(len(attrs))
+	for k, v := range attrs {
+		if err := d.Set(k, v); err != nil {
+			panic(err)
+		}
+	}
+	return &pickle.Object{Class: pickle.Global{Module: module, Name: name}, State: d}
+}
+
+// list is a Python list of items.
+func list(items ...any) *pickle.List { return &pickle.List{Items: items} }

@@ -1,0 +1,49 @@
+"""Parity cases for meta-estimators, trees and ensembles, kernel and neighbour models (issue 16, sk-models)."""
+
+from __future__ import annotations
+
+from sklearn.ensemble import StackingClassifier, VotingClassifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegressionCV, RidgeClassifierCV
+from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+
+from cases import Case, _count, _lr, _sgd, _tfidf
+
+CASES = [
+    # --- item 6: meta-estimators
+    Case("spam_ovr_sgd_hinge", lambda: make_pipeline(_tfidf(), OneVsRestClassifier(_sgd("hinge"))), "spam"),
+    Case("spam_ovr_mnb", lambda: make_pipeline(_count(), OneVsRestClassifier(MultinomialNB())), "spam"),
+    Case("sent_ovr_lr", lambda: make_pipeline(_tfidf(), OneVsRestClassifier(_lr(C=5))), "sentiment"),
+    Case("sent_ovr_mnb_int", lambda: make_pipeline(_count(), OneVsRestClassifier(MultinomialNB())), "sentiment", "int"),
+    Case("sent_ovr_linsvc", lambda: make_pipeline(_tfidf(), OneVsRestClassifier(LinearSVC())), "sentiment"),
+    Case("spam_ovo_lr", lambda: make_pipeline(_tfidf(), OneVsOneClassifier(_lr())), "spam"),
+    Case("sent_ovo_linsvc", lambda: make_pipeline(_tfidf(), OneVsOneClassifier(LinearSVC())), "sentiment"),
+    Case("sent_ovo_mnb_object", lambda: make_pipeline(_count(), OneVsOneClassifier(MultinomialNB())), "sentiment", "object"),
+    Case("sent_voting_hard", lambda: make_pipeline(_tfidf(), VotingClassifier([
+        ("lr", _lr()), ("nb", MultinomialNB()), ("sgd", _sgd("hinge"))])), "sentiment"),
+    Case("sent_voting_hard_weights_int", lambda: make_pipeline(_tfidf(), VotingClassifier([
+        ("lr", _lr()), ("nb", MultinomialNB()), ("svc", LinearSVC())], weights=[1, 2.5, 1])), "sentiment", "int"),
+    Case("spam_voting_hard_drop", lambda: make_pipeline(_tfidf(), VotingClassifier([
+        ("lr", _lr()), ("skip", "drop"), ("nb", MultinomialNB()), ("sgd", _sgd("hinge"))], weights=[1, 5, 2, 1])), "spam"),
+    Case("sent_voting_soft", lambda: make_pipeline(_tfidf(), VotingClassifier([
+        ("lr", _lr()), ("nb", MultinomialNB())], voting="soft")), "sentiment"),
+    Case("spam_voting_soft_weights", lambda: make_pipeline(_tfidf(), VotingClassifier([
+        ("lr", _lr()), ("nb", MultinomialNB()),
+        ("cal", CalibratedClassifierCV(LinearSVC(), cv=3))], voting="soft", weights=[2, 1, 0.5])), "spam"),
+    Case("sent_stacking_auto", lambda: make_pipeline(_tfidf(), StackingClassifier([
+        ("lr", _lr()), ("nb", MultinomialNB()), ("svc", LinearSVC())], cv=3)), "sentiment"),
+    Case("spam_stacking_auto", lambda: make_pipeline(_tfidf(), StackingClassifier([
+        ("svc", LinearSVC()), ("nb", MultinomialNB())], cv=3)), "spam"),
+    Case("spam_stacking_passthrough", lambda: make_pipeline(_tfidf(), StackingClassifier([
+        ("svc", LinearSVC()), ("nb", MultinomialNB())], final_estimator=_lr(), passthrough=True, cv=3)), "spam"),
+    Case("sent_stacking_predict_passthrough_object", lambda: make_pipeline(_tfidf(), StackingClassifier([
+        ("sgd", _sgd("hinge")), ("nb", MultinomialNB())], final_estimator=LinearSVC(), stack_method="predict",
+        passthrough=True, cv=3)), "sentiment", "object"),
+    Case("spam_lrcv", lambda: make_pipeline(_tfidf(), LogisticRegressionCV(Cs=3, cv=3, max_iter=2000)), "spam"),
+    Case("sent_lrcv", lambda: make_pipeline(_tfidf(), LogisticRegressionCV(Cs=3, cv=3, max_iter=2000)), "sentiment"),
+    Case("spam_ridgecv", lambda: make_pipeline(_tfidf(), RidgeClassifierCV(alphas=(0.1, 1.0, 10.0))), "spam"),
+    Case("sent_ridgecv_int", lambda: make_pipeline(_tfidf(), RidgeClassifierCV()), "sentiment", "int"),
+]
