@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sklearn.ensemble import StackingClassifier, VotingClassifier
+from sklearn.decomposition import TruncatedSVD
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, StackingClassifier, VotingClassifier
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegressionCV, RidgeClassifierCV
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
@@ -46,4 +48,17 @@ CASES = [
     Case("sent_lrcv", lambda: make_pipeline(_tfidf(), LogisticRegressionCV(Cs=3, cv=3, max_iter=2000)), "sentiment"),
     Case("spam_ridgecv", lambda: make_pipeline(_tfidf(), RidgeClassifierCV(alphas=(0.1, 1.0, 10.0))), "spam"),
     Case("sent_ridgecv_int", lambda: make_pipeline(_tfidf(), RidgeClassifierCV()), "sentiment", "int"),
+    # --- item 7: trees and ensembles, on sparse TF-IDF and after TruncatedSVD
+    Case("spam_tree_tfidf", lambda: make_pipeline(_tfidf(), DecisionTreeClassifier(random_state=0)), "spam"),
+    Case("sent_tree_count_depth_int", lambda: make_pipeline(_count(), DecisionTreeClassifier(max_depth=12, random_state=0)),
+         "sentiment", "int"),
+    Case("sent_extratree_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                                     ExtraTreeClassifier(random_state=0)), "sentiment"),
+    Case("spam_forest_tfidf", lambda: make_pipeline(_tfidf(), RandomForestClassifier(n_estimators=50, random_state=0)), "spam"),
+    Case("sent_forest_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                                  RandomForestClassifier(n_estimators=40, random_state=0)), "sentiment"),
+    Case("sent_extratrees_tfidf_object", lambda: make_pipeline(_tfidf(), ExtraTreesClassifier(n_estimators=40, random_state=0)),
+         "sentiment", "object"),
+    Case("spam_ovr_forest", lambda: make_pipeline(_tfidf(), OneVsRestClassifier(
+        RandomForestClassifier(n_estimators=10, random_state=0))), "spam"),
 ]

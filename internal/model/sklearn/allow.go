@@ -46,6 +46,10 @@ var classes = map[string][]string{
 	"StackingClassifier":          {"sklearn.ensemble._stacking"},
 	"LogisticRegressionCV":        {"sklearn.linear_model._logistic"},
 	"RidgeClassifierCV":           {"sklearn.linear_model._ridge"},
+	"DecisionTreeClassifier":      {"sklearn.tree._classes"},
+	"ExtraTreeClassifier":         {"sklearn.tree._classes"},
+	"RandomForestClassifier":      {"sklearn.ensemble._forest"},
+	"ExtraTreesClassifier":        {"sklearn.ensemble._forest"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

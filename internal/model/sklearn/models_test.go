@@ -17,6 +17,7 @@ var modelCases = []string{
 	"ovr_lr", "ovr_sgd_binary", "ovr_mnb", "ovo_linsvc", "ovo_mnb_binary",
 	"voting_hard_weights", "voting_soft", "stacking_auto", "stacking_passthrough_predict",
 	"lrcv", "ridgecv_binary",
+	"tree_tfidf", "tree_count_depth_binary", "extratree_svd", "forest_tfidf", "forest_svd_binary", "extratrees_count",
 }
 
 // TestModelsParity loads each meta-estimator, tree, ensemble, kernel and
