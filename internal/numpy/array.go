@@ -483,10 +483,10 @@ func half(h uint16) float64 {
 // Field returns the named field of a structured array as an array of its
 // own dtype and the same shape (numpy's a[name]), copying its elements.
 func (a *Array) Field(name string) (*Array, error) {
-	if a.Dtype.Kind != 'V' || a.Dtype.Fields == nil {
+	if a.Dtype.Kind != 'V' || a.Dtype.Fields() == nil {
 		return nil, fmt.Errorf("%w: field %q of a %s array, which is not structured", ErrDtype, name, a.Dtype)
 	}
-	for _, f := range a.Dtype.Fields {
+	for _, f := range a.Dtype.Fields() {
 		if f.Name != name {
 			continue
 		}

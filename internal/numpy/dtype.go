@@ -22,9 +22,18 @@ type Dtype struct {
 	ItemSize int
 	// Order is '<' little-endian, '>' big-endian or '|' not applicable.
 	Order byte
-	// Fields are a structured dtype's named fields in order (Kind 'V'),
-	// nil for any other dtype.
-	Fields []Field
+	// fields are a structured dtype's named fields in order (Kind 'V'),
+	// nil for any other dtype; a pointer keeps Dtype comparable.
+	fields *[]Field
+}
+
+// Fields returns a structured dtype's named fields in order, nil for any
+// other dtype.
+func (d Dtype) Fields() []Field {
+	if d.fields == nil {
+		return nil
+	}
+	return *d.fields
 }
 
 // Field is one named field of a structured dtype: its type and its byte
@@ -81,7 +90,7 @@ func (d *Dtype) SetState(state any) error {
 		if err != nil {
 			return err
 		}
-		d.Fields = fs
+		d.fields = &fs
 	}
 	if d.ItemSize == 1 || d.Kind == 'O' {
 		d.Order = '|'
