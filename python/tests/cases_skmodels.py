@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sklearn.decomposition import TruncatedSVD
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, StackingClassifier, VotingClassifier
+from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier, RandomForestClassifier, StackingClassifier,
+                              VotingClassifier)
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegressionCV, RidgeClassifierCV
@@ -61,4 +62,11 @@ CASES = [
          "sentiment", "object"),
     Case("spam_ovr_forest", lambda: make_pipeline(_tfidf(), OneVsRestClassifier(
         RandomForestClassifier(n_estimators=10, random_state=0))), "spam"),
+    Case("spam_gb_tfidf", lambda: make_pipeline(_tfidf(), GradientBoostingClassifier(n_estimators=40, random_state=0)), "spam"),
+    Case("sent_gb_tfidf_subsample", lambda: make_pipeline(_tfidf(), GradientBoostingClassifier(
+        n_estimators=30, max_depth=2, subsample=0.7, random_state=0)), "sentiment"),
+    Case("sent_gb_svd_int", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                                  GradientBoostingClassifier(n_estimators=30, random_state=0)), "sentiment", "int"),
+    Case("spam_gb_exponential", lambda: make_pipeline(_count(), GradientBoostingClassifier(
+        n_estimators=30, loss="exponential", learning_rate=0.2, random_state=0)), "spam"),
 ]

@@ -50,6 +50,7 @@ var classes = map[string][]string{
 	"ExtraTreeClassifier":         {"sklearn.tree._classes"},
 	"RandomForestClassifier":      {"sklearn.ensemble._forest"},
 	"ExtraTreesClassifier":        {"sklearn.ensemble._forest"},
+	"GradientBoostingClassifier":  {"sklearn.ensemble._gb"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

@@ -10,6 +10,8 @@ func modelClassifier(name string) func(t *translator, o obj, labels []string) (c
 		return (*translator).decisionTree
 	case "RandomForestClassifier", "ExtraTreesClassifier":
 		return (*translator).forest
+	case "GradientBoostingClassifier":
+		return (*translator).gradientBoosting
 	}
 	return nil
 }
@@ -18,4 +20,20 @@ func modelClassifier(name string) func(t *translator, o obj, labels []string) (c
 // a tree's fitted state, rebuilt by calling its class.
 func allowTrees(a *pickle.AllowList) {
 	a.Allow("sklearn.tree._tree", "Tree", pickle.Class())
+	a.Allow("sklearn.tree._classes", "DecisionTreeRegressor", pickle.Class())
+	a.Allow("sklearn.dummy", "DummyClassifier", pickle.Class())
+	a.Allow("sklearn._loss.loss", "ExponentialLoss", pickle.Class())
+	a.Allow("sklearn._loss.link", "HalfLogitLink", pickle.Class())
+	// Cython loss objects with state pickle through a module function
+	// taking (class, checksum, state): data, kept and never called.
+	for _, n := range []string{"CyHalfMultinomialLoss", "CyHalfBinomialLoss", "CyExponentialLoss", "CyHalfSquaredError"} {
+		a.Allow("sklearn._loss._loss", "__pyx_unpickle_"+n, pickle.Class())
+	}
+	// The RandomState a gradient boosting keeps (_rng): its generator's
+	// name and state, never used to predict.
+	a.Allow("numpy.random._pickle", "__randomstate_ctor", pickle.Class())
+	a.Allow("numpy.random._pickle", "__bit_generator_ctor", pickle.Class())
+	a.Allow("numpy.random._pickle", "__generator_ctor", pickle.Class())
+	a.Allow("numpy.random._mt19937", "MT19937", pickle.Type())
+	a.Allow("numpy.random._pcg64", "PCG64", pickle.Type())
 }
