@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sklearn.decomposition import TruncatedSVD
-from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier, RandomForestClassifier, StackingClassifier,
+from sklearn.ensemble import (AdaBoostClassifier, ExtraTreesClassifier, GradientBoostingClassifier, RandomForestClassifier, StackingClassifier,
                               VotingClassifier)
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.calibration import CalibratedClassifierCV
@@ -69,4 +69,9 @@ CASES = [
                                                   GradientBoostingClassifier(n_estimators=30, random_state=0)), "sentiment", "int"),
     Case("spam_gb_exponential", lambda: make_pipeline(_count(), GradientBoostingClassifier(
         n_estimators=30, loss="exponential", learning_rate=0.2, random_state=0)), "spam"),
+    Case("spam_ada_stumps", lambda: make_pipeline(_tfidf(), AdaBoostClassifier(n_estimators=50, random_state=0)), "spam"),
+    Case("sent_ada_tree_object", lambda: make_pipeline(_tfidf(), AdaBoostClassifier(
+        DecisionTreeClassifier(max_depth=3), n_estimators=20, learning_rate=0.5, random_state=0)), "sentiment", "object"),
+    Case("sent_ada_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                               AdaBoostClassifier(n_estimators=30, random_state=0)), "sentiment"),
 ]

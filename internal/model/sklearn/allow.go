@@ -51,6 +51,7 @@ var classes = map[string][]string{
 	"RandomForestClassifier":      {"sklearn.ensemble._forest"},
 	"ExtraTreesClassifier":        {"sklearn.ensemble._forest"},
 	"GradientBoostingClassifier":  {"sklearn.ensemble._gb"},
+	"AdaBoostClassifier":          {"sklearn.ensemble._weight_boosting"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

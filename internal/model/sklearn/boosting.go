@@ -175,3 +175,138 @@ func (g *gradientBoosting) score(v *vec, dec, proba []float64) int {
 	}
 	return argmax(raw)
 }
+
+// adaBoost is AdaBoostClassifier (SAMME): each member's vote for the class
+// it predicts weighs its estimator weight, every other class -w/(K-1);
+// the sum over members, divided by the sum of the weights, is the decision
+// (for two classes, the second column minus the first); probabilities are
+// the softmax of the decision over K-1 (two classes: of ±decision/2).
+type adaBoost struct {
+	est     []classifier
+	vote    [][]int // member i's predicted index → the ensemble's class
+	weights []float64
+	wsum    float64
+	classes int
+	nf      int
+}
+
+func (t *translator) adaBoost(o obj, labels []string) (classifier, error) {
+	if alg, err := o.str("algorithm", "SAMME"); err != nil || alg != "SAMME" && alg != "deprecated" {
+		return nil, fmt.Errorf("%w: AdaBoostClassifier algorithm %q; mlserve serves 'SAMME' (refit with algorithm='SAMME', the only one from scikit-learn 1.6)",
+			model.ErrUnsupported, alg)
+	}
+	cs, ls, err := t.members(o, "estimators_")
+	if err != nil {
+		return nil, err
+	}
+	w, _, err := o.floats("estimator_weights_")
+	if err != nil {
+		return nil, err
+	}
+	if len(w) < len(cs) {
+		return nil, o.errf("estimator_weights_ has %d values for %d estimators_", len(w), len(cs))
+	}
+	a := &adaBoost{est: cs, weights: w[:len(cs)], wsum: pairwiseSum(w), classes: len(labels), nf: cs[0].nFeatures()}
+	if a.wsum == 0 {
+		return nil, o.errf("estimator_weights_ sum to 0")
+	}
+	pos := make(map[string]int, len(labels))
+	for i, l := range labels {
+		pos[l] = i
+	}
+	for i, ml := range ls {
+		v := make([]int, len(ml))
+		for j, l := range ml {
+			k, ok := pos[l]
+			if !ok {
+				return nil, o.errf("estimators_[%d] predicts class %q, not in classes_", i, l)
+			}
+			v[j] = k
+		}
+		a.vote = append(a.vote, v)
+	}
+	return a, nil
+}
+
+func (a *adaBoost) nClasses() int       { return a.classes }
+func (a *adaBoost) probabilistic() bool { return true }
+func (a *adaBoost) nFeatures() int      { return a.nf }
+func (a *adaBoost) nDecision() int {
+	if a.classes == 2 {
+		return 1
+	}
+	return a.classes
+}
+
+func (a *adaBoost) score(v *vec, dec, proba []float64) int {
+	s := newScratch(a.est)
+	n := a.classes
+	pred := make([]float64, n)
+	other := -1 / float64(n-1)
+	for i, c := range a.est {
+		k := a.vote[i][c.score(v, s[i].dec, s[i].proba)]
+		w := a.weights[i]
+		for j := range pred {
+			if j == k {
+				pred[j] += w
+			} else {
+				pred[j] += float64(other * w)
+			}
+		}
+	}
+	for j := range pred {
+		pred[j] /= a.wsum
+	}
+	if n == 2 {
+		d := -pred[0] + pred[1]
+		dec[0] = d
+		if proba != nil {
+			proba[0], proba[1] = -d/2, d/2
+			softmax(proba[:2])
+		}
+		if d > 0 {
+			return 1
+		}
+		return 0
+	}
+	copy(dec, pred)
+	if proba != nil {
+		for j := range pred {
+			proba[j] = pred[j] / float64(n-1)
+		}
+		softmax(proba[:n])
+	}
+	return argmax(pred)
+}
+
+// pairwiseSum is numpy's sum of a float64 array: below 8 values in order;
+// up to 128, eight interleaved partial sums combined pairwise, then the
+// rest; above, the two halves (split at a multiple of 8) summed so.
+func pairwiseSum(x []float64) float64 {
+	n := len(x)
+	switch {
+	case n < 8:
+		var s float64
+		for _, v := range x {
+			s += v
+		}
+		return s
+	case n <= 128:
+		var r [8]float64
+		copy(r[:], x[:8])
+		i := 8
+		for ; i < n-n%8; i += 8 {
+			for j := range r {
+				r[j] += x[i+j]
+			}
+		}
+		s := (r[0] + r[1]) + (r[2] + r[3]) + ((r[4] + r[5]) + (r[6] + r[7]))
+		for ; i < n; i++ {
+			s += x[i]
+		}
+		return s
+	}
+	m := n / 2
+	m -= m % 8
+	return pairwiseSum(x[:m]) + pairwiseSum(x[m:])
+}

@@ -12,6 +12,8 @@ func modelClassifier(name string) func(t *translator, o obj, labels []string) (c
 		return (*translator).forest
 	case "GradientBoostingClassifier":
 		return (*translator).gradientBoosting
+	case "AdaBoostClassifier":
+		return (*translator).adaBoost
 	}
 	return nil
 }
