@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sklearn.decomposition import TruncatedSVD
-from sklearn.ensemble import (AdaBoostClassifier, ExtraTreesClassifier, GradientBoostingClassifier, RandomForestClassifier, StackingClassifier,
+from sklearn.ensemble import (AdaBoostClassifier, ExtraTreesClassifier, HistGradientBoostingClassifier, GradientBoostingClassifier, RandomForestClassifier, StackingClassifier,
                               VotingClassifier)
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.calibration import CalibratedClassifierCV
@@ -74,4 +74,9 @@ CASES = [
         DecisionTreeClassifier(max_depth=3), n_estimators=20, learning_rate=0.5, random_state=0)), "sentiment", "object"),
     Case("sent_ada_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
                                                AdaBoostClassifier(n_estimators=30, random_state=0)), "sentiment"),
+    Case("spam_hgb_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(40, random_state=0),
+                                               HistGradientBoostingClassifier(max_iter=60, random_state=0)), "spam"),
+    Case("sent_hgb_svd_early_int", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                                         HistGradientBoostingClassifier(max_iter=100, early_stopping=True,
+                                                                                        random_state=0)), "sentiment", "int"),
 ]

@@ -310,3 +310,190 @@ func pairwiseSum(x []float64) float64 {
 	m -= m % 8
 	return pairwiseSum(x[:m]) + pairwiseSum(x[m:])
 }
+
+// histGradientBoosting is HistGradientBoostingClassifier on dense rows
+// (it takes no sparse input: in a text pipeline it follows a TruncatedSVD
+// or another dense step). Raw predictions start at _baseline_prediction
+// and add each iteration's TreePredictor leaf value (the learning rate is
+// already in it); a split compares the float64 feature with num_threshold,
+// a NaN going the node's missing_go_to_left way.
+type histGradientBoosting struct {
+	iters    [][]*histTree // n_iter × K
+	baseline []float64
+	classes  int
+	nf       int
+}
+
+// histTree is one TreePredictor's nodes.
+type histTree struct {
+	value     []float64
+	feature   []int32
+	threshold []float64
+	left      []int32
+	right     []int32
+	leaf      []bool
+	nanLeft   []bool
+}
+
+func (h *histTree) predict(x []float64) float64 {
+	n := int32(0)
+	for !h.leaf[n] {
+		v := x[h.feature[n]]
+		switch {
+		case v != v: // NaN
+			if h.nanLeft[n] {
+				n = h.left[n]
+			} else {
+				n = h.right[n]
+			}
+		case v <= h.threshold[n]:
+			n = h.left[n]
+		default:
+			n = h.right[n]
+		}
+	}
+	return h.value[n]
+}
+
+func (t *translator) histGradientBoosting(o obj, labels []string) (classifier, error) {
+	nf, err := o.integer("n_features_in_", -1)
+	if err != nil || nf < 0 {
+		return nil, o.errf("missing n_features_in_ (is it fitted?)")
+	}
+	if p, ok := o.get("_preprocessor"); ok && p != nil {
+		return nil, fmt.Errorf("%w: HistGradientBoostingClassifier with categorical features (a _preprocessor) takes a data frame, not text features", model.ErrUnsupported)
+	}
+	k := len(labels)
+	if k == 2 {
+		k = 1
+	}
+	h := &histGradientBoosting{classes: len(labels), nf: nf}
+	if h.baseline, _, err = o.floats("_baseline_prediction"); err != nil {
+		return nil, err
+	}
+	if len(h.baseline) != k {
+		return nil, o.errf("_baseline_prediction has %d values, want %d", len(h.baseline), k)
+	}
+	pv, _ := o.get("_predictors")
+	pl, ok := pv.(*pickle.List)
+	if !ok || len(pl.Items) == 0 {
+		return nil, o.errf("_predictors is %s, want a list of iterations", pickle.Describe(pv))
+	}
+	for i, it := range pl.Items {
+		il, ok := it.(*pickle.List)
+		if !ok || len(il.Items) != k {
+			return nil, o.errf("_predictors[%d] is %s, want %d predictors", i, pickle.Describe(it), k)
+		}
+		var iter []*histTree
+		for j, p := range il.Items {
+			po, ok := asObj(p)
+			if !ok || po.name() != "TreePredictor" {
+				return nil, o.errf("_predictors[%d][%d] is %s, want a TreePredictor", i, j, pickle.Describe(p))
+			}
+			ht, err := histTreeOf(po, nf)
+			if err != nil {
+				return nil, err
+			}
+			iter = append(iter, ht)
+		}
+		h.iters = append(h.iters, iter)
+	}
+	return h, nil
+}
+
+// histTreeOf reads a TreePredictor's nodes (PREDICTOR_RECORD_DTYPE),
+// refusing categorical splits and children that do not come after their
+// parent (the grower numbers nodes so; it bounds every walk).
+func histTreeOf(po obj, nf int) (*histTree, error) {
+	nv, _ := po.get("nodes")
+	na, ok := nv.(*numpy.Array)
+	if !ok {
+		return nil, po.errf("nodes is %s", pickle.Describe(nv))
+	}
+	field := func(name string) ([]float64, error) {
+		f, err := na.Field(name)
+		if err != nil {
+			return nil, po.errf("nodes: %v", err)
+		}
+		v, err := f.Float64s()
+		if err != nil {
+			return nil, po.errf("nodes[%q]: %v", name, err)
+		}
+		return v, nil
+	}
+	cols := map[string][]float64{}
+	for _, name := range []string{"value", "feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "is_categorical"} {
+		v, err := field(name)
+		if err != nil {
+			return nil, err
+		}
+		cols[name] = v
+	}
+	n := len(cols["value"])
+	if n == 0 {
+		return nil, po.errf("no nodes")
+	}
+	h := &histTree{value: cols["value"], threshold: cols["num_threshold"],
+		feature: make([]int32, n), left: make([]int32, n), right: make([]int32, n), leaf: make([]bool, n), nanLeft: make([]bool, n)}
+	for i := 0; i < n; i++ {
+		h.leaf[i] = cols["is_leaf"][i] != 0
+		h.nanLeft[i] = cols["missing_go_to_left"][i] != 0
+		if h.leaf[i] {
+			if err := po.finite("nodes.value", h.value[i:i+1], nil, false); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if cols["is_categorical"][i] != 0 {
+			return nil, fmt.Errorf("%w: HistGradientBoostingClassifier with a categorical split (node %d); text features are numeric", model.ErrUnsupported, i)
+		}
+		f, l, r := cols["feature_idx"][i], cols["left"][i], cols["right"][i]
+		if f < 0 || f >= float64(nf) || l <= float64(i) || r <= float64(i) || l >= float64(n) || r >= float64(n) {
+			return nil, po.errf("node %d splits on feature %v into %v and %v, of %d nodes and %d features", i, f, l, r, n, nf)
+		}
+		if h.threshold[i] != h.threshold[i] {
+			return nil, po.errf("node %d has a NaN threshold", i)
+		}
+		h.feature[i], h.left[i], h.right[i] = int32(f), int32(l), int32(r)
+	}
+	return h, nil
+}
+
+func (h *histGradientBoosting) nClasses() int       { return h.classes }
+func (h *histGradientBoosting) nDecision() int      { return len(h.baseline) }
+func (h *histGradientBoosting) probabilistic() bool { return true }
+func (h *histGradientBoosting) nFeatures() int      { return h.nf }
+
+func (h *histGradientBoosting) score(v *vec, dec, proba []float64) int {
+	x := v.dense
+	if !v.isDense {
+		// Not reached from a text pipeline's translation (dense steps
+		// only), kept total: the row expanded.
+		x = make([]float64, h.nf)
+		for k, j := range v.sp.Idx {
+			x[j] = v.sp.Val[k]
+		}
+	}
+	raw := dec[:len(h.baseline)]
+	copy(raw, h.baseline)
+	for _, it := range h.iters {
+		for k, tr := range it {
+			raw[k] += tr.predict(x)
+		}
+	}
+	if len(raw) == 1 {
+		if proba != nil {
+			p := expit(raw[0])
+			proba[0], proba[1] = 1-p, p
+		}
+		if raw[0] > 0 {
+			return 1
+		}
+		return 0
+	}
+	if proba != nil {
+		copy(proba, raw)
+		softmax(proba[:h.classes])
+	}
+	return argmax(raw)
+}

@@ -14,6 +14,8 @@ func modelClassifier(name string) func(t *translator, o obj, labels []string) (c
 		return (*translator).gradientBoosting
 	case "AdaBoostClassifier":
 		return (*translator).adaBoost
+	case "HistGradientBoostingClassifier":
+		return (*translator).histGradientBoosting
 	}
 	return nil
 }
@@ -38,4 +40,9 @@ func allowTrees(a *pickle.AllowList) {
 	a.Allow("numpy.random._pickle", "__generator_ctor", pickle.Class())
 	a.Allow("numpy.random._mt19937", "MT19937", pickle.Type())
 	a.Allow("numpy.random._pcg64", "PCG64", pickle.Type())
+	a.Allow("numpy.random.bit_generator", "SeedSequence", pickle.Type())
+	a.Allow("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence", pickle.Class())
+	hgb := "sklearn.ensemble._hist_gradient_boosting."
+	a.Allow(hgb+"predictor", "TreePredictor", pickle.Class())
+	a.Allow(hgb+"binning", "_BinMapper", pickle.Class())
 }

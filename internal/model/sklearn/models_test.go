@@ -18,7 +18,7 @@ var modelCases = []string{
 	"voting_hard_weights", "voting_soft", "stacking_auto", "stacking_passthrough_predict",
 	"lrcv", "ridgecv_binary",
 	"tree_tfidf", "tree_count_depth_binary", "extratree_svd", "forest_tfidf", "forest_svd_binary", "extratrees_count",
-	"gb_tfidf", "gb_svd_binary_subsample", "gb_exponential_zero", "ada_stumps", "ada_tree_binary", "ada_mnb_int",
+	"gb_tfidf", "gb_svd_binary_subsample", "gb_exponential_zero", "ada_stumps", "ada_tree_binary", "ada_mnb_int", "hgb_svd", "hgb_svd_binary_early",
 }
 
 // TestModelsParity loads each meta-estimator, tree, ensemble, kernel and
