@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegressionCV, RidgeClassifierCV
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, LinearSVC, NuSVC
 
 from cases import Case, _count, _lr, _sgd, _tfidf
 
@@ -79,4 +79,14 @@ CASES = [
     Case("sent_hgb_svd_early_int", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
                                                          HistGradientBoostingClassifier(max_iter=100, early_stopping=True,
                                                                                         random_state=0)), "sentiment", "int"),
+    # --- item 8: kernel and other models
+    Case("spam_svc_rbf", lambda: make_pipeline(_tfidf(), SVC()), "spam"),
+    Case("spam_svc_linear_proba", lambda: make_pipeline(_tfidf(), SVC(kernel="linear", probability=True, random_state=0)), "spam"),
+    Case("sent_svc_rbf_proba", lambda: make_pipeline(_tfidf(), SVC(C=10, probability=True, random_state=0)), "sentiment"),
+    Case("sent_svc_poly_ovo_int", lambda: make_pipeline(_tfidf(), SVC(kernel="poly", degree=3, coef0=1,
+                                                                      decision_function_shape="ovo")), "sentiment", "int"),
+    Case("sent_svc_sigmoid_svd_ties", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                                            SVC(kernel="sigmoid", break_ties=True)), "sentiment"),
+    Case("sent_nusvc_rbf_proba_object", lambda: make_pipeline(_tfidf(), NuSVC(nu=0.3, probability=True, random_state=0)),
+         "sentiment", "object"),
 ]

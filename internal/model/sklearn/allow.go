@@ -53,6 +53,8 @@ var classes = map[string][]string{
 	"GradientBoostingClassifier":     {"sklearn.ensemble._gb"},
 	"AdaBoostClassifier":             {"sklearn.ensemble._weight_boosting"},
 	"HistGradientBoostingClassifier": {"sklearn.ensemble._hist_gradient_boosting.gradient_boosting"},
+	"SVC":                            {"sklearn.svm._classes"},
+	"NuSVC":                          {"sklearn.svm._classes"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

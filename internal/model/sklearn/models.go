@@ -16,6 +16,8 @@ func modelClassifier(name string) func(t *translator, o obj, labels []string) (c
 		return (*translator).adaBoost
 	case "HistGradientBoostingClassifier":
 		return (*translator).histGradientBoosting
+	case "SVC", "NuSVC":
+		return (*translator).svc
 	}
 	return nil
 }
