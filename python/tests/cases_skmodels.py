@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegressionCV, RidgeClassifierCV
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
+from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC, NuSVC
 
 from cases import Case, _count, _lr, _sgd, _tfidf
@@ -89,4 +90,10 @@ CASES = [
                                                             SVC(kernel="sigmoid", break_ties=True)), "sentiment"),
     Case("sent_nusvc_rbf_proba_object", lambda: make_pipeline(_tfidf(), NuSVC(nu=0.3, probability=True, random_state=0)),
          "sentiment", "object"),
+    Case("spam_mlp_relu", lambda: make_pipeline(_tfidf(), MLPClassifier(hidden_layer_sizes=(32,), max_iter=60,
+                                                                         random_state=0)), "spam"),
+    Case("sent_mlp_tanh_2layers", lambda: make_pipeline(_tfidf(), MLPClassifier(hidden_layer_sizes=(24, 12), activation="tanh",
+                                                                                max_iter=60, random_state=0)), "sentiment"),
+    Case("sent_mlp_svd_logistic_int", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0), MLPClassifier(
+        hidden_layer_sizes=(16,), activation="logistic", max_iter=200, random_state=0)), "sentiment", "int"),
 ]

@@ -55,6 +55,7 @@ var classes = map[string][]string{
 	"HistGradientBoostingClassifier": {"sklearn.ensemble._hist_gradient_boosting.gradient_boosting"},
 	"SVC":                            {"sklearn.svm._classes"},
 	"NuSVC":                          {"sklearn.svm._classes"},
+	"MLPClassifier":                  {"sklearn.neural_network._multilayer_perceptron"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

@@ -18,6 +18,8 @@ func modelClassifier(name string) func(t *translator, o obj, labels []string) (c
 		return (*translator).histGradientBoosting
 	case "SVC", "NuSVC":
 		return (*translator).svc
+	case "MLPClassifier":
+		return (*translator).mlp
 	}
 	return nil
 }
@@ -44,6 +46,9 @@ func allowTrees(a *pickle.AllowList) {
 	a.Allow("numpy.random._pcg64", "PCG64", pickle.Type())
 	a.Allow("numpy.random.bit_generator", "SeedSequence", pickle.Type())
 	a.Allow("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence", pickle.Class())
+	// An MLP keeps its optimizer's state (moments, velocities): data.
+	a.Allow("sklearn.neural_network._stochastic_optimizers", "AdamOptimizer", pickle.Class())
+	a.Allow("sklearn.neural_network._stochastic_optimizers", "SGDOptimizer", pickle.Class())
 	hgb := "sklearn.ensemble._hist_gradient_boosting."
 	a.Allow(hgb+"predictor", "TreePredictor", pickle.Class())
 	a.Allow(hgb+"binning", "_BinMapper", pickle.Class())

@@ -20,6 +20,7 @@ var modelCases = []string{
 	"tree_tfidf", "tree_count_depth_binary", "extratree_svd", "forest_tfidf", "forest_svd_binary", "extratrees_count",
 	"gb_tfidf", "gb_svd_binary_subsample", "gb_exponential_zero", "ada_stumps", "ada_tree_binary", "ada_mnb_int", "hgb_svd", "hgb_svd_binary_early",
 	"svc_rbf", "svc_linear_ovo_proba", "svc_poly_binary_proba", "svc_sigmoid_svd_ties", "nusvc_rbf_proba",
+	"mlp_relu", "mlp_tanh_2layers_binary", "mlp_logistic_svd_int",
 }
 
 // TestModelsParity loads each meta-estimator, tree, ensemble, kernel and
