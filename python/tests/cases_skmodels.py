@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegressionCV, RidgeClassifierCV
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
+from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC, NuSVC
 
@@ -96,4 +97,16 @@ CASES = [
                                                                                 max_iter=60, random_state=0)), "sentiment"),
     Case("sent_mlp_svd_logistic_int", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0), MLPClassifier(
         hidden_layer_sizes=(16,), activation="logistic", max_iter=200, random_state=0)), "sentiment", "int"),
+    # KNeighbors on sparse rows with uniform weights is left out: scikit-learn breaks ties at the k-th
+    # distance with numpy's argpartition, which differs between CPUs (see TestKNeighborsSparseParity).
+    Case("spam_knn_distance", lambda: make_pipeline(_tfidf(), KNeighborsClassifier(n_neighbors=7, weights="distance")), "spam"),
+    Case("sent_knn_svd_brute", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                                     KNeighborsClassifier(n_neighbors=9, algorithm="brute")), "sentiment"),
+    Case("sent_knn_svd_kdtree_distance", lambda: make_pipeline(_tfidf(), TruncatedSVD(20, random_state=0),
+                                                               KNeighborsClassifier(weights="distance", algorithm="kd_tree")),
+         "sentiment"),
+    Case("spam_centroid", lambda: make_pipeline(_tfidf(), NearestCentroid()), "spam"),
+    Case("sent_centroid_priors_int", lambda: make_pipeline(_tfidf(), NearestCentroid(priors="empirical")), "sentiment", "int"),
+    Case("sent_centroid_manhattan_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
+                                                              NearestCentroid(metric="manhattan")), "sentiment"),
 ]

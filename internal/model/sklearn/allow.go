@@ -56,6 +56,8 @@ var classes = map[string][]string{
 	"SVC":                            {"sklearn.svm._classes"},
 	"NuSVC":                          {"sklearn.svm._classes"},
 	"MLPClassifier":                  {"sklearn.neural_network._multilayer_perceptron"},
+	"KNeighborsClassifier":           {"sklearn.neighbors._classification"},
+	"NearestCentroid":                {"sklearn.neighbors._nearest_centroid"},
 }
 
 // inert are classes that occur inside supported estimators (SGD loss

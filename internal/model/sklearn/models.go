@@ -20,6 +20,10 @@ func modelClassifier(name string) func(t *translator, o obj, labels []string) (c
 		return (*translator).svc
 	case "MLPClassifier":
 		return (*translator).mlp
+	case "KNeighborsClassifier":
+		return (*translator).kNeighbors
+	case "NearestCentroid":
+		return (*translator).nearestCentroid
 	}
 	return nil
 }
@@ -49,6 +53,15 @@ func allowTrees(a *pickle.AllowList) {
 	// An MLP keeps its optimizer's state (moments, velocities): data.
 	a.Allow("sklearn.neural_network._stochastic_optimizers", "AdamOptimizer", pickle.Class())
 	a.Allow("sklearn.neural_network._stochastic_optimizers", "SGDOptimizer", pickle.Class())
+	// A KNeighborsClassifier fitted with a KD or ball tree carries the
+	// tree and its metric: data (mlserve searches _fit_X by brute force).
+	for _, m := range []string{"sklearn.neighbors._kd_tree", "sklearn.neighbors._ball_tree", "sklearn.metrics._dist_metrics"} {
+		a.Allow(m, "newObj", pickle.Class())
+	}
+	a.Allow("sklearn.neighbors._kd_tree", "KDTree", pickle.Type())
+	a.Allow("sklearn.neighbors._ball_tree", "BallTree", pickle.Type())
+	a.Allow("sklearn.metrics._dist_metrics", "EuclideanDistance64", pickle.Type())
+	a.Allow("sklearn.metrics._dist_metrics", "EuclideanDistance", pickle.Type())
 	hgb := "sklearn.ensemble._hist_gradient_boosting."
 	a.Allow(hgb+"predictor", "TreePredictor", pickle.Class())
 	a.Allow(hgb+"binning", "_BinMapper", pickle.Class())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,6 +22,7 @@ var modelCases = []string{
 	"gb_tfidf", "gb_svd_binary_subsample", "gb_exponential_zero", "ada_stumps", "ada_tree_binary", "ada_mnb_int", "hgb_svd", "hgb_svd_binary_early",
 	"svc_rbf", "svc_linear_ovo_proba", "svc_poly_binary_proba", "svc_sigmoid_svd_ties", "nusvc_rbf_proba",
 	"mlp_relu", "mlp_tanh_2layers_binary", "mlp_logistic_svd_int",
+	"knn_distance_binary", "knn_brute_svd", "knn_kdtree_svd_int", "centroid", "centroid_binary_priors", "centroid_manhattan_svd",
 }
 
 // TestModelsParity loads each meta-estimator, tree, ensemble, kernel and
@@ -64,6 +66,57 @@ func TestModelsParity(t *testing.T) {
 				}
 				compare(t, i, texts[i], p, e.Labels[i], proba, dec)
 			}
+		})
+	}
+}
+
+// TestKNeighborsSparseParity: on sparse rows scikit-learn takes the k
+// nearest through numpy's argpartition, whose choice among rows exactly
+// as far as the k-th depends on the CPU (AVX-512 selection or
+// introselect); mlserve keeps the earliest such rows, as scikit-learn's
+// ArgKmin does on dense rows. Every text without a tie at the k-th
+// distance must match exactly, and most texts have none.
+func TestKNeighborsSparseParity(t *testing.T) {
+	var texts []string
+	readJSON(t, "testdata/texts.json", &texts)
+	var exp struct {
+		Cases map[string]expectedCase `json:"cases"`
+	}
+	readJSON(t, "testdata/models/expected.json", &exp)
+	for _, name := range []string{"knn_uniform", "knn_distance_binary"} {
+		t.Run(name, func(t *testing.T) {
+			e := exp.Cases[name]
+			m, err := Load(filepath.Join("testdata/models", name+".joblib"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			kn := m.clf.(*kNeighbors)
+			preds, err := m.Predict(context.Background(), texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compared := 0
+			for i, p := range preds {
+				var v vec
+				if err := m.feat.featurize(context.Background(), texts[i], &v); err != nil {
+					t.Fatal(err)
+				}
+				xx := sqNorm(&v)
+				d := make([]float64, len(kn.fit))
+				for j, r := range kn.fit {
+					d[j] = kn.dist2(&v, xx, r)
+				}
+				slices.Sort(d)
+				if d[kn.k-1] == d[kn.k] {
+					continue // a tie at the k-th distance
+				}
+				compared++
+				compare(t, i, texts[i], p, e.Labels[i], e.Proba[i], nil)
+			}
+			if compared < len(texts)/3 {
+				t.Errorf("only %d of %d texts without a tie at the k-th distance", compared, len(texts))
+			}
+			t.Logf("%d of %d texts compared", compared, len(texts))
 		})
 	}
 }

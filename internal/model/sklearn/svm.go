@@ -3,6 +3,7 @@ package sklearn
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/numpy"
@@ -90,7 +91,17 @@ func matrixRows(o obj, name string) ([]row, int, error) {
 			for k := csr.Indptr[r]; k < csr.Indptr[r+1]; k++ {
 				x.idx = append(x.idx, int32(csr.Indices[k]))
 				x.val = append(x.val, csr.Data[k])
-				x.sq += csr.Data[k] * csr.Data[k]
+				x.sq += csr.Data[k] * csr.Data[k] // in stored order, as csr_row_norms sums
+			}
+			// A stored matrix need not have sorted indices (a TF-IDF
+			// product's often has not); dotRow merges sorted rows.
+			if !sort.SliceIsSorted(x.idx, func(i, j int) bool { return x.idx[i] < x.idx[j] }) {
+				sort.Sort(byIndex(x))
+			}
+			for k := 1; k < len(x.idx); k++ {
+				if x.idx[k] == x.idx[k-1] {
+					return nil, 0, o.errf("%s row %d holds column %d twice", name, r, x.idx[k])
+				}
 			}
 			rows = append(rows, x)
 		}
@@ -462,4 +473,14 @@ func couple(r []float64, n int, p []float64) {
 			}
 		}
 	}
+}
+
+// byIndex sorts a row's entries by column.
+type byIndex row
+
+func (r byIndex) Len() int           { return len(r.idx) }
+func (r byIndex) Less(i, j int) bool { return r.idx[i] < r.idx[j] }
+func (r byIndex) Swap(i, j int) {
+	r.idx[i], r.idx[j] = r.idx[j], r.idx[i]
+	r.val[i], r.val[j] = r.val[j], r.val[i]
 }
