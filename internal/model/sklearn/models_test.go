@@ -1,8 +1,12 @@
 package sklearn
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -232,4 +236,39 @@ func TestPairwiseSum(t *testing.T) {
 			t.Errorf("n=%d: %x, numpy %x", tc.n, got, tc.want)
 		}
 	}
+}
+
+// FuzzLoadModels feeds mutated meta-estimator, tree, ensemble, kernel and
+// neighbour files (seeded uncompressed, so that mutations reach the
+// estimators rather than the zlib stream): loading may fail, never panic
+// nor hang, and a model that loads must predict.
+func FuzzLoadModels(f *testing.F) {
+	files, _ := filepath.Glob("testdata/models/*.joblib")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		zr, err := zlib.NewReader(bytes.NewReader(b))
+		if err != nil {
+			f.Fatal(err)
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(raw) < 40000 {
+			f.Add(raw)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := LoadReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		preds, err := m.Predict(context.Background(), []string{"goal café server", ""})
+		if err == nil && len(preds) != 2 {
+			t.Fatalf("%d predictions", len(preds))
+		}
+	})
 }
