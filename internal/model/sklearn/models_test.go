@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/numpy"
 	"github.com/mlserve/mlserve/internal/pickle"
 )
 
@@ -271,4 +274,99 @@ func FuzzLoadModels(f *testing.F) {
 			t.Fatalf("%d predictions", len(preds))
 		}
 	})
+}
+
+// TestTreeRefusals corrupts a real tree's node records and checks each
+// corruption is refused with model.ErrInvalid naming it, rather than
+// walked: a child that is not after its parent (a loop), a feature out of
+// range, a NaN threshold.
+func TestTreeRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		field string
+		value uint64
+		want  string
+	}{
+		{"loop", "left_child", 0, "want two later nodes"},
+		{"child past the end", "right_child", 1 << 40, "holds"},
+		{"feature out of range", "feature", 1 << 20, "splits on feature"},
+		{"NaN threshold", "threshold", math.Float64bits(math.NaN()), "NaN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := os.Open("testdata/models/tree_tfidf.joblib")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			v, err := decode(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps, err := pipelineSteps(obj{v.(*pickle.Object)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree := obj{steps[1].(*pickle.Object)}
+			ts, _ := tree.get("tree_")
+			nodes, _ := obj{ts.(*pickle.Object)}.get("nodes")
+			na := nodes.(*numpy.Array)
+			var off int
+			for _, fd := range na.Dtype.Fields() {
+				if fd.Name == tc.field {
+					off = fd.Offset
+				}
+			}
+			binary.LittleEndian.PutUint64(na.Raw()[off:], tc.value) // node 0, a split
+			_, err = decisionTreeOf(tree, 3)
+			if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrInvalid containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestModelRefusals: a tree, kernel or neighbour model configured in a way
+// mlserve does not serve is refused with model.ErrUnsupported, naming the
+// setting and what is served instead.
+func TestModelRefusals(t *testing.T) {
+	ab := list("a", "b")
+	for _, tc := range []struct {
+		name string
+		o    *pickle.Object
+		want string
+	}{
+		{"svc precomputed", fakeObj("sklearn.svm._classes", "SVC", map[string]any{"classes_": ab, "kernel": "precomputed"}), "precomputed"},
+		{"svc callable", fakeObj("sklearn.svm._classes", "SVC", map[string]any{"classes_": ab, "kernel": pickle.Global{Module: "__main__", Name: "k"}}), "callable kernel"},
+		{"adaboost SAMME.R", fakeObj("sklearn.ensemble._weight_boosting", "AdaBoostClassifier", map[string]any{"classes_": ab, "algorithm": "SAMME.R"}), "SAMME.R"},
+		{"knn cosine", fakeObj("sklearn.neighbors._classification", "KNeighborsClassifier", map[string]any{"classes_": ab, "effective_metric_": "cosine"}), "cosine"},
+		{"gb init", fakeObj("sklearn.ensemble._gb", "GradientBoostingClassifier", map[string]any{"classes_": ab, "n_features_in_": int64(3),
+			"learning_rate": 0.1, "init_": fakeObj("sklearn.linear_model._logistic", "LogisticRegression", nil)}), "init_"},
+		{"gb huber", fakeObj("sklearn.ensemble._gb", "GradientBoostingClassifier", map[string]any{"classes_": ab, "n_features_in_": int64(3), "loss": "huber"}), "huber"},
+		{"mlp multilabel", fakeObj("sklearn.neural_network._multilayer_perceptron", "MLPClassifier", map[string]any{"classes_": list("a", "b", "c"),
+			"out_activation_": "logistic"}), "multilabel"},
+		{"hgb categorical", fakeObj("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", "HistGradientBoostingClassifier", map[string]any{
+			"classes_": ab, "n_features_in_": int64(3), "_preprocessor": fakeObj("sklearn.compose._column_transformer", "ColumnTransformer", nil)}), "categorical"},
+		{"centroid cosine", fakeObj("sklearn.neighbors._nearest_centroid", "NearestCentroid", map[string]any{"classes_": ab, "metric": "cosine",
+			"centroids_": mustArray(t, []float64{1, 0, 0, 1}, 2, 2)}), "cosine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := (&translator{}).classifier(tc.o)
+			if !errors.Is(err, model.ErrUnsupported) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrUnsupported containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// mustArray is a float64 numpy array of the given shape.
+func mustArray(t *testing.T, vals []float64, shape ...int) *numpy.Array {
+	raw := make([]byte, 8*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+	}
+	a, err := numpy.NewArray(numpy.Dtype{Kind: 'f', ItemSize: 8, Order: '<'}, shape, false, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
