@@ -77,9 +77,9 @@ CASES = [
     Case("sent_ada_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
                                                AdaBoostClassifier(n_estimators=30, random_state=0)), "sentiment"),
     Case("spam_hgb_svd", lambda: make_pipeline(_tfidf(), TruncatedSVD(40, random_state=0),
-                                               HistGradientBoostingClassifier(max_iter=60, random_state=0)), "spam"),
+                                               HistGradientBoostingClassifier(max_iter=25, random_state=0)), "spam"),
     Case("sent_hgb_svd_early_int", lambda: make_pipeline(_tfidf(), TruncatedSVD(30, random_state=0),
-                                                         HistGradientBoostingClassifier(max_iter=100, early_stopping=True,
+                                                         HistGradientBoostingClassifier(max_iter=30, early_stopping=True,
                                                                                         random_state=0)), "sentiment", "int"),
     # --- item 8: kernel and other models
     Case("spam_svc_rbf", lambda: make_pipeline(_tfidf(), SVC()), "spam"),
