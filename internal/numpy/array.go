@@ -479,3 +479,27 @@ func half(h uint16) float64 {
 	}
 	return sign * math.Ldexp(1+frac/1024, exp-15)
 }
+
+// Field returns the named field of a structured array as an array of its
+// own dtype and the same shape (numpy's a[name]), copying its elements.
+func (a *Array) Field(name string) (*Array, error) {
+	if a.Dtype.Kind != 'V' || a.Dtype.Fields() == nil {
+		return nil, fmt.Errorf("%w: field %q of a %s array, which is not structured", ErrDtype, name, a.Dtype)
+	}
+	for _, f := range a.Dtype.Fields() {
+		if f.Name != name {
+			continue
+		}
+		n := a.Len()
+		size, rec := f.Type.ItemSize, a.Dtype.ItemSize
+		if n*rec != len(a.data) {
+			return nil, fmt.Errorf("%w: %d bytes for %d records of %d", ErrDtype, len(a.data), n, rec)
+		}
+		raw := make([]byte, n*size)
+		for i := 0; i < n; i++ {
+			copy(raw[i*size:(i+1)*size], a.data[i*rec+f.Offset:i*rec+f.Offset+size])
+		}
+		return NewArray(f.Type, a.Shape, false, raw)
+	}
+	return nil, fmt.Errorf("%w: no field %q in %s", ErrDtype, name, a.Dtype)
+}

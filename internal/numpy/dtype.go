@@ -22,7 +22,31 @@ type Dtype struct {
 	ItemSize int
 	// Order is '<' little-endian, '>' big-endian or '|' not applicable.
 	Order byte
+	// fields are a structured dtype's named fields in order (Kind 'V'),
+	// nil for any other dtype; a pointer keeps Dtype comparable.
+	fields *[]Field
 }
+
+// Fields returns a structured dtype's named fields in order, nil for any
+// other dtype.
+func (d Dtype) Fields() []Field {
+	if d.fields == nil {
+		return nil
+	}
+	return *d.fields
+}
+
+// Field is one named field of a structured dtype: its type and its byte
+// offset in the record.
+type Field struct {
+	Name   string
+	Type   Dtype
+	Offset int
+}
+
+// maxFields bounds a structured dtype's fields (scikit-learn's largest,
+// a tree's node record, has 8).
+const maxFields = 64
 
 // String returns numpy's type string, e.g. "<f8".
 func (d Dtype) String() string {
@@ -53,13 +77,20 @@ func (d *Dtype) SetState(state any) error {
 		return fmt.Errorf("%w: dtype endian %q", ErrDtype, endian)
 	}
 	if t[2] != nil || t[3] != nil || t[4] != nil {
-		d.Kind = 'V' // subarray or structured: kept, not decodable
+		d.Kind = 'V' // subarray or structured: kept, decodable by field
 	}
 	if es, ok := t[5].(int64); ok && es > 0 {
 		if es > 1<<30 {
 			return fmt.Errorf("%w: itemsize %d", ErrDtype, es)
 		}
 		d.ItemSize = int(es)
+	}
+	if t[2] == nil && t[3] != nil {
+		fs, err := structFields(t[3], t[4], d.ItemSize)
+		if err != nil {
+			return err
+		}
+		d.fields = &fs
 	}
 	if d.ItemSize == 1 || d.Kind == 'O' {
 		d.Order = '|'
@@ -156,4 +187,44 @@ func (d Dtype) Type() string {
 		return "object"
 	}
 	return "void"
+}
+
+// structFields reads a structured dtype's names (a tuple of str) and
+// fields (a dict of name to (dtype, offset[, title])), refusing a field
+// that does not lie within the record of size itemSize.
+func structFields(names, fields any, itemSize int) ([]Field, error) {
+	nt, ok := names.(pickle.Tuple)
+	if !ok {
+		return nil, fmt.Errorf("%w: structured dtype names %s", ErrDtype, pickle.Describe(names))
+	}
+	fd, ok := fields.(*pickle.Dict)
+	if !ok {
+		return nil, fmt.Errorf("%w: structured dtype fields %s", ErrDtype, pickle.Describe(fields))
+	}
+	if len(nt) > maxFields {
+		return nil, fmt.Errorf("%w: structured dtype of %d fields (at most %d)", ErrDtype, len(nt), maxFields)
+	}
+	out := make([]Field, 0, len(nt))
+	for _, n := range nt {
+		name, ok := n.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: structured dtype field name %s", ErrDtype, pickle.Describe(n))
+		}
+		v, ok := fd.Get(name)
+		ft, ok2 := v.(pickle.Tuple)
+		if !ok || !ok2 || len(ft) < 2 {
+			return nil, fmt.Errorf("%w: structured dtype field %q is %s", ErrDtype, name, pickle.Describe(v))
+		}
+		typ, err := toDtype(ft[0])
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", name, err)
+		}
+		off, ok := ft[1].(int64)
+		if !ok || off < 0 || typ.Kind == 'O' || off+int64(typ.ItemSize) > int64(itemSize) {
+			return nil, fmt.Errorf("%w: structured dtype field %q of %s at offset %s does not fit a record of %d bytes",
+				ErrDtype, name, typ, pickle.Describe(ft[1]), itemSize)
+		}
+		out = append(out, Field{Name: name, Type: typ, Offset: int(off)})
+	}
+	return out, nil
 }

@@ -192,14 +192,14 @@ func TestParseDtype(t *testing.T) {
 		want Dtype
 		err  bool
 	}{
-		{"f8", Dtype{'f', 8, '<'}, false},
-		{">i4", Dtype{'i', 4, '>'}, false},
-		{"U5", Dtype{'U', 20, '<'}, false},
-		{"S3", Dtype{'S', 3, '|'}, false},
-		{"O8", Dtype{'O', 8, '|'}, false},
-		{"b1", Dtype{'b', 1, '|'}, false},
-		{"?", Dtype{'b', 1, '|'}, false},
-		{"u1", Dtype{'u', 1, '|'}, false},
+		{"f8", Dtype{Kind: 'f', ItemSize: 8, Order: '<'}, false},
+		{">i4", Dtype{Kind: 'i', ItemSize: 4, Order: '>'}, false},
+		{"U5", Dtype{Kind: 'U', ItemSize: 20, Order: '<'}, false},
+		{"S3", Dtype{Kind: 'S', ItemSize: 3, Order: '|'}, false},
+		{"O8", Dtype{Kind: 'O', ItemSize: 8, Order: '|'}, false},
+		{"b1", Dtype{Kind: 'b', ItemSize: 1, Order: '|'}, false},
+		{"?", Dtype{Kind: 'b', ItemSize: 1, Order: '|'}, false},
+		{"u1", Dtype{Kind: 'u', ItemSize: 1, Order: '|'}, false},
 		{"i", Dtype{}, true},
 		{"x8", Dtype{}, true},
 		{"", Dtype{}, true},
@@ -219,7 +219,7 @@ func TestParseDtype(t *testing.T) {
 }
 
 func TestNewArrayErrors(t *testing.T) {
-	f8 := Dtype{'f', 8, '<'}
+	f8 := Dtype{Kind: 'f', ItemSize: 8, Order: '<'}
 	tests := []struct {
 		name  string
 		shape []int
@@ -235,7 +235,7 @@ func TestNewArrayErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dt := f8
 			if tt.raw == 0 {
-				dt = Dtype{'U', 0, '<'}
+				dt = Dtype{Kind: 'U', ItemSize: 0, Order: '<'}
 			}
 			if _, err := NewArray(dt, tt.shape, false, make([]byte, tt.raw)); err == nil {
 				t.Fatal("no error")
@@ -245,7 +245,7 @@ func TestNewArrayErrors(t *testing.T) {
 }
 
 func TestConversions(t *testing.T) {
-	a, err := NewArray(Dtype{'f', 8, '<'}, []int{2}, false, []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0x40})
+	a, err := NewArray(Dtype{Kind: 'f', ItemSize: 8, Order: '<'}, []int{2}, false, []byte{0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0x40})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,4 +261,70 @@ func TestConversions(t *testing.T) {
 	if !math.IsInf(half(0x7c00), 1) {
 		t.Error("half inf")
 	}
+}
+
+// TestStructured reads each field of a structured array (an aligned record
+// with a big-endian field, as numpy pickles it) and refuses fields that do
+// not fit the record or arrays that are not structured.
+func TestStructured(t *testing.T) {
+	d := load(t, "structured.pkl")
+	v, _ := d.Get("a")
+	a, ok := v.(*Array)
+	if !ok {
+		t.Fatalf("a is %T", v)
+	}
+	if n := len(a.Dtype.Fields()); n != 4 || a.Dtype.Kind != 'V' {
+		t.Fatalf("dtype %v with %d fields", a.Dtype, n)
+	}
+	for _, tc := range []struct {
+		field string
+		want  []float64
+	}{
+		{"left", []float64{1, -1, 2}},
+		{"thr", []float64{0.5, -2.25, 1e300}},
+		{"flag", []float64{1, 0, 1}},
+		{"be", []float64{-7, 300, math.MaxInt32}},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			f, err := a.Field(tc.field)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.Float64s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || len(f.Shape) != 1 || f.Shape[0] != 3 {
+				t.Errorf("%s = %v shape %v, want %v", tc.field, got, f.Shape, tc.want)
+			}
+		})
+	}
+	if _, err := a.Field("nope"); err == nil {
+		t.Error("a missing field was read")
+	}
+	plain, _ := NewArray(Dtype{Kind: 'f', ItemSize: 8, Order: '<'}, []int{1}, false, make([]byte, 8))
+	if _, err := plain.Field("x"); err == nil {
+		t.Error("a field of a plain array was read")
+	}
+	for name, fields := range map[string]any{
+		"past the record": dictOf("x", pickle.Tuple{&Dtype{Kind: 'f', ItemSize: 8, Order: '<'}, int64(4)}),
+		"negative offset": dictOf("x", pickle.Tuple{&Dtype{Kind: 'i', ItemSize: 1, Order: '|'}, int64(-1)}),
+		"object field":    dictOf("x", pickle.Tuple{&Dtype{Kind: 'O', ItemSize: 8, Order: '|'}, int64(0)}),
+		"not a tuple":     dictOf("x", int64(0)),
+		"not a dict":      int64(3),
+	} {
+		var dt Dtype
+		err := dt.SetState(pickle.Tuple{int64(3), "|", nil, pickle.Tuple{"x"}, fields, int64(8), int64(1), int64(16)})
+		if err == nil {
+			t.Errorf("%s: structured dtype accepted", name)
+		}
+	}
+}
+
+func dictOf(k string, v any) *pickle.Dict {
+	d := pickle.NewDict(1)
+	if err := d.Set(k, v); err != nil {
+		panic(err)
+	}
+	return d
 }

@@ -14,8 +14,8 @@ type Dict struct {
 	index map[any]int
 }
 
-// newDict returns an empty dict with room for n entries.
-func newDict(n int) *Dict {
+// NewDict returns an empty dict with room for n entries.
+func NewDict(n int) *Dict {
 	return &Dict{keys: make([]any, 0, n), vals: make([]any, 0, n), index: make(map[any]int, n)}
 }
 

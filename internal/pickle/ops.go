@@ -248,7 +248,7 @@ func (m *machine) sequence(op byte) error {
 func (m *machine) hashed(op byte) error {
 	switch op {
 	case opEMPTY_DICT:
-		m.push(newDict(0))
+		m.push(NewDict(0))
 	case opDICT:
 		items, err := m.popMark()
 		if err != nil {
@@ -257,7 +257,7 @@ func (m *machine) hashed(op byte) error {
 		if err := m.charge(items, 2); err != nil {
 			return err
 		}
-		d := newDict(len(items) / 2)
+		d := NewDict(len(items) / 2)
 		if err := setItems(d, items); err != nil {
 			return err
 		}

@@ -183,3 +183,5 @@ def labels_as(labels: list[str], kind: str):
     if kind == "object":
         return np.asarray(labels, dtype=object)
     raise ValueError(kind)
+
+CASES += __import__("cases_skmodels").CASES  # issue 16, sk-models: meta-estimators, trees, kernels

@@ -12,6 +12,19 @@
 // tokenizer, os.system) with an error wrapping model.ErrInvalid and
 // pickle.ErrForbidden that names it.
 //
+// Beyond linear models and naive Bayes, the classifier at a pipeline's end
+// may be a meta-estimator (OneVsRest, OneVsOne, Voting, Stacking, whose
+// members are translated like any last step), a tree or ensemble
+// (DecisionTree, RandomForest, ExtraTrees, GradientBoosting, AdaBoost,
+// HistGradientBoosting), an SVC/NuSVC, an MLP, a KNeighbors or a
+// NearestCentroid. Each reproduces scikit-learn's arithmetic where it
+// decides a label: trees compare the float32-cast feature with the float64
+// threshold as sklearn/tree/_tree.pyx does, SVC couples pairwise
+// probabilities as scikit-learn's libsvm does, KNeighbors keeps equally
+// distant rows as ArgKmin's heap does. What the file carries only for
+// fitting (optimizer state, a RandomState, a KD tree, Cython loss objects)
+// is allowed as data and never called.
+//
 // LoadVectors reads the other kind of scikit-learn file mlserve serves: a
 // classifier on dense float vectors (the second stage of a two-stage model,
 // fed by an encoder's embeddings), bare or after dense transformers

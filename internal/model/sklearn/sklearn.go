@@ -200,6 +200,8 @@ func confidenceText(clf classifier) string {
 	switch {
 	case clf.probabilistic():
 		return "predict_proba of the predicted label"
+	case clf.nDecision() == 0:
+		return "none: the model gives neither probabilities nor decision values (hard voting); always 1"
 	case clf.nDecision() == 1:
 		return "uncalibrated: expit(|decision_function|), the logistic of the binary decision value's magnitude"
 	default:
@@ -275,6 +277,9 @@ func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction
 // confidence is the uncalibrated score named in Info for a model without
 // probabilities.
 func confidence(dec []float64, idx int) float64 {
+	if len(dec) == 0 {
+		return 1
+	}
 	if len(dec) == 1 {
 		return 1 / (1 + math.Exp(-math.Abs(dec[0])))
 	}

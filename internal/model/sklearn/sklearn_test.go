@@ -180,7 +180,7 @@ func TestRefusals(t *testing.T) {
 		want   []string
 	}{
 		{"refuse_tokenizer.joblib", model.ErrInvalid, []string{"__main__.my_tokenizer", "LogisticRegression"}},
-		{"refuse_forest.joblib", model.ErrUnsupported, []string{"sklearn.ensemble._forest.RandomForestClassifier", "TfidfVectorizer"}},
+		{"refuse_bagging.joblib", model.ErrUnsupported, []string{"sklearn.ensemble._bagging.BaggingClassifier", "TfidfVectorizer"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			_, err := Load(filepath.Join("testdata", tc.file))

@@ -731,6 +731,10 @@ func (t *translator) classifier(v any) (classifier, []string, error) {
 		c, err := t.calibrated(o, labels)
 		return c, labels, err
 	}
+	if f := moreClassifier(o.name()); f != nil {
+		c, err := f(t, o, labels)
+		return c, labels, err
+	}
 	return nil, nil, unsupported(v)
 }
 
@@ -769,7 +773,7 @@ func linearOf(o obj, nclasses int) (*linear, error) {
 
 func linearRule(o obj, nclasses int) (probaRule, error) {
 	switch o.name() {
-	case "LogisticRegression":
+	case "LogisticRegression", "LogisticRegressionCV":
 		mc, ok := o.get("multi_class")
 		if !ok {
 			// scikit-learn ≥1.8: binary is expit, multiclass softmax.
