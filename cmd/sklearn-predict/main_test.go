@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 		{name: "stdin", model: "tfidf_sgd_mhuber.joblib", texts: "-", stdin: string(texts)},
 		{name: "no decision for NB", model: "count_mnb.joblib", texts: "-", stdin: string(texts)},
 		{name: "bad texts", model: "count_mnb.joblib", texts: "-", stdin: `{"a":1}`, wantErr: "JSON array"},
-		{name: "refused model", model: "refuse_forest.joblib", texts: "-", stdin: `["x"]`, wantErr: "RandomForestClassifier is not supported"},
+		{name: "refused model", model: "refuse_bagging.joblib", texts: "-", stdin: `["x"]`, wantErr: "BaggingClassifier is not supported"},
 		{name: "missing flags", wantErr: "usage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
