@@ -1094,6 +1094,9 @@ func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, err
 	if err := ValidName(req.Name); err != nil {
 		return Status{}, err
 	}
+	if err := r.repo.Writable(); err != nil {
+		return Status{}, err
+	}
 	if req.Manifest != nil {
 		if _, _, err := ParseManifest(req.Manifest); err != nil {
 			return Status{}, err
@@ -1293,7 +1296,7 @@ func (r *Registry) setDefaultLocked(name, version string) error {
 	r.state.Unloaded = slices.DeleteFunc(r.state.Unloaded, func(s string) bool { return s == ID(name, version) })
 	st := r.cloneState()
 	r.mu.Unlock()
-	if err := r.repo.SaveState(st); err != nil {
+	if err := r.saveState(st); err != nil {
 		r.mu.Lock()
 		if prev == "" {
 			delete(r.state.Defaults, name)
@@ -1306,6 +1309,17 @@ func (r *Registry) setDefaultLocked(name, version string) error {
 	r.publish()
 	r.log.Info("default set", "name", name, "version", version)
 	return nil
+}
+
+// saveState persists st. A read-only repository cannot: the change then
+// holds until the process ends, and a warning says so.
+func (r *Registry) saveState(st State) error {
+	err := r.repo.SaveState(st)
+	if errors.Is(err, ErrReadOnly) {
+		r.log.Warn("the change holds until restart: the repository is read-only", "err", err)
+		return nil
+	}
+	return err
 }
 
 func (r *Registry) cloneState() State {
@@ -1344,7 +1358,7 @@ func (r *Registry) Unload(ctx context.Context, id string) error {
 	}
 	st := r.cloneState()
 	r.mu.Unlock()
-	if err := r.repo.SaveState(st); err != nil {
+	if err := r.saveState(st); err != nil {
 		return err
 	}
 	// Out of the routing table first, then retire.
