@@ -358,10 +358,11 @@ func TestContainerServesFlatLayout(t *testing.T) {
 		{name: "sklearn, MLSERVE_MODEL_NAME", files: map[string]string{
 			"model.joblib": "models/spam/v1/model.joblib", "model.yaml": "models/spam/v1/model.yaml"},
 			env: []string{"MLSERVE_MODEL_NAME=spam-filter"}, want: "spam-filter-v1"},
-		{name: "onnx, --model_name", files: map[string]string{
+		// the arguments deploy/kserve's runtime gives an InferenceService named sentiment
+		{name: "onnx, the KServe runtime's --model_name", files: map[string]string{
 			"encoder.onnx": "models/sentiment/v3/encoder.onnx", "classifier.joblib": "models/sentiment/v3/classifier.joblib",
 			"tokenizer.json": "models/sentiment/v3/tokenizer.json", "model.yaml": "models/sentiment/v3/model.yaml"},
-			args: []string{"--model_name=sentiment"}, want: "sentiment-v1"},
+			args: kserveArgs(t, "sentiment"), want: "sentiment-v1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
