@@ -42,9 +42,6 @@ var (
 // containerImage returns the engine and the image, building it once per run.
 func containerImage(t *testing.T) (string, string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no image build")
-	}
 	imageOnce.Do(func() {
 		engineCmd = os.Getenv("ENGINE")
 		if engineCmd == "" {
@@ -159,7 +156,11 @@ func runContainer(t *testing.T, modelsDir string, ro bool, env []string, args ..
 			out, _ := engine(t, eng, "logs", c.name)
 			t.Logf("container log:\n%s", out)
 		}
-		engine(t, eng, "rm", "-f", "-t", "2", c.name)
+		if eng == "podman" {
+			engine(t, eng, "rm", "-f", "-t", "2", c.name) // podman waits 10 s for SIGTERM's effect by default
+		} else {
+			engine(t, eng, "rm", "-f", c.name)
+		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -1090,6 +1090,8 @@ type InstallRequest struct {
 // changes; the error says why. A process killed during the load leaves
 // only a temporary folder, which the next Start removes. The load runs
 // without the admin lock: other admin calls and requests do not wait on it.
+// A read-only repository (flat, or a folder this process cannot write)
+// refuses it at once with ErrReadOnly.
 func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, error) {
 	if err := ValidName(req.Name); err != nil {
 		return Status{}, err
@@ -1230,7 +1232,8 @@ func (r *Registry) reserve(req *InstallRequest) (string, error) {
 
 // SetDefault makes version ("vN" or the full id) the default of name, loading
 // it first if it is in the repository but not loaded (without holding the
-// admin lock during the load). The choice persists.
+// admin lock during the load). The choice persists, except in a
+// repository that cannot be written: there it holds until the process ends.
 func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 	if n, v, err := SplitID(version); err == nil {
 		if n != name {
