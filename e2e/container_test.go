@@ -331,6 +331,17 @@ func TestContainerServesRepository(t *testing.T) {
 		t.Errorf("metrics: %d, %d bytes", resp.StatusCode, len(b))
 	}
 
+	// mlserve is the container's PID 1: SIGTERM (docker stop, a pod's
+	// deletion) drains and exits 0, well before the engine's SIGKILL.
+	start := time.Now()
+	if out, err := engine(t, c.engine, "stop", "-t", "20", c.name); err != nil {
+		t.Fatalf("stop: %v %s", err, out)
+	}
+	code, _ := engine(t, c.engine, "inspect", "--format", "{{.State.ExitCode}}", c.name)
+	if strings.TrimSpace(code) != "0" || time.Since(start) > 15*time.Second {
+		t.Errorf("after SIGTERM: exit code %s after %s, want 0 well within the 20 s grace", code, time.Since(start))
+	}
+
 	eng, image := containerImage(t)
 	out, err := engine(t, eng, "image", "inspect", "--format", "{{.Size}} {{.Config.User}} {{json .Config.Entrypoint}}", image)
 	if err != nil {
