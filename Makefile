@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: run build test test-go test-python lint setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean proto
+.PHONY: image run build test test-go test-python lint setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean proto
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build setup-onnxruntime fetch-models
@@ -16,6 +16,10 @@ run: build setup-onnxruntime fetch-models
 ## build: compile the mlserve binary into bin/
 build:
 	$(GO) build -o $(BIN) ./cmd/mlserve
+
+## image: the OCI image localhost/mlserve:<version> and :latest (podman, or docker; see scripts/image.sh)
+image:
+	sh scripts/image.sh
 
 ## test: every test, Go (with the race detector) and the Python parity suite
 test: test-go test-python

@@ -44,7 +44,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	repo, err := model.OpenRepository(c.ModelsDir)
+	repo, err := model.OpenRepositoryWith(c.ModelsDir, model.RepositoryOptions{ModelName: c.ModelName})
 	if err != nil {
 		return fmt.Errorf("models_dir: %w", err)
 	}
@@ -67,7 +67,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		return err
 	}
 	reg := model.NewRegistry(repo, p.Loaders, model.Options{
-		DefaultModel: c.DefaultModel,
+		DefaultModel: c.DefaultModelRef(),
 		KeepLoaded:   c.Versions.KeepLoaded,
 		PollInterval: time.Duration(c.Repository.PollInterval),
 		DrainTimeout: time.Duration(c.DrainTimeout),

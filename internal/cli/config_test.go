@@ -53,3 +53,32 @@ func TestGRPCAddrFlag(t *testing.T) {
 		t.Fatalf("err %v, want one naming grpc.addr", err)
 	}
 }
+
+// A container image names its config file in MLSERVE_CONFIG, so that the
+// arguments KServe gives the container (--model_name) keep it.
+func TestServeKServeFlags(t *testing.T) {
+	dir := t.TempDir()
+	baked := filepath.Join(dir, "baked.yaml")
+	_ = os.WriteFile(baked, []byte("models_dir: "+dir+"\nlisten_addr: 0.0.0.0:8080\n"), 0o644)
+	t.Setenv(ConfigEnv, baked)
+	cmd := newServeCmd()
+	if err := cmd.ParseFlags([]string{"--model_name=sentiment"}); err != nil {
+		t.Fatal(err)
+	}
+	f := &serveFlags{}
+	f.config, _ = cmd.Flags().GetString("config")
+	f.modelName, _ = cmd.Flags().GetString("model_name")
+	c, err := loadConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != "0.0.0.0:8080" || c.ModelName != "sentiment" || c.DefaultModelRef() != "sentiment" {
+		t.Fatalf("config from $%s and --model_name: addr %s model_name %q default %q", ConfigEnv, c.ListenAddr, c.ModelName, c.DefaultModelRef())
+	}
+	if err := cmd.ParseFlags([]string{"--config", filepath.Join(dir, "nope.yaml")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cmd.Flags().GetString("config"); got == baked {
+		t.Fatal("--config did not override $" + ConfigEnv)
+	}
+}

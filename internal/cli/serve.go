@@ -12,6 +12,11 @@ import (
 	"github.com/mlserve/mlserve/internal/config"
 )
 
+// ConfigEnv names the configuration file when --config is not given: a
+// container image sets it to its baked-in file, so that arguments given to
+// the container (KServe's --model_name) do not lose it.
+const ConfigEnv = "MLSERVE_CONFIG"
+
 // serveFlags are `mlserve serve`'s flags; they override the config file.
 type serveFlags struct {
 	config      string
@@ -19,6 +24,7 @@ type serveFlags struct {
 	metricsAddr string
 	logLevel    string
 	grpcAddr    string
+	modelName   string
 }
 
 func newServeCmd() *cobra.Command {
@@ -40,11 +46,12 @@ SIGINT or SIGTERM shut it down gracefully.`,
 			return serve(cmd.Context(), f)
 		},
 	}
-	cmd.Flags().StringVar(&f.config, "config", "", "configuration file (YAML)")
+	cmd.Flags().StringVar(&f.config, "config", os.Getenv(ConfigEnv), "configuration file (YAML; default $"+ConfigEnv+")")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address HOST:PORT (default 127.0.0.1:8000)")
 	cmd.Flags().StringVar(&f.metricsAddr, "metrics-addr", "", "monitoring listener HOST:PORT for /metrics (default 127.0.0.1:9090)")
 	cmd.Flags().StringVar(&f.grpcAddr, "grpc-addr", "", "Open Inference Protocol gRPC listener HOST:PORT (default 127.0.0.1:8001; off with grpc.enabled: false)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn, error (default from the config: info)")
+	cmd.Flags().StringVar(&f.modelName, "model_name", "", "the model's name, as KServe passes it: a flat models_dir's model is served as NAME-v1 (model_name)")
 	return cmd
 }
 
@@ -54,7 +61,8 @@ func loadConfig(f *serveFlags) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	for key, v := range map[string]string{"listen_addr": f.addr, "monitoring.addr": f.metricsAddr, "log.level": f.logLevel, "grpc.addr": f.grpcAddr} {
+	for key, v := range map[string]string{"listen_addr": f.addr, "monitoring.addr": f.metricsAddr, "log.level": f.logLevel,
+		"grpc.addr": f.grpcAddr, "model_name": f.modelName} {
 		if v == "" {
 			continue
 		}

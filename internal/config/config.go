@@ -56,6 +56,22 @@ type Config struct {
 	Log        Log        `yaml:"log"`
 	ONNX       ONNX       `yaml:"onnx"`
 	GRPC       GRPC       `yaml:"grpc"`
+
+	// ModelName is the name KServe gives the model (its --model_name,
+	// MLSERVE_MODEL_NAME): a flat models_dir (one artifact directly in it,
+	// as KServe's storage initializer leaves a single model) is served as
+	// <model_name>-v1, and it is the default model when default_model is
+	// empty. Empty: a flat models_dir's model is named "model".
+	ModelName string `yaml:"model_name"`
+}
+
+// DefaultModelRef is the model a request without model_version gets:
+// default_model, else model_name.
+func (c *Config) DefaultModelRef() string {
+	if c.DefaultModel != "" {
+		return c.DefaultModel
+	}
+	return c.ModelName
 }
 
 // Cache configures the prediction cache.

@@ -1090,8 +1090,13 @@ type InstallRequest struct {
 // changes; the error says why. A process killed during the load leaves
 // only a temporary folder, which the next Start removes. The load runs
 // without the admin lock: other admin calls and requests do not wait on it.
+// A read-only repository (flat, or a folder this process cannot write)
+// refuses it at once with ErrReadOnly.
 func (r *Registry) Install(ctx context.Context, req InstallRequest) (Status, error) {
 	if err := ValidName(req.Name); err != nil {
+		return Status{}, err
+	}
+	if err := r.repo.Writable(); err != nil {
 		return Status{}, err
 	}
 	if req.Manifest != nil {
@@ -1227,7 +1232,8 @@ func (r *Registry) reserve(req *InstallRequest) (string, error) {
 
 // SetDefault makes version ("vN" or the full id) the default of name, loading
 // it first if it is in the repository but not loaded (without holding the
-// admin lock during the load). The choice persists.
+// admin lock during the load). The choice persists, except in a
+// repository that cannot be written: there it holds until the process ends.
 func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 	if n, v, err := SplitID(version); err == nil {
 		if n != name {
@@ -1293,7 +1299,7 @@ func (r *Registry) setDefaultLocked(name, version string) error {
 	r.state.Unloaded = slices.DeleteFunc(r.state.Unloaded, func(s string) bool { return s == ID(name, version) })
 	st := r.cloneState()
 	r.mu.Unlock()
-	if err := r.repo.SaveState(st); err != nil {
+	if err := r.saveState(st); err != nil {
 		r.mu.Lock()
 		if prev == "" {
 			delete(r.state.Defaults, name)
@@ -1306,6 +1312,17 @@ func (r *Registry) setDefaultLocked(name, version string) error {
 	r.publish()
 	r.log.Info("default set", "name", name, "version", version)
 	return nil
+}
+
+// saveState persists st. A read-only repository cannot: the change then
+// holds until the process ends, and a warning says so.
+func (r *Registry) saveState(st State) error {
+	err := r.repo.SaveState(st)
+	if errors.Is(err, ErrReadOnly) {
+		r.log.Warn("the change holds until restart: the repository is read-only", "err", err)
+		return nil
+	}
+	return err
 }
 
 func (r *Registry) cloneState() State {
@@ -1344,7 +1361,7 @@ func (r *Registry) Unload(ctx context.Context, id string) error {
 	}
 	st := r.cloneState()
 	r.mu.Unlock()
-	if err := r.repo.SaveState(st); err != nil {
+	if err := r.saveState(st); err != nil {
 		return err
 	}
 	// Out of the routing table first, then retire.

@@ -27,6 +27,10 @@ var (
 	ErrInvalidName = errors.New("invalid model name")
 	// ErrInUse: the operation would leave a name without its serving default.
 	ErrInUse = errors.New("model version in use")
+	// ErrReadOnly: the repository takes no new versions (HTTP 409): models_dir
+	// is not writable (a read-only volume, a folder the server's user does
+	// not own), or it holds a single model directly (the flat layout).
+	ErrReadOnly = errors.New("model repository is read-only")
 )
 
 var (
@@ -83,20 +87,100 @@ func SplitID(id string) (name, version string, err error) {
 // folder holding one artifact and an optional model.yaml, plus the registry's
 // persisted state in models_dir/.mlserve-state.json. Entries whose names start
 // with a dot are never models (temporary folders, state).
+//
+// A folder that holds an artifact directly (model.joblib or model.onnx, and
+// an optional model.yaml: what KServe's storage initializer leaves in
+// /mnt/models for a single model) is the flat layout: one version, v1, of
+// the model named by RepositoryOptions.ModelName. A repository that is flat
+// or not writable is read-only: it serves what it holds and refuses new
+// versions with ErrReadOnly.
 type Repository struct {
-	dir string
+	dir       string
+	flatName  string
+	writeable bool
 }
+
+// RepositoryOptions tune OpenRepositoryWith.
+type RepositoryOptions struct {
+	// ModelName is the name a flat repository's model is served under
+	// (KServe's --model_name); empty means DefaultFlatName.
+	ModelName string
+}
+
+// DefaultFlatName is a flat repository's model name when none is given.
+const DefaultFlatName = "model"
+
+// FlatVersion is the version a flat repository's model is served as.
+const FlatVersion = "v1"
 
 // OpenRepository opens (creating if needed) the repository rooted at dir.
 func OpenRepository(dir string) (*Repository, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("model repository: %w", err)
+	return OpenRepositoryWith(dir, RepositoryOptions{})
+}
+
+// OpenRepositoryWith opens (creating if needed) the repository rooted at dir
+// and finds out whether it can be written: a folder that exists but cannot
+// be written (a read-only volume) is served read-only, not refused.
+func OpenRepositoryWith(dir string, o RepositoryOptions) (*Repository, error) {
+	name := o.ModelName
+	if name == "" {
+		name = DefaultFlatName
 	}
-	return &Repository{dir: dir}, nil
+	if err := ValidName(name); err != nil {
+		return nil, fmt.Errorf("model repository: model_name: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("model repository: %w", err)
+		}
+	}
+	return &Repository{dir: dir, flatName: name, writeable: probeWrite(dir)}, nil
+}
+
+// probeWrite reports whether a file can be created in dir (and removes it).
+func probeWrite(dir string) bool {
+	f, err := os.CreateTemp(dir, TempPrefix+"probe-")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
 }
 
 // Dir is the repository's root folder.
 func (r *Repository) Dir() string { return r.dir }
+
+// Writable returns nil when new versions and state can be written, else an
+// error wrapping ErrReadOnly that says why.
+func (r *Repository) Writable() error {
+	if r.flat() {
+		return fmt.Errorf("%w: %s holds one model directly (the flat layout, served as %s); "+
+			"uploads need the <name>/v<N>/ layout", ErrReadOnly, r.dir, ID(r.flatName, FlatVersion))
+	}
+	if !r.writeable {
+		return fmt.Errorf("%w: %s cannot be written by this server (a read-only volume?); "+
+			"it serves what it holds, add versions to it from outside", ErrReadOnly, r.dir)
+	}
+	return nil
+}
+
+// flat reports whether the root holds an artifact or a manifest directly.
+func (r *Repository) flat() bool {
+	ents, err := os.ReadDir(r.dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if e.Name() == ManifestFile || FrameworkOf(e.Name()) != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // Version is one version folder found in the repository.
 type Version struct {
@@ -121,6 +205,13 @@ func (v Version) ID() string { return ID(v.Name, v.Version) }
 // Scan lists every valid version folder, sorted by name then version number.
 // Folders it cannot use are returned as errors beside the versions found.
 func (r *Repository) Scan() ([]Version, []error) {
+	if r.flat() {
+		v, err := readVersionAt(r.dir, r.flatName, FlatVersion)
+		if err != nil {
+			return nil, []error{err}
+		}
+		return []Version{v}, nil
+	}
 	names, err := os.ReadDir(r.dir)
 	if err != nil {
 		return nil, []error{fmt.Errorf("model repository: %w", err)}
@@ -184,6 +275,12 @@ func (r *Repository) Lookup(name, version string) (Version, error) {
 	}
 	if _, err := ParseVersion(version); err != nil {
 		return Version{}, err
+	}
+	if r.flat() {
+		if name != r.flatName || version != FlatVersion {
+			return Version{}, fmt.Errorf("%w: %s (the flat repository holds %s only)", ErrNotFound, ID(name, version), ID(r.flatName, FlatVersion))
+		}
+		return readVersionAt(r.dir, name, version)
 	}
 	fi, err := os.Lstat(filepath.Join(r.dir, name, version))
 	if errors.Is(err, os.ErrNotExist) {
@@ -365,6 +462,9 @@ func (r *Repository) Stage(name, version, artifactName string, artifact io.Reade
 		return nil, fmt.Errorf("%w: artifact file name %q (want a plain .joblib, .pkl or .onnx name)", ErrInvalidName, artifactName)
 	}
 	if err := checkFiles(artifactName, manifest, files); err != nil {
+		return nil, err
+	}
+	if err := r.Writable(); err != nil {
 		return nil, err
 	}
 	if _, err := os.Lstat(filepath.Join(r.dir, name, version)); err == nil {
@@ -593,7 +693,12 @@ func (r *Repository) LoadState() (State, error) {
 }
 
 // SaveState writes the state atomically (temp file, fsync, rename, fsync dir).
+// In a repository that cannot be written it writes nothing and returns an
+// error wrapping ErrReadOnly: the state then lives as long as the process.
 func (r *Repository) SaveState(s State) error {
+	if !r.writeable {
+		return fmt.Errorf("%w: %s not saved in %s", ErrReadOnly, StateFile, r.dir)
+	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err

@@ -96,7 +96,7 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, inference.ErrQueueFull), errors.Is(err, inference.ErrClosed):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse):
+	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse), errors.Is(err, model.ErrReadOnly):
 		return http.StatusConflict
 	case errors.Is(err, model.ErrInvalidName),
 		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel):
