@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: image run build test test-go test-python lint setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean proto
+.PHONY: image run build test test-go test-python test-deploy lint setup-python setup-services setup-onnxruntime setup-moto setup-helm fetch-data fetch-models fuzz bench clean proto
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build setup-onnxruntime fetch-models
@@ -21,15 +21,28 @@ build:
 image:
 	sh scripts/image.sh
 
-## test: every test, Go (with the race detector) and the Python parity suite
-test: test-go test-python
+## test: every test, Go (with the race detector), the Python parity suite and the deploy manifests
+test: test-go test-python test-deploy
 
 # MLSERVE_REQUIRE_ONNX=1: the ONNX tests fail, not skip, without ONNX Runtime.
-test-go: setup-services setup-onnxruntime fetch-models lint
+test-go: setup-services setup-onnxruntime setup-moto fetch-models lint
 	MLSERVE_REQUIRE_ONNX=1 $(GO) test -race -count=1 -timeout 30m ./...
 	# The hostile corpus again without the race detector, whose 10x slowdown
 	# the run above allows for: here each refusal must take under 2 s of CPU.
 	$(GO) test -count=1 -run '^TestReaderRefusesCorpus$$' ./internal/hostile/
+
+## test-deploy: helm lint/template of deploy/helm/mlserve and the strict decoding of
+## every rendered and deploy/kserve manifest into the Kubernetes API types (its own module)
+test-deploy: setup-helm
+	cd deploy/validate && HELM=$(CURDIR)/.cache/bin/helm $(GO) test -count=1 ./...
+
+## setup-moto: moto's S3-compatible server (PyPI, pinned) into .cache/moto for the s3:// tests
+setup-moto:
+	sh scripts/setup-moto.sh
+
+## setup-helm: helm (pinned Go module) into .cache/bin/helm
+setup-helm:
+	sh scripts/setup-helm.sh
 
 test-python: setup-python fetch-data setup-onnxruntime fetch-models
 	$(PYTEST) -q python/tests

@@ -44,9 +44,9 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	repo, err := model.OpenRepositoryWith(c.ModelsDir, model.RepositoryOptions{ModelName: c.ModelName})
+	repo, syncRepo, err := openRepository(ctx, c, log)
 	if err != nil {
-		return fmt.Errorf("models_dir: %w", err)
+		return err
 	}
 	eng, err := inference.New(inference.Config{
 		MaxQueue:     c.Queue.MaxSize,
@@ -76,6 +76,11 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	}, log)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if syncRepo != nil {
+		synced := make(chan struct{})
+		go func() { defer close(synced); syncRepo(ctx) }()
+		defer func() { cancel(); <-synced }()
+	}
 	startErr := make(chan error, 1)
 	go func() {
 		if err := reg.Start(ctx); err != nil {

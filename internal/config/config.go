@@ -10,14 +10,19 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
+
+// s3Bucket is what S3 (and its imitators) accept as a bucket name.
+var s3Bucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // ErrInvalid is wrapped by every error that reports a bad configuration
 // value; the message names the key and the reason.
@@ -134,6 +139,44 @@ type Queue struct {
 type Repository struct {
 	// PollInterval is how often models_dir is rescanned; 0 disables.
 	PollInterval Duration `yaml:"poll_interval"`
+	// CacheDir is the local folder an s3:// models_dir is mirrored into (each
+	// object kept with its ETag); empty means <temp dir>/mlserve-models/<bucket>/<prefix>.
+	// Unused for a local models_dir.
+	CacheDir string `yaml:"cache_dir"`
+	// S3 configures an s3://bucket/prefix/ models_dir.
+	S3 S3 `yaml:"s3"`
+}
+
+// S3 configures the object store of an s3://bucket/prefix/ models_dir.
+// Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the shared files, web identity,
+// the container or instance role), never from this file.
+type S3 struct {
+	// Endpoint is the store's URL for a store that is not AWS S3 (MinIO,
+	// Ceph, GCS's S3 interoperability: https://storage.googleapis.com);
+	// when set, buckets are addressed path-style. Empty means AWS S3.
+	Endpoint string `yaml:"endpoint"`
+	// Region is the bucket's region; empty means the AWS chain's
+	// (AWS_REGION, the profile), else us-east-1.
+	Region string `yaml:"region"`
+}
+
+// S3Prefix starts a models_dir that names an object store.
+const S3Prefix = "s3://"
+
+// S3Location returns the bucket and the key prefix (empty, or ending in
+// "/") of an s3://bucket/prefix/ models_dir, and ok false for a local one.
+func (c *Config) S3Location() (bucket, prefix string, ok bool) {
+	rest, ok := strings.CutPrefix(c.ModelsDir, S3Prefix)
+	if !ok {
+		return "", "", false
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	prefix = strings.Trim(prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return bucket, prefix, true
 }
 
 // Versions is the version policy.
@@ -457,6 +500,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Repository.PollInterval < 0 {
 		bad("repository.poll_interval", "must not be negative (0 disables), got %s", c.Repository.PollInterval)
+	}
+	if bucket, prefix, ok := c.S3Location(); ok {
+		if !s3Bucket.MatchString(bucket) {
+			bad("models_dir", "%q: the bucket name %q is not a valid S3 bucket name (3-63 of a-z 0-9 . -)", c.ModelsDir, bucket)
+		}
+		if strings.Contains(prefix, "//") || strings.Contains("/"+prefix, "/../") || strings.Contains("/"+prefix, "/./") {
+			bad("models_dir", "%q: the key prefix has an empty, . or .. segment", c.ModelsDir)
+		}
+	}
+	if e := c.Repository.S3.Endpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("repository.s3.endpoint", "%q is not an http:// or https:// URL", e)
+		}
 	}
 	if c.Versions.KeepLoaded < 1 {
 		bad("versions.keep_loaded", "must be at least 1, got %d", c.Versions.KeepLoaded)

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Errors of the repository and registry; wrapped with detail.
@@ -98,6 +100,43 @@ type Repository struct {
 	dir       string
 	flatName  string
 	writeable bool
+	pub       Publisher
+}
+
+// Publisher keeps what the repository commits somewhere else as well: an
+// object store that models_dir is a local mirror of (internal/mirror). The
+// repository calls it before the local step, so a version or a state the
+// store did not take is not committed here either, and a restart that
+// mirrors the store again finds every committed upload.
+type Publisher interface {
+	// PublishVersion stores the files of v (a staged version: v.Dir is its
+	// temporary folder) under <name>/<version>/. It refuses a version the
+	// store already holds with an error wrapping ErrExists.
+	PublishVersion(ctx context.Context, v Version) error
+	// PublishState stores the registry's state file's new content.
+	PublishState(ctx context.Context, content []byte) error
+}
+
+// PublishTimeout bounds one call of the Publisher. Commit and SaveState are
+// called under the registry's admin lock, where no request context reaches;
+// this bound keeps a store that stalls from holding that lock for good.
+const PublishTimeout = 10 * time.Minute
+
+// SetPublisher makes every later Commit and SaveState go to p first. Call it
+// before the registry starts.
+func (r *Repository) SetPublisher(p Publisher) { r.pub = p }
+
+// publish runs fn with a context bounded by PublishTimeout; nil publisher: no-op.
+func (r *Repository) publish(fn func(ctx context.Context, p Publisher) error) error {
+	if r.pub == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), PublishTimeout)
+	defer cancel()
+	if err := fn(ctx, r.pub); err != nil {
+		return fmt.Errorf("model repository: publishing to the store: %w", err)
+	}
+	return nil
 }
 
 // RepositoryOptions tune OpenRepositoryWith.
@@ -537,6 +576,9 @@ func (r *Repository) Commit(s *Staged) (Version, error) {
 	if _, err := os.Lstat(final); err == nil {
 		return fail(fmt.Errorf("%w: %s", ErrExists, ID(name, version)))
 	}
+	if err := r.publish(func(ctx context.Context, p Publisher) error { return p.PublishVersion(ctx, s.v) }); err != nil {
+		return fail(err)
+	}
 	if err := os.Rename(s.v.Dir, final); err != nil {
 		return fail(fmt.Errorf("model repository: %w", err))
 	}
@@ -703,12 +745,16 @@ func (r *Repository) SaveState(s State) error {
 	if err != nil {
 		return err
 	}
+	b = append(b, '\n')
+	if err := r.publish(func(ctx context.Context, p Publisher) error { return p.PublishState(ctx, b) }); err != nil {
+		return err
+	}
 	f, err := os.CreateTemp(r.dir, TempPrefix+"state-")
 	if err != nil {
 		return fmt.Errorf("model repository state: %w", err)
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return err
 	}

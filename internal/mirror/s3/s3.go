@@ -1,0 +1,138 @@
+// Package s3 is the mirror's Store on an S3-compatible object store (AWS
+// S3, MinIO, Ceph, GCS's S3 interoperability), through aws-sdk-go-v2.
+//
+// Credentials come from the standard AWS chain (environment, shared files
+// and profiles, web identity as on EKS, the container or instance role):
+// mlserve never reads a secret from its own configuration. With an
+// endpoint (any store that is not AWS) buckets are addressed path-style,
+// which every imitator understands, and checksums are sent and checked only
+// where the protocol requires them, since several stores reject the newer
+// defaults of the SDK.
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/mlserve/mlserve/internal/mirror"
+)
+
+// Options name the bucket and how to reach it.
+type Options struct {
+	// Bucket is the bucket's name.
+	Bucket string
+	// Prefix is the key prefix of the repository inside the bucket: empty
+	// or ending in "/".
+	Prefix string
+	// Endpoint is the store's URL when it is not AWS S3; it turns on
+	// path-style addressing.
+	Endpoint string
+	// Region is the bucket's region; empty means the AWS chain's, else us-east-1.
+	Region string
+}
+
+// Store is a model repository under a prefix of one bucket.
+type Store struct {
+	client *s3.Client
+	bucket string
+	prefix string
+}
+
+var _ mirror.Store = (*Store)(nil)
+
+// New builds a Store from the AWS chain and o. It does not contact the store.
+func New(ctx context.Context, o Options) (*Store, error) {
+	if o.Bucket == "" {
+		return nil, errors.New("s3: no bucket")
+	}
+	if o.Prefix != "" && !strings.HasSuffix(o.Prefix, "/") {
+		o.Prefix += "/"
+	}
+	var loads []func(*awsconfig.LoadOptions) error
+	if o.Region != "" {
+		loads = append(loads, awsconfig.WithRegion(o.Region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, loads...)
+	if err != nil {
+		return nil, fmt.Errorf("s3: AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		if o.Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.Endpoint)
+			so.UsePathStyle = true
+		}
+		so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	return &Store{client: client, bucket: o.Bucket, prefix: o.Prefix}, nil
+}
+
+// String names the store for logs: s3://bucket/prefix/.
+func (s *Store) String() string { return "s3://" + s.bucket + "/" + s.prefix }
+
+// List returns every object whose key (relative to the repository's
+// prefix) starts with under, at most max of them (more is an error).
+func (s *Store) List(ctx context.Context, under string, max int) ([]mirror.Object, error) {
+	var out []mirror.Object
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(s.bucket),
+		Prefix: aws.String(s.prefix + under),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: listing %s%s: %v", mirror.ErrUnavailable, s, under, err)
+		}
+		for _, o := range page.Contents {
+			key := strings.TrimPrefix(aws.ToString(o.Key), s.prefix)
+			out = append(out, mirror.Object{Key: key, ETag: etag(o.ETag), Size: aws.ToInt64(o.Size)})
+		}
+		if len(out) > max {
+			return nil, fmt.Errorf("%w: %s holds more than %d objects", mirror.ErrTooMany, s, max)
+		}
+	}
+	return out, nil
+}
+
+// Get copies the object key into w and returns the ETag of what it copied.
+func (s *Store) Get(ctx context.Context, key string, w io.Writer) (string, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)})
+	if err != nil {
+		var nk *types.NoSuchKey
+		if errors.As(err, &nk) {
+			return "", fmt.Errorf("%w: %s%s", mirror.ErrGone, s, key)
+		}
+		return "", fmt.Errorf("%w: getting %s%s: %v", mirror.ErrUnavailable, s, key, err)
+	}
+	defer out.Body.Close()
+	if _, err := io.Copy(w, out.Body); err != nil {
+		return "", fmt.Errorf("%w: reading %s%s: %v", mirror.ErrUnavailable, s, key, err)
+	}
+	return etag(out.ETag), nil
+}
+
+// Put stores size bytes of body as the object key and returns its ETag.
+func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size int64) (string, error) {
+	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key),
+		Body: body, ContentLength: aws.Int64(size),
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w: putting %s%s: %v", mirror.ErrUnavailable, s, key, err)
+	}
+	return etag(out.ETag), nil
+}
+
+// etag is an ETag without the quotes S3 puts around it.
+func etag(p *string) string { return strings.Trim(aws.ToString(p), `"`) }
