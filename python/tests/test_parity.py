@@ -20,7 +20,8 @@ from cases import CASES, N_SPAM_TRAIN, WAYS, labels_as, ways_for
 
 TOL = 1e-9
 
-PARAMS = [pytest.param(case, way, id=f"{case.name}-{way}")
+PARAMS = [pytest.param(case, way, id=f"{case.name}-{way}",
+                       marks=[pytest.mark.xfail(reason=case.known_gap, strict=True)] if case.known_gap else [])
           for i, case in enumerate(CASES) for way in ways_for(i)]
 
 _trained: dict[str, object] = {}
