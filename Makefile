@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: run build test test-go test-python lint setup-python setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean proto
+.PHONY: run build test test-go test-python test-interop lint setup-python setup-interop setup-services setup-onnxruntime fetch-data fetch-models fuzz bench clean proto
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build setup-onnxruntime fetch-models
@@ -17,8 +17,8 @@ run: build setup-onnxruntime fetch-models
 build:
 	$(GO) build -o $(BIN) ./cmd/mlserve
 
-## test: every test, Go (with the race detector) and the Python parity suite
-test: test-go test-python
+## test: every test, Go (with the race detector), the Python parity suite and the protocol interop suite
+test: test-go test-python test-interop
 
 # MLSERVE_REQUIRE_ONNX=1: the ONNX tests fail, not skip, without ONNX Runtime.
 test-go: setup-services setup-onnxruntime fetch-models lint
@@ -30,6 +30,11 @@ test-go: setup-services setup-onnxruntime fetch-models lint
 test-python: setup-python fetch-data setup-onnxruntime fetch-models
 	$(PYTEST) -q python/tests
 
+## test-interop: the Open Inference Protocol and KServe V1 doors against clients no one here wrote
+## (tritonclient[http,grpc], the KServe SDK), driving the real binary on kernel-chosen loopback ports
+test-interop: setup-interop
+	$(VENV)-interop/bin/pytest -q python/interop
+
 ## lint: go vet, staticcheck (pinned) and a go.mod that `go mod tidy` would leave as it is
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
@@ -39,6 +44,10 @@ lint:
 
 setup-python:
 	bash scripts/setup-python.sh
+
+## setup-interop: the interop suite's own pinned venv (.venv-interop, python/requirements-interop.txt)
+setup-interop:
+	bash scripts/setup-interop.sh
 
 ## setup-services: install redis-server and prometheus (Debian packages) for the tests
 setup-services:
