@@ -32,8 +32,10 @@ test-python: setup-python fetch-data setup-onnxruntime fetch-models
 
 ## test-interop: the Open Inference Protocol and KServe V1 doors against clients no one here wrote
 ## (tritonclient[http,grpc], the KServe SDK), driving the real binary on kernel-chosen loopback ports
+## (two pytest runs: the two clients' protobuf modules cannot share a process; python/interop/conftest.py)
 test-interop: setup-interop
-	$(VENV)-interop/bin/pytest -q python/interop
+	$(VENV)-interop/bin/pytest -q python/interop/tritonclient_suite
+	$(VENV)-interop/bin/pytest -q python/interop/kserve_suite
 
 ## lint: go vet, staticcheck (pinned) and a go.mod that `go mod tidy` would leave as it is
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2

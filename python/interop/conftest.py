@@ -1,7 +1,10 @@
 """The interoperability suite's server: the real mlserve binary, on kernel-chosen loopback ports.
 
-Run from the repo root: `.venv-interop/bin/pytest -q python/interop` (after scripts/setup-interop.sh;
-`make test-interop` does both). The binary is built with `go build` once per session (MLSERVE_BIN names a
+Two suites, each its own pytest process: `.venv-interop/bin/pytest -q python/interop/tritonclient_suite`
+and `... python/interop/kserve_suite` (after scripts/setup-interop.sh; `make test-interop` does all three).
+tritonclient and the KServe SDK each register their own copy of the protocol's `inference.*` protobuf
+messages in protobuf's process-wide descriptor pool, and the second import fails ("duplicate symbol"), so
+one process cannot import both; a session that collects both is refused with that reason. The binary is built with `go build` once per session (MLSERVE_BIN names a
 prebuilt one instead). It serves a copy of the sample repository's scikit-learn versions (the ONNX ones
 need ONNX Runtime, which this suite does not), with every listener on port 0: the addresses it bound are
 read back from its log, so no port is guessed and none can be taken by someone else in between.
@@ -28,6 +31,25 @@ REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
 HTTP_TIMEOUT_S = 30
+
+
+HERE = Path(__file__).resolve().parent
+SUITES = ("tritonclient_suite", "kserve_suite")
+_collected = pytest.StashKey[set]()
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Refuses a session that would import both clients (see the module doc)."""
+    path = Path(collection_path)
+    if path.parent == HERE and path.name in SUITES:
+        seen = config.stash.setdefault(_collected, set())
+        seen.add(path.name)
+        if len(seen) > 1:
+            raise pytest.UsageError(
+                "tritonclient and the KServe SDK cannot be imported in one process (each registers the "
+                "protocol's inference.* protobufs); run python/interop/tritonclient_suite and "
+                "python/interop/kserve_suite as two pytest runs, as `make test-interop` does")
+    return None
 
 
 @dataclass
