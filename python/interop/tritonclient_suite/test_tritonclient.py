@@ -231,3 +231,43 @@ def test_model_metadata_unknown(door):
         door.client.get_model_metadata("nope")
     assert e.value.status() == ("StatusCode.NOT_FOUND" if door.grpc else "404")
     assert e.value.message() == "model not found: nope"
+
+
+def _request_count(server, endpoint: str) -> float:
+    """mlserve_http_request_duration_seconds_count summed over the 200s booked under endpoint."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://{server.metrics}/metrics", timeout=30) as resp:
+        text = resp.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("mlserve_http_request_duration_seconds_count{") and \
+                f'endpoint="{endpoint}"' in line and 'code="200"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_tell_the_doors_apart(server):
+    """Each door's inferences are booked under its own endpoint label."""
+    endpoints = {"http-binary": "/v2/models/{name}/infer", "grpc": "/inference.GRPCInferenceService/ModelInfer"}
+    for kind, endpoint in endpoints.items():
+        before = _request_count(server, endpoint)
+        d = Door(kind, server)
+        try:
+            d.infer("sentiment", ["metrics check"])
+        finally:
+            d.close()
+        assert _request_count(server, endpoint) == before + 1, endpoint
+
+
+def test_grpc_health_checking_protocol(server):
+    """grpc.health.v1.Health/Check answers SERVING, for the server and for the inference service
+    (messages written out by hand: HealthCheckRequest{service}, HealthCheckResponse{status: 1})."""
+    import grpc
+    with grpc.insecure_channel(server.grpc) as ch:
+        check = ch.unary_unary("/grpc.health.v1.Health/Check")
+        assert check(b"", timeout=30) == b"\x08\x01"
+        service = b"inference.GRPCInferenceService"
+        assert check(b"\x0a" + bytes([len(service)]) + service, timeout=30) == b"\x08\x01"
+        with pytest.raises(grpc.RpcError) as e:
+            check(b"\x0a\x04nope", timeout=30)
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
