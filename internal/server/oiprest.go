@@ -91,7 +91,8 @@ func (w *oipErrorWriter) finish() {
 
 // serveOIP passes a protocol route's request on with its errors rewritten
 // to {"error": "..."}: the repository extension behind the admin rule, an
-// announced body over the limit refused before it is read.
+// announced body over the limit refused before it is read, a gzip or
+// deflate body decompressed (oipencoding.go).
 func (s *Server) serveOIP(sw *statusWriter, r *http.Request, next http.Handler, endpoint string, ri *reqInfo) {
 	w := &oipErrorWriter{ResponseWriter: sw}
 	defer w.finish()
@@ -102,6 +103,9 @@ func (s *Server) serveOIP(sw *statusWriter, r *http.Request, next http.Handler, 
 		s.drain(w, r, r.Body, s.opts.MaxBodyBytes)
 		writeProblem(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes))
+		return
+	}
+	if r.Method == http.MethodPost && !s.decompressOIP(w, r) {
 		return
 	}
 	if endpoint == EndpointV1Predict {
@@ -208,7 +212,7 @@ type serverReadyOutput struct {
 type modelMetadataOutput struct{ Body *ModelMetadata }
 
 // oipErrors are the statuses the protocol routes answer with.
-var oipErrors = []int{400, 404, 413, 422, 503, 504}
+var oipErrors = []int{400, 404, 413, 415, 422, 503, 504}
 
 func (s *Server) registerOIP() {
 	tags := []string{"open inference protocol"}

@@ -271,3 +271,20 @@ def test_grpc_health_checking_protocol(server):
         with pytest.raises(grpc.RpcError) as e:
             check(b"\x0a\x04nope", timeout=30)
         assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.fixture(params=["http-json", "http-binary"])
+def http_door(request, server):
+    d = Door(request.param, server)
+    yield d
+    d.close()
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_http_compression(http_door, server, texts, algorithm):
+    """tritonclient.http's request_compression_algorithm (the body as Content-Encoding gzip or deflate)
+    and response_compression_algorithm (Accept-Encoding: the server may answer uncompressed)."""
+    door = http_door
+    result = door.client.infer("sentiment", [door.input(texts)], request_compression_algorithm=algorithm,
+                               response_compression_algorithm=algorithm)
+    assert_same_as_batch_predict(server, "sentiment-v2", texts, result)
