@@ -123,10 +123,23 @@ _ADDR = {
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def mlserve_binary(tmp_path_factory) -> str:
+    return _build(tmp_path_factory.mktemp("bin"))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, mlserve_binary):
     """The running server, stopped (SIGTERM, then a clean exit checked) when the session ends."""
-    tmp = tmp_path_factory.mktemp("mlserve")
-    binary = _build(tmp)
+    yield from _serve(tmp_path_factory.mktemp("mlserve"), mlserve_binary)
+
+
+@pytest.fixture
+def own_server(tmp_path_factory, mlserve_binary):
+    """A server of the test's own, for a test that changes what serves (the repository extension)."""
+    yield from _serve(tmp_path_factory.mktemp("mlserve"), mlserve_binary)
+
+
+def _serve(tmp: Path, binary: str):
     models = tmp / "models"
     _sklearn_models(models)
     cfg = tmp / "config.yaml"

@@ -288,3 +288,27 @@ def test_http_compression(http_door, server, texts, algorithm):
     result = door.client.infer("sentiment", [door.input(texts)], request_compression_algorithm=algorithm,
                                response_compression_algorithm=algorithm)
     assert_same_as_batch_predict(server, "sentiment-v2", texts, result)
+
+
+def test_model_repository_extension(own_server):
+    """tritonclient.http's repository calls on the registry: index, unload, load (on a server of its own,
+    since they change what serves); a refusal surfaces with the server's message."""
+    c = thttp.InferenceServerClient(url=own_server.http)
+    try:
+        index = {(m["name"], m["version"]): m["state"] for m in c.get_model_repository_index()}
+        assert index == {("sentiment", "v1"): "READY", ("sentiment", "v2"): "READY", ("spam", "v1"): "READY"}
+        c.unload_model("sentiment-v1")  # not a default: unloaded
+        assert c.is_model_ready("sentiment", "1") is False
+        assert c.is_model_ready("sentiment") is True  # the default, v2, still serves
+        c.load_model("sentiment-v1")  # a full id is loaded and made its name's default
+        assert c.is_model_ready("sentiment", "1") is True
+        assert c.get_model_metadata("sentiment")["parameters"]["model_id"] == "sentiment-v1"
+        with pytest.raises(InferenceServerException) as e:
+            c.unload_model("sentiment-v1")  # now the default: the registry keeps it
+        assert e.value.status() == "409"
+        assert "default" in e.value.message(), e.value.message()
+        with pytest.raises(InferenceServerException) as e:
+            c.load_model("nope")
+        assert (e.value.status(), e.value.message()) == ("404", "model not found: nope")
+    finally:
+        c.close()
