@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: image run build test test-go test-python test-deploy lint setup-python setup-services setup-onnxruntime setup-moto setup-helm fetch-data fetch-models fuzz bench clean proto
+.PHONY: image run build test test-go test-python test-interop test-deploy lint setup-python setup-interop setup-services setup-onnxruntime setup-moto setup-helm fetch-data fetch-models fuzz bench clean proto
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build setup-onnxruntime fetch-models
@@ -21,8 +21,8 @@ build:
 image:
 	sh scripts/image.sh
 
-## test: every test, Go (with the race detector), the Python parity suite and the deploy manifests
-test: test-go test-python test-deploy
+## test: every test, Go (with the race detector), the Python parity suite, the protocol interop suite and the deploy manifests
+test: test-go test-python test-interop test-deploy
 
 # MLSERVE_REQUIRE_ONNX=1: the ONNX tests fail, not skip, without ONNX Runtime.
 test-go: setup-services setup-onnxruntime setup-moto fetch-models lint
@@ -47,6 +47,13 @@ setup-helm:
 test-python: setup-python fetch-data setup-onnxruntime fetch-models
 	$(PYTEST) -q python/tests
 
+## test-interop: the Open Inference Protocol and KServe V1 doors against clients no one here wrote
+## (tritonclient[http,grpc], the KServe SDK), driving the real binary on kernel-chosen loopback ports
+## (two pytest runs: the two clients' protobuf modules cannot share a process; python/interop/conftest.py)
+test-interop: setup-interop
+	$(VENV)-interop/bin/pytest -q python/interop/tritonclient_suite
+	$(VENV)-interop/bin/pytest -q python/interop/kserve_suite
+
 ## lint: go vet, staticcheck (pinned) and a go.mod that `go mod tidy` would leave as it is
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
@@ -56,6 +63,10 @@ lint:
 
 setup-python:
 	bash scripts/setup-python.sh
+
+## setup-interop: the interop suite's own pinned venv (.venv-interop, python/requirements-interop.txt)
+setup-interop:
+	bash scripts/setup-interop.sh
 
 ## setup-services: install redis-server and prometheus (Debian packages) for the tests
 setup-services:

@@ -459,7 +459,9 @@ func (c *Config) Validate() error {
 			bad("monitoring.addr", "%v", err)
 		}
 	}
-	if c.Monitoring.Enabled && c.MetricsAddr() == c.ListenAddr {
+	// Port 0 is the kernel's choice, a different free port for each
+	// listener (tests run the binary so), so equal ":0" addresses differ.
+	if c.Monitoring.Enabled && c.MetricsAddr() == c.ListenAddr && !kernelPort(c.ListenAddr) {
 		bad("monitoring.addr", "must differ from listen_addr %s", c.ListenAddr)
 	}
 	if err := c.Monitoring.Validate(); err != nil {
@@ -538,11 +540,17 @@ func (c *Config) Validate() error {
 	if c.GRPC.Enabled {
 		if err := checkAddr(c.GRPC.Addr); err != nil {
 			bad("grpc.addr", "%v", err)
-		} else if !strings.HasSuffix(c.GRPC.Addr, ":0") && (c.GRPC.Addr == c.ListenAddr || (c.Monitoring.Enabled && c.GRPC.Addr == c.MetricsAddr())) {
+		} else if !kernelPort(c.GRPC.Addr) && (c.GRPC.Addr == c.ListenAddr || (c.Monitoring.Enabled && c.GRPC.Addr == c.MetricsAddr())) {
 			bad("grpc.addr", "must differ from listen_addr and the metrics listener, got %s", c.GRPC.Addr)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// kernelPort says addr asks the kernel for a free port (port 0).
+func kernelPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	return err == nil && port == "0"
 }
 
 func checkAddr(addr string) error {

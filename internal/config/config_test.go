@@ -144,6 +144,12 @@ monitoring:
 				t.Errorf("grpc.addr = %q", c.GRPC.Addr)
 			}
 		}},
+		{name: "every listener on a kernel port", file: "listen_addr: 127.0.0.1:0\nmonitoring:\n  addr: 127.0.0.1:0\ngrpc:\n  addr: 127.0.0.1:0\n",
+			check: func(t *testing.T, c *Config) {
+				if c.ListenAddr != "127.0.0.1:0" || c.MetricsAddr() != "127.0.0.1:0" || c.GRPC.Addr != "127.0.0.1:0" {
+					t.Errorf("addrs = %q %q %q", c.ListenAddr, c.MetricsAddr(), c.GRPC.Addr)
+				}
+			}},
 		{name: "bad grpc addr", file: "grpc:\n  addr: localhost\n", wantErr: "grpc.addr"},
 		{name: "grpc addr is the api's", file: "grpc:\n  addr: 127.0.0.1:8000\n", wantErr: "grpc.addr"},
 		{name: "grpc addr is the metrics'", env: map[string]string{"MLSERVE_GRPC_ADDR": "127.0.0.1:9090"}, wantErr: "grpc.addr"},

@@ -91,7 +91,8 @@ func (w *oipErrorWriter) finish() {
 
 // serveOIP passes a protocol route's request on with its errors rewritten
 // to {"error": "..."}: the repository extension behind the admin rule, an
-// announced body over the limit refused before it is read.
+// announced body over the limit refused before it is read, a gzip or
+// deflate body decompressed (oipencoding.go).
 func (s *Server) serveOIP(sw *statusWriter, r *http.Request, next http.Handler, endpoint string, ri *reqInfo) {
 	w := &oipErrorWriter{ResponseWriter: sw}
 	defer w.finish()
@@ -102,6 +103,9 @@ func (s *Server) serveOIP(sw *statusWriter, r *http.Request, next http.Handler, 
 		s.drain(w, r, r.Body, s.opts.MaxBodyBytes)
 		writeProblem(w, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", s.opts.MaxBodyBytes))
+		return
+	}
+	if r.Method == http.MethodPost && !s.decompressOIP(w, r) {
 		return
 	}
 	if endpoint == EndpointV1Predict {
@@ -147,6 +151,8 @@ func oipRoute(p string) string {
 		return "/v2/repository"
 	case p == "/v2" || p == "/v2/health/live" || p == "/v2/health/ready":
 		return p
+	case p == "/": // KServe V1 liveness
+		return p
 	case strings.HasPrefix(p, "/v1/models/") && (strings.HasSuffix(p, ":predict") || strings.HasSuffix(p, "/predict")):
 		return EndpointV1Predict
 	case strings.HasPrefix(p, "/v1/models/"):
@@ -187,10 +193,26 @@ type oipInferOutput struct {
 
 type serverMetadataOutput struct{ Body ServerMetadata }
 
+// serverLiveOutput and serverReadyOutput are the health answers. The
+// specification reads the status alone (200 true, 4xx false) and Triton's
+// clients do; the KServe SDK also reads these bodies, as KServe's and
+// MLServer's servers send them.
+type serverLiveOutput struct {
+	Body struct {
+		Live bool `json:"live" doc:"The server answers."`
+	}
+}
+
+type serverReadyOutput struct {
+	Body struct {
+		Ready bool `json:"ready" doc:"The server can run inferences."`
+	}
+}
+
 type modelMetadataOutput struct{ Body *ModelMetadata }
 
 // oipErrors are the statuses the protocol routes answer with.
-var oipErrors = []int{400, 404, 413, 422, 503, 504}
+var oipErrors = []int{400, 404, 413, 415, 422, 503, 504}
 
 func (s *Server) registerOIP() {
 	tags := []string{"open inference protocol"}
@@ -203,16 +225,22 @@ func (s *Server) registerOIP() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "oip-server-live", Method: http.MethodGet, Path: "/v2/health/live",
 		Summary: "OIP liveness: 200 while the process answers", DefaultStatus: http.StatusOK, Tags: tags,
-	}, func(context.Context, *struct{}) (*struct{}, error) { return nil, nil })
+	}, func(context.Context, *struct{}) (*serverLiveOutput, error) {
+		out := &serverLiveOutput{}
+		out.Body.Live = s.ServerLive()
+		return out, nil
+	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "oip-server-ready", Method: http.MethodGet, Path: "/v2/health/ready",
 		Summary: "OIP readiness: 200 when the default model serves, 400 otherwise", DefaultStatus: http.StatusOK, Tags: tags,
 		Errors: []int{400},
-	}, func(context.Context, *struct{}) (*struct{}, error) {
+	}, func(context.Context, *struct{}) (*serverReadyOutput, error) {
 		if !s.ServerReady() {
 			return nil, huma.Error400BadRequest("not ready")
 		}
-		return nil, nil
+		out := &serverReadyOutput{}
+		out.Body.Ready = true
+		return out, nil
 	})
 	meta := func(name, version string) (*modelMetadataOutput, error) {
 		md, err := s.ModelMetadata(name, version)

@@ -141,7 +141,7 @@ func New(reg Registry, opts Options) (*Server, error) {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Admin token (admin_token in the config)."},
 	}
-	s.api = humago.New(s.mux, cfg)
+	s.api = humago.New(exactRoot{s.mux}, cfg)
 	s.register()
 	s.registerOIP()
 	s.mux.Handle("GET /docs", docsHandler())

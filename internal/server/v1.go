@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -45,8 +46,36 @@ type v1PredictOutput struct {
 	}
 }
 
+// v1LiveOutput is KServe V1's liveness answer.
+type v1LiveOutput struct {
+	Body struct {
+		Status string `json:"status" enum:"alive" doc:"alive while the process answers."`
+	}
+}
+
+// exactRoot is the mux huma registers on, with a route at "/" (KServe V1's
+// liveness) matched exactly: ServeMux reads the pattern "GET /" as every
+// GET path, which would answer "alive" where a 404 is due.
+type exactRoot struct{ *http.ServeMux }
+
+// HandleFunc registers pattern, "/" as exactly "/".
+func (m exactRoot) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	if strings.HasSuffix(pattern, " /") {
+		pattern += "{$}"
+	}
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
 func (s *Server) registerV1() {
 	tags := []string{"kserve v1"}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "v1-live", Method: http.MethodGet, Path: "/",
+		Summary: "KServe V1 liveness: {\"status\": \"alive\"} while the process answers", Tags: tags,
+	}, func(context.Context, *struct{}) (*v1LiveOutput, error) {
+		out := &v1LiveOutput{}
+		out.Body.Status = "alive"
+		return out, nil
+	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "v1-model", Method: http.MethodGet, Path: "/v1/models/{name}",
 		Summary: "KServe V1 model status", Tags: tags, Errors: []int{404, 422},
