@@ -34,6 +34,8 @@ type benchFlags struct {
 	json        bool
 	histRows    int
 	metrics     string
+	protocol    string
+	grpcAddr    string
 }
 
 // benchOutput is the --json document: one run per concurrency level.
@@ -81,10 +83,13 @@ latency counts from the scheduled start). --duration runs for a time instead of
 n requests (n is then an upper bound; 0 for none). --batch K sends K texts per
 /batch-predict request. Texts come from a built-in corpus of emails, made
 unique so they miss the cache, except a --repeat-ratio share drawn from a small
-set of exact repeats.`,
+set of exact repeats. --protocol sends the same load through another door: v2
+(POST /v2/models/<model>/infer), v1 (POST /v1/models/<model>:predict) or grpc
+(ModelInfer on --grpc-addr); --batch K then sends K texts per request.`,
 		Example: `  mlserve benchmark spam-v1 10000 -c 32
   mlserve benchmark spam-v1 0 --duration 10s --concurrency-sweep 1,8,32,128 --json
-  mlserve benchmark spam-v1 2000 --batch 100 -c 8 --repeat-ratio 0.5`,
+  mlserve benchmark spam-v1 2000 --batch 100 -c 8 --repeat-ratio 0.5
+  mlserve benchmark spam 10000 -c 32 --protocol v2     # or v1, grpc: the same model through another door`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			levels, cfg, err := f.config(args, g.server)
@@ -106,6 +111,8 @@ set of exact repeats.`,
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.IntVar(&f.histRows, "histogram-rows", 12, "rows of the latency histogram")
 	fl.StringVar(&f.httpClient, "http-client", "auto", "client sending the load: lean (a minimal HTTP/1.1 client, least CPU), std (Go's net/http) or auto (lean for http://, std for https://)")
+	fl.StringVar(&f.protocol, "protocol", "predict", "the door the load goes through: predict (/predict, /batch-predict), v2 (Open Inference Protocol REST), v1 (KServe V1) or grpc (Open Inference Protocol gRPC)")
+	fl.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8001", "the server's gRPC address, for --protocol grpc")
 	fl.StringVar(&f.metrics, "metrics", "", "the server's Prometheus /metrics URL, for the queue vs inference split (default: --server's host, port 9090; \"off\" to skip)")
 	return cmd, &f
 }
@@ -132,6 +139,10 @@ func (f *benchFlags) config(args []string, server string) ([]int, loadgen.Config
 	if err != nil {
 		return nil, cfg, err
 	}
+	protocol, err := loadgen.ParseProtocol(f.protocol)
+	if err != nil {
+		return nil, cfg, err
+	}
 	cfg = loadgen.Config{
 		HTTPClient:  kind,
 		URL:         server,
@@ -143,6 +154,8 @@ func (f *benchFlags) config(args []string, server string) ([]int, loadgen.Config
 		Duration:    f.duration,
 		Warmup:      f.warmup,
 		Rate:        f.rate,
+		Protocol:    protocol,
+		GRPCAddr:    f.grpcAddr,
 	}
 	if f.textsFile != "" {
 		if cfg.Texts, err = loadgen.ReadTexts(f.textsFile); err != nil {

@@ -50,6 +50,14 @@ func TestBenchmarkFlags(t *testing.T) {
 		{name: "zero clients", args: []string{"m", "10", "-c", "0"}, wantErr: "concurrency 0"},
 		{name: "batch over 100", args: []string{"m", "10", "--batch", "101"}, wantErr: "batch 101"},
 		{name: "repeat ratio over 1", args: []string{"m", "10", "--repeat-ratio", "2"}, wantErr: "repeat ratio"},
+		{name: "grpc protocol", args: []string{"spam", "10", "--protocol", "grpc", "--grpc-addr", "127.0.0.1:9001"}, levels: []int{8},
+			check: func(t *testing.T, f *benchFlags) {
+				if f.protocol != "grpc" || f.grpcAddr != "127.0.0.1:9001" {
+					t.Errorf("flags %+v", f)
+				}
+			}},
+		{name: "v2 protocol", args: []string{"spam", "10", "--protocol", "v2"}, levels: []int{8}},
+		{name: "unknown protocol", args: []string{"m", "10", "--protocol", "v3"}, wantErr: `protocol "v3"`},
 		{name: "missing texts file", args: []string{"m", "10", "--texts", "/nonexistent/texts.txt"}, wantErr: "no such file"},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/mlserve/mlserve/internal/oip/inferencepb"
 )
 
 // ErrConfig is wrapped by the errors Run returns for an unusable Config.
@@ -67,6 +71,11 @@ type Config struct {
 	// Progress, when set, is called about ten times a second with the
 	// requests done so far (warm-up excluded).
 	Progress func(done int64)
+	// Protocol is the door the load goes through ("" is ProtocolPredict);
+	// every protocol but /predict needs Model, a model name or id.
+	Protocol Protocol
+	// GRPCAddr is the gRPC door's host:port, for ProtocolGRPC.
+	GRPCAddr string
 }
 
 // Validate reports an unusable configuration, wrapping ErrConfig.
@@ -87,7 +96,7 @@ func (c *Config) Validate() error {
 	case c.Requests == 0 && c.Duration == 0:
 		return fmt.Errorf("%w: set a number of requests or a duration", ErrConfig)
 	}
-	return nil
+	return c.validProtocol()
 }
 
 // NewHTTPClient returns a client that keeps up to conns connections to one
@@ -205,6 +214,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Conns == nil {
 		defer g.conns.Close()
 	}
+	if g.grpcConn != nil {
+		defer g.grpcConn.Close()
+	}
 	if cfg.Warmup > 0 {
 		w := cfg
 		w.Requests, w.Duration, w.Progress = 0, cfg.Warmup, nil
@@ -227,11 +239,17 @@ type gen struct {
 	timeout time.Duration
 	url     string
 	prefix  []byte   // request JSON up to the first text
+	suffix  []byte   // request JSON after the last text; nil is /predict's
 	texts   [][]byte // JSON-escaped texts, without quotes
-	batch   int
-	repeat  float64
-	nonce   []byte        // random per generator, so runs do not share texts
-	seq     atomic.Uint64 // unique-text counter
+	raw     []string // the texts as they are, for gRPC
+	// grpc is the gRPC door's client (ProtocolGRPC), model the name sent.
+	grpc     pb.GRPCInferenceServiceClient
+	grpcConn *grpc.ClientConn
+	model    string
+	batch    int
+	repeat   float64
+	nonce    []byte        // random per generator, so runs do not share texts
+	seq      atomic.Uint64 // unique-text counter
 }
 
 func newGen(cfg Config) (*gen, error) {
@@ -292,6 +310,23 @@ func newGen(cfg Config) (*gen, error) {
 		p.WriteString(`"texts":[`)
 	}
 	g.prefix = p.Bytes()
+	if path := g.httpProtocol(base, cfg); path != "" {
+		g.url = base + path
+		if g.target != nil {
+			t, err := newTarget(base, path)
+			if err != nil {
+				return nil, err
+			}
+			g.target = t
+		}
+	}
+	g.raw = texts
+	if cfg.Protocol == ProtocolGRPC {
+		g.target = nil
+		if err := g.dialGRPC(cfg); err != nil {
+			return nil, err
+		}
+	}
 	for _, t := range texts {
 		q, err := json.Marshal(t)
 		if err != nil {
@@ -368,9 +403,12 @@ func (g *gen) run(ctx context.Context, cfg Config) (*Result, error) {
 				if ctx.Err() != nil {
 					return
 				}
-				if g.target != nil {
+				switch {
+				case g.grpc != nil:
+					w.doGRPC(ctx, t0)
+				case g.target != nil:
 					w.doLean(ctx, t0)
-				} else {
+				default:
 					w.do(ctx, t0)
 				}
 				done.Add(1)
@@ -510,6 +548,9 @@ func (g *gen) appendBody(b []byte, rng *rand.Rand) []byte {
 			b = strconv.AppendUint(b, s, 10)
 		}
 		b = append(b, '"')
+	}
+	if g.suffix != nil {
+		return append(b, g.suffix...)
 	}
 	if g.batch > 0 {
 		b = append(b, ']')

@@ -201,13 +201,17 @@ func (p *scanner) boolean() (bool, bool) {
 
 // timeout reads a timeout_ms: a plain non-negative integer (no sign,
 // fraction or exponent) within the schema's bounds.
-func (p *scanner) timeout() (int, bool) {
+func (p *scanner) timeout() (int, bool) { return p.uint(maxTimeoutMS) }
+
+// uint reads a plain non-negative integer (no sign, fraction, exponent or
+// leading zero) of at most limit.
+func (p *scanner) uint(limit int) (int, bool) {
 	p.ws()
 	start, n := p.i, 0
 	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
 		n = n*10 + int(p.s[p.i]-'0')
 		p.i++
-		if n > maxTimeoutMS {
+		if n > limit {
 			return 0, false
 		}
 	}
@@ -238,14 +242,20 @@ func (p *scanner) end() bool {
 	return p.i == len(p.s)
 }
 
-// object reads an object, calling field for each key with the scanner at
-// its value; field reads the value and reports whether it was acceptable.
+// object reads a whole document that is one object, calling field for
+// each key with the scanner at its value; field reads the value and
+// reports whether it was acceptable.
 func (p *scanner) object(field func(key string) bool) bool {
+	return p.members(field) && p.end()
+}
+
+// members reads an object nested in a document, as object does.
+func (p *scanner) members(field func(key string) bool) bool {
 	if !p.next('{') {
 		return false
 	}
 	if p.next('}') {
-		return p.end()
+		return true
 	}
 	for {
 		key, ok := p.str()
@@ -255,10 +265,24 @@ func (p *scanner) object(field func(key string) bool) bool {
 		if p.next(',') {
 			continue
 		}
-		if p.next('}') {
-			return p.end()
-		}
+		return p.next('}')
+	}
+}
+
+// array reads an array whose elements elem reads; an empty array is
+// refused (every array the fast decoders accept has an element).
+func (p *scanner) array(elem func() bool) bool {
+	if !p.next('[') || p.next(']') {
 		return false
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if p.next(',') {
+			continue
+		}
+		return p.next(']')
 	}
 }
 

@@ -81,7 +81,11 @@
 // documents: oipErrorWriter rewrites any problem (huma's validation, the
 // middleware's 413 and admin refusals, net/http's 404 and 405) on those
 // paths, so no handler needs a second error type. Each door's predictions
-// are booked under their own endpoint label (EndpointOf).
+// are booked under their own endpoint label (EndpointOf). The common JSON
+// request of an OIP infer and a V1 predict takes a fast path (oipfast.go)
+// fenced like /predict's: a strict decoder, the same Infer and errors, a
+// hand-written encoder, the general path for anything else, and a
+// differential test and fuzz target holding the two to the same bytes.
 //
 // # Shutdown
 //

@@ -187,6 +187,35 @@ func appendBatchResponse(b []byte, r *api.BatchPredictResponse) ([]byte, bool) {
 	return append(b, '}', '\n'), ok && fok
 }
 
+// appendV1Response appends a KServe V1 answer as huma's JSON format
+// writes it.
+func appendV1Response(b []byte, r *v1PredictResponse) ([]byte, bool) {
+	if r.Predictions == nil {
+		return append(b, `{"predictions":null}`+"\n"...), true
+	}
+	ok := true
+	b = append(b, `{"predictions":[`...)
+	for i := range r.Predictions {
+		p := &r.Predictions[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"label":`...)
+		b = appendJSONString(b, p.Label)
+		b = append(b, `,"confidence":`...)
+		var fok bool
+		b, fok = appendJSONFloat(b, p.Confidence)
+		ok = ok && fok
+		if len(p.Probabilities) > 0 {
+			b = append(b, `,"probabilities":`...)
+			b, fok = appendProbabilities(b, p.Probabilities)
+			ok = ok && fok
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']', '}', '\n'), ok
+}
+
 // appendAnswer encodes a prediction answer the fast encoders know; false
 // for anything else, or a value they leave to huma.
 func appendAnswer(b []byte, v any) ([]byte, bool) {
@@ -195,6 +224,8 @@ func appendAnswer(b []byte, v any) ([]byte, bool) {
 		return appendPredictResponse(b, r)
 	case *api.BatchPredictResponse:
 		return appendBatchResponse(b, r)
+	case *v1PredictResponse:
+		return appendV1Response(b, r)
 	}
 	return b, false
 }
@@ -207,7 +238,7 @@ func appendAnswer(b []byte, v any) ([]byte, bool) {
 // encoders that refuse NaN), which spares the hot path a second encoding.
 func encodable(ctx huma.Context, _ string, v any) (any, error) {
 	switch v.(type) {
-	case nil, *api.Problem, *api.PredictResponse, *api.BatchPredictResponse:
+	case nil, *api.Problem, *api.PredictResponse, *api.BatchPredictResponse, *v1PredictResponse:
 		return v, nil
 	}
 	err := json.NewEncoder(io.Discard).Encode(v)

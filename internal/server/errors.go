@@ -155,17 +155,37 @@ func toProblem(err error, location string, value any) error {
 	if status == 499 {
 		p.Title = "Client Closed Request"
 	}
+	ce := &causedProblem{problem: p, cause: err}
 	if errors.Is(err, inference.ErrQueueFull) {
 		secs := max(1, int((inference.RetryAfter(err)+time.Second-1)/time.Second))
-		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(secs)}})
+		return huma.ErrorWithHeaders(ce, http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
 	if errors.Is(err, model.ErrNotReady) {
 		// a version still loading: a load balancer retries it shortly
 		secs := max(1, int(model.RetryAfter/time.Second))
-		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(secs)}})
+		return huma.ErrorWithHeaders(ce, http.Header{"Retry-After": {strconv.Itoa(secs)}})
 	}
-	return p
+	return ce
 }
+
+// causedProblem is the problem document toProblem made and the error it
+// was made from. errors.As finds the problem first (huma and the fast path
+// write it, ErrorMessage reads it, StatusOf takes its status) and errors.Is
+// still reaches the cause, so a door that needs more than the HTTP status
+// (gRPC tells a full queue, RESOURCE_EXHAUSTED, from a version on its way,
+// UNAVAILABLE: both are 503) asks the error itself. It is deliberately not
+// a huma.StatusError: huma writes what errors.As finds, the problem, never
+// this wrapper.
+type causedProblem struct {
+	problem *api.Problem
+	cause   error
+}
+
+func (e *causedProblem) Error() string { return e.problem.Error() }
+
+// Unwrap lists the problem before the cause: errors.As(err, &StatusError)
+// must find the problem, not a status error the cause may hold.
+func (e *causedProblem) Unwrap() []error { return []error{e.problem, e.cause} }
 
 // writeProblem writes a problem outside huma (middleware).
 func writeProblem(w http.ResponseWriter, status int, msg string, details ...api.ErrorDetail) {

@@ -115,6 +115,18 @@ func (s *Server) serveOIP(sw *statusWriter, r *http.Request, next http.Handler, 
 			r.Header.Set("Content-Type", "application/json")
 		}
 	}
+	if r.Method == http.MethodPost {
+		switch endpoint {
+		case EndpointV2Infer:
+			if s.serveFastInfer(w, r, ri) {
+				return
+			}
+		case EndpointV1Predict:
+			if s.serveFastV1(w, r, ri) {
+				return
+			}
+		}
+	}
 	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri)))
 }
 
@@ -286,6 +298,9 @@ func (s *Server) registerOIP() {
 		op.Method, op.Tags, op.Description = http.MethodPost, tags, inferDoc
 		op.MaxBodyBytes, op.Errors = s.opts.MaxBodyBytes, oipErrors
 		op.SkipValidateBody = true // decodeInferBody reads it: JSON, or JSON and binary tensors
+		if s.oipInferOp.OperationID == "" {
+			s.oipInferOp = op
+		}
 		if strings.Contains(op.Path, "{version}") {
 			huma.Register(s.api, op, func(ctx context.Context, in *oipInferVersionInput) (*oipInferOutput, error) {
 				return s.oipInfer(ctx, in.Name, in.Version, in.HeaderLength, in.RawBody)

@@ -108,8 +108,11 @@ type Server struct {
 	// for the fast path's responses; noFast sends every prediction through
 	// huma (tests compare the two paths).
 	predictOp, batchOp huma.Operation
-	noFast             bool
-	onFast             func(endpoint string) // tests: told of each request the fast path served
+	// oipInferOp and v1PredictOp are the protocol doors' operations, for
+	// the answers of their fast path (oipfast.go).
+	oipInferOp, v1PredictOp huma.Operation
+	noFast                  bool
+	onFast                  func(endpoint string) // tests: told of each request the fast path served
 }
 
 // Drain prepares a graceful shutdown: from now on every response carries

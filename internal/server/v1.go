@@ -39,11 +39,14 @@ type v1Prediction struct {
 	Probabilities map[string]float64 `json:"probabilities,omitempty"`
 }
 
+// v1PredictResponse is a V1 predict answer.
+type v1PredictResponse struct {
+	Predictions []v1Prediction `json:"predictions"`
+}
+
 type v1PredictOutput struct {
 	RequestID string `header:"X-Request-ID"`
-	Body      struct {
-		Predictions []v1Prediction `json:"predictions"`
-	}
+	Body      *v1PredictResponse
 }
 
 // v1LiveOutput is KServe V1's liveness answer.
@@ -88,12 +91,13 @@ func (s *Server) registerV1() {
 		out.Body.Name, out.Body.Ready = in.Name, ok
 		return out, nil
 	})
-	huma.Register(s.api, huma.Operation{
+	s.v1PredictOp = huma.Operation{
 		OperationID: "v1-predict", Method: http.MethodPost, Path: "/v1/models/{name}/predict",
-		Summary: "KServe V1 predict", Tags: tags, MaxBodyBytes: s.opts.MaxBodyBytes,
+		Summary: "KServe V1 predict", Tags: tags, MaxBodyBytes: s.opts.MaxBodyBytes, DefaultStatus: http.StatusOK,
 		Description: `{"instances": ["text", ...]} → {"predictions": [{"label", "confidence", "probabilities"}]}; served on the protocol's path /v1/models/{name}:predict.`,
 		Errors:      oipErrors,
-	}, s.v1Predict)
+	}
+	huma.Register(s.api, s.v1PredictOp, s.v1Predict)
 	// ServeMux cannot route "{name}:predict" (v1PredictPath rewrites it):
 	// the document names the protocol's own path.
 	paths := s.api.OpenAPI().Paths
@@ -120,19 +124,25 @@ func (s *Server) v1Predict(ctx context.Context, in *v1PredictInput) (*v1PredictO
 		}
 		texts[i] = t
 	}
-	timeout, err := paramInt(in.Body.Parameters, "timeout_ms")
+	return s.doV1Predict(ctx, infoFrom(ctx), in.Name, in.RequestID, texts, in.Body.Parameters)
+}
+
+// doV1Predict answers a V1 predict for huma and for the fast path
+// (oipfast.go); ri is the middleware's record of the request.
+func (s *Server) doV1Predict(ctx context.Context, ri *reqInfo, name, requestID string, texts []string, params map[string]any) (*v1PredictOutput, error) {
+	timeout, err := paramInt(params, "timeout_ms")
 	if err != nil {
 		return nil, toProblem(err, "body.parameters.timeout_ms", nil)
 	}
-	withProbs, err := paramBool(in.Body.Parameters, "return_probabilities", false)
+	withProbs, err := paramBool(params, "return_probabilities", false)
 	if err != nil {
 		return nil, toProblem(err, "body.parameters.return_probabilities", nil)
 	}
-	res, err := s.Infer(ctx, InferRequest{Name: in.Name, Texts: texts, TimeoutMS: timeout, RequestID: in.RequestID, Protocol: ProtocolV1})
+	res, err := s.infer(ctx, ri, InferRequest{Name: name, Texts: texts, TimeoutMS: timeout, RequestID: requestID, Protocol: ProtocolV1})
 	if err != nil {
 		return nil, inferProblem(err)
 	}
-	out := &v1PredictOutput{RequestID: res.RequestID}
+	out := &v1PredictOutput{RequestID: res.RequestID, Body: &v1PredictResponse{}}
 	out.Body.Predictions = make([]v1Prediction, len(res.Predictions))
 	for i, p := range res.Predictions {
 		out.Body.Predictions[i] = v1Prediction{Label: p.Label, Confidence: p.Confidence}

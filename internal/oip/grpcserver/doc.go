@@ -15,8 +15,9 @@
 // status); this package turns that status into a gRPC code in one table
 // (codeOf), with one refinement the HTTP status cannot carry: a full queue
 // (503 over HTTP, with Retry-After) is RESOURCE_EXHAUSTED here, while a
-// version still loading or a server draining is UNAVAILABLE (inferStatus
-// tells them apart by asking whether the version serves).
+// version still loading or a server draining is UNAVAILABLE. codeOf tells
+// them apart from the error itself: the server's problem documents keep the
+// error they were made from (errors.Is reaches inference.ErrQueueFull).
 //
 // Tensors, as the OIP REST door has them: one input "text", BYTES, shape [N]
 // or [N,1], 1 ≤ N ≤ 100 (the server checks the count and the text sizes);

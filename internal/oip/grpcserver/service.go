@@ -212,7 +212,7 @@ func (s *service) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*p
 	}
 	res, err := s.core.Infer(ctx, ir)
 	if err != nil {
-		return nil, s.inferStatus(err, ir)
+		return nil, toStatus(err)
 	}
 	resp, err := encodeInfer(req, res, outs)
 	if err != nil {
@@ -430,7 +430,8 @@ var codeOfStatus = map[int]codes.Code{
 }
 
 // codeOf is err's gRPC code: its HTTP status through codeOfStatus, with a
-// full queue (503 over HTTP) told apart from a version on its way.
+// full queue (503 over HTTP) told apart from a version on its way by the
+// error itself: the server's problem documents keep their cause.
 func codeOf(err error) codes.Code {
 	st := server.StatusOf(err)
 	if st == http.StatusServiceUnavailable && errors.Is(err, inference.ErrQueueFull) {
@@ -440,20 +441,6 @@ func codeOf(err error) codes.Code {
 		return c
 	}
 	return codes.Unknown
-}
-
-// inferStatus is an inference error as a gRPC status. A 503 is either a
-// full queue or a version not serving (loading, the server draining); the
-// server's answer for a full queue carries no sentinel once it is a problem
-// document, so the door asks the one question that tells them apart: does
-// the version serve? If it does, the queue was full.
-func (s *service) inferStatus(err error, ir server.InferRequest) error {
-	if codeOf(err) == codes.Unavailable {
-		if ready, rerr := s.core.ModelReady(ir.Name, ir.Version); rerr == nil && ready {
-			return status.Error(codes.ResourceExhausted, server.ErrorMessage(err))
-		}
-	}
-	return toStatus(err)
 }
 
 // toStatus is err as a gRPC status, with the message the REST door sends.

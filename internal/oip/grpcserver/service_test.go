@@ -585,3 +585,38 @@ func FuzzDecodeRawBytes(f *testing.F) {
 		}
 	})
 }
+
+// fullEngine answers every batch with a full queue.
+type fullEngine struct{}
+
+func (fullEngine) Predict(context.Context, string, model.Model, []string) ([]model.Prediction, error) {
+	return nil, inference.ErrQueueFull
+}
+
+// TestCodeOfServerErrors: the server's errors, as Infer returns them
+// (problem documents), map to their gRPC code from the error itself: a full
+// queue is RESOURCE_EXHAUSTED even while the server drains (the version
+// then no longer counts as ready, so asking ModelReady would have said
+// UNAVAILABLE), and an unknown model NOT_FOUND.
+func TestCodeOfServerErrors(t *testing.T) {
+	srv := newCore(t, fullEngine{})
+	for _, drain := range []bool{false, true} {
+		if drain {
+			srv.Drain()
+		}
+		_, err := srv.Infer(ctxT(t), server.InferRequest{Name: "spam", Texts: []string{"hello"}, Protocol: server.ProtocolV2GRPC})
+		if !errors.Is(err, inference.ErrQueueFull) {
+			t.Fatalf("draining %v: Infer's error %v does not keep its cause", drain, err)
+		}
+		if got := codeOf(err); got != codes.ResourceExhausted {
+			t.Errorf("draining %v: codeOf(%v) = %v, want ResourceExhausted", drain, err, got)
+		}
+		if got := status.Convert(toStatus(err)).Message(); !strings.Contains(got, "queue") {
+			t.Errorf("draining %v: message %q does not say the queue is full", drain, got)
+		}
+	}
+	_, err := srv.Infer(ctxT(t), server.InferRequest{Name: "nope", Texts: []string{"hello"}, Protocol: server.ProtocolV2GRPC})
+	if got := codeOf(err); got != codes.NotFound {
+		t.Errorf("unknown model: codeOf(%v) = %v, want NotFound", err, got)
+	}
+}
