@@ -45,12 +45,12 @@ func TestSearchGetattr(t *testing.T) {
 // TestSearchCandidateAsStep checks that an estimator allowed only as a
 // search's candidate is refused by name when a pipeline uses it as a step.
 func TestSearchCandidateAsStep(t *testing.T) {
-	// Pipeline([("v", CountVectorizer()), ("c", KNeighborsClassifier())]), pickled at
+	// Pipeline([("v", CountVectorizer()), ("c", BaggingClassifier())]), pickled at
 	// protocol 0 with stand-in classes: a vocabulary_ and classes_ only.
-	stream := "ccopy_reg\n_reconstructor\np0\n(csklearn.pipeline\nPipeline\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n(dp5\nVsteps\np6\n(lp7\n(Vv\np8\ng0\n(csklearn.feature_extraction.text\nCountVectorizer\np9\ng2\nNtp10\nRp11\n(dp12\nVvocabulary_\np13\n(dp14\nVa\np15\nI0\nssbtp16\na(Vc\np17\ng0\n(csklearn.neighbors._classification\nKNeighborsClassifier\np18\ng2\nNtp19\nRp20\n(dp21\nVclasses_\np22\n(lp23\ng15\naVb\np24\nasbtp25\nasb."
+	stream := "ccopy_reg\n_reconstructor\np0\n(csklearn.pipeline\nPipeline\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n(dp5\nVsteps\np6\n(lp7\n(Vv\np8\ng0\n(csklearn.feature_extraction.text\nCountVectorizer\np9\ng2\nNtp10\nRp11\n(dp12\nVvocabulary_\np13\n(dp14\nVa\np15\nI0\nssbtp16\na(Vc\np17\ng0\n(csklearn.ensemble._bagging\nBaggingClassifier\np18\ng2\nNtp19\nRp20\n(dp21\nVclasses_\np22\n(lp23\ng15\naVb\np24\nasbtp25\nasb."
 	_, err := LoadReader(bytes.NewReader([]byte(stream)))
 	if !errors.Is(err, model.ErrUnsupported) || !errors.Is(err, pickle.ErrForbidden) ||
-		!strings.Contains(err.Error(), "sklearn.neighbors._classification.KNeighborsClassifier is not supported") {
-		t.Fatalf("err = %v, want KNeighborsClassifier refused as unsupported", err)
+		!strings.Contains(err.Error(), "sklearn.ensemble._bagging.BaggingClassifier is not supported") {
+		t.Fatalf("err = %v, want BaggingClassifier refused as unsupported", err)
 	}
 }
