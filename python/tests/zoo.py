@@ -37,7 +37,8 @@ from sklearn.linear_model import (LogisticRegression, LogisticRegressionCV, Perc
                                   RidgeClassifierCV, SGDClassifier)
 from sklearn.metrics import (accuracy_score, f1_score, fbeta_score, make_scorer, matthews_corrcoef,
                              precision_score, recall_score)
-from sklearn.model_selection import (GridSearchCV, KFold, RandomizedSearchCV, RepeatedStratifiedKFold,
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import (GridSearchCV, HalvingGridSearchCV, HalvingRandomSearchCV, KFold, RandomizedSearchCV, RepeatedStratifiedKFold,
                                      ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit)
 from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
 from sklearn.naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
@@ -222,6 +223,13 @@ def _zoo() -> list[Pipe]:
     add(_both("grid_accuracy_score_ref", lambda: _search(
         make_pipeline(TfidfVectorizer(), ComplementNB()), {"complementnb__alpha": [0.5, 1.0]},
         scoring=make_scorer(accuracy_score), cv=2)))
+    add(_both("halving_grid_lr", lambda: HalvingGridSearchCV(
+        Pipeline([("tfidf", TfidfVectorizer()), ("clf", LogisticRegression(max_iter=1000))]),
+        {"clf__C": [0.1, 1, 10, 100]}, factor=2, cv=_skf(), scoring="f1_macro", random_state=0)))
+    add(_both("halving_random_sgd", lambda: HalvingRandomSearchCV(
+        make_pipeline(TfidfVectorizer(), SGDClassifier(random_state=0, max_iter=20, tol=None)),
+        {"sgdclassifier__alpha": loguniform(1e-5, 1e-2), "sgdclassifier__loss": ["hinge", "modified_huber"]},
+        n_candidates=4, factor=2, cv=2, random_state=0)))
     add(_both("lrcv_in_pipeline", lambda: make_pipeline(TfidfVectorizer(), LogisticRegressionCV(
         Cs=4, cv=3, max_iter=1000, scoring="accuracy"))))
     add(_both("ridgecv_in_pipeline", lambda: make_pipeline(TfidfVectorizer(), RidgeClassifierCV(alphas=[0.1, 1.0, 10.0]))))
