@@ -225,3 +225,4 @@ def test_zoo_custom_code_refused_by_name(pipe, names, tmp_path, zoo_texts, sklea
     out, err = _go(sklearn_predict, path, zoo_texts[1])
     assert out is None, "a pipeline with custom code was served"
     assert names in err, err
+    assert "refit without it" in err, err  # and says what to do instead

@@ -346,5 +346,5 @@ CUSTOM: list[tuple[Pipe, str]] = [
     (Pipe("custom_preprocessor", "sentiment", lambda: make_pipeline(
         TfidfVectorizer(preprocessor=shout), LogisticRegression(max_iter=1000))), "shout"),
     (Pipe("custom_tokenizer_str_split", "sentiment", lambda: make_pipeline(
-        TfidfVectorizer(tokenizer=str.split, token_pattern=None), LogisticRegression(max_iter=1000))), "split"),
+        TfidfVectorizer(tokenizer=str.split, token_pattern=None), LogisticRegression(max_iter=1000))), "builtins.str"),
 ]
