@@ -17,6 +17,8 @@ var classes = map[string][]string{
 	"FeatureUnion":                   {"sklearn.pipeline"},
 	"GridSearchCV":                   {"sklearn.model_selection._search"},
 	"RandomizedSearchCV":             {"sklearn.model_selection._search"},
+	"HalvingGridSearchCV":            {"sklearn.model_selection._search_successive_halving"},
+	"HalvingRandomSearchCV":          {"sklearn.model_selection._search_successive_halving"},
 	"CountVectorizer":                {"sklearn.feature_extraction.text"},
 	"TfidfVectorizer":                {"sklearn.feature_extraction.text"},
 	"TfidfTransformer":               {"sklearn.feature_extraction.text"},

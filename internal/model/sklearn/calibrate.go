@@ -39,7 +39,7 @@ func calibratedWraps(o obj) bool {
 		est = mustGet(m, "base_estimator")
 	}
 	e, ok := asObj(unfrozen(est))
-	return ok && (e.name() == "Pipeline" || e.name() == "GridSearchCV" || e.name() == "RandomizedSearchCV")
+	return ok && (e.name() == "Pipeline" || isSearch(e.name()))
 }
 
 // calibratedPipelines translates a CalibratedClassifierCV whose calibrated

@@ -32,8 +32,9 @@
 // the text models' classifiers, so its predictions mean the same. Each
 // loader refuses the other's files with an error that says which to use.
 //
-// Files are read as people save them. A saved GridSearchCV or
-// RandomizedSearchCV keeps what it was given and what it tried (scipy.stats
+// Files are read as people save them. A saved GridSearchCV,
+// RandomizedSearchCV or successive-halving search keeps what it was given
+// and what it tried (scipy.stats
 // distributions, CV splitters, scorers and the metric functions they name,
 // joblib.Memory, candidate estimators that lost): these are allow-listed as
 // inert data that is decoded, never called, and only best_estimator_ is

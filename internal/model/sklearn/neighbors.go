@@ -436,12 +436,16 @@ func (nc *nearestCentroid) score(v *vec, dec, proba []float64) int {
 			xs.dense[j] = x
 		}
 	} else {
+		// scipy divides a sparse matrix by a dense array as a product with
+		// its reciprocal (X[:, mask] /= s is X[:, mask] * (1/s)), which
+		// differs from x/s in the last bit; after a wide standardisation
+		// the distances are large enough for that bit to pass 1e-9.
 		xs.sp.Idx = v.sp.Idx
 		xs.sp.Val = make([]float64, len(v.sp.Val))
 		for k, j := range v.sp.Idx {
 			x := v.sp.Val[k]
 			if nc.std[j] != 0 {
-				x /= nc.std[j]
+				x *= 1 / nc.std[j]
 			}
 			xs.sp.Val[k] = x
 		}

@@ -81,11 +81,22 @@ func distributionMethod(cls pickle.Global, args pickle.Tuple, kwargs *pickle.Dic
 		&pickle.ForbiddenError{Module: cls.Module, Name: cls.Name})
 }
 
-// searchBest returns the best_estimator_ of a GridSearchCV or
-// RandomizedSearchCV, ok false for any other estimator; a search saved
+// isSearch reports whether an estimator class is a hyper-parameter search
+// whose best_estimator_ is what serves: GridSearchCV, RandomizedSearchCV and
+// the successive-halving searches (sklearn.experimental), which keep the same
+// refit and best_estimator_.
+func isSearch(name string) bool {
+	switch name {
+	case "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV":
+		return true
+	}
+	return false
+}
+
+// searchBest returns the best_estimator_ of a search (isSearch), ok false for any other estimator; a search saved
 // without one (refit=False) is an error that says so.
 func searchBest(o obj) (best any, ok bool, err error) {
-	if o.name() != "GridSearchCV" && o.name() != "RandomizedSearchCV" {
+	if !isSearch(o.name()) {
 		return nil, false, nil
 	}
 	if r, ok := o.get("refit"); ok && r == false {

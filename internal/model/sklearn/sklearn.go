@@ -158,7 +158,9 @@ func decodeBudget(ctx context.Context, r io.Reader, b int64) (any, error) {
 		}
 		if errors.As(err, &fe) {
 			return nil, fmt.Errorf("%w: the file names the Python global %s.%s, which mlserve does not allow "+
-				"(a custom function such as a tokenizer or preprocessor cannot be served; supported estimators: %s): %w",
+				"(a custom function such as a tokenizer, preprocessor or FunctionTransformer's func cannot be served: "+
+				"refit without it, with the vectorizer's own options (token_pattern, lowercase, strip_accents, stop_words, ngram_range) "+
+				"doing its work, or export the pipeline to ONNX; supported estimators: %s): %w",
 				model.ErrInvalid, fe.Module, fe.Name, strings.Join(Supported(), ", "), err)
 		}
 		return nil, fmt.Errorf("%w: %w", model.ErrInvalid, err)

@@ -179,7 +179,7 @@ func TestRefusals(t *testing.T) {
 		target error
 		want   []string
 	}{
-		{"refuse_tokenizer.joblib", model.ErrInvalid, []string{"__main__.my_tokenizer", "LogisticRegression"}},
+		{"refuse_tokenizer.joblib", model.ErrInvalid, []string{"__main__.my_tokenizer", "LogisticRegression", "refit without it"}},
 		{"refuse_bagging.joblib", model.ErrUnsupported, []string{"sklearn.ensemble._bagging.BaggingClassifier", "TfidfVectorizer"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

@@ -122,7 +122,7 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 		return t.calibratedPipelines(o)
 	}
 	switch o.name() {
-	case "GridSearchCV", "RandomizedSearchCV":
+	case "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV":
 		if r, ok := o.get("refit"); ok && r == false {
 			return nil, nil, nil, fmt.Errorf("%w: %s with refit=False has no best_estimator_ to serve", model.ErrUnsupported, o.name())
 		}

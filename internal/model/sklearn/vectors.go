@@ -101,7 +101,7 @@ func (t *translator) vectorTop(v any) ([]rowStep, classifier, []string, obj, err
 		return nil, nil, nil, obj{}, unsupported(v)
 	}
 	switch o.name() {
-	case "GridSearchCV", "RandomizedSearchCV", "Pipeline":
+	case "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV", "Pipeline":
 		leave, err := t.enter(o)
 		if err != nil {
 			return nil, nil, nil, o, err
@@ -109,7 +109,7 @@ func (t *translator) vectorTop(v any) ([]rowStep, classifier, []string, obj, err
 		defer leave()
 	}
 	switch o.name() {
-	case "GridSearchCV", "RandomizedSearchCV":
+	case "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV":
 		t.chain = append(t.chain, o.name())
 		if r, ok := o.get("refit"); ok && r == false {
 			return nil, nil, nil, o, fmt.Errorf("%w: %s with refit=False has no best_estimator_ to serve", model.ErrUnsupported, o.name())
