@@ -76,8 +76,9 @@ var inert = map[string][]string{
 		"SquaredLoss", "Huber", "EpsilonInsensitive", "SquaredEpsilonInsensitive", "Classification", "Regression"},
 	"sklearn._loss._loss": {"CyHalfBinomialLoss", "CyHalfMultinomialLoss", "CyHalfSquaredError",
 		"CyHuberLoss", "CyAbsoluteError", "CyHalfPoissonLoss", "CyExponentialLoss"},
-	"sklearn._loss.loss": {"HalfBinomialLoss", "HalfMultinomialLoss", "HalfSquaredError"},
-	"sklearn._loss.link": {"LogitLink", "IdentityLink", "MultinomialLogit", "Interval"},
+	"sklearn.ensemble._gb_losses": {"BinomialDeviance", "MultinomialDeviance", "ExponentialLoss"}, // before 1.3
+	"sklearn._loss.loss":          {"HalfBinomialLoss", "HalfMultinomialLoss", "HalfSquaredError"},
+	"sklearn._loss.link":          {"LogitLink", "IdentityLink", "MultinomialLogit", "Interval"},
 	"sklearn.metrics._scorer": {"_PassthroughScorer", "_Scorer", "_PredictScorer",
 		"_ProbaScorer", "_ThresholdScorer", "_MultimetricScorer"},
 	"sklearn.utils._bunch":           {"Bunch"},
