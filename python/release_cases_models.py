@@ -111,10 +111,10 @@ def cases(major_minor, tfidf):
         "centroid_tfidf": (lambda: make_pipeline(small(), NearestCentroid()), False),
         "centroid_svd_manhattan": (lambda: make_pipeline(small(), svd(10), NearestCentroid(metric="manhattan")), False),
         # item 5's rest: selection by a model, LDA, GenericUnivariateSelect's p-value modes
-        "select_from_model_lr": (lambda: make_pipeline(small(), SelectFromModel(lr(C=10)), lr()), False),
-        "select_from_model_forest_binary": (lambda: make_pipeline(small(), SelectFromModel(
-            RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0), max_features=30,
-            threshold=-float("inf")), MultinomialNB()), True),
+        "select_from_model_lr": (lambda: make_pipeline(small(), SelectFromModel(lr(C=10), threshold="0.5*median"),
+                                                       lr()), False),
+        "select_from_model_l1svc_binary": (lambda: make_pipeline(small(), SelectFromModel(
+            LinearSVC(penalty="l1", dual=False), max_features=40), MultinomialNB()), True),
         "lda_svd": (lambda: make_pipeline(small(), svd(10), LinearDiscriminantAnalysis()), False),
         "lda_transform_lr": (lambda: make_pipeline(small(), svd(10), LinearDiscriminantAnalysis(), lr()), False),
         "generic_fpr_lr": (lambda: make_pipeline(small(), GenericUnivariateSelect(chi2, mode="fpr", param=0.05),

@@ -32,6 +32,8 @@ func moreClassifier(name string) func(t *translator, o obj, labels []string) (cl
 		return (*translator).stacking
 	case "LogisticRegressionCV", "RidgeClassifierCV":
 		return linearCV
+	case "LinearDiscriminantAnalysis":
+		return ldaClassifier
 	}
 	return modelClassifier(name)
 }

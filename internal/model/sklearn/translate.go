@@ -657,6 +657,8 @@ func (t *translator) rowStep(v any) (rowStep, error) {
 		return svdStep{s}, nil
 	case "PCA":
 		return t.pca(o)
+	case "LinearDiscriminantAnalysis":
+		return ldaStep(o)
 	case "Normalizer":
 		n, err := o.str("norm", "l2")
 		if err != nil {
