@@ -98,7 +98,7 @@ def _cases(sk_version):
         # name: (factory, binary?)
         "tfidf_lr_binary": (lambda: make_pipeline(tfidf(max_features=150), LogisticRegression(C=10)), True),
         "tfidf_lr_multinomial": (lambda: make_pipeline(tfidf(), LogisticRegression(C=10, max_iter=1000)), False),
-        "sgd_log": (lambda: make_pipeline(tfidf(sublinear_tf=True), sgd("log_loss")), False),
+        "sgd_log": (lambda: make_pipeline(tfidf(sublinear_tf=True), sgd("log_loss" if major_minor >= (1, 1) else "log")), False),
         "sgd_modified_huber_binary": (lambda: make_pipeline(tfidf(), sgd("modified_huber")), True),
         "multinomial_nb": (lambda: make_pipeline(CountVectorizer(max_features=200), MultinomialNB()), False),
         "linear_svc": (lambda: make_pipeline(tfidf(analyzer="char_wb", ngram_range=(2, 3)), LinearSVC()), False),
@@ -180,7 +180,7 @@ def _cases_inert(major_minor, tfidf):
             tfidf(), GenericUnivariateSelect(chi2, mode="k_best", param=50), lr()), True),
         "variance_maxabs_sgd": (lambda: make_pipeline(
             CountVectorizer(max_features=200), VarianceThreshold(0.01), MaxAbsScaler(),
-            SGDClassifier(loss="log_loss", random_state=0, max_iter=30, tol=None)), False),
+            SGDClassifier(loss="log_loss" if major_minor >= (1, 1) else "log", random_state=0, max_iter=30, tol=None)), False),
         "svd_minmax_clip_lr": (lambda: make_pipeline(
             tfidf(), TruncatedSVD(20, random_state=0), MinMaxScaler(clip=True), lr()), False),
     }

@@ -92,8 +92,8 @@ func (t *translator) gradientBoosting(o obj, labels []string) (classifier, error
 // default), whose probabilities, the class prior, are clipped to
 // [eps, 1-eps] and mapped through the loss's link: logit (halved for the
 // exponential loss) for two classes, log(p / gmean(p)) for more.
-// Releases before 1.3 (the _gb_losses objects) clip at float32's eps and
-// take log(p) for more than two classes.
+// Releases before 1.8 clip at float32's eps, later ones at float64's; those
+// before 1.4 (the _gb_losses objects) take log(p) for more than two classes.
 func boostingInit(o obj, nclasses int, expo bool) ([]float64, error) {
 	k := nclasses
 	if k == 2 {
@@ -122,10 +122,10 @@ func boostingInit(o obj, nclasses int, expo bool) ([]float64, error) {
 		return nil, io.errf("class_prior_ has %d values for %d classes", len(prior), nclasses)
 	}
 	eps := 0x1p-52 // np.finfo(np.float64).eps
-	old := versionBelow(o, 1, 3)
-	if old {
+	if versionBelow(o, 1, 8) {
 		eps = 0x1p-23 // np.finfo(np.float32).eps
 	}
+	old := versionBelow(o, 1, 4)
 	clip := func(p float64) float64 { return math.Min(math.Max(p, eps), 1-eps) }
 	if nclasses == 2 {
 		p := clip(prior[1])
