@@ -25,13 +25,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "internal" / "model" / "sklearn" / "testdata" / "releases"
 
-# sklearn version -> pip requirements (numpy/scipy/joblib pinned to what that release shipped with)
+# folder -> pip requirements (numpy/scipy/joblib pinned to what that release shipped with; a
+# "-numpy1"/"-numpy2" folder holds the same release with the other numpy major it supports).
+# The folder name starts with the scikit-learn version the worker checks it runs.
 RELEASES = {
+    "1.0.2": ["scikit-learn==1.0.2", "numpy==1.21.6", "scipy==1.7.3", "joblib==1.1.0", "threadpoolctl==3.0.0"],
     "1.1.3": ["scikit-learn==1.1.3", "numpy==1.23.5", "scipy==1.9.3", "joblib==1.2.0", "threadpoolctl==3.1.0"],
+    "1.2.2": ["scikit-learn==1.2.2", "numpy==1.24.4", "scipy==1.10.1", "joblib==1.2.0", "threadpoolctl==3.1.0"],
     "1.3.2": ["scikit-learn==1.3.2", "numpy==1.25.2", "scipy==1.11.4", "joblib==1.3.2", "threadpoolctl==3.2.0"],
+    "1.4.2": ["scikit-learn==1.4.2", "numpy==1.26.4", "scipy==1.12.0", "joblib==1.3.2", "threadpoolctl==3.4.0"],
+    "1.4.2-numpy2": ["scikit-learn==1.4.2", "numpy==2.0.2", "scipy==1.13.1", "joblib==1.4.0", "threadpoolctl==3.4.0"],
     "1.5.2": ["scikit-learn==1.5.2", "numpy==2.0.2", "scipy==1.14.1", "joblib==1.4.2", "threadpoolctl==3.5.0"],
+    "1.5.2-numpy1": ["scikit-learn==1.5.2", "numpy==1.26.4", "scipy==1.13.1", "joblib==1.4.2", "threadpoolctl==3.5.0"],
+    "1.6.1": ["scikit-learn==1.6.1", "numpy==2.2.2", "scipy==1.15.1", "joblib==1.4.2", "threadpoolctl==3.5.0"],
+    "1.6.1-numpy1": ["scikit-learn==1.6.1", "numpy==1.26.4", "scipy==1.15.1", "joblib==1.4.2", "threadpoolctl==3.5.0"],
+    "1.7.2": ["scikit-learn==1.7.2", "numpy==2.3.3", "scipy==1.16.2", "joblib==1.5.2", "threadpoolctl==3.6.0"],
+    "1.7.2-numpy1": ["scikit-learn==1.7.2", "numpy==1.26.4", "scipy==1.15.3", "joblib==1.5.2", "threadpoolctl==3.6.0"],
+    "1.8.0": ["scikit-learn==1.8.0", "numpy==2.3.5", "scipy==1.16.3", "joblib==1.5.2", "threadpoolctl==3.6.0"],
+    "1.8.0-numpy1": ["scikit-learn==1.8.0", "numpy==1.26.4", "scipy==1.16.3", "joblib==1.5.2", "threadpoolctl==3.6.0"],
     "1.9.1": ["-r", str(ROOT / "python" / "requirements.txt")],
 }
+
+# scikit-learn 1.0 has no wheels for Python 3.11 (this machine's python3): its venv is made with 3.10
+# (with pyenv: PYENV_VERSION=3.11.7:3.10.13 python3 python/make_release_fixtures.py).
+PYTHONS = {"1.0.2": os.environ.get("MLSERVE_PY310", "python3.10")}
 
 
 def ensure_venv(version: str) -> Path:
@@ -40,7 +57,8 @@ def ensure_venv(version: str) -> Path:
     stamp = venv / ".reqs"
     want = " ".join(RELEASES[version])
     if not (py.exists() and stamp.exists() and stamp.read_text() == want):
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        base = PYTHONS.get(version, sys.executable)
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                         "--only-binary=:all:", *RELEASES[version]], check=True)
         stamp.write_text(want)
@@ -80,7 +98,7 @@ def _cases(sk_version):
         # name: (factory, binary?)
         "tfidf_lr_binary": (lambda: make_pipeline(tfidf(max_features=150), LogisticRegression(C=10)), True),
         "tfidf_lr_multinomial": (lambda: make_pipeline(tfidf(), LogisticRegression(C=10, max_iter=1000)), False),
-        "sgd_log": (lambda: make_pipeline(tfidf(sublinear_tf=True), sgd("log_loss")), False),
+        "sgd_log": (lambda: make_pipeline(tfidf(sublinear_tf=True), sgd("log_loss" if major_minor >= (1, 1) else "log")), False),
         "sgd_modified_huber_binary": (lambda: make_pipeline(tfidf(), sgd("modified_huber")), True),
         "multinomial_nb": (lambda: make_pipeline(CountVectorizer(max_features=200), MultinomialNB()), False),
         "linear_svc": (lambda: make_pipeline(tfidf(analyzer="char_wb", ngram_range=(2, 3)), LinearSVC()), False),
@@ -94,6 +112,7 @@ def _cases(sk_version):
             LogisticRegression(max_iter=1000)), False),
     }
     cases.update(_cases_inert(major_minor, tfidf))
+    cases.update(__import__("release_cases_models").cases(major_minor, tfidf))  # sk-release (issue 16)
     if major_minor < (1, 8):  # multi_class was removed in 1.8
         cases["tfidf_lr_ovr"] = (lambda: make_pipeline(
             tfidf(), LogisticRegression(multi_class="ovr", max_iter=1000)), False)
@@ -161,7 +180,7 @@ def _cases_inert(major_minor, tfidf):
             tfidf(), GenericUnivariateSelect(chi2, mode="k_best", param=50), lr()), True),
         "variance_maxabs_sgd": (lambda: make_pipeline(
             CountVectorizer(max_features=200), VarianceThreshold(0.01), MaxAbsScaler(),
-            SGDClassifier(loss="log_loss", random_state=0, max_iter=30, tol=None)), False),
+            SGDClassifier(loss="log_loss" if major_minor >= (1, 1) else "log", random_state=0, max_iter=30, tol=None)), False),
         "svd_minmax_clip_lr": (lambda: make_pipeline(
             tfidf(), TruncatedSVD(20, random_state=0), MinMaxScaler(clip=True), lr()), False),
     }
@@ -224,7 +243,10 @@ def worker():
     import sklearn
 
     rows, texts = _texts()
-    out = OUT / sklearn.__version__
+    folder = os.environ.get("MLSERVE_REL_FOLDER", sklearn.__version__)
+    if folder.split("-")[0] != sklearn.__version__:
+        raise SystemExit(f"folder {folder} is not scikit-learn {sklearn.__version__}")
+    out = OUT / folder
     out.mkdir(parents=True, exist_ok=True)
     versions = {"python": sys.version.split()[0], "scikit-learn": sklearn.__version__,
                 "numpy": np.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
@@ -232,7 +254,7 @@ def worker():
     for name, (make, binary) in _cases(sklearn.__version__).items():
         if only and name not in only:
             continue
-        data = [(t, y) for t, y in rows if not binary or y != "neutral"]
+        data = [(t, y) for t, y in rows if not binary or y != "neutral"][::getattr(make, "every", 1)]
         x = [t for t, _ in data]
         y = np.asarray([y for _, y in data])  # an array: 1.1.3's CalibratedClassifierCV miscounts a list
         model = make()
@@ -264,7 +286,7 @@ def worker():
             } for i, p in enumerate(pred)],
         }
         (out / f"{name}.expected.json").write_text(json.dumps(expected, ensure_ascii=True) + "\n")
-    print(f"{sklearn.__version__}: wrote {out}")
+    print(f"{folder}: wrote {out}")
 
 
 def main(argv):
@@ -274,7 +296,7 @@ def main(argv):
     for version in argv or list(RELEASES):
         py = ensure_venv(version)
         subprocess.run([str(py), __file__, "--worker"], check=True, cwd=ROOT,
-                       env={**os.environ, "PYTHONHASHSEED": "0"})
+                       env={**os.environ, "PYTHONHASHSEED": "0", "MLSERVE_REL_FOLDER": version})
 
 
 if __name__ == "__main__":

@@ -186,3 +186,4 @@ def labels_as(labels: list[str], kind: str):
     raise ValueError(kind)
 
 CASES += __import__("cases_skmodels").CASES  # issue 16, sk-models: meta-estimators, trees, kernels
+CASES += __import__("cases_skrelease").CASES  # issue 16, sk-release: SelectFromModel, LDA, p-value selection

@@ -11,7 +11,7 @@ import (
 )
 
 // classes maps each scikit-learn class mlserve understands to the module paths
-// it has been pickled under from scikit-learn 1.1 to 1.9.
+// it has been pickled under from scikit-learn 1.0 to 1.9.
 var classes = map[string][]string{
 	"Pipeline":                       {"sklearn.pipeline"},
 	"FeatureUnion":                   {"sklearn.pipeline"},
@@ -48,6 +48,11 @@ var classes = map[string][]string{
 	"SelectPercentile":               {"sklearn.feature_selection._univariate_selection"},
 	"GenericUnivariateSelect":        {"sklearn.feature_selection._univariate_selection"},
 	"VarianceThreshold":              {"sklearn.feature_selection._variance_threshold"},
+	"SelectFpr":                      {"sklearn.feature_selection._univariate_selection"},
+	"SelectFdr":                      {"sklearn.feature_selection._univariate_selection"},
+	"SelectFwe":                      {"sklearn.feature_selection._univariate_selection"},
+	"SelectFromModel":                {"sklearn.feature_selection._from_model"},
+	"LinearDiscriminantAnalysis":     {"sklearn.discriminant_analysis"},
 	"MaxAbsScaler":                   {"sklearn.preprocessing._data"},
 	"MinMaxScaler":                   {"sklearn.preprocessing._data"},
 	"OneVsRestClassifier":            {"sklearn.multiclass"},
@@ -78,14 +83,21 @@ var inert = map[string][]string{
 		"SquaredLoss", "Huber", "EpsilonInsensitive", "SquaredEpsilonInsensitive", "Classification", "Regression"},
 	"sklearn._loss._loss": {"CyHalfBinomialLoss", "CyHalfMultinomialLoss", "CyHalfSquaredError",
 		"CyHuberLoss", "CyAbsoluteError", "CyHalfPoissonLoss", "CyExponentialLoss"},
-	"sklearn._loss.loss": {"HalfBinomialLoss", "HalfMultinomialLoss", "HalfSquaredError"},
-	"sklearn._loss.link": {"LogitLink", "IdentityLink", "MultinomialLogit", "Interval"},
+	// scikit-learn 1.4-1.5 (numpy 2 builds) pickle the Cython losses through these
+	"_loss": {"__pyx_unpickle_CyHalfBinomialLoss", "__pyx_unpickle_CyHalfMultinomialLoss", "CyHalfBinomialLoss",
+		"CyHalfMultinomialLoss", "__pyx_unpickle_CyExponentialLoss", "CyExponentialLoss"},
+	"sklearn.ensemble._gb_losses": {"BinomialDeviance", "MultinomialDeviance", "ExponentialLoss"}, // before 1.3
+	"sklearn._loss.loss":          {"HalfBinomialLoss", "HalfMultinomialLoss", "HalfSquaredError"},
+	"sklearn._loss.link":          {"LogitLink", "IdentityLink", "MultinomialLogit", "Interval"},
 	"sklearn.metrics._scorer": {"_PassthroughScorer", "_Scorer", "_PredictScorer",
 		"_ProbaScorer", "_ThresholdScorer", "_MultimetricScorer"},
-	"sklearn.utils._bunch":           {"Bunch"},
-	"sklearn.utils.fixes":            {"loguniform"},
-	"numpy.ma.core":                  {"_mareconstruct"},
-	"sklearn.model_selection._split": {"StratifiedKFold", "KFold"},
+	"sklearn.utils._bunch": {"Bunch"},
+	"sklearn.utils":        {"Bunch"}, // 1.0
+	// 1.0's HistGradientBoosting losses (sklearn._loss from 1.1)
+	"sklearn.ensemble._hist_gradient_boosting.loss": {"BinaryCrossEntropy", "CategoricalCrossEntropy"},
+	"sklearn.utils.fixes":                           {"loguniform"},
+	"numpy.ma.core":                                 {"_mareconstruct"},
+	"sklearn.model_selection._split":                {"StratifiedKFold", "KFold"},
 }
 
 // Supported lists the scikit-learn estimators Load translates, sorted.

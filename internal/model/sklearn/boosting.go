@@ -92,6 +92,8 @@ func (t *translator) gradientBoosting(o obj, labels []string) (classifier, error
 // default), whose probabilities, the class prior, are clipped to
 // [eps, 1-eps] and mapped through the loss's link: logit (halved for the
 // exponential loss) for two classes, log(p / gmean(p)) for more.
+// Releases before 1.8 clip at float32's eps, later ones at float64's; those
+// before 1.4 (the _gb_losses objects) take log(p) for more than two classes.
 func boostingInit(o obj, nclasses int, expo bool) ([]float64, error) {
 	k := nclasses
 	if k == 2 {
@@ -119,7 +121,11 @@ func boostingInit(o obj, nclasses int, expo bool) ([]float64, error) {
 	if len(prior) != nclasses {
 		return nil, io.errf("class_prior_ has %d values for %d classes", len(prior), nclasses)
 	}
-	const eps = 0x1p-52 // np.finfo(np.float64).eps
+	eps := 0x1p-52 // np.finfo(np.float64).eps
+	if versionBelow(o, 1, 8) {
+		eps = 0x1p-23 // np.finfo(np.float32).eps
+	}
+	old := versionBelow(o, 1, 4)
 	clip := func(p float64) float64 { return math.Min(math.Max(p, eps), 1-eps) }
 	if nclasses == 2 {
 		p := clip(prior[1])
@@ -130,6 +136,12 @@ func boostingInit(o obj, nclasses int, expo bool) ([]float64, error) {
 		return []float64{raw}, nil
 	}
 	out := make([]float64, k)
+	if old {
+		for j, p := range prior {
+			out[j] = math.Log(clip(p))
+		}
+		return out, nil
+	}
 	var s float64
 	for j, p := range prior {
 		out[j] = clip(p)
@@ -181,6 +193,9 @@ func (g *gradientBoosting) score(v *vec, dec, proba []float64) int {
 // the sum over members, divided by the sum of the weights, is the decision
 // (for two classes, the second column minus the first); probabilities are
 // the softmax of the decision over K-1 (two classes: of ±decision/2).
+// Releases before 1.3 gave the other classes 0 instead of -w/(K-1); and
+// before 1.6 a file may hold SAMME.R (the default until 1.4), whose members
+// vote with (K-1)·(log p - mean log p) of their clipped probabilities.
 type adaBoost struct {
 	est     []classifier
 	vote    [][]int // member i's predicted index → the ensemble's class
@@ -188,11 +203,16 @@ type adaBoost struct {
 	wsum    float64
 	classes int
 	nf      int
+	// zeroOther: the other classes get 0, not -w/(K-1) (before 1.3).
+	zeroOther bool
+	// real: SAMME.R.
+	real bool
 }
 
 func (t *translator) adaBoost(o obj, labels []string) (classifier, error) {
-	if alg, err := o.str("algorithm", "SAMME"); err != nil || alg != "SAMME" && alg != "deprecated" {
-		return nil, fmt.Errorf("%w: AdaBoostClassifier algorithm %q; mlserve serves 'SAMME' (refit with algorithm='SAMME', the only one from scikit-learn 1.6)",
+	alg, err := o.str("algorithm", "SAMME")
+	if err != nil || alg != "SAMME" && alg != "deprecated" && alg != "SAMME.R" {
+		return nil, fmt.Errorf("%w: AdaBoostClassifier algorithm %q; mlserve serves 'SAMME' and 'SAMME.R'",
 			model.ErrUnsupported, alg)
 	}
 	cs, ls, err := t.members(o, "estimators_")
@@ -206,7 +226,8 @@ func (t *translator) adaBoost(o obj, labels []string) (classifier, error) {
 	if len(w) < len(cs) {
 		return nil, o.errf("estimator_weights_ has %d values for %d estimators_", len(w), len(cs))
 	}
-	a := &adaBoost{est: cs, weights: w[:len(cs)], wsum: pairwiseSum(w), classes: len(labels), nf: cs[0].nFeatures()}
+	a := &adaBoost{est: cs, weights: w[:len(cs)], wsum: pairwiseSum(w), classes: len(labels), nf: cs[0].nFeatures(),
+		zeroOther: versionBelow(o, 1, 3), real: alg == "SAMME.R"}
 	if a.wsum == 0 {
 		return nil, o.errf("estimator_weights_ sum to 0")
 	}
@@ -222,6 +243,9 @@ func (t *translator) adaBoost(o obj, labels []string) (classifier, error) {
 				return nil, o.errf("estimators_[%d] predicts class %q, not in classes_", i, l)
 			}
 			v[j] = k
+		}
+		if a.real && (len(v) != len(labels) || !cs[i].probabilistic()) {
+			return nil, o.errf("SAMME.R estimators_[%d] has no probability for each of the %d classes", i, len(labels))
 		}
 		a.vote = append(a.vote, v)
 	}
@@ -243,8 +267,15 @@ func (a *adaBoost) score(v *vec, dec, proba []float64) int {
 	n := a.classes
 	pred := make([]float64, n)
 	other := -1 / float64(n-1)
+	if a.zeroOther {
+		other = 0
+	}
 	for i, c := range a.est {
 		k := a.vote[i][c.score(v, s[i].dec, s[i].proba)]
+		if a.real {
+			a.addReal(pred, a.vote[i], s[i].proba)
+			continue
+		}
 		w := a.weights[i]
 		for j := range pred {
 			if j == k {
@@ -278,6 +309,35 @@ func (a *adaBoost) score(v *vec, dec, proba []float64) int {
 	}
 	return argmax(pred)
 }
+
+// samme R's floor for a member's probability (numpy's float64 eps).
+const sammeEps = 0x1p-52
+
+// addReal adds a SAMME.R member's vote to pred: (K-1)·(log p - (1/K)·Σ log p)
+// of its probabilities p clipped below at eps, as scikit-learn's _samme_proba.
+func (a *adaBoost) addReal(pred []float64, vote []int, p []float64) {
+	n := a.classes
+	var lp [maxRealClasses]float64
+	logs := lp[:0]
+	if n > maxRealClasses {
+		logs = make([]float64, 0, n)
+	}
+	logs = logs[:n]
+	var sum float64
+	for m, c := range vote {
+		logs[c] = math.Log(max(p[m], sammeEps))
+	}
+	for _, l := range logs {
+		sum += l
+	}
+	mean := 1 / float64(n) * sum
+	for j, l := range logs {
+		pred[j] += float64(n-1) * (l - mean)
+	}
+}
+
+// maxRealClasses is how many classes addReal keeps on the stack.
+const maxRealClasses = 16
 
 // pairwiseSum is numpy's sum of a float64 array: below 8 values in order;
 // up to 128, eight interleaved partial sums combined pairwise, then the

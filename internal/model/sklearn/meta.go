@@ -32,6 +32,8 @@ func moreClassifier(name string) func(t *translator, o obj, labels []string) (cl
 		return (*translator).stacking
 	case "LogisticRegressionCV", "RidgeClassifierCV":
 		return linearCV
+	case "LinearDiscriminantAnalysis":
+		return ldaClassifier
 	}
 	return modelClassifier(name)
 }
@@ -604,9 +606,16 @@ func (r *stacking) score(v *vec, dec, proba []float64) int {
 // allowModels adds the globals the meta-estimators and model files need
 // beyond their classes: scikit-learn's Bunch (VotingClassifier's and
 // StackingClassifier's named_estimators_) is a dict subclass whose items
-// follow its construction, so it is decoded as a dict.
+// follow its construction, so it is decoded as a dict (sklearn.utils.Bunch
+// in scikit-learn 1.0).
 func allowModels(a *pickle.AllowList) {
-	a.Allow("sklearn.utils._bunch", "Bunch", pickle.Handler{Call: func(cls pickle.Global, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	for _, mod := range []string{"sklearn.utils._bunch", "sklearn.utils"} {
+		allowBunch(a, mod)
+	}
+}
+
+func allowBunch(a *pickle.AllowList, mod string) {
+	a.Allow(mod, "Bunch", pickle.Handler{Call: func(cls pickle.Global, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 		if len(args) > 0 {
 			return nil, fmt.Errorf("%w: %s.%s takes no positional arguments in a pickle", pickle.ErrMalformed, cls.Module, cls.Name)
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/numpy"
@@ -19,8 +21,15 @@ import (
 // ok is false for any other estimator.
 func (t *translator) selectionStep(o obj) (r rowStep, ok bool, err error) {
 	switch o.name() {
-	case "SelectKBest", "SelectPercentile", "GenericUnivariateSelect", "VarianceThreshold":
+	case "SelectKBest", "SelectPercentile", "GenericUnivariateSelect", "VarianceThreshold",
+		"SelectFpr", "SelectFdr", "SelectFwe":
 		mask, err := supportMask(o)
+		if err != nil {
+			return nil, true, err
+		}
+		return newMaskStep(o.name(), mask), true, nil
+	case "SelectFromModel":
+		mask, err := fromModelMask(o)
 		if err != nil {
 			return nil, true, err
 		}
@@ -115,10 +124,11 @@ func supportMask(o obj) ([]bool, error) {
 			scores[j] = -math.MaxFloat64
 		}
 	}
-	mode := map[string]string{"SelectKBest": "k_best", "SelectPercentile": "percentile"}[o.name()]
-	param := "k"
-	if mode == "percentile" {
-		param = "percentile"
+	mode := map[string]string{"SelectKBest": "k_best", "SelectPercentile": "percentile",
+		"SelectFpr": "fpr", "SelectFdr": "fdr", "SelectFwe": "fwe"}[o.name()]
+	param := map[string]string{"k_best": "k", "percentile": "percentile"}[mode]
+	if param == "" {
+		param = "alpha"
 	}
 	if o.name() == "GenericUnivariateSelect" {
 		if mode, err = o.str("mode", "percentile"); err != nil {
@@ -128,6 +138,8 @@ func supportMask(o obj) ([]bool, error) {
 	}
 	pv := mustGet(o, param)
 	switch mode {
+	case "fpr", "fdr", "fwe":
+		return pvalueMask(o, mode, pv)
 	case "k_best":
 		if pv == "all" {
 			return allTrue(len(scores)), nil
@@ -181,8 +193,214 @@ func supportMask(o obj) ([]bool, error) {
 		}
 		return mask, nil
 	}
-	return nil, fmt.Errorf("%w: %s(mode=%q): mlserve applies the k_best and percentile modes (fpr, fdr and fwe select by p-value; refit with SelectKBest or SelectPercentile)",
+	return nil, fmt.Errorf("%w: %s(mode=%q): mlserve applies the modes k_best, percentile, fpr, fdr and fwe",
 		model.ErrUnsupported, o.name(), mode)
+}
+
+// pvalueMask is SelectFpr, SelectFdr and SelectFwe's _get_support_mask
+// (GenericUnivariateSelect's modes fpr, fdr, fwe) over pvalues_: p < alpha;
+// Benjamini-Hochberg's p <= the largest sorted p(i) <= alpha/n·i; p < alpha/n.
+// A NaN p-value is never selected, as numpy's comparisons say.
+func pvalueMask(o obj, mode string, av any) ([]bool, error) {
+	alpha, ok := toFloat(av)
+	if !ok || math.IsNaN(alpha) {
+		return nil, o.errf("alpha is %s", pickle.Describe(av))
+	}
+	p, err := rawFloats(o, "pvalues_")
+	if err != nil {
+		return nil, err
+	}
+	n := len(p)
+	mask := make([]bool, n)
+	switch mode {
+	case "fpr", "fwe":
+		th := alpha
+		if mode == "fwe" {
+			th = alpha / float64(n)
+		}
+		for j, x := range p {
+			mask[j] = x < th
+		}
+	case "fdr":
+		sv := slices.Clone(p)
+		slices.SortFunc(sv, func(a, b float64) int { // np.sort: NaN last
+			switch {
+			case math.IsNaN(a) && math.IsNaN(b):
+				return 0
+			case math.IsNaN(a):
+				return 1
+			case math.IsNaN(b):
+				return -1
+			}
+			return cmpFloat(a, b)
+		})
+		top, found := 0.0, false
+		step := alpha / float64(n)
+		for i, x := range sv {
+			if x <= step*float64(i+1) && (!found || x > top) {
+				top, found = x, true
+			}
+		}
+		if !found {
+			return mask, nil
+		}
+		for j, x := range p {
+			mask[j] = x <= top
+		}
+	}
+	return mask, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// fromModelMask is SelectFromModel's _get_support_mask: the fitted
+// estimator_'s importances (|coef_|, summed over rows as the L1 norm of
+// norm_order=1 does, or feature_importances_ where it stores them), the
+// max_features largest kept (a stable sort of the negated scores), then
+// those below threshold dropped. The threshold is a number, "mean",
+// "median" or "scale*mean|median", or, when None, 1e-5 for an
+// L1-penalized estimator and "mean" otherwise.
+func fromModelMask(o obj) ([]bool, error) {
+	ev, ok := o.get("estimator_")
+	est, isObj := asObj(ev)
+	if !ok || !isObj {
+		return nil, o.errf("estimator_ is %s (is it fitted?)", pickle.Describe(ev))
+	}
+	getter, err := o.str("importance_getter", "auto")
+	if err != nil {
+		return nil, err
+	}
+	norm, err := o.integer("norm_order", 1)
+	if err != nil {
+		return nil, err
+	}
+	var scores []float64
+	_, hasCoef := est.get("coef_")
+	switch {
+	case (getter == "auto" || getter == "coef_") && hasCoef:
+		coef, shape, err := est.floats("coef_")
+		if err != nil {
+			return nil, err
+		}
+		rows, nf := 1, len(coef)
+		if len(shape) == 2 {
+			rows, nf = shape[0], shape[1]
+		}
+		if rows > 1 && norm != 1 {
+			return nil, fmt.Errorf("%w: SelectFromModel(norm_order=%d) over a %d-row coef_; mlserve applies norm_order=1",
+				model.ErrUnsupported, norm, rows)
+		}
+		scores = make([]float64, nf)
+		for r := range rows {
+			for j := range nf {
+				scores[j] += math.Abs(coef[r*nf+j])
+			}
+		}
+	case getter == "auto" || getter == "feature_importances_":
+		if _, ok := est.get("feature_importances_"); !ok {
+			return nil, fmt.Errorf("%w: SelectFromModel over %s, whose feature_importances_ scikit-learn computes from its trees at predict time; mlserve applies it over a model with coef_ (refit SelectFromModel around a linear model, or use SelectKBest)",
+				model.ErrUnsupported, est.name())
+		}
+		if scores, _, err = est.floats("feature_importances_"); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: SelectFromModel(importance_getter=%q); mlserve applies 'auto', 'coef_' and 'feature_importances_'",
+			model.ErrUnsupported, getter)
+	}
+	th, err := fromModelThreshold(o, est, scores)
+	if err != nil {
+		return nil, err
+	}
+	mask := allTrue(len(scores))
+	mf, ok := o.get("max_features_") // 1.1+; the parameter before
+	if !ok {
+		mf, _ = o.get("max_features")
+	}
+	if mf != nil {
+		k, ok := mf.(int64)
+		if !ok || k < 0 || int(k) > len(scores) {
+			return nil, o.errf("max_features is %s for %d features", pickle.Describe(mf), len(scores))
+		}
+		idx := make([]int, len(scores))
+		for i := range idx {
+			idx[i] = i
+		}
+		// np.argsort(-scores, kind="mergesort")[:k]
+		sort.SliceStable(idx, func(a, b int) bool { return -scores[idx[a]] < -scores[idx[b]] })
+		mask = make([]bool, len(scores))
+		for _, j := range idx[:k] {
+			mask[j] = true
+		}
+	}
+	for j, s := range scores {
+		if s < th {
+			mask[j] = false
+		}
+	}
+	return mask, nil
+}
+
+func fromModelThreshold(o obj, est obj, scores []float64) (float64, error) {
+	tv, _ := o.get("threshold")
+	if tv == nil {
+		pen, _ := est.str("penalty", "")
+		if pen == "l1" || strings.Contains(est.name(), "Lasso") {
+			return 1e-5, nil
+		}
+		tv = "mean"
+	}
+	s, isStr := tv.(string)
+	if !isStr {
+		f, ok := toFloat(tv)
+		if !ok {
+			return 0, o.errf("threshold is %s", pickle.Describe(tv))
+		}
+		return f, nil
+	}
+	scale := 1.0
+	if a, b, ok := strings.Cut(s, "*"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(a), 64)
+		if err != nil {
+			return 0, o.errf("threshold %q: %v", s, err)
+		}
+		scale, s = f, strings.TrimSpace(b)
+	}
+	var ref float64
+	switch s {
+	case "mean":
+		ref = pairwiseSum(scores) / float64(len(scores))
+	case "median":
+		ref = median(scores)
+	default:
+		return 0, o.errf("threshold %q is not a number, \"mean\", \"median\" or \"scale*mean|median\"", tv)
+	}
+	if scale == 1 && !strings.Contains(tv.(string), "*") {
+		return ref, nil
+	}
+	return scale * ref, nil
+}
+
+// median is np.median: the middle value, or the mean of the two middle ones.
+func median(a []float64) float64 {
+	if len(a) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(a)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func allTrue(n int) []bool {

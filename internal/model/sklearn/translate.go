@@ -523,7 +523,15 @@ func (t *translator) vectorizer(o obj) (preprocess.TextVectorizer, error) {
 	if o.name() == "CountVectorizer" {
 		return cv, nil
 	}
-	tt, err := tfidf(o, o)
+	params := o
+	if _, ok := o.get("norm"); !ok {
+		// scikit-learn 1.0 keeps norm, use_idf, smooth_idf and sublinear_tf
+		// on the inner _tfidf only (the vectorizer's are properties).
+		if tf, ok := asObj(mustGet(o, "_tfidf")); ok {
+			params = tf
+		}
+	}
+	tt, err := tfidf(o, params)
 	if err != nil {
 		return nil, err
 	}
@@ -657,6 +665,8 @@ func (t *translator) rowStep(v any) (rowStep, error) {
 		return svdStep{s}, nil
 	case "PCA":
 		return t.pca(o)
+	case "LinearDiscriminantAnalysis":
+		return ldaStep(o)
 	case "Normalizer":
 		n, err := o.str("norm", "l2")
 		if err != nil {

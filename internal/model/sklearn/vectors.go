@@ -304,6 +304,7 @@ type pcaStep struct {
 	offset []float64 // mean_·components_ᵀ
 	scale  []float64 // nil unless whiten
 	nc, nf int
+	name   string // for errors: "PCA" unless set
 }
 
 func (t *translator) pca(o obj) (*pcaStep, error) {
@@ -381,4 +382,10 @@ func (p *pcaStep) apply(v *vec) error {
 
 func (p *pcaStep) width(int) int { return p.nc }
 
-func (p *pcaStep) check(in int) error { return wantWidth("PCA", p.nf, in) }
+func (p *pcaStep) check(in int) error {
+	name := p.name
+	if name == "" {
+		name = "PCA"
+	}
+	return wantWidth(name, p.nf, in)
+}
