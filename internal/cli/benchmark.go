@@ -60,6 +60,9 @@ type splitJSON struct {
 	QueueWaitMS float64 `json:"queue_wait_ms_per_text"`
 	InferenceMS float64 `json:"inference_ms_per_batch"`
 	MeanBatch   float64 `json:"texts_per_batch"`
+	// ServerCPUUS is the server process's CPU time per request in
+	// microseconds (process_cpu_seconds_total), 0 when it does not export it.
+	ServerCPUUS float64 `json:"server_cpu_us_per_request,omitempty"`
 }
 
 func newBenchmarkCmd(g *globals) *cobra.Command {
@@ -239,7 +242,8 @@ func runBenchmark(ctx context.Context, g *globals, cfg loadgen.Config, levels []
 			var after loadgen.Split
 			if after, splitErr = loadgen.ScrapeSplit(ctx, cfg.Client, metricsURL, name, version); splitErr == nil {
 				d := after.Sub(before)
-				run.Split = &splitJSON{QueueWaitMS: msf(d.MeanQueueWait()), InferenceMS: msf(d.MeanInference()), MeanBatch: d.MeanBatch()}
+				run.Split = &splitJSON{QueueWaitMS: msf(d.MeanQueueWait()), InferenceMS: msf(d.MeanInference()), MeanBatch: d.MeanBatch(),
+					ServerCPUUS: float64(d.CPUPerRequest(res.Requests)) / float64(time.Microsecond)}
 			}
 		}
 		if splitErr != nil {
@@ -298,6 +302,9 @@ func writeReport(w io.Writer, cfg loadgen.Config, run *benchRun, metricsURL stri
 	fmt.Fprintf(w, "server time  %.3f ms per request (mean reported latency)\n", s.ServerMeanMS)
 	if sp := run.Split; sp != nil {
 		fmt.Fprintf(w, "server split queue wait %.3f ms per text, model %.3f ms per batch of %.1f texts (%s)\n", sp.QueueWaitMS, sp.InferenceMS, sp.MeanBatch, metricsURL)
+		if sp.ServerCPUUS > 0 {
+			fmt.Fprintf(w, "server CPU   %.1f µs per request (%.0f requests/s per core at most)\n", sp.ServerCPUUS, 1e6/sp.ServerCPUUS)
+		}
 	} else {
 		fmt.Fprintf(w, "server split n/a (%s)\n", run.SplitError)
 	}

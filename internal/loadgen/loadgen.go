@@ -214,8 +214,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Conns == nil {
 		defer g.conns.Close()
 	}
-	if g.grpcConn != nil {
-		defer g.grpcConn.Close()
+	for _, cc := range g.grpcConns {
+		defer cc.Close()
 	}
 	if cfg.Warmup > 0 {
 		w := cfg
@@ -242,10 +242,11 @@ type gen struct {
 	suffix  []byte   // request JSON after the last text; nil is /predict's
 	texts   [][]byte // JSON-escaped texts, without quotes
 	raw     []string // the texts as they are, for gRPC
-	// grpc is the gRPC door's client (ProtocolGRPC), model the name sent.
-	grpc     pb.GRPCInferenceServiceClient
-	grpcConn *grpc.ClientConn
-	model    string
+	// grpc holds the gRPC door's clients (ProtocolGRPC), one connection
+	// per concurrent client as the HTTP doors have; model is the name sent.
+	grpc      []pb.GRPCInferenceServiceClient
+	grpcConns []*grpc.ClientConn
+	model     string
 	batch    int
 	repeat   float64
 	nonce    []byte        // random per generator, so runs do not share texts
@@ -405,7 +406,7 @@ func (g *gen) run(ctx context.Context, cfg Config) (*Result, error) {
 				}
 				switch {
 				case g.grpc != nil:
-					w.doGRPC(ctx, t0)
+					w.doGRPC(ctx, g.grpc[i%len(g.grpc)], t0)
 				case g.target != nil:
 					w.doLean(ctx, t0)
 				default:

@@ -87,18 +87,32 @@ func (g *gen) pickText(b []byte, rng *rand.Rand) []byte {
 	return strconv.AppendUint(b, s, 10)
 }
 
-// dialGRPC connects the generator to the gRPC door.
+// dialGRPC makes the generator's clients of the gRPC door: one connection
+// per concurrent client, as the HTTP doors' clients each hold their own.
+// One HTTP/2 connection for all would serialize every call through one
+// reader and one writer goroutine on each side, and measure that instead
+// of the door (a fleet of clients has many connections). Connections open
+// on their first call.
 func (g *gen) dialGRPC(cfg Config) error {
-	cc, err := grpc.NewClient(cfg.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("%w: gRPC address %q: %v", ErrConfig, cfg.GRPCAddr, err)
+	n := max(cfg.Concurrency, 1)
+	for range n {
+		cc, err := grpc.NewClient(cfg.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			for _, c := range g.grpcConns {
+				c.Close()
+			}
+			g.grpcConns = nil
+			return fmt.Errorf("%w: gRPC address %q: %v", ErrConfig, cfg.GRPCAddr, err)
+		}
+		g.grpcConns = append(g.grpcConns, cc)
+		g.grpc = append(g.grpc, pb.NewGRPCInferenceServiceClient(cc))
 	}
-	g.grpcConn, g.grpc, g.model = cc, pb.NewGRPCInferenceServiceClient(cc), cfg.Model
+	g.model = cfg.Model
 	return nil
 }
 
 // doGRPC sends one ModelInfer that was due at t0 and tallies its outcome.
-func (w *worker) doGRPC(ctx context.Context, t0 time.Time) {
+func (w *worker) doGRPC(ctx context.Context, client pb.GRPCInferenceServiceClient, t0 time.Time) {
 	n := max(w.g.batch, 1)
 	in := &pb.ModelInferRequest_InferInputTensor{Name: "text", Datatype: "BYTES", Shape: []int64{int64(n)},
 		Contents: &pb.InferTensorContents{BytesContents: make([][]byte, n)}}
@@ -107,7 +121,7 @@ func (w *worker) doGRPC(ctx context.Context, t0 time.Time) {
 	}
 	req := &pb.ModelInferRequest{ModelName: w.g.model, Inputs: []*pb.ModelInferRequest_InferInputTensor{in}}
 	ctx, cancel := context.WithTimeout(ctx, w.g.timeout)
-	_, err := w.g.grpc.ModelInfer(ctx, req)
+	_, err := client.ModelInfer(ctx, req)
 	cancel()
 	lat := time.Since(t0)
 	if err != nil {

@@ -25,6 +25,12 @@ type Split struct {
 	InferenceCount float64
 	// BatchTexts sums mlserve_batch_size (texts in all batches).
 	BatchTexts float64
+	// ProcessCPU is process_cpu_seconds_total: the CPU time (user + system)
+	// the server process has used, over all its cores. Between two snapshots
+	// it divides into the server's CPU cost per request, the figure that
+	// compares doors and settings fairly when the load generator shares the
+	// server's cores (throughput then also pays for the client's CPU).
+	ProcessCPU float64
 }
 
 // Sub returns s minus before: what happened between two snapshots.
@@ -32,8 +38,17 @@ func (s Split) Sub(before Split) Split {
 	return Split{
 		QueueWaitSum: s.QueueWaitSum - before.QueueWaitSum, QueueWaitCount: s.QueueWaitCount - before.QueueWaitCount,
 		InferenceSum: s.InferenceSum - before.InferenceSum, InferenceCount: s.InferenceCount - before.InferenceCount,
-		BatchTexts: s.BatchTexts - before.BatchTexts,
+		BatchTexts: s.BatchTexts - before.BatchTexts, ProcessCPU: s.ProcessCPU - before.ProcessCPU,
 	}
+}
+
+// CPUPerRequest is the server's CPU time per request over n requests
+// answered between two snapshots (s is their difference); 0 when unknown.
+func (s Split) CPUPerRequest(n int64) time.Duration {
+	if n <= 0 || s.ProcessCPU <= 0 {
+		return 0
+	}
+	return time.Duration(s.ProcessCPU / float64(n) * float64(time.Second))
 }
 
 // MeanQueueWait is the mean time a text waited before its batch ran.
@@ -88,6 +103,13 @@ func ParseSplit(r io.Reader, model, version string) (Split, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
+		if v, ok := bytes.CutPrefix(line, []byte("process_cpu_seconds_total ")); ok {
+			// Not counted as found: every Go server with a process collector has it.
+			if f, err := strconv.ParseFloat(strings.Fields(string(v) + " x")[0], 64); err == nil {
+				s.ProcessCPU = f
+			}
+			continue
+		}
 		if !bytes.HasPrefix(line, []byte("mlserve_")) {
 			continue
 		}

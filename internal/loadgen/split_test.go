@@ -88,3 +88,38 @@ func FuzzParseSplit(f *testing.F) {
 		ParseSplit(strings.NewReader(string(page)), model, "v1")
 	})
 }
+
+// TestSplitProcessCPU: the process collector's CPU counter is read from a
+// real exposition and divides into CPU per request between two snapshots.
+func TestSplitProcessCPU(t *testing.T) {
+	cpu := 0.0
+	reg := registry(t)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "process_cpu_seconds_total", Help: "cpu"},
+		func() float64 { return cpu }))
+	ts := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer ts.Close()
+	scrape := func() Split {
+		s, err := ScrapeSplit(context.Background(), http.DefaultClient, ts.URL, "spam", "v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	cpu = 1.25
+	before := scrape()
+	if before.ProcessCPU != 1.25 {
+		t.Fatalf("ProcessCPU %v, want 1.25", before.ProcessCPU)
+	}
+	cpu = 1.75
+	d := scrape().Sub(before)
+	if got, want := d.CPUPerRequest(5000), 100*time.Microsecond; got != want {
+		t.Errorf("CPU per request %v, want %v", got, want)
+	}
+	if got := d.CPUPerRequest(0); got != 0 {
+		t.Errorf("CPU per request of no requests %v, want 0", got)
+	}
+	// A page with the CPU counter but none of mlserve's series is still no split.
+	if _, err := ParseSplit(strings.NewReader("process_cpu_seconds_total 3\n"), "", ""); !errors.Is(err, ErrNoSplit) {
+		t.Errorf("err %v, want ErrNoSplit", err)
+	}
+}
