@@ -283,6 +283,23 @@ def _zoo() -> list[Pipe]:
         ("lr", LogisticRegression(max_iter=1000)), ("nb", ComplementNB())], stack_method="predict_proba",
         passthrough=True, cv=_skf()))))
 
+    # --- whole pipelines compared in one notebook, then combined on the raw text (each its own vectorizer)
+    add(_both("voting_soft_text_pipelines", lambda: VotingClassifier([
+        ("lr", make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2), LogisticRegression(max_iter=1000))),
+        ("nb", make_pipeline(CountVectorizer(), MultinomialNB())),
+        ("lsa", make_pipeline(TfidfVectorizer(), TruncatedSVD(20, random_state=0), LogisticRegression()))],
+        voting="soft", weights=[2, 1, 1])))
+    add(_both("voting_hard_text_pipelines", lambda: VotingClassifier([
+        ("word", make_pipeline(TfidfVectorizer(sublinear_tf=True), LinearSVC())),
+        ("char", make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), max_features=3000),
+                               SGDClassifier(random_state=0))),
+        ("nb", make_pipeline(CountVectorizer(binary=True), BernoulliNB()))])))
+    add(_both("stacking_text_pipelines", lambda: StackingClassifier([
+        ("lr", make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000))),
+        ("nb", make_pipeline(CountVectorizer(), ComplementNB())),
+        ("svc", make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LinearSVC()))],
+        final_estimator=LogisticRegression(), cv=3)))
+
     # --- trees, forests, boosting on TF-IDF
     add(_both("random_forest_tfidf", lambda: make_pipeline(TfidfVectorizer(max_features=3000),
         RandomForestClassifier(n_estimators=30, random_state=42))))

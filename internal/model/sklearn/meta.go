@@ -76,7 +76,14 @@ func (t *translator) members(o obj, name string) ([]classifier, [][]string, erro
 			return nil, nil, fmt.Errorf("%w: %s.%s[%d] is a _ConstantPredictor (a class absent from the training data); refit with every class present",
 				model.ErrUnsupported, o.name(), name, i)
 		}
-		c, labels, err := t.classifier(it)
+		var c classifier
+		var labels []string
+		var err error
+		if t.text != nil {
+			c, labels, err = t.textMember(it, name, i)
+		} else {
+			c, labels, err = t.classifier(it)
+		}
 		if err != nil {
 			return nil, nil, err
 		}

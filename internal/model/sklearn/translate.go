@@ -27,6 +27,10 @@ type translator struct {
 	path  []frame
 	via   string
 	nodes int
+
+	// text, while an ensemble of text pipelines is translated, collects
+	// its members' featurizers (textensemble.go); nil otherwise.
+	text *textUnion
 }
 
 // frame is one estimator on the translator's path.
@@ -122,6 +126,10 @@ func (t *translator) top(v any) (featurizer, classifier, []string, error) {
 		return t.calibratedPipelines(o)
 	}
 	switch o.name() {
+	case "VotingClassifier", "StackingClassifier":
+		if textMembers(o) {
+			return t.textEnsemble(o)
+		}
 	case "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV":
 		if r, ok := o.get("refit"); ok && r == false {
 			return nil, nil, nil, fmt.Errorf("%w: %s with refit=False has no best_estimator_ to serve", model.ErrUnsupported, o.name())
