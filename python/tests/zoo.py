@@ -31,7 +31,7 @@ from sklearn.ensemble import (AdaBoostClassifier, ExtraTreesClassifier, Gradient
                               VotingClassifier)
 from sklearn.feature_extraction.text import (CountVectorizer, HashingVectorizer, TfidfTransformer,
                                              TfidfVectorizer)
-from sklearn.feature_selection import (GenericUnivariateSelect, SelectKBest, SelectPercentile, VarianceThreshold,
+from sklearn.feature_selection import (GenericUnivariateSelect, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold,
                                        chi2, f_classif, mutual_info_classif)
 from sklearn.linear_model import (LogisticRegression, LogisticRegressionCV, Perceptron, RidgeClassifier,
                                   RidgeClassifierCV, SGDClassifier)
@@ -282,6 +282,10 @@ def _zoo() -> list[Pipe]:
     add(_both("stacking_passthrough_proba", lambda: make_pipeline(TfidfVectorizer(max_features=2000), StackingClassifier([
         ("lr", LogisticRegression(max_iter=1000)), ("nb", ComplementNB())], stack_method="predict_proba",
         passthrough=True, cv=_skf()))))
+
+    # --- feature selection by a forest's importances, then a linear model
+    add(_both("select_from_forest_lr", lambda: make_pipeline(TfidfVectorizer(min_df=2),
+        SelectFromModel(RandomForestClassifier(n_estimators=50, random_state=42)), LogisticRegression(max_iter=1000))))
 
     # --- whole pipelines compared in one notebook, then combined on the raw text (each its own vectorizer)
     add(_both("voting_soft_text_pipelines", lambda: VotingClassifier([

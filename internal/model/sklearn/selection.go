@@ -305,12 +305,21 @@ func fromModelMask(o obj) ([]bool, error) {
 			}
 		}
 	case getter == "auto" || getter == "feature_importances_":
-		if _, ok := est.get("feature_importances_"); !ok {
-			return nil, fmt.Errorf("%w: SelectFromModel over %s, whose feature_importances_ scikit-learn computes from its trees at predict time; mlserve applies it over a model with coef_ (refit SelectFromModel around a linear model, or use SelectKBest)",
-				model.ErrUnsupported, est.name())
+		if _, ok := est.get("feature_importances_"); ok {
+			if scores, _, err = est.floats("feature_importances_"); err != nil {
+				return nil, err
+			}
+			break
 		}
-		if scores, _, err = est.floats("feature_importances_"); err != nil {
+		nf, err := est.integer("n_features_in_", -1)
+		if err != nil || nf < 0 {
+			return nil, est.errf("missing n_features_in_ (is it fitted?)")
+		}
+		var ok bool
+		if scores, ok, err = featureImportances(est, nf); err != nil {
 			return nil, err
+		} else if !ok {
+			return nil, errNoImportances(est)
 		}
 	default:
 		return nil, fmt.Errorf("%w: SelectFromModel(importance_getter=%q); mlserve applies 'auto', 'coef_' and 'feature_importances_'",
