@@ -17,7 +17,7 @@ func (t *TfidfTransformer) applyFloat32(row *Sparse) {
 	for k, j := range row.Idx {
 		v := float32(row.Val[k])
 		if t.SublinearTF && v != 0 {
-			v = float32(math.Log(float64(v)))
+			v = log32(v)
 			v += 1
 		}
 		if t.IDF != nil {

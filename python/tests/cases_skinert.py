@@ -51,9 +51,9 @@ def _cases(Case):
             CountVectorizer(token_pattern=r"(?<![@#])\b\w\w+\b|[!?]", max_features=3000), MultinomialNB()),
             "sentiment"),
         Case("ski_sent_float32_linear_svc", lambda: make_pipeline(
-            tfidf(dtype=np.float32, sublinear_tf=True), LinearSVC()), "sentiment",
-             known_gap="float32 with sublinear_tf: decision values differ by up to 6e-8 on long e-mails (likely numpy's "
-                       "vectorized float32 log, which is not correctly rounded; issue #16, item 3)"),
+            tfidf(dtype=np.float32, sublinear_tf=True), LinearSVC()), "sentiment"),
+        Case("ski_spam_float32_sublinear_lr", lambda: make_pipeline(
+            tfidf(dtype=np.float32, sublinear_tf=True), lr(C=10)), "spam"),
         Case("ski_spam_float32_ridge", lambda: make_pipeline(tfidf(dtype=np.float32), RidgeClassifier()), "spam"),
         Case("ski_spam_calibrated_pipeline_cv3", lambda: CalibratedClassifierCV(
             make_pipeline(tfidf(), LinearSVC()), method="sigmoid", cv=3), "spam"),
