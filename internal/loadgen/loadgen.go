@@ -247,10 +247,10 @@ type gen struct {
 	grpc      []pb.GRPCInferenceServiceClient
 	grpcConns []*grpc.ClientConn
 	model     string
-	batch    int
-	repeat   float64
-	nonce    []byte        // random per generator, so runs do not share texts
-	seq      atomic.Uint64 // unique-text counter
+	batch     int
+	repeat    float64
+	nonce     []byte        // random per generator, so runs do not share texts
+	seq       atomic.Uint64 // unique-text counter
 }
 
 func newGen(cfg Config) (*gen, error) {
