@@ -3,6 +3,8 @@ package preprocess
 import (
 	"math"
 	"slices"
+
+	"github.com/mlserve/mlserve/internal/numpy"
 )
 
 // applyFloat32 is TfidfTransformer.transform on a float32 matrix
@@ -17,7 +19,7 @@ func (t *TfidfTransformer) applyFloat32(row *Sparse) {
 	for k, j := range row.Idx {
 		v := float32(row.Val[k])
 		if t.SublinearTF && v != 0 {
-			v = log32(v)
+			v = numpy.Log32(v)
 			v += 1
 		}
 		if t.IDF != nil {

@@ -54,6 +54,11 @@ def _cases(Case):
             tfidf(dtype=np.float32, sublinear_tf=True), LinearSVC()), "sentiment"),
         Case("ski_spam_float32_sublinear_lr", lambda: make_pipeline(
             tfidf(dtype=np.float32, sublinear_tf=True), lr(C=10)), "spam"),
+        Case("ski_sent_float32_lr_multinomial", lambda: make_pipeline(tfidf(dtype=np.float32), lr(C=10)), "sentiment"),
+        Case("ski_sent_float32_sgd_log", lambda: make_pipeline(tfidf(dtype=np.float32), SGDClassifier(
+            loss="log_loss", random_state=0, max_iter=30, tol=None)), "sentiment"),
+        Case("ski_spam_float32_sgd_modified_huber", lambda: make_pipeline(tfidf(dtype=np.float32), SGDClassifier(
+            loss="modified_huber", random_state=0, max_iter=30, tol=None)), "spam"),
         Case("ski_spam_float32_ridge", lambda: make_pipeline(tfidf(dtype=np.float32), RidgeClassifier()), "spam"),
         Case("ski_spam_calibrated_pipeline_cv3", lambda: CalibratedClassifierCV(
             make_pipeline(tfidf(), LinearSVC()), method="sigmoid", cv=3), "spam"),

@@ -33,6 +33,8 @@ type linear struct {
 	classes   int
 	rule      probaRule
 	f32       bool // float32 coef_: see score32
+	// intercept64: with float32 coef_, a float64 intercept_ (SGDClassifier).
+	intercept64 bool
 }
 
 func (l *linear) nClasses() int       { return l.classes }

@@ -39,7 +39,10 @@ func isFloat32Array(v any) bool {
 // score32 is linear.score for float32 coefficients on a sparse row, as
 // scipy's csr_matvecs computes X @ coef_.T in float32 (a float32 product
 // added to a float32 sum, in the row's column order) before numpy adds the
-// float32 intercept_; the probabilities follow in float32 too.
+// intercept_, in float32 when it is float32 (LogisticRegression,
+// LinearSVC, RidgeClassifier fitted on float32), in float64 when it is
+// float64 (SGDClassifier keeps its intercept_ in float64); the
+// probabilities follow in the decision's precision.
 func (l *linear) score32(v *vec, dec, proba []float64) int {
 	for k := 0; k < l.rows; k++ {
 		w := l.coef[k*l.nf : (k+1)*l.nf]
@@ -47,10 +50,18 @@ func (l *linear) score32(v *vec, dec, proba []float64) int {
 		for i, j := range v.sp.Idx {
 			s += float32(float32(v.sp.Val[i]) * float32(w[j]))
 		}
-		dec[k] = float64(s + float32(l.intercept[k]))
+		if l.intercept64 {
+			dec[k] = float64(s) + l.intercept[k] // float32 + float64 is float64 in numpy
+		} else {
+			dec[k] = float64(s + float32(l.intercept[k]))
+		}
 	}
 	if proba != nil {
-		probaFromDecision32(l.rule, dec[:l.rows], proba)
+		if l.intercept64 { // the decision is float64: so are the probabilities
+			probaFromDecision(l.rule, dec[:l.rows], proba)
+		} else {
+			probaFromDecision32(l.rule, dec[:l.rows], proba)
+		}
 	}
 	if l.rows == 1 {
 		if dec[0] > 0 {
@@ -101,7 +112,7 @@ func probaFromDecision32(rule probaRule, dec, proba []float64) {
 		}
 		var s float32
 		for k, v := range xs {
-			xs[k] = float32(math.Exp(float64(v - m)))
+			xs[k] = numpy.Exp32(v - m)
 			s += xs[k]
 		}
 		for k, v := range xs {

@@ -741,6 +741,7 @@ func (t *translator) classifier(v any) (classifier, []string, error) {
 		}
 		l.rule, err = linearRule(o, len(labels))
 		l.f32 = isFloat32Array(mustGet(o, "coef_"))
+		l.intercept64 = l.f32 && !isFloat32Array(mustGet(o, "intercept_"))
 		return l, labels, err
 	case "MultinomialNB", "ComplementNB", "BernoulliNB":
 		nb, err := naiveBayesOf(o, len(labels))

@@ -1,4 +1,4 @@
-package preprocess
+package numpy
 
 import (
 	"encoding/binary"
@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// TestLog32: log32 equals numpy 2.4's np.log on float32 arrays (AVX-512
+// TestLog32: Log32 equals numpy 2.4's np.log on float32 arrays (AVX-512
 // machine) bit for bit on 22,000 values: the counts 1-10,000 that
 // sublinear_tf takes the log of, values across the whole float32 range,
 // values near 1 and random bit patterns (denormals included).
-// testdata/numpy_log32.bin holds (x, np.log(x)) as little-endian float32
+// testdata/log32.bin holds (x, np.log(x)) as little-endian float32
 // bit pairs, written by numpy itself.
 func TestLog32(t *testing.T) {
-	b, err := os.ReadFile("testdata/numpy_log32.bin")
+	b, err := os.ReadFile("testdata/log32.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,10 +22,10 @@ func TestLog32(t *testing.T) {
 	for i := range n {
 		x := math.Float32frombits(binary.LittleEndian.Uint32(b[8*i:]))
 		want := math.Float32frombits(binary.LittleEndian.Uint32(b[8*i+4:]))
-		got := log32(x)
+		got := Log32(x)
 		if math.Float32bits(got) != math.Float32bits(want) {
 			if bad++; bad <= 5 {
-				t.Errorf("log32(%g) = %g (%#x), numpy %g (%#x)", x, got, math.Float32bits(got), want, math.Float32bits(want))
+				t.Errorf("Log32(%g) = %g (%#x), numpy %g (%#x)", x, got, math.Float32bits(got), want, math.Float32bits(want))
 			}
 		}
 		if float32(math.Log(float64(x))) != want {
@@ -43,17 +43,47 @@ func TestLog32(t *testing.T) {
 	t.Logf("%d values, %d of which numpy rounds differently from math.Log", n, differsFromMath)
 }
 
+// TestExp32: Exp32 equals numpy 2.4's np.exp on float32 arrays bit for
+// bit on 22,000 values (uniform over the whole range, softmax's shifted
+// values in [-20, 0], values near 0, random bit patterns, the bounds).
+func TestExp32(t *testing.T) {
+	b, err := os.ReadFile("testdata/exp32.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, bad, differsFromMath := len(b)/8, 0, 0
+	for i := range n {
+		x := math.Float32frombits(binary.LittleEndian.Uint32(b[8*i:]))
+		want := math.Float32frombits(binary.LittleEndian.Uint32(b[8*i+4:]))
+		if got := Exp32(x); math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+			if bad++; bad <= 5 {
+				t.Errorf("Exp32(%g) = %g (%#x), numpy %g (%#x)", x, got, math.Float32bits(got), want, math.Float32bits(want))
+			}
+		}
+		if float32(math.Exp(float64(x))) != want {
+			differsFromMath++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d values differ from numpy", bad, n)
+	}
+	if differsFromMath < n/100 {
+		t.Errorf("only %d of %d numpy values differ from the correctly rounded exp", differsFromMath, n)
+	}
+	t.Logf("%d values, %d of which numpy rounds differently from math.Exp", n, differsFromMath)
+}
+
 func TestLog32Special(t *testing.T) {
 	for _, c := range []struct{ x, want float32 }{
 		{0, float32(math.Inf(-1))}, {float32(math.Inf(1)), float32(math.Inf(1))}, {1, 0},
 	} {
-		if got := log32(c.x); got != c.want {
-			t.Errorf("log32(%g) = %g, want %g", c.x, got, c.want)
+		if got := Log32(c.x); got != c.want {
+			t.Errorf("Log32(%g) = %g, want %g", c.x, got, c.want)
 		}
 	}
 	for _, x := range []float32{-1, float32(math.NaN())} {
-		if got := log32(x); got == got {
-			t.Errorf("log32(%g) = %g, want NaN", x, got)
+		if got := Log32(x); got == got {
+			t.Errorf("Log32(%g) = %g, want NaN", x, got)
 		}
 	}
 }
@@ -71,10 +101,10 @@ func TestFMA32(t *testing.T) {
 	if r := math.FMA(float64(a), float64(b), float64(c)); float32(r) != float32(1+math.Ldexp(1, -22)) {
 		t.Fatalf("set-up: the float64 FMA then float32 gives %v", float32(r))
 	}
-	if got, want := fma32(a, b, c), float32(1+math.Ldexp(1, -23)); got != want {
+	if got, want := FMA32(a, b, c), float32(1+math.Ldexp(1, -23)); got != want {
 		t.Errorf("fma32 = %v, want %v", got, want)
 	}
-	if got, want := fma32(3, 5, 7), float32(22); got != want {
-		t.Errorf("fma32(3,5,7) = %v", got)
+	if got, want := FMA32(3, 5, 7), float32(22); got != want {
+		t.Errorf("FMA32(3,5,7) = %v", got)
 	}
 }
