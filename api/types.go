@@ -195,8 +195,9 @@ type ModelStats struct {
 	Drift string `json:"drift,omitempty"`
 	// LiveAccuracy is the rolling accuracy from feedback, when any.
 	LiveAccuracy *float64 `json:"live_accuracy,omitempty"`
-	// LatencyHistogram counts the recent latencies behind the percentiles
-	// in fixed buckets (LatencyBucketsMS), for the dashboard's histogram.
+	// LatencyHistogram counts the server's recent request latencies (its
+	// last 2048 answered requests) in fixed buckets (LatencyBucketsMS), for
+	// the dashboard's histogram.
 	LatencyHistogram []LatencyBucket `json:"latency_histogram,omitempty"`
 }
 

@@ -52,8 +52,16 @@ func TestUIMount(t *testing.T) {
 	if st.Models["sentiment-v1"].Requests != 3 {
 		t.Fatalf("Stats: %+v", st.Models)
 	}
-	if h := st.Models["sentiment-v1"].LatencyHistogram; len(h) != len(api.LatencyBucketsMS)+1 {
-		t.Errorf("latency histogram has %d buckets", len(h))
+	h := st.Models["sentiment-v1"].LatencyHistogram
+	if len(h) != len(api.LatencyBucketsMS)+1 || h[len(h)-1].LE != nil {
+		t.Fatalf("latency histogram: %+v", h)
+	}
+	var n int64
+	for _, b := range h {
+		n += b.Count
+	}
+	if n != 3 {
+		t.Errorf("latency histogram counts %d requests, want 3", n)
 	}
 	d.History().Sample(time.Now(), st)
 	w := do(t, s, call{method: "GET", path: "/ui/history"})
@@ -62,5 +70,24 @@ func TestUIMount(t *testing.T) {
 	}
 	if err := json.Unmarshal(w.Body.Bytes(), &snap); err != nil || snap.Models["sentiment-v1"] == nil {
 		t.Errorf("history: %v %s", err, w.Body)
+	}
+}
+
+// TestLatencyHistogramWithMonitoring: the monitor's figures replace the
+// server's own in /stats, the histogram stays.
+func TestLatencyHistogramWithMonitoring(t *testing.T) {
+	s, _, _ := newMonitored(t, server.Options{})
+	for range 2 {
+		if w := do(t, s, call{method: "POST", path: "/predict", body: `{"text":"great stuff","model_version":"sentiment-v1"}`}); w.Code != 200 {
+			t.Fatalf("predict: %d %s", w.Code, w.Body)
+		}
+	}
+	m := s.Stats().Models["sentiment-v1"]
+	var n int64
+	for _, b := range m.LatencyHistogram {
+		n += b.Count
+	}
+	if n != 2 || m.Drift == "" {
+		t.Errorf("monitored stats: histogram counts %d (want 2), drift %q", n, m.Drift)
 	}
 }

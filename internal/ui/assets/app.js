@@ -64,7 +64,7 @@
   }
 
   // ---- charts (plain SVG) ----
-  const W = 600, H = 190, L = 46, R = 10, T = 10, B = 24;
+  const W = 420, H = 170, L = 40, R = 8, T = 8, B = 22;
   function niceMax(v) {
     if (!(v > 0)) return 1;
     const p = Math.pow(10, Math.floor(Math.log10(v)));
@@ -267,7 +267,7 @@
           el("td", {}, el("a", { href: "#/model/" + encodeURIComponent(m.id), text: m.id })),
           el("td", {}, el("span", { class: "badge " + m.status, "data-k": "status", text: m.status })),
           el("td", { "data-k": "default", text: m.default ? "default" : "" }),
-          el("td", { class: "hide-narrow" }, el("div", { text: [m.framework, art.estimator].filter(Boolean).join(" · ") }),
+          el("td", { class: "hide-narrow" }, el("div", { text: [m.framework, [].concat(art.estimator || []).join(",").split(",").join(" › ")].filter(Boolean).join(" · ") }),
             el("div", { class: "meta", text: [meta.description, m.labels && m.labels.length ? "labels: " + m.labels.join(", ") : "",
               m.accuracy !== undefined ? "accuracy " + fix(m.accuracy, 4) : "", meta.training_date ? "trained " + meta.training_date : "",
               art.library_version ? "library " + art.library_version : "", m.error || ""].filter(Boolean).join(" · ") })),
@@ -428,7 +428,7 @@
       probs.length ? el("div", { class: "probs", role: "list", "aria-label": "Probabilities" }, probs.flatMap(([l, v]) => {
         const fill = el("div", { class: "fill" });
         fill.style.width = (100 * v).toFixed(1) + "%";
-        return [el("span", { role: "listitem", text: l }), el("div", { class: "track" + (l === p.label ? " top" : "") }, fill), el("span", { class: "n", text: pct(v) })];
+        return [el("span", { role: "listitem", text: l }), el("div", { class: "track" + (l === p.label ? " best" : "") }, fill), el("span", { class: "n", text: pct(v) })];
       })) : null);
   }
   // highlight marks the explanation's spans (UTF-8 byte offsets [start, end)
@@ -473,11 +473,14 @@
       }
       live.textContent = "live · updated " + new Date().toTimeString().slice(0, 8);
       live.classList.remove("down");
-      if (state.page && pages[state.page].update) pages[state.page].update();
     } catch (e) {
       live.textContent = "server unreachable: " + e.message;
       live.classList.add("down");
+      return;
     }
+    // Outside the try: a bug in drawing is an error in the console, not
+    // a server that looks down.
+    if (state.page && pages[state.page].update) pages[state.page].update();
   }
   function route() {
     const parts = (location.hash || "#/overview").slice(2).split("/");

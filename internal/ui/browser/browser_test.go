@@ -333,6 +333,13 @@ func (b *browser) click(t testing.TB, sel string) {
 	t.Fatalf("click %s: %v", sel, err)
 }
 
+// useToken types the admin token into the page and presses Enter.
+func (b *browser) useToken(t testing.TB, token string) {
+	t.Helper()
+	b.run(t, chromedp.SendKeys(chromedp.CSS(`#token`), token+"\r"))
+	b.waitFor(t, "the token kept", fmt.Sprintf(`sessionStorage.getItem("mlserve-admin-token") === %q`, token))
+}
+
 func (b *browser) run(t testing.TB, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
@@ -416,7 +423,7 @@ func (b *browser) waitFor(t testing.TB, what, js string) {
 		}
 		if time.Now().After(deadline) {
 			var main string
-			b.eval(t, `(document.getElementById("admin-msg")||{}).textContent + " | " + document.getElementById("main").innerText.slice(0, 600)`, &main)
+			b.eval(t, `document.getElementById("live").textContent + " | " + (document.getElementById("admin-msg")||{}).textContent + " | " + document.getElementById("main").innerText.slice(0, 600)`, &main)
 			t.Fatalf("waited 10 s for %s (%s); the page shows: %s", what, js, main)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -538,13 +545,14 @@ func TestAdminActions(t *testing.T) {
 		t.Fatalf("a refused upload added a version: %d versions", len(l.Models))
 	}
 	// A wrong token is refused too.
-	b.run(t, chromedp.SendKeys(chromedp.CSS(`#token`), "wrong"), chromedp.Click(chromedp.CSS(`#token-save`)))
+	b.useToken(t, "wrong")
 	b.click(t, row+`button[data-act="default"]`)
 	b.waitFor(t, "the refusal", `document.getElementById("admin-msg").textContent.startsWith("Set default refused: 403")`)
 
 	// With the token: the list shows states, and each action works.
-	b.run(t, chromedp.Click(chromedp.CSS(`#token-clear`)), chromedp.SendKeys(chromedp.CSS(`#token`), testToken),
-		chromedp.Click(chromedp.CSS(`#token-save`)))
+	b.click(t, `#token-clear`)
+	b.waitFor(t, "the token forgotten", `document.getElementById("token").value === "" && !sessionStorage.getItem("mlserve-admin-token")`)
+	b.useToken(t, testToken)
 	b.waitFor(t, "the states", `!!document.querySelector('#models-list tr[data-model="sentiment-v1"] [data-k="status"]') && document.querySelector('#models-list tr[data-model="sentiment-v1"] [data-k="status"]').textContent === "ready"`)
 	b.click(t, row+`button[data-act="default"]`)
 	b.waitFor(t, "the default", `document.getElementById("admin-msg").textContent === "sentiment-v1 is now the default of sentiment"`)
@@ -679,7 +687,7 @@ func TestScreenshots(t *testing.T) {
 	for _, p := range pages {
 		b.run(t, chromedp.Navigate(s.base+"/ui"+p.hash), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 		if p.name == "models" {
-			b.run(t, chromedp.SendKeys(chromedp.CSS(`#token`), testToken), chromedp.Click(chromedp.CSS(`#token-save`)))
+			b.useToken(t, testToken)
 			b.waitFor(t, "the states", `!!document.querySelector('#models-list [data-k="status"].ready')`)
 		}
 		if p.name == "try" {
@@ -688,13 +696,26 @@ func TestScreenshots(t *testing.T) {
 			b.waitFor(t, "the results", `document.querySelectorAll("#try-results .result[data-label]").length === 3`)
 		}
 		time.Sleep(700 * time.Millisecond)
-		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "ui-"+p.name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		b.shot(t, filepath.Join(dir, "ui-"+p.name+".png"))
 	}
+	// The overview in the dark theme, and on a phone.
+	b.run(t, scheme("dark"), chromedp.Navigate(s.base+"/ui#/overview"), chromedp.WaitVisible(chromedp.CSS(`#ov-models table`)))
+	time.Sleep(700 * time.Millisecond)
+	b.shot(t, filepath.Join(dir, "ui-overview-dark.png"))
+	b.run(t, scheme("light"), cdpDo(emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 390, Height: 844, DeviceScaleFactor: 1, Mobile: true}))
+	time.Sleep(700 * time.Millisecond)
+	b.shot(t, filepath.Join(dir, "ui-overview-phone.png"))
 	b.clean(t)
+}
+
+// shot writes a PNG of the viewport to path.
+func (b *browser) shot(t testing.TB, path string) {
+	t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
