@@ -21,6 +21,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
@@ -718,4 +719,82 @@ func (b *browser) shot(t testing.TB, path string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rewrite edits, in the browser, the JSON answers of the requests whose URL
+// matches pattern (a Fetch pattern: * is any run of characters) before the
+// page reads them.
+func (b *browser) rewrite(t testing.TB, pattern string, edit func(path string, doc map[string]any)) {
+	t.Helper()
+	events := chromedp.Events(b.ctx, fetch.RequestPaused)
+	b.run(t, cdpDo(fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: pattern, RequestStage: fetch.RequestStageResponse}}}))
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			body, err := chromedp.Call(b.ctx, fetch.GetResponseBody, fetch.GetResponseBodyParams{RequestID: ev.RequestID})
+			if err != nil {
+				return
+			}
+			out := body.Body
+			var doc map[string]any
+			if json.Unmarshal(body.Body, &doc) == nil {
+				u, _ := url.Parse(ev.Request.URL)
+				edit(u.Path, doc)
+				out, _ = json.Marshal(doc)
+			}
+			if _, err := chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID,
+				ResponseCode: ev.ResponseStatusCode, ResponseHeaders: ev.ResponseHeaders, Body: out}); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// TestPanelsForFieldsToCome: explanations (`explanation.spans` in a
+// prediction, UTF-8 byte offsets) and traffic splits (`traffic` on a
+// version's stats) are being built beside the dashboard. The page shows
+// them when the JSON carries them: here the browser adds them to the real
+// server's answers, as those features will.
+func TestPanelsForFieldsToCome(t *testing.T) {
+	s := startServer(t)
+	s.traffic(t, 1)
+	b := newBrowser(t)
+	text := "Très bien: I love it, great value."
+	b.rewrite(t, "*", func(path string, doc map[string]any) {
+		switch path {
+		case "/predict":
+			love := strings.Index(text, "love") // byte offsets: "è" is two bytes
+			great := strings.Index(text, "great")
+			doc["explanation"] = map[string]any{"spans": []map[string]any{
+				{"start": love, "end": love + len("love"), "weight": 0.8},
+				{"start": great, "end": great + len("great"), "weight": -0.2},
+			}}
+		case "/stats":
+			if models, ok := doc["models"].(map[string]any); ok {
+				if m, ok := models["sentiment-v1"].(map[string]any); ok {
+					m["traffic"] = map[string]any{"split": map[string]any{"sentiment-v1": 0.9, "sentiment-v2": 0.1},
+						"shadow": map[string]any{"sentiment-v2": "agrees on 98.5%"}}
+				}
+			}
+		}
+	})
+	b.run(t, chromedp.Navigate(s.base+"/ui#/try"), chromedp.WaitVisible(chromedp.CSS(`#try-text`)),
+		chromedp.SendKeys(chromedp.CSS(`#try-text`), text))
+	b.click(t, `#try-go`)
+	b.waitFor(t, "the highlighted result", `document.querySelectorAll("#try-results mark.xp").length === 2`)
+	var marks []string
+	b.eval(t, `[...document.querySelectorAll("#try-results mark.xp")].map(m => m.textContent)`, &marks)
+	var whole string
+	b.eval(t, `document.querySelector("#try-results .result .text").textContent`, &whole)
+	if strings.Join(marks, ",") != "love,great" || whole != text {
+		t.Errorf("highlighted %q in %q, want love and great in %q", marks, whole, text)
+	}
+	b.run(t, chromedp.Navigate(s.base+"/ui#/model/sentiment-v1"), chromedp.WaitVisible(chromedp.CSS(`#md-traffic dl`)))
+	if got := b.text(t, "#md-traffic"); !strings.Contains(got, "agrees on 98.5%") || !strings.Contains(got, "0.9") {
+		t.Errorf("traffic panel shows %q", got)
+	}
+	b.clean(t)
 }
