@@ -241,20 +241,64 @@ type browser struct {
 // Without one the test fails under MLSERVE_REQUIRE_BROWSER=1, else skips.
 func chromium(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("MLSERVE_CHROMIUM"); p != "" {
-		return p
+	path, msg, fail := findChromium(os.Getenv, exec.LookPath)
+	switch {
+	case path != "":
+		return path
+	case fail:
+		t.Fatal(msg)
+	default:
+		t.Skip(msg)
+	}
+	return ""
+}
+
+// findChromium returns the browser's path, or why there is none and
+// whether that fails the test (MLSERVE_REQUIRE_BROWSER=1) or skips it.
+func findChromium(getenv func(string) string, look func(string) (string, error)) (path, msg string, fail bool) {
+	if p := getenv("MLSERVE_CHROMIUM"); p != "" {
+		if _, err := look(p); err != nil {
+			return "", "MLSERVE_CHROMIUM=" + p + ": " + err.Error(), true
+		}
+		return p, "", false
 	}
 	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
+		if p, err := look(name); err == nil {
+			return p, "", false
 		}
 	}
-	msg := "no chromium on PATH (scripts/setup-browser.sh installs Debian's)"
-	if os.Getenv("MLSERVE_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg + "; MLSERVE_REQUIRE_BROWSER=1 makes this a failure")
+	msg = "no chromium on PATH (scripts/setup-browser.sh, make setup-browser, installs Debian's)"
+	if getenv("MLSERVE_REQUIRE_BROWSER") == "1" {
+		return "", msg + "; MLSERVE_REQUIRE_BROWSER=1 makes this a failure", true
 	}
-	t.Skip(msg)
-	return ""
+	return "", msg, false
+}
+
+// TestMissingChromiumFailsWhenRequired: under the CI flag a missing browser
+// is a failure, never a skip.
+func TestMissingChromiumFailsWhenRequired(t *testing.T) {
+	none := func(string) (string, error) { return "", exec.ErrNotFound }
+	found := func(name string) (string, error) { return "/usr/bin/" + name, nil }
+	cases := []struct {
+		name     string
+		env      map[string]string
+		look     func(string) (string, error)
+		wantPath string
+		wantFail bool
+	}{
+		{"found", nil, found, "/usr/bin/chromium", false},
+		{"missing, required", map[string]string{"MLSERVE_REQUIRE_BROWSER": "1"}, none, "", true},
+		{"missing, not required", nil, none, "", false},
+		{"named but missing", map[string]string{"MLSERVE_CHROMIUM": "/nope/chrome"}, none, "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path, msg, fail := findChromium(func(k string) string { return c.env[k] }, c.look)
+			if path != c.wantPath || fail != c.wantFail || (path == "" && msg == "") {
+				t.Errorf("got %q, %q, fail %v; want %q, fail %v", path, msg, fail, c.wantPath, c.wantFail)
+			}
+		})
+	}
 }
 
 // newBrowser starts headless Chromium at 1280×800 for the test (60 s at
