@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -113,7 +114,13 @@ func (d *Dashboard) serve(w http.ResponseWriter, r *http.Request, admin string) 
 		h.Set("Content-Type", "text/css; charset=utf-8")
 		_, _ = w.Write(d.css)
 	case "/ui/history":
-		b, err := json.Marshal(d.hist.Snapshot())
+		// ?model=<id> (repeatable) keeps only those versions' series: the
+		// page asks for the one or two it draws.
+		var keep func(string) bool
+		if ids := r.URL.Query()["model"]; len(ids) > 0 {
+			keep = func(id string) bool { return slices.Contains(ids, id) }
+		}
+		b, err := json.Marshal(d.hist.SnapshotOf(keep))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

@@ -86,3 +86,27 @@ func TestAssetsStayLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHistoryFilter: ?model= keeps only the versions asked for.
+func TestHistoryFilter(t *testing.T) {
+	d, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.History().Sample(t0, busyStats(4, 2, 1, 1))
+	h := d.Handler(nil)
+	for _, c := range []struct {
+		query string
+		want  int
+	}{{"", 4}, {"?model=model00-v1", 1}, {"?model=model00-v1&model=model01-v2", 2}, {"?model=", 0}, {"?model=nope-v1", 0}} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/ui/history"+c.query, nil))
+		var snap Snapshot
+		if err := json.Unmarshal(w.Body.Bytes(), &snap); err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Models) != c.want || len(snap.Series) == 0 {
+			t.Errorf("%q: %d versions, %d server series; want %d versions", c.query, len(snap.Models), len(snap.Series), c.want)
+		}
+	}
+}

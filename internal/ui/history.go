@@ -343,8 +343,12 @@ type ModelSnapshot struct {
 	Predictions map[string]Series `json:"predictions"`
 }
 
-// Snapshot returns the points taken so far, at most the last span's.
-func (h *History) Snapshot() Snapshot {
+// Snapshot returns the points taken so far, at most the last span's, of
+// the server-wide series and of every version.
+func (h *History) Snapshot() Snapshot { return h.SnapshotOf(nil) }
+
+// SnapshotOf is Snapshot with only the versions keep accepts (nil: all).
+func (h *History) SnapshotOf(keep func(id string) bool) Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	count := int(min(h.seq, uint64(h.n)))
@@ -368,6 +372,9 @@ func (h *History) Snapshot() Snapshot {
 		snap.ErrorsByKind[k] = order(r)
 	}
 	for id, mr := range h.models {
+		if keep != nil && !keep(id) {
+			continue
+		}
 		ms := ModelSnapshot{Series: map[string]Series{}, Predictions: map[string]Series{}}
 		for k, r := range mr.series {
 			ms.Series[k] = order(r)

@@ -246,3 +246,22 @@ func BenchmarkHistorySnapshot(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHistorySnapshotOne is what the page asks for: the server-wide
+// series and one version's, of 20.
+func BenchmarkHistorySnapshotOne(b *testing.B) {
+	h, err := NewHistory(time.Hour, 10*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 360 {
+		h.Sample(t0.Add(time.Duration(i)*10*time.Second), busyStats(20, 10, 5, int64(i)))
+	}
+	keep := func(id string) bool { return id == "model00-v1" }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(h.SnapshotOf(keep)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -7,7 +7,7 @@
   const admin = document.querySelector('meta[name="mlserve-admin"]').content; // token, open or closed
   const main = document.getElementById("main");
   const live = document.getElementById("live");
-  const state = { stats: null, history: null, models: null, modelsErr: "", drift: {}, page: null, timer: 0 };
+  const state = { stats: null, history: null, historyKey: "", historyAt: 0, models: null, modelsErr: "", drift: {}, page: null, timer: 0 };
 
   // ---- small helpers ----
   function el(tag, attrs, ...kids) {
@@ -159,7 +159,7 @@
   pages.overview = {
     title: "Overview",
     build() {
-      const sel = el("select", { id: "lat-model", "aria-label": "Model for the latency chart", onchange: () => this.update() });
+      const sel = el("select", { id: "lat-model", "aria-label": "Model for the latency chart", onchange: () => refresh() });
       return [el("h1", { text: "Overview" }),
         el("div", { class: "cards", id: "ov-cards" }),
         el("div", { class: "grid" },
@@ -453,11 +453,19 @@
   // ---- data and routing ----
   async function refresh() {
     try {
-      const [st, h] = await Promise.all([call("GET", "/stats"), call("GET", "/ui/history")]);
+      const page = state.page;
+      // The history changes once per resolution step: ask for it no more
+      // often, and only for the versions this page draws.
+      const want = page === "model" ? [pages.model.id] : page === "overview" ? [(document.getElementById("lat-model") || {}).value || ""] : null;
+      const key = JSON.stringify(want);
+      const res = 1000 * ((state.history && state.history.resolution_s) || 0);
+      const needHistory = want && (key !== state.historyKey || Date.now() - state.historyAt >= res);
+      const hq = want ? want.filter(Boolean).map((id) => "model=" + encodeURIComponent(id)).join("&") : "";
+      const [st, h] = await Promise.all([call("GET", "/stats"),
+        needHistory ? call("GET", "/ui/history?" + (hq || "model=")) : Promise.resolve(null)]);
       if (!st.ok) throw new Error(problem(st));
       state.stats = st.data;
-      if (h.ok) state.history = h.data;
-      const page = state.page;
+      if (h && h.ok) { state.history = h.data; state.historyKey = key; state.historyAt = Date.now(); }
       if ((page === "models" || page === "model") && (admin === "open" || (admin === "token" && token()))) {
         const r = await call("GET", "/models", null, true);
         state.models = r.ok ? r.data : null;
