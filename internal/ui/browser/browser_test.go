@@ -30,6 +30,7 @@ import (
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/app"
+	"github.com/mlserve/mlserve/internal/cache/redis/redistest"
 	"github.com/mlserve/mlserve/internal/config"
 )
 
@@ -72,9 +73,9 @@ func copyModel(t testing.TB, dir, name, version string) {
 }
 
 // startServer serves the scikit-learn sample models (sentiment v1, v2 and
-// spam v1) with the admin token, a fast page refresh and a 1 s history step;
-// it stops when the test ends.
-func startServer(t testing.TB) *server {
+// spam v1) with the admin token, a fast page refresh and a 1 s history step,
+// after edits to that configuration; it stops when the test ends.
+func startServer(t testing.TB, edits ...func(*config.Config)) *server {
 	t.Helper()
 	dir := t.TempDir()
 	copyModel(t, dir, "sentiment", "v1")
@@ -91,6 +92,9 @@ func startServer(t testing.TB) *server {
 	c.UI.Resolution = config.Duration(time.Second)
 	c.Repository.PollInterval = config.Duration(time.Hour)
 	c.DrainTimeout = config.Duration(2 * time.Second)
+	for _, edit := range edits {
+		edit(c)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	prom, mon, err := app.NewMonitoring(c.Monitoring, log)
 	if err != nil {
@@ -840,5 +844,28 @@ func TestPanelsForFieldsToCome(t *testing.T) {
 	if got := b.text(t, "#md-traffic"); !strings.Contains(got, "agrees on 98.5%") || !strings.Contains(got, "0.9") {
 		t.Errorf("traffic panel shows %q", got)
 	}
+	b.clean(t)
+}
+
+// TestRedisState: the overview's Redis card follows /stats's fallback state
+// with a real redis-server, up and then killed.
+func TestRedisState(t *testing.T) {
+	rs := redistest.Start(t)
+	s := startServer(t, func(c *config.Config) { c.Cache.RedisURL = rs.URL() })
+	s.traffic(t, 1)
+	b := newBrowser(t)
+	if st := s.stats(t); st.Cache == nil || st.Cache.Redis == nil || st.Cache.RedisFallback {
+		t.Fatalf("/stats with Redis up: %+v", st.Cache)
+	}
+	b.run(t, chromedp.Navigate(s.base+"/ui#/overview"))
+	b.waitFor(t, "Redis connected", `(document.getElementById("ov-redis-state")||{}).textContent === "connected"`)
+	rs.Kill()
+	// A text not yet cached goes to Redis, which is gone: fallback.
+	s.json(t, "POST", "/predict", api.PredictRequest{Text: "a text Redis has never seen", ModelVersion: "sentiment-v1"}, false, nil)
+	if st := s.stats(t); !st.Cache.RedisFallback {
+		t.Fatalf("/stats after Redis died: %+v", st.Cache)
+	}
+	b.waitFor(t, "Redis fallback", `(document.getElementById("ov-redis-state")||{}).textContent === "fallback (Redis down)"`)
+	b.waitFor(t, "the fallback series", `!!document.querySelector("#ov-redis svg path")`)
 	b.clean(t)
 }
