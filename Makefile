@@ -7,7 +7,7 @@ BIN     := bin/mlserve
 VENV    := .venv
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: image run build test test-go test-python test-interop test-deploy lint setup-python setup-interop setup-services setup-onnxruntime setup-moto setup-helm fetch-data fetch-models fuzz bench clean proto
+.PHONY: image run build test test-go test-python test-interop test-deploy lint setup-python setup-interop setup-services setup-onnxruntime setup-moto setup-helm fetch-data fetch-models fuzz bench clean proto setup-browser screenshots
 
 ## run: build mlserve and serve the sample models with config.yaml
 run: build setup-onnxruntime fetch-models
@@ -25,8 +25,9 @@ image:
 test: test-go test-python test-interop test-deploy
 
 # MLSERVE_REQUIRE_ONNX=1: the ONNX tests fail, not skip, without ONNX Runtime.
-test-go: setup-services setup-onnxruntime setup-moto fetch-models lint
-	MLSERVE_REQUIRE_ONNX=1 $(GO) test -race -count=1 -timeout 30m ./...
+# MLSERVE_REQUIRE_BROWSER=1: the dashboard's browser tests fail, not skip, without Chromium.
+test-go: setup-services setup-onnxruntime setup-moto setup-browser fetch-models lint
+	MLSERVE_REQUIRE_ONNX=1 MLSERVE_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 30m ./...
 	# The hostile corpus again without the race detector, whose 10x slowdown
 	# the run above allows for: here each refusal must take under 2 s of CPU.
 	$(GO) test -count=1 -run '^TestReaderRefusesCorpus$$' ./internal/hostile/
@@ -71,6 +72,15 @@ setup-interop:
 ## setup-services: install redis-server and prometheus (Debian packages) for the tests
 setup-services:
 	sh scripts/setup-services.sh
+
+## setup-browser: headless Chromium (Debian's chromium) for the dashboard's browser tests
+setup-browser:
+	sh scripts/setup-browser.sh
+
+## screenshots: regenerate docs/ui/*.png, each dashboard page at 1280x800, from a server with sample traffic
+screenshots: setup-browser
+	mkdir -p docs/ui
+	MLSERVE_SCREENSHOTS=$(CURDIR)/docs/ui MLSERVE_REQUIRE_BROWSER=1 $(GO) test -count=1 -run '^TestScreenshots$$' ./internal/ui/browser/
 
 ## setup-onnxruntime: ONNX Runtime 1.32.0 (from its PyPI wheel, sha256-checked) into .cache/onnxruntime
 setup-onnxruntime:

@@ -115,6 +115,8 @@ type ModelInfo struct {
 	Accuracy *float64 `json:"accuracy,omitempty"`
 	// LoadedAt is when the version became ready.
 	LoadedAt *time.Time `json:"loaded_at,omitempty"`
+	// LoadMS is how long loading and warming it took, in milliseconds.
+	LoadMS *float64 `json:"load_ms,omitempty"`
 	// Error is why the version failed to load, when it did.
 	Error string `json:"error,omitempty"`
 	// Metadata is the manifest's content (model.yaml), if any.
@@ -193,6 +195,23 @@ type ModelStats struct {
 	Drift string `json:"drift,omitempty"`
 	// LiveAccuracy is the rolling accuracy from feedback, when any.
 	LiveAccuracy *float64 `json:"live_accuracy,omitempty"`
+	// LatencyHistogram counts the server's recent request latencies (its
+	// last 2048 answered requests) in fixed buckets (LatencyBucketsMS), for
+	// the dashboard's histogram.
+	LatencyHistogram []LatencyBucket `json:"latency_histogram,omitempty"`
+}
+
+// LatencyBucketsMS are the upper bounds, in milliseconds, of the latency
+// histogram's buckets; a last bucket without a bound counts the rest.
+var LatencyBucketsMS = []float64{0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000}
+
+// LatencyBucket is one bucket of a latency histogram.
+type LatencyBucket struct {
+	// LE is the bucket's upper bound in milliseconds (inclusive); nil for
+	// the last bucket, which has none.
+	LE *float64 `json:"le"`
+	// Count is how many latencies fall in it and above the bucket before.
+	Count int64 `json:"count"`
 }
 
 // FeedbackRequest reports the true label of an earlier prediction.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ import (
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/server"
+	"github.com/mlserve/mlserve/internal/ui"
 )
 
 // Parts are what the serve command builds before Run: the backends and the
@@ -33,6 +35,9 @@ type Parts struct {
 	Log *slog.Logger
 	// Version is reported in the OpenAPI document.
 	Version string
+	// Ready, when set, is told the API listener's address once it accepts
+	// connections (tests serve on a kernel-chosen port).
+	Ready func(api net.Addr)
 }
 
 // Run assembles the registry, engine, cache and server of c and serves them
@@ -108,7 +113,17 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		Version:        p.Version,
 		Monitor:        p.Monitor,
 	}
-	err = Serve(ctx, l, reg, opts, nil)
+	if c.UI.Enabled {
+		if opts.UI, err = ui.New(ui.Options{Refresh: time.Duration(c.UI.Refresh), Resolution: time.Duration(c.UI.Resolution),
+			Span: config.UIHistorySpan}); err != nil {
+			return fmt.Errorf("ui: %w", err)
+		}
+	}
+	var ready func(api, metrics net.Addr)
+	if p.Ready != nil {
+		ready = func(api, _ net.Addr) { p.Ready(api) }
+	}
+	err = Serve(ctx, l, reg, opts, ready)
 	select {
 	case serr := <-startErr:
 		err = errors.Join(serr, err)

@@ -103,6 +103,13 @@ func Serve(ctx context.Context, l Listeners, reg server.Registry, opts server.Op
 	if err != nil {
 		return err
 	}
+	if opts.UI != nil {
+		// The dashboard's history samples /stats until Serve returns.
+		hctx, stopHistory := context.WithCancel(ctx)
+		sampled := make(chan struct{})
+		go func() { defer close(sampled); opts.UI.History().Run(hctx, s.Stats) }()
+		defer func() { stopHistory(); <-sampled }()
+	}
 	apiLn, err := net.Listen("tcp", l.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", l.Addr, err)

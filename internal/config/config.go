@@ -61,6 +61,7 @@ type Config struct {
 	Log        Log        `yaml:"log"`
 	ONNX       ONNX       `yaml:"onnx"`
 	GRPC       GRPC       `yaml:"grpc"`
+	UI         UI         `yaml:"ui"`
 
 	// ModelName is the name KServe gives the model (its --model_name,
 	// MLSERVE_MODEL_NAME): a flat models_dir (one artifact directly in it,
@@ -279,6 +280,7 @@ func Default() *Config {
 		Log:        Log{Level: "info", Format: "text"},
 		ONNX:       ONNX{ExecutionProvider: "cpu"},
 		GRPC:       GRPC{Enabled: true, Addr: "127.0.0.1:8001"},
+		UI:         defaultUI,
 	}
 }
 
@@ -465,6 +467,9 @@ func (c *Config) Validate() error {
 		bad("monitoring.addr", "must differ from listen_addr %s", c.ListenAddr)
 	}
 	if err := c.Monitoring.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.UI.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Limits.MaxBodyBytes < 1 {

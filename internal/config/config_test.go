@@ -318,3 +318,44 @@ func TestMonitoringWithDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestUIConfig(t *testing.T) {
+	c := Default()
+	if !c.UI.Enabled || time.Duration(c.UI.Refresh) != 2*time.Second || time.Duration(c.UI.Resolution) != 10*time.Second {
+		t.Errorf("ui defaults: %+v", c.UI)
+	}
+	cases := []struct {
+		name string
+		ui   UI
+		bad  string
+	}{
+		{"defaults", defaultUI, ""},
+		{"refresh too fast", UI{Refresh: Duration(time.Millisecond), Resolution: defaultUIRes}, "ui.refresh"},
+		{"resolution zero", UI{Refresh: defaultUIRefresh}, "ui.resolution"},
+		{"resolution past 5m", UI{Refresh: defaultUIRefresh, Resolution: Duration(time.Hour)}, "ui.resolution"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.ui.Validate()
+			if c.bad == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.bad) {
+				t.Errorf("error %v, want one naming %s", err, c.bad)
+			}
+		})
+	}
+	got, err := load("", func(k string) (string, bool) {
+		v, ok := map[string]string{"MLSERVE_UI_ENABLED": "false", "MLSERVE_UI_RESOLUTION": "30s"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.UI.Enabled || time.Duration(got.UI.Resolution) != 30*time.Second {
+		t.Errorf("environment overrides: %+v", got.UI)
+	}
+}

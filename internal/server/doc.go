@@ -42,6 +42,8 @@
 // GET /models/{id}/drift (public, like /stats) answer from the monitor, and
 // /stats adds its figures (p90, throughput, errors by kind, cache hit ratio,
 // predictions by label, drift status, live accuracy) to the server's own.
+// Options.UI mounts the dashboard (package ui) at GET /ui; its history
+// samples Server.Stats, what /stats answers (ui.go).
 //
 // # The registry
 //

@@ -37,10 +37,15 @@ func (s *Server) registerHealth() {
 		OperationID: "stats", Method: http.MethodGet, Path: "/stats",
 		Summary: "Per-model counters, latency percentiles, prediction distribution, drift and live accuracy", Tags: []string{"health"},
 	}, func(context.Context, *struct{}) (*statsOutput, error) {
-		st := s.stats.snapshot()
-		st.Cache = s.cacheStats()
-		st.Queues = s.queueStats()
-		s.mergeSummary(st)
-		return &statsOutput{Body: st}, nil
+		return &statsOutput{Body: s.Stats()}, nil
 	})
+}
+
+// Stats returns what GET /stats answers: a new value on each call.
+func (s *Server) Stats() *api.Stats {
+	st := s.stats.snapshot()
+	st.Cache = s.cacheStats()
+	st.Queues = s.queueStats()
+	s.mergeSummary(st)
+	return st
 }

@@ -107,6 +107,7 @@ func (s *Server) mergeSummary(st *api.Stats) {
 	for id, m := range s.mon.Summary().Models {
 		own := st.Models[id]
 		m.Requests, m.Texts, m.Errors = own.Requests, own.Texts, own.Errors
+		m.LatencyHistogram = own.LatencyHistogram
 		if st.Models == nil {
 			st.Models = map[string]api.ModelStats{}
 		}

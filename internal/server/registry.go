@@ -55,6 +55,10 @@ func modelInfo(s model.Status) api.ModelInfo {
 		t := s.LoadedAt
 		m.LoadedAt = &t
 	}
+	if s.LoadDuration > 0 {
+		ms := float64(s.LoadDuration.Microseconds()) / 1000
+		m.LoadMS = &ms
+	}
 	if s.Info != nil {
 		m.Framework = s.Info.Framework
 		m.Artifact = map[string]any{

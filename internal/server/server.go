@@ -24,6 +24,7 @@ import (
 	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
+	"github.com/mlserve/mlserve/internal/ui"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -57,6 +58,8 @@ type Options struct {
 	// UploadTimeout bounds reading a model upload (POST /models), in place
 	// of the http.Server's ReadTimeout (default 10 min).
 	UploadTimeout time.Duration
+	// UI, when not nil, is the dashboard served at GET /ui (ui.go).
+	UI *ui.Dashboard
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
@@ -149,6 +152,7 @@ func New(reg Registry, opts Options) (*Server, error) {
 	s.registerOIP()
 	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.Handle("GET /docs/", docsHandler())
+	s.mountUI()
 	s.handler = s.middleware(s.mux)
 	return s, nil
 }
@@ -353,6 +357,8 @@ func (s *Server) route(r *http.Request) string {
 		return p
 	case p == "/docs" || strings.HasPrefix(p, "/docs/"):
 		return "/docs"
+	case p == "/ui" || strings.HasPrefix(p, "/ui/"):
+		return "/ui"
 	default:
 		return "other"
 	}

@@ -82,8 +82,25 @@ func (m *modelBook) stats() api.ModelStats {
 		slices.Sort(lat)
 		s.LatencyP50MS = quantile(lat, 0.50)
 		s.LatencyP99MS = quantile(lat, 0.99)
+		s.LatencyHistogram = latencyHistogram(lat)
 	}
 	return s
+}
+
+// latencyHistogram counts sorted latencies in api.LatencyBucketsMS's
+// buckets and one last unbounded bucket.
+func latencyHistogram(sorted []float64) []api.LatencyBucket {
+	out := make([]api.LatencyBucket, len(api.LatencyBucketsMS)+1)
+	i := 0
+	for b, le := range api.LatencyBucketsMS {
+		out[b].LE = &api.LatencyBucketsMS[b]
+		for i < len(sorted) && sorted[i] <= le {
+			out[b].Count++
+			i++
+		}
+	}
+	out[len(out)-1].Count = int64(len(sorted) - i)
+	return out
 }
 
 // quantile is the nearest-rank quantile of sorted values.
