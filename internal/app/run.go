@@ -88,7 +88,8 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 			cancel()
 		}
 	}()
-	l := Listeners{Addr: c.ListenAddr, Shutdown: drain, Metrics: p.Prometheus, HTTP: c.HTTP}
+	l := Listeners{Addr: c.ListenAddr, Shutdown: drain, ShutdownDelay: time.Duration(c.ShutdownDelay),
+		Metrics: p.Prometheus, HTTP: c.HTTP}
 	if c.Monitoring.Enabled {
 		l.MetricsAddr = c.MetricsAddr()
 	}
