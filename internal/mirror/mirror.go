@@ -337,6 +337,13 @@ func (m *Mirror) fetchVersion(ctx context.Context, v *version, folder string) er
 		}
 		got[o.Key] = tag
 	}
+	if v.marker != nil {
+		// Its uploader's marker vouched for every file: the version is
+		// whole, and the registry may load it on first sight.
+		if err := os.WriteFile(filepath.Join(tmp, model.WholeMarker), nil, 0o644); err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(folder), 0o755); err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}

@@ -221,6 +221,10 @@ func TestPublishVersion(t *testing.T) {
 	if got := readFile(t, filepath.Join(other.Dir(), "sentiment/v7/vocab.txt")); got != "a b" {
 		t.Errorf("replica's vocab.txt = %q", got)
 	}
+	// The marker vouched for every file: the replica's registry may load it on first sight.
+	if _, err := os.Stat(filepath.Join(other.Dir(), "sentiment/v7", model.WholeMarker)); err != nil {
+		t.Errorf("a version fetched whole lacks %s: %v", model.WholeMarker, err)
+	}
 	if err := e.m.PublishState(ctx, []byte(`{"defaults":{"sentiment":"v7"}}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -282,5 +286,9 @@ func TestStoreGoneKeepsTheCopy(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(e.dir, "spam/v1/model.joblib")); got != "w" {
 		t.Errorf("the copy changed: %q", got)
+	}
+	// No marker in the store: the registry's two-scan rule decides, not the mirror.
+	if _, err := os.Stat(filepath.Join(e.dir, "spam/v1", model.WholeMarker)); err == nil {
+		t.Errorf("a version without an uploader's marker got %s", model.WholeMarker)
 	}
 }
