@@ -3,11 +3,13 @@ package model
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -162,5 +164,42 @@ func TestStateKeepLoadedRefused(t *testing.T) {
 	}
 	if _, err := repo.LoadState(); err == nil || !strings.Contains(err.Error(), "keep_loaded of spam") {
 		t.Fatalf("LoadState: %v", err)
+	}
+}
+
+// TestOnChange: the repository calls its OnChange function after an
+// upload is committed and after the state is written, not for a refused one.
+func TestOnChange(t *testing.T) {
+	root := t.TempDir()
+	putVersion(t, root, "sentiment", "v1", "label=one", "")
+	repo, err := OpenRepository(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	repo.OnChange(func() { n.Add(1) })
+	r := NewRegistry(repo, map[string]Loader{"sklearn": newFakeLoader()}, Options{DefaultModel: "sentiment"}, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	if n.Load() != 0 {
+		t.Fatalf("%d changes at start", n.Load())
+	}
+	if _, err := r.Install(ctx, InstallRequest{Name: "sentiment", Filename: "model.joblib", Artifact: strings.NewReader("label=two")}); err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 1 {
+		t.Fatalf("%d changes after an upload, want 1", n.Load())
+	}
+	if _, err := r.Install(ctx, InstallRequest{Name: "sentiment", Filename: "model.joblib", Artifact: strings.NewReader("fail")}); err == nil {
+		t.Fatal("a failing upload installed")
+	}
+	if err := r.SetDefault(ctx, "sentiment", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 2 {
+		t.Fatalf("%d changes after a failed upload and a default, want 2", n.Load())
 	}
 }

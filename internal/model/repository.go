@@ -100,6 +100,7 @@ type Repository struct {
 	flatName  string
 	writeable bool
 	pub       Publisher
+	changed   func()
 }
 
 // Publisher keeps what the repository commits somewhere else as well: an
@@ -124,6 +125,19 @@ const PublishTimeout = 10 * time.Minute
 // SetPublisher makes every later Commit and SaveState go to p first. Call it
 // before the registry starts.
 func (r *Repository) SetPublisher(p Publisher) { r.pub = p }
+
+// OnChange makes the repository call fn each time it committed a change
+// (a version renamed into place, a state file written), after the change
+// is in place: the other replicas can be told to look (internal/nudge).
+// fn must not block. Call it before the registry starts.
+func (r *Repository) OnChange(fn func()) { r.changed = fn }
+
+// didChange calls the OnChange function, if any.
+func (r *Repository) didChange() {
+	if r.changed != nil {
+		r.changed()
+	}
+}
 
 // publish runs fn with a context bounded by PublishTimeout; nil publisher: no-op.
 func (r *Repository) publish(fn func(ctx context.Context, p Publisher) error) error {
@@ -598,6 +612,7 @@ func (r *Repository) Commit(s *Staged) (Version, error) {
 	if err := syncDir(r.dir); err != nil {
 		return Version{}, err
 	}
+	r.didChange()
 	return r.readVersion(name, version)
 }
 

@@ -108,7 +108,11 @@ func (r *Repository) saveState(s State) (string, error) {
 	if err := os.Rename(f.Name(), filepath.Join(r.dir, StateFile)); err != nil {
 		return "", fmt.Errorf("model repository state: %w", err)
 	}
-	return string(b), syncDir(r.dir)
+	if err := syncDir(r.dir); err != nil {
+		return "", err
+	}
+	r.didChange()
+	return string(b), nil
 }
 
 // UpdateState changes the state as the repository holds it now: it reads
