@@ -122,3 +122,15 @@ func (r *Registry) follow() []*entry {
 	}
 	return todo
 }
+
+// knows reports whether any version of name is registered.
+func (r *Registry) knows(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.entries {
+		if e.name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -82,7 +82,8 @@ func TestReplicasFollowState(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.Poll(ctx)
-		if _, err := b.Resolve("sentiment-v3"); !errors.Is(err, ErrNotLoaded) {
+		if h, err := b.Resolve("sentiment-v3"); !errors.Is(err, ErrNotLoaded) {
+			h.Release()
 			t.Fatalf("b resolves an unloaded version: %v", err)
 		}
 		waitState(t, b, "sentiment-v3", StateUnloaded)
@@ -201,5 +202,39 @@ func TestOnChange(t *testing.T) {
 	}
 	if n.Load() != 2 {
 		t.Fatalf("%d changes after a failed upload and a default, want 2", n.Load())
+	}
+}
+
+// TestAddedElsewhereIsNotReady: a version (or a new name) another replica
+// put into the repository answers "not ready" (503 + Retry-After) on this
+// one until its next poll serves it, never "not found"; what the
+// repository does not hold is still not found.
+func TestAddedElsewhereIsNotReady(t *testing.T) {
+	root := t.TempDir()
+	putVersion(t, root, "sentiment", "v1", "label=one", "")
+	a := newReg(t, root, newFakeLoader(), Options{DefaultModel: "sentiment"})
+	b := newReg(t, root, newFakeLoader(), Options{DefaultModel: "sentiment"})
+	ctx := context.Background()
+	for _, name := range []string{"sentiment", "spam"} {
+		if _, err := a.Install(ctx, InstallRequest{Name: name, Filename: "model.joblib", Artifact: strings.NewReader("label=x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ref, want := range map[string]error{"sentiment-v2": ErrNotReady, "spam": ErrNotReady, "spam-v1": ErrNotReady,
+		"sentiment-v9": ErrNotFound, "ham": ErrNotFound} {
+		h, err := b.Resolve(ref)
+		h.Release()
+		if !errors.Is(err, want) || (want == ErrNotReady && errors.Is(err, ErrNotFound)) {
+			t.Errorf("Resolve(%q) before b polls: %v, want %v", ref, err, want)
+		}
+	}
+	b.Poll(ctx)
+	serves := []string{"sentiment-v2", "spam", "spam-v1"}
+	for _, ref := range serves {
+		h, err := b.Resolve(ref)
+		if err != nil {
+			t.Errorf("Resolve(%q) after b polls: %v", ref, err)
+		}
+		h.Release()
 	}
 }

@@ -949,6 +949,9 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 		if err := r.onItsWay(ref); err != nil {
 			return nil, err
 		}
+		if !r.knows(ref) && r.repo.Holds(ref, "") {
+			return nil, fmt.Errorf("%w: %s is in the repository and loads at the next poll", ErrNotReady, ref)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	}
 }
@@ -1018,6 +1021,16 @@ func (r *Registry) byID(t *table, id string) (*entry, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotLoaded, id)
 	case pending:
 		return nil, fmt.Errorf("%w: %s was found in the repository and loads next", ErrNotReady, id)
+	}
+	if name, version, err := SplitID(id); err == nil && r.repo.Holds(name, version) {
+		r.mu.Lock()
+		unloaded := slices.Contains(r.state.Unloaded, id)
+		r.mu.Unlock()
+		if unloaded {
+			return nil, fmt.Errorf("%w: %s (unloaded by an admin)", ErrNotLoaded, id)
+		}
+		// Another replica put it there; this one's next poll loads it.
+		return nil, fmt.Errorf("%w: %s is in the repository and loads at the next poll", ErrNotReady, id)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 }

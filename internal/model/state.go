@@ -159,3 +159,30 @@ func (s State) clone() State {
 	}
 	return c
 }
+
+// Holds reports whether the repository has a version folder name/version
+// (any version of name when version is ""), without reading it: a request
+// for a version another replica just added is "not ready", not "not
+// found", until this replica's next poll loads it.
+func (r *Repository) Holds(name, version string) bool {
+	if ValidName(name) != nil {
+		return false
+	}
+	if version == "" {
+		vs, err := os.ReadDir(filepath.Join(r.dir, name))
+		if err != nil {
+			return false
+		}
+		for _, v := range vs {
+			if _, err := ParseVersion(v.Name()); err == nil && v.IsDir() {
+				return true
+			}
+		}
+		return false
+	}
+	if _, err := ParseVersion(version); err != nil {
+		return false
+	}
+	fi, err := os.Lstat(filepath.Join(r.dir, name, version))
+	return err == nil && fi.IsDir()
+}
