@@ -321,7 +321,9 @@ type balancer struct {
 
 // startHAProxy runs haproxy in front of reps (round robin, health checks on
 // /health/ready every 200 ms, down after 2 failures, up after 2 successes)
-// and waits until it has every replica up.
+// and waits until it has every replica up. It never retries a request on
+// another replica (retries 0), as a Kubernetes Service does not: a replica
+// that goes away must not fail a request by itself (shutdown_delay).
 func startHAProxy(t *testing.T, bin string, reps []*replica) *balancer {
 	t.Helper()
 	front, stats := freeAddr(t), freeAddr(t)
@@ -337,8 +339,7 @@ defaults
   timeout client 30s
   timeout server 30s
   timeout http-keep-alive 10s
-  retries 2
-  option redispatch
+  retries 0
 frontend api
   bind %s
   default_backend replicas
