@@ -421,4 +421,3 @@ func (b *balancer) waitStatus(t *testing.T, name, want string) {
 	}
 	t.Fatalf("HAProxy has %s %q (%v), want %s:\n%s", name, got, err, want, b.log)
 }
-
