@@ -236,12 +236,31 @@ func checkDeployment(t *testing.T, dep *appsv1.Deployment, cm *corev1.ConfigMap)
 	}
 }
 
-// TestChartRefusesShortGrace: a grace period not above drain_timeout is
-// refused at render time.
+// TestChartRefusesShortGrace: a grace period not above shutdown_delay plus
+// drain_timeout is refused at render time; one just above is accepted.
 func TestChartRefusesShortGrace(t *testing.T) {
-	_, err := helm(t, "template", "rel", "../helm/mlserve", "--set", "config.drain_timeout=1m", "--set", "terminationGracePeriodSeconds=60")
-	if err == nil || !strings.Contains(err.Error(), "must exceed config.drain_timeout") {
-		t.Fatalf("err = %v, want the grace-period refusal", err)
+	for _, tc := range []struct {
+		name string
+		set  []string
+		ok   bool
+	}{
+		{name: "drain alone too long", set: []string{"config.drain_timeout=1m", "terminationGracePeriodSeconds=60"}},
+		{name: "delay plus drain too long", set: []string{"config.shutdown_delay=20s", "config.drain_timeout=30s", "terminationGracePeriodSeconds=45"}},
+		{name: "delay plus drain fits", set: []string{"config.shutdown_delay=10s", "config.drain_timeout=30s", "terminationGracePeriodSeconds=41"}, ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"template", "rel", "../helm/mlserve"}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			_, err := helm(t, args...)
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case !tc.ok && (err == nil || !strings.Contains(err.Error(), "must exceed config.shutdown_delay")):
+				t.Fatalf("err = %v, want the grace-period refusal", err)
+			}
+		})
 	}
 }
 
