@@ -69,6 +69,9 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	}
 	nudger, err := newNudger(c, repo, log)
 	if err != nil {
+		if rstore != nil {
+			_ = rstore.Close()
+		}
 		return err
 	}
 	// The registry does not poll by itself: the watcher polls it (after
