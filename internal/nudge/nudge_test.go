@@ -82,16 +82,34 @@ func TestNudgeReachesOthersNotSelf(t *testing.T) {
 }
 
 // TestNudgeRedisDown: with Redis gone Send fails within its timeout, logs
-// once for the outage, and logs the recovery once Redis is back.
+// once for the outage, and logs the recovery once Redis is back; a
+// listener subscribed before the outage hears nudges again after it.
 func TestNudgeRedisDown(t *testing.T) {
 	rs := redistest.Start(t)
 	var logs strings.Builder
 	var mu sync.Mutex
 	n := newNudger(t, rs.URL(), writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) }))
-	ctx := context.Background()
-	if err := n.Send(ctx); err != nil {
-		t.Fatal(err)
+	other := newNudger(t, rs.URL(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	heard := make(chan struct{}, 100)
+	done := make(chan struct{})
+	go func() { other.Listen(ctx, func() { heard <- struct{}{} }); close(done) }()
+	defer func() { cancel(); <-done }()
+	hears := func(what string) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); ; {
+			_ = n.Send(ctx)
+			select {
+			case <-heard:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if time.Now().After(end) {
+				t.Fatalf("the listener hears no nudge %s", what)
+			}
+		}
 	}
+	hears("before the outage")
 	rs.Kill()
 	for range 3 {
 		t0 := time.Now()
@@ -106,6 +124,7 @@ func TestNudgeRedisDown(t *testing.T) {
 	if err := n.Send(ctx); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
+	hears("after Redis restarted")
 	mu.Lock()
 	defer mu.Unlock()
 	if c := strings.Count(logs.String(), "cannot nudge"); c != 1 {
