@@ -115,15 +115,23 @@ func (r *Repository) saveState(s State) (string, error) {
 	return string(b), nil
 }
 
+// StateRefresher is a Publisher that can bring the local state file up to
+// date with its store (internal/mirror) before UpdateState reads it.
+type StateRefresher interface {
+	// RefreshState fetches the store's state file if it changed.
+	RefreshState(ctx context.Context) error
+}
+
 // UpdateState changes the state as the repository holds it now: it reads
 // the state file, applies fn, and writes the result atomically, all under
 // an exclusive lock on models_dir/.mlserve-state.lock, so that replicas
 // sharing the folder never lose each other's changes (a replica's stale
 // copy of the state is never written back). It returns the state written
 // and its content. A repository that cannot be written returns an error
-// wrapping ErrReadOnly and writes nothing. For an s3:// repository the lock
-// covers the replicas sharing the local mirror only: two replicas changing
-// the state within one poll interval may still race in the store.
+// wrapping ErrReadOnly and writes nothing. For an s3:// repository the
+// state is first fetched again from the store (StateRefresher), so only two
+// changes within the same few milliseconds, through two replicas, can race
+// in the store (object stores have no lock).
 func (r *Repository) UpdateState(fn func(*State)) (State, string, error) {
 	if !r.writeable {
 		return State{}, "", fmt.Errorf("%w: %s not saved in %s", ErrReadOnly, StateFile, r.dir)
@@ -133,6 +141,11 @@ func (r *Repository) UpdateState(fn func(*State)) (State, string, error) {
 		return State{}, "", fmt.Errorf("model repository state: locking: %w", err)
 	}
 	defer unlock()
+	if sr, ok := r.pub.(StateRefresher); ok {
+		if err := r.publish(func(ctx context.Context, _ Publisher) error { return sr.RefreshState(ctx) }); err != nil {
+			return State{}, "", err
+		}
+	}
 	s, _, err := r.readState()
 	if err != nil {
 		return State{}, "", err
