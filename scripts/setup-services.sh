@@ -7,12 +7,16 @@
 # its own instance on a free loopback port. Run as root or with sudo.
 set -eu
 
+# have CMD: on PATH, or in /usr/sbin (where Debian puts haproxy, and which a
+# user's PATH often lacks; the tests look there too).
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
 missing=""
 for pair in redis-server:redis-server prometheus:prometheus haproxy:haproxy; do
 	cmd=${pair%%:*}
 	pkg=${pair#*:}
-	if command -v "$cmd" >/dev/null 2>&1; then
-		echo "$cmd already installed: $(command -v "$cmd")"
+	if have "$cmd"; then
+		echo "$cmd already installed"
 	else
 		missing="$missing $pkg"
 	fi
@@ -38,7 +42,7 @@ $SUDO apt-get install -y -q --no-install-recommends $missing
 # 6379, Prometheus on 9090, HAProxy with an empty config); the tests use none of
 # them, and pick free ports.
 for cmd in redis-server prometheus haproxy; do
-	command -v "$cmd" >/dev/null 2>&1 || {
+	have "$cmd" || {
 		echo "setup-services.sh: $cmd still missing after install" >&2
 		exit 1
 	}
