@@ -190,7 +190,8 @@ func TestChart(t *testing.T) {
 	}
 }
 
-// checkDeployment: probes, grace period above drain_timeout, non-root,
+// checkDeployment: probes, a shutdown delay, grace period above it plus
+// drain_timeout, non-root,
 // read-only root, and a ConfigMap that mlserve's config loads.
 func checkDeployment(t *testing.T, dep *appsv1.Deployment, cm *corev1.ConfigMap) {
 	t.Helper()
@@ -215,8 +216,12 @@ func checkDeployment(t *testing.T, dep *appsv1.Deployment, cm *corev1.ConfigMap)
 		t.Errorf("probes %+v %+v", ctr.LivenessProbe, ctr.ReadinessProbe)
 	}
 	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
-	if grace <= time.Duration(c.DrainTimeout) {
-		t.Errorf("grace period %s not above drain_timeout %s", grace, time.Duration(c.DrainTimeout))
+	if grace <= time.Duration(c.ShutdownDelay)+time.Duration(c.DrainTimeout) {
+		t.Errorf("grace period %s not above shutdown_delay %s + drain_timeout %s", grace,
+			time.Duration(c.ShutdownDelay), time.Duration(c.DrainTimeout))
+	}
+	if c.ShutdownDelay <= 0 {
+		t.Errorf("shutdown_delay %s: a pod behind a Service needs one (the endpoints take a moment to drop it)", time.Duration(c.ShutdownDelay))
 	}
 	if sc := pod.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
 		t.Errorf("pod security context %+v", pod.SecurityContext)
