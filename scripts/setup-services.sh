@@ -1,17 +1,22 @@
 #!/bin/sh
 # setup-services.sh installs, from Debian's packages, the real servers the
 # tests run on loopback when they are missing: redis-server (the Redis cache
-# tier) and prometheus (the monitoring test scrapes mlserve with it). It does
+# tier), prometheus (the monitoring test scrapes mlserve with it) and haproxy
+# (the multi-replica test balances three replicas behind it). It does
 # nothing for a program already on PATH, and starts nothing: each test starts
 # its own instance on a free loopback port. Run as root or with sudo.
 set -eu
 
+# have CMD: on PATH, or in /usr/sbin (where Debian puts haproxy, and which a
+# user's PATH often lacks; the tests look there too).
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
 missing=""
-for pair in redis-server:redis-server prometheus:prometheus; do
+for pair in redis-server:redis-server prometheus:prometheus haproxy:haproxy; do
 	cmd=${pair%%:*}
 	pkg=${pair#*:}
-	if command -v "$cmd" >/dev/null 2>&1; then
-		echo "$cmd already installed: $(command -v "$cmd")"
+	if have "$cmd"; then
+		echo "$cmd already installed"
 	else
 		missing="$missing $pkg"
 	fi
@@ -34,9 +39,10 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends $missing
 
 # Where systemd runs, the packages also start system-wide instances (Redis on
-# 6379, Prometheus on 9090); the tests use neither, and pick free ports.
-for cmd in redis-server prometheus; do
-	command -v "$cmd" >/dev/null 2>&1 || {
+# 6379, Prometheus on 9090, HAProxy with an empty config); the tests use none of
+# them, and pick free ports.
+for cmd in redis-server prometheus haproxy; do
+	have "$cmd" || {
 		echo "setup-services.sh: $cmd still missing after install" >&2
 		exit 1
 	}

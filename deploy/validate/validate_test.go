@@ -190,7 +190,8 @@ func TestChart(t *testing.T) {
 	}
 }
 
-// checkDeployment: probes, grace period above drain_timeout, non-root,
+// checkDeployment: probes, a shutdown delay, grace period above it plus
+// drain_timeout, non-root,
 // read-only root, and a ConfigMap that mlserve's config loads.
 func checkDeployment(t *testing.T, dep *appsv1.Deployment, cm *corev1.ConfigMap) {
 	t.Helper()
@@ -215,8 +216,12 @@ func checkDeployment(t *testing.T, dep *appsv1.Deployment, cm *corev1.ConfigMap)
 		t.Errorf("probes %+v %+v", ctr.LivenessProbe, ctr.ReadinessProbe)
 	}
 	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
-	if grace <= time.Duration(c.DrainTimeout) {
-		t.Errorf("grace period %s not above drain_timeout %s", grace, time.Duration(c.DrainTimeout))
+	if grace <= time.Duration(c.ShutdownDelay)+time.Duration(c.DrainTimeout) {
+		t.Errorf("grace period %s not above shutdown_delay %s + drain_timeout %s", grace,
+			time.Duration(c.ShutdownDelay), time.Duration(c.DrainTimeout))
+	}
+	if c.ShutdownDelay <= 0 {
+		t.Errorf("shutdown_delay %s: a pod behind a Service needs one (the endpoints take a moment to drop it)", time.Duration(c.ShutdownDelay))
 	}
 	if sc := pod.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 65532 {
 		t.Errorf("pod security context %+v", pod.SecurityContext)
@@ -236,12 +241,31 @@ func checkDeployment(t *testing.T, dep *appsv1.Deployment, cm *corev1.ConfigMap)
 	}
 }
 
-// TestChartRefusesShortGrace: a grace period not above drain_timeout is
-// refused at render time.
+// TestChartRefusesShortGrace: a grace period not above shutdown_delay plus
+// drain_timeout is refused at render time; one just above is accepted.
 func TestChartRefusesShortGrace(t *testing.T) {
-	_, err := helm(t, "template", "rel", "../helm/mlserve", "--set", "config.drain_timeout=1m", "--set", "terminationGracePeriodSeconds=60")
-	if err == nil || !strings.Contains(err.Error(), "must exceed config.drain_timeout") {
-		t.Fatalf("err = %v, want the grace-period refusal", err)
+	for _, tc := range []struct {
+		name string
+		set  []string
+		ok   bool
+	}{
+		{name: "drain alone too long", set: []string{"config.drain_timeout=1m", "terminationGracePeriodSeconds=60"}},
+		{name: "delay plus drain too long", set: []string{"config.shutdown_delay=20s", "config.drain_timeout=30s", "terminationGracePeriodSeconds=45"}},
+		{name: "delay plus drain fits", set: []string{"config.shutdown_delay=10s", "config.drain_timeout=30s", "terminationGracePeriodSeconds=41"}, ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"template", "rel", "../helm/mlserve"}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			_, err := helm(t, args...)
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case !tc.ok && (err == nil || !strings.Contains(err.Error(), "must exceed config.shutdown_delay")):
+				t.Fatalf("err = %v, want the grace-period refusal", err)
+			}
+		})
 	}
 }
 

@@ -23,9 +23,21 @@
 // Delivery is synchronous: an unload or a hot swap has released all this
 // when the admin call returns, not at the next tick of a timer.
 //
+// # Replicas
+//
+// The repository is the truth that replicas share. The watcher rescans it
+// every repository.poll_interval (an s3:// mirror syncs first, so one tick
+// carries a change from the bucket to the routing table) and whenever
+// another replica nudges over Redis pub/sub (internal/nudge): the
+// repository calls the nudger after each change it commits. The registry
+// follows the state file on every rescan (model.State).
+//
 // # Shutdown
 //
-// Serve stops accepting, lets keep-alive clients leave after the answer
-// they wait for (server.Drain), then lets http.Server.Shutdown wait for the
-// requests in flight, all within the drain timeout.
+// With shutdown_delay set, Serve first leaves (server.Leave): the readiness
+// checks fail while requests are served as usual, until the delay ends,
+// the time a load balancer takes to stop sending any. Then it stops
+// accepting, lets keep-alive clients leave after the answer they wait for
+// (server.Drain), then lets http.Server.Shutdown wait for the requests in
+// flight, all within the drain timeout.
 package app

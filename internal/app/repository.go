@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/mirror"
@@ -17,11 +16,13 @@ import (
 // openRepository opens models_dir. A local folder is opened as it is. An
 // s3://bucket/prefix/ one is mirrored into repository.cache_dir (synced
 // once here, so the registry's start finds what the store holds), uploads
-// are published to the store, and the returned function keeps the mirror
-// in sync every poll interval until its ctx ends (nil for a local folder).
+// are published to the store, and the returned function syncs the mirror
+// once more (nil for a local folder): the watcher calls it before each
+// poll, so one poll interval brings a change from the store to the routing
+// table.
 // A store that cannot be reached at start is logged, not fatal: the cache
 // serves what an earlier run left in it.
-func openRepository(ctx context.Context, c *config.Config, log *slog.Logger) (*model.Repository, func(context.Context), error) {
+func openRepository(ctx context.Context, c *config.Config, log *slog.Logger) (*model.Repository, func(context.Context) error, error) {
 	bucket, prefix, ok := c.S3Location()
 	if !ok {
 		repo, err := model.OpenRepositoryWith(c.ModelsDir, model.RepositoryOptions{ModelName: c.ModelName})
@@ -52,6 +53,5 @@ func openRepository(ctx context.Context, c *config.Config, log *slog.Logger) (*m
 	}
 	repo.SetPublisher(m)
 	mlog.Info("model repository mirrored from the store", "cache_dir", dir)
-	poll := time.Duration(c.Repository.PollInterval)
-	return repo, func(ctx context.Context) { m.Run(ctx, poll) }, nil
+	return repo, m.Sync, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,29 +72,44 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if err != nil {
 		return err
 	}
+	nudger, err := newNudger(c, repo, log)
+	if err != nil {
+		if rstore != nil {
+			_ = rstore.Close()
+		}
+		return err
+	}
+	// The registry does not poll by itself: the watcher polls it (after
+	// syncing an s3:// mirror) every poll interval and when nudged.
 	reg := model.NewRegistry(repo, p.Loaders, model.Options{
 		DefaultModel: c.DefaultModelRef(),
 		KeepLoaded:   c.Versions.KeepLoaded,
-		PollInterval: time.Duration(c.Repository.PollInterval),
 		DrainTimeout: time.Duration(c.DrainTimeout),
 		LoadTimeout:  time.Duration(c.Limits.LoadTimeout),
 		Subscribers:  Subscribers(eng, pc, p.Monitor, log),
 	}, log)
+	w := &watcher{sync: syncRepo, poll: reg.Poll, interval: time.Duration(c.Repository.PollInterval),
+		kick: make(chan struct{}, 1), log: log.With("component", "watcher")}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if syncRepo != nil {
-		synced := make(chan struct{})
-		go func() { defer close(synced); syncRepo(ctx) }()
-		defer func() { cancel(); <-synced }()
-	}
+	var bg sync.WaitGroup
+	stopBackground := func() { cancel(); bg.Wait() }
+	defer stopBackground()
 	startErr := make(chan error, 1)
-	go func() {
+	bg.Go(func() {
 		if err := reg.Start(ctx); err != nil {
 			startErr <- fmt.Errorf("loading the model repository: %w", err)
 			cancel()
+			return
 		}
-	}()
-	l := Listeners{Addr: c.ListenAddr, Shutdown: drain, Metrics: p.Prometheus, HTTP: c.HTTP}
+		w.run(ctx)
+	})
+	if nudger != nil {
+		defer nudger.Close()
+		bg.Go(func() { nudger.Listen(ctx, w.nudge) })
+	}
+	l := Listeners{Addr: c.ListenAddr, Shutdown: drain, ShutdownDelay: time.Duration(c.ShutdownDelay),
+		Metrics: p.Prometheus, HTTP: c.HTTP}
 	if c.Monitoring.Enabled {
 		l.MetricsAddr = c.MetricsAddr()
 	}
@@ -129,6 +145,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		err = errors.Join(serr, err)
 	default:
 	}
+	stopBackground() // no poll may start once the registry closes
 	sctx, stop := context.WithTimeout(context.Background(), drain)
 	defer stop()
 	err = errors.Join(err, eng.Close(sctx), reg.Close(sctx))

@@ -25,6 +25,10 @@ type Listeners struct {
 	Addr, MetricsAddr string
 	// Shutdown bounds the drain of requests in flight.
 	Shutdown time.Duration
+	// ShutdownDelay is how long the API keeps serving once ctx ends, with
+	// its readiness checks already failing, before the drain starts (config
+	// shutdown_delay): a load balancer's time to notice.
+	ShutdownDelay time.Duration
 	// Metrics is what the metrics listener serves (nil: Go and process
 	// collectors only).
 	Metrics *prometheus.Registry
@@ -180,6 +184,19 @@ func Serve(ctx context.Context, l Listeners, reg server.Registry, opts server.Op
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if l.ShutdownDelay > 0 {
+		// Not ready, still serving: what the balancer sends before it
+		// notices is answered as usual, on its own connection.
+		s.Leave()
+		log.Info("leaving: not ready, serving until the shutdown delay ends", "shutdown_delay", l.ShutdownDelay)
+		delay := time.NewTimer(l.ShutdownDelay)
+		select {
+		case <-delay.C:
+		case err := <-errc:
+			delay.Stop()
+			return err
+		}
 	}
 	log.Info("shutting down", "drain", l.Shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), l.Shutdown)

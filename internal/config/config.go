@@ -50,6 +50,11 @@ type Config struct {
 	// DrainTimeout is how long shutdown (and an unloaded version) waits for
 	// in-flight requests.
 	DrainTimeout Duration `yaml:"drain_timeout"`
+	// ShutdownDelay is how long the server keeps serving after SIGTERM
+	// while /health/ready already answers 503, before it drains: the time
+	// a load balancer or an endpoints controller needs to stop sending it
+	// requests (0: drain at once).
+	ShutdownDelay Duration `yaml:"shutdown_delay"`
 
 	Cache      Cache      `yaml:"cache"`
 	Monitoring Monitoring `yaml:"monitoring"`
@@ -146,6 +151,11 @@ type Repository struct {
 	CacheDir string `yaml:"cache_dir"`
 	// S3 configures an s3://bucket/prefix/ models_dir.
 	S3 S3 `yaml:"s3"`
+	// Nudge, with cache.redis_url set, tells the other replicas over Redis
+	// pub/sub when this one changes the repository (an upload, a default,
+	// an unload), so they rescan at once instead of at their next poll; the
+	// poll stays the guarantee.
+	Nudge bool `yaml:"nudge"`
 }
 
 // S3 configures the object store of an s3://bucket/prefix/ models_dir.
@@ -275,7 +285,7 @@ func Default() *Config {
 		HTTP: HTTP{ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(30 * time.Second),
 			UploadTimeout: Duration(10 * time.Minute), IdleTimeout: Duration(2 * time.Minute), MaxConnections: 4096},
 		Queue:      Queue{MaxSize: 10_000},
-		Repository: Repository{PollInterval: Duration(10 * time.Second)},
+		Repository: Repository{PollInterval: Duration(10 * time.Second), Nudge: true},
 		Versions:   Versions{KeepLoaded: 2},
 		Log:        Log{Level: "info", Format: "text"},
 		ONNX:       ONNX{ExecutionProvider: "cpu"},
@@ -443,6 +453,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DrainTimeout < 0 {
 		bad("drain_timeout", "must not be negative, got %s", c.DrainTimeout)
+	}
+	if c.ShutdownDelay < 0 {
+		bad("shutdown_delay", "must not be negative, got %s", c.ShutdownDelay)
 	}
 	if c.Cache.TTLSeconds < 0 {
 		bad("cache.ttl_seconds", "must not be negative, got %d", c.Cache.TTLSeconds)

@@ -337,6 +337,13 @@ func (m *Mirror) fetchVersion(ctx context.Context, v *version, folder string) er
 		}
 		got[o.Key] = tag
 	}
+	if v.marker != nil {
+		// Its uploader's marker vouched for every file: the version is
+		// whole, and the registry may load it on first sight.
+		if err := os.WriteFile(filepath.Join(tmp, model.WholeMarker), nil, 0o644); err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(folder), 0o755); err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
@@ -489,6 +496,33 @@ func (m *Mirror) putFile(ctx context.Context, key, path string) (string, error) 
 	}
 	return m.store.Put(ctx, key, f, fi.Size())
 }
+
+// RefreshState fetches the store's state file when it changed since this
+// mirror last had it, without a whole Sync: the repository calls it before
+// it changes the state, so that a change made through another replica
+// since the last Sync is kept, not overwritten. A store without a state
+// file leaves the local one as it is.
+func (m *Mirror) RefreshState(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	objs, err := m.store.List(ctx, model.StateFile, m.max)
+	if err != nil {
+		m.failed(err)
+		return err
+	}
+	for _, o := range objs {
+		if o.Key != model.StateFile || m.etags[o.Key] == o.ETag || m.published[o.Key] == o.ETag {
+			continue
+		}
+		if err := m.fetchFile(ctx, o, filepath.Join(m.dir, model.StateFile)); err != nil {
+			return err
+		}
+		return m.saveETags()
+	}
+	return nil
+}
+
+var _ model.StateRefresher = (*Mirror)(nil)
 
 // PublishState uploads the registry's state file.
 func (m *Mirror) PublishState(ctx context.Context, content []byte) error {

@@ -221,6 +221,10 @@ func TestPublishVersion(t *testing.T) {
 	if got := readFile(t, filepath.Join(other.Dir(), "sentiment/v7/vocab.txt")); got != "a b" {
 		t.Errorf("replica's vocab.txt = %q", got)
 	}
+	// The marker vouched for every file: the replica's registry may load it on first sight.
+	if _, err := os.Stat(filepath.Join(other.Dir(), "sentiment/v7", model.WholeMarker)); err != nil {
+		t.Errorf("a version fetched whole lacks %s: %v", model.WholeMarker, err)
+	}
 	if err := e.m.PublishState(ctx, []byte(`{"defaults":{"sentiment":"v7"}}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -282,5 +286,55 @@ func TestStoreGoneKeepsTheCopy(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(e.dir, "spam/v1/model.joblib")); got != "w" {
 		t.Errorf("the copy changed: %q", got)
+	}
+	// No marker in the store: the registry's two-scan rule decides, not the mirror.
+	if _, err := os.Stat(filepath.Join(e.dir, "spam/v1", model.WholeMarker)); err == nil {
+		t.Errorf("a version without an uploader's marker got %s", model.WholeMarker)
+	}
+}
+
+// TestStateChangesThroughTwoReplicasBothKept: two replicas mirror one
+// store; one changes the state, the other, without syncing since, changes
+// it too: the store ends with both changes, because a change starts from
+// the store's state (RefreshState), not from the replica's last copy.
+func TestStateChangesThroughTwoReplicasBothKept(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	open := func(m *mirror.Mirror) *model.Repository {
+		repo, err := model.OpenRepository(m.Dir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo.SetPublisher(m)
+		return repo
+	}
+	b := e.open(t, t.TempDir())
+	repoA, repoB := open(e.m), open(b)
+	e.sync(t)
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := repoA.UpdateState(func(s *model.State) { s.Defaults["sentiment"] = "v2" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := repoB.UpdateState(func(s *model.State) { s.Unloaded = append(s.Unloaded, "spam-v1") }); err != nil {
+		t.Fatal(err)
+	}
+	third := e.open(t, t.TempDir())
+	if err := third.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := readFile(t, filepath.Join(third.Dir(), model.StateFile))
+	if !strings.Contains(got, `"sentiment": "v2"`) || !strings.Contains(got, "spam-v1") {
+		t.Fatalf("the store's state lost a change:\n%s", got)
+	}
+	// Nothing new in the store: RefreshState fetches nothing.
+	gets := e.store.gets.Load()
+	if err := b.RefreshState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.store.gets.Load() != gets {
+		t.Error("RefreshState fetched a state file it already had")
 	}
 }

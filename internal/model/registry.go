@@ -247,8 +247,14 @@ type Registry struct {
 	mu      sync.Mutex // guards entries, state, seen
 	entries map[string]*entry
 	state   State
-	seen    map[string]string // id → stamp of the last load attempt (or first sighting)
-	pending map[string]string // id → stamp first seen by the poller, not yet loaded
+	// stateRaw is the state file's content as last read or written, so a
+	// poll adopts the file only when it changed (a read-only repository's
+	// in-memory changes hold until then).
+	stateRaw string
+	// stateWarn is the last unreadable-state error logged (guarded by mu).
+	stateWarn string
+	seen      map[string]string // id → stamp of the last load attempt (or first sighting)
+	pending   map[string]string // id → stamp first seen by the poller, not yet loaded
 
 	reserved map[string]bool // ids an Install is writing and loading (guarded by mu)
 	warned   map[string]bool // repository problems already logged (guarded by admin)
@@ -311,14 +317,14 @@ func NewRegistry(repo *Repository, loaders map[string]Loader, opts Options, log 
 // that fail to load are reported by List; Start returns an error only when
 // the repository or its state cannot be read.
 func (r *Registry) Start(ctx context.Context) error {
-	st, err := r.repo.LoadState()
+	st, raw, err := r.repo.readState()
 	if err != nil {
 		r.started.Store(true)
 		r.booted.Store(true)
 		return err
 	}
 	r.mu.Lock()
-	r.state = st
+	r.state, r.stateRaw = st, raw
 	r.mu.Unlock()
 	removed, err := r.repo.CleanStale()
 	for _, name := range removed {
@@ -422,6 +428,10 @@ func (r *Registry) abandon(e *entry, err error) {
 // plan reads the repository and registers as loading the versions to load
 // now. Caller holds r.admin.
 func (r *Registry) plan(start bool) ([]*entry, error) {
+	var todo []*entry
+	if !start {
+		todo = r.follow()
+	}
 	vs, errs := r.repo.Scan()
 	r.logProblems(errs)
 	if vs == nil && len(errs) > 0 && start {
@@ -453,7 +463,7 @@ func (r *Registry) plan(start bool) ([]*entry, error) {
 		case slices.Contains(unloaded, id):
 			continue
 		}
-		if !start && (!pend || first != v.Stamp) {
+		if !start && !v.Whole && (!pend || first != v.Stamp) {
 			// first sighting (or still changing): wait for one more scan
 			r.mu.Lock()
 			r.pending[id] = v.Stamp
@@ -463,11 +473,10 @@ func (r *Registry) plan(start bool) ([]*entry, error) {
 		byName[v.Name] = append(byName[v.Name], v)
 	}
 	// Load per name only what the version policy keeps: the default and the newest.
-	var todo []*entry
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for name, list := range byName {
-		keep := r.opts.KeepLoaded
+		keep := r.keepFor(name)
 		slices.SortFunc(list, func(a, b Version) int { return b.N - a.N })
 		want := defaults[name]
 		if want == "" && name == r.defaultName {
@@ -795,7 +804,7 @@ func (r *Registry) publish() {
 			if e == def {
 				continue
 			}
-			if kept < r.opts.KeepLoaded {
+			if kept < r.keepFor(name) {
 				t.byID[e.id()] = e
 				kept++
 			} else {
@@ -940,6 +949,9 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 		if err := r.onItsWay(ref); err != nil {
 			return nil, err
 		}
+		if !r.knows(ref) && r.repo.Holds(ref, "") {
+			return nil, fmt.Errorf("%w: %s is in the repository and loads at the next poll", ErrNotReady, ref)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
 	}
 }
@@ -1009,6 +1021,16 @@ func (r *Registry) byID(t *table, id string) (*entry, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotLoaded, id)
 	case pending:
 		return nil, fmt.Errorf("%w: %s was found in the repository and loads next", ErrNotReady, id)
+	}
+	if name, version, err := SplitID(id); err == nil && r.repo.Holds(name, version) {
+		r.mu.Lock()
+		unloaded := slices.Contains(r.state.Unloaded, id)
+		r.mu.Unlock()
+		if unloaded {
+			return nil, fmt.Errorf("%w: %s (unloaded by an admin)", ErrNotLoaded, id)
+		}
+		// Another replica put it there; this one's next poll loads it.
+		return nil, fmt.Errorf("%w: %s is in the repository and loads at the next poll", ErrNotReady, id)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 }
@@ -1293,20 +1315,11 @@ func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 }
 
 func (r *Registry) setDefaultLocked(name, version string) error {
-	r.mu.Lock()
-	prev := r.state.Defaults[name]
-	r.state.Defaults[name] = version
-	r.state.Unloaded = slices.DeleteFunc(r.state.Unloaded, func(s string) bool { return s == ID(name, version) })
-	st := r.cloneState()
-	r.mu.Unlock()
-	if err := r.saveState(st); err != nil {
-		r.mu.Lock()
-		if prev == "" {
-			delete(r.state.Defaults, name)
-		} else {
-			r.state.Defaults[name] = prev
-		}
-		r.mu.Unlock()
+	err := r.changeState(func(s *State) {
+		s.Defaults[name] = version
+		s.Unloaded = slices.DeleteFunc(s.Unloaded, func(x string) bool { return x == ID(name, version) })
+	})
+	if err != nil {
 		return err
 	}
 	r.publish()
@@ -1314,23 +1327,30 @@ func (r *Registry) setDefaultLocked(name, version string) error {
 	return nil
 }
 
-// saveState persists st. A read-only repository cannot: the change then
-// holds until the process ends, and a warning says so.
-func (r *Registry) saveState(st State) error {
-	err := r.repo.SaveState(st)
+// changeState applies fn to the repository's state as it is now (re-read
+// under the repository's lock, so a change another replica made meanwhile
+// is kept, not overwritten by this one's copy) and adopts the result. A
+// read-only repository cannot be written: fn then changes this process's
+// copy only, which holds until the process ends (or the file changes), and
+// a warning says so. Caller holds r.admin.
+func (r *Registry) changeState(fn func(*State)) error {
+	st, raw, err := r.repo.UpdateState(fn)
 	if errors.Is(err, ErrReadOnly) {
 		r.log.Warn("the change holds until restart: the repository is read-only", "err", err)
+		r.mu.Lock()
+		st = r.state.clone()
+		fn(&st)
+		r.state = st
+		r.mu.Unlock()
 		return nil
 	}
-	return err
-}
-
-func (r *Registry) cloneState() State {
-	s := State{Defaults: map[string]string{}, Unloaded: slices.Clone(r.state.Unloaded)}
-	for k, v := range r.state.Defaults {
-		s.Defaults[k] = v
+	if err != nil {
+		return err
 	}
-	return s
+	r.mu.Lock()
+	r.state, r.stateRaw = st, raw
+	r.mu.Unlock()
+	return nil
 }
 
 // Unload takes a version out of service; it is closed once its in-flight
@@ -1355,13 +1375,12 @@ func (r *Registry) Unload(ctx context.Context, id string) error {
 	if t.defaults[e.name] == e {
 		return fmt.Errorf("%w: %s is the default of %s; set another default first", ErrInUse, id, e.name)
 	}
-	r.mu.Lock()
-	if !slices.Contains(r.state.Unloaded, id) {
-		r.state.Unloaded = append(r.state.Unloaded, id)
-	}
-	st := r.cloneState()
-	r.mu.Unlock()
-	if err := r.saveState(st); err != nil {
+	err := r.changeState(func(s *State) {
+		if !slices.Contains(s.Unloaded, id) {
+			s.Unloaded = append(s.Unloaded, id)
+		}
+	})
+	if err != nil {
 		return err
 	}
 	// Out of the routing table first, then retire.

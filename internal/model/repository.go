@@ -2,7 +2,6 @@ package model
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,6 +100,7 @@ type Repository struct {
 	flatName  string
 	writeable bool
 	pub       Publisher
+	changed   func()
 }
 
 // Publisher keeps what the repository commits somewhere else as well: an
@@ -125,6 +125,19 @@ const PublishTimeout = 10 * time.Minute
 // SetPublisher makes every later Commit and SaveState go to p first. Call it
 // before the registry starts.
 func (r *Repository) SetPublisher(p Publisher) { r.pub = p }
+
+// OnChange makes the repository call fn each time it committed a change
+// (a version renamed into place, a state file written), after the change
+// is in place: the other replicas can be told to look (internal/nudge).
+// fn must not block. Call it before the registry starts.
+func (r *Repository) OnChange(fn func()) { r.changed = fn }
+
+// didChange calls the OnChange function, if any.
+func (r *Repository) didChange() {
+	if r.changed != nil {
+		r.changed()
+	}
+}
 
 // publish runs fn with a context bounded by PublishTimeout; nil publisher: no-op.
 func (r *Repository) publish(fn func(ctx context.Context, p Publisher) error) error {
@@ -236,6 +249,10 @@ type Version struct {
 	// Stamp changes whenever a file in the folder changes (names, sizes,
 	// modification times); polling compares it to spot complete and changed folders.
 	Stamp string
+	// Whole says the folder was renamed into place complete (it holds
+	// WholeMarker: an upload through any replica, or a version the mirror
+	// fetched whole), so a poll may load it on first sight.
+	Whole bool
 }
 
 // ID is the version's model id.
@@ -375,6 +392,9 @@ func readVersionAt(dir, name, version string) (out Version, err error) {
 		}
 	}
 	v.Stamp = stamp.String()
+	if fi, err := os.Lstat(filepath.Join(dir, WholeMarker)); err == nil && fi.Mode().IsRegular() {
+		v.Whole = true
+	}
 	defer func() {
 		// A link may point at a file of the same folder, never outside it:
 		// the manifest, the artifact and every file a loader reads stay
@@ -541,6 +561,9 @@ func (r *Repository) Stage(name, version, artifactName string, artifact io.Reade
 			return nil, fmt.Errorf("model repository: writing %s: %w", f.Name, err)
 		}
 	}
+	if err := writeFileSync(filepath.Join(tmp, WholeMarker), strings.NewReader("")); err != nil {
+		return nil, fmt.Errorf("model repository: writing %s: %w", WholeMarker, err)
+	}
 	if err := syncDir(tmp); err != nil {
 		return nil, err
 	}
@@ -589,6 +612,7 @@ func (r *Repository) Commit(s *Staged) (Version, error) {
 	if err := syncDir(r.dir); err != nil {
 		return Version{}, err
 	}
+	r.didChange()
 	return r.readVersion(name, version)
 }
 
@@ -701,72 +725,4 @@ func syncDir(dir string) error {
 		return fmt.Errorf("model repository: fsync %s: %w", dir, err)
 	}
 	return nil
-}
-
-// StateFile is the registry's persisted state inside models_dir.
-const StateFile = ".mlserve-state.json"
-
-// State is what the registry persists so a restart restores it: each name's
-// chosen default version and the versions an admin unloaded.
-type State struct {
-	// Defaults maps a name to the version an admin (or install) made its default.
-	Defaults map[string]string `json:"defaults"`
-	// Unloaded lists the ids an admin unloaded; they are not loaded at start-up.
-	Unloaded []string `json:"unloaded"`
-}
-
-// LoadState reads the persisted state; a missing file is an empty state.
-func (r *Repository) LoadState() (State, error) {
-	s := State{Defaults: map[string]string{}}
-	b, err := os.ReadFile(filepath.Join(r.dir, StateFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return s, fmt.Errorf("model repository state: %w", err)
-	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return State{Defaults: map[string]string{}}, fmt.Errorf("model repository state %s: %w", StateFile, err)
-	}
-	if s.Defaults == nil {
-		s.Defaults = map[string]string{}
-	}
-	return s, nil
-}
-
-// SaveState writes the state atomically (temp file, fsync, rename, fsync dir).
-// In a repository that cannot be written it writes nothing and returns an
-// error wrapping ErrReadOnly: the state then lives as long as the process.
-func (r *Repository) SaveState(s State) error {
-	if !r.writeable {
-		return fmt.Errorf("%w: %s not saved in %s", ErrReadOnly, StateFile, r.dir)
-	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	if err := r.publish(func(ctx context.Context, p Publisher) error { return p.PublishState(ctx, b) }); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(r.dir, TempPrefix+"state-")
-	if err != nil {
-		return fmt.Errorf("model repository state: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), filepath.Join(r.dir, StateFile)); err != nil {
-		return fmt.Errorf("model repository state: %w", err)
-	}
-	return syncDir(r.dir)
 }

@@ -25,7 +25,7 @@ func (s *Server) registerHealth() {
 		Summary: "Readiness: the default model is loaded", Tags: []string{"health"},
 		Errors: []int{503},
 	}, func(context.Context, *struct{}) (*healthOutput, error) {
-		if s.draining.Load() {
+		if s.unready() {
 			return nil, huma.Error503ServiceUnavailable("not ready: shutting down")
 		}
 		if !s.reg.Ready() {

@@ -267,7 +267,7 @@ func (s *Server) ModelReady(name, version string) (bool, error) {
 	switch {
 	case err == nil:
 		h.Release()
-		return !s.draining.Load(), nil
+		return !s.unready(), nil
 	case errors.Is(err, model.ErrNotReady), errors.Is(err, model.ErrNotLoaded):
 		return false, nil
 	}
@@ -295,7 +295,7 @@ func (s *Server) ServerLive() bool { return true }
 
 // ServerReady says a request can be served: the registry is ready and the
 // server is not draining, as /health/ready.
-func (s *Server) ServerReady() bool { return !s.draining.Load() && s.reg.Ready() }
+func (s *Server) ServerReady() bool { return !s.unready() && s.reg.Ready() }
 
 // ErrorMessage is the one-line message a protocol door sends for err: the
 // problem's detail and its field messages, without the HTTP title.

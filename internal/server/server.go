@@ -107,6 +107,8 @@ type Server struct {
 	idSeq   atomic.Uint64
 	// draining is set by Drain: responses close their connection.
 	draining atomic.Bool
+	// leaving is set by Leave: not ready, still serving (leave.go).
+	leaving atomic.Bool
 	// predictOp and batchOp are the prediction operations as registered,
 	// for the fast path's responses; noFast sends every prediction through
 	// huma (tests compare the two paths).

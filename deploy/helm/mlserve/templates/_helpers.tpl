@@ -43,10 +43,26 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 drainSeconds is config.drain_timeout in whole seconds (30s, 1m30s, 500ms
-rounded up); the chart refuses a grace period that does not exceed it.
+rounded up); the chart refuses a grace period that does not exceed it plus
+config.shutdown_delay.
 */}}
 {{- define "mlserve.drainSeconds" -}}
-{{- $d := toString (default "30s" .Values.config.drain_timeout) }}
+{{- include "mlserve.durationSeconds" (default "30s" .Values.config.drain_timeout) }}
+{{- end }}
+
+{{/*
+shutdownDelaySeconds is config.shutdown_delay in whole seconds (0 when unset).
+*/}}
+{{- define "mlserve.shutdownDelaySeconds" -}}
+{{- include "mlserve.durationSeconds" (default "0s" .Values.config.shutdown_delay) }}
+{{- end }}
+
+{{/*
+durationSeconds is a Go duration (30s, 1m30s, 500ms) in whole seconds,
+rounded up.
+*/}}
+{{- define "mlserve.durationSeconds" -}}
+{{- $d := toString . }}
 {{- $total := 0.0 }}
 {{- range $part := regexFindAll "[0-9.]+(ms|h|m|s)" $d -1 }}
 {{- $n := float64 (regexFind "[0-9.]+" $part) }}
