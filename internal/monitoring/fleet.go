@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -23,14 +24,17 @@ type Fleet interface {
 	// kept for the pending TTL; dropped when the queue is full or the
 	// fleet is down.
 	Remember(requestID string, p Pending)
-	// Forget queues the removal of requestID's prediction (its feedback
-	// was taken by this replica from its own memory).
+	// Forget queues the mark that requestID's prediction has had its
+	// feedback (taken by this replica from its own memory, maybe before
+	// Remember's write), so no other replica takes it too.
 	Forget(requestID string)
 	// Peek returns requestID's prediction without taking it; false when
-	// none is shared (never recorded, expired, taken).
+	// none is shared (never recorded, expired, not written yet), ErrTaken
+	// when a replica took its feedback already.
 	Peek(ctx context.Context, requestID string) (Pending, bool, error)
 	// Claim takes requestID's prediction, atomically: of two replicas
-	// claiming it, one gets true.
+	// claiming it, one gets true. What it leaves is a mark that Peek
+	// answers with ErrTaken, until the pending TTL ends.
 	Claim(ctx context.Context, requestID string) (bool, error)
 	// AddFeedback adds one feedback to version id's shared window of the
 	// last window feedbacks, atomically, and returns that window.
@@ -45,6 +49,10 @@ type Fleet interface {
 	// not, why.
 	State() (up bool, detail string)
 }
+
+// ErrTaken is Fleet.Peek's answer for a prediction that has had its
+// feedback on some replica.
+var ErrTaken = errors.New("prediction already has its feedback")
 
 // Pending is a prediction awaiting feedback: the version that made it, its
 // label and when.
@@ -466,6 +474,10 @@ func (m *Monitor) SummaryContext(ctx context.Context, scope string) api.Stats {
 // the caller then looks in this replica's memory.
 func (m *Monitor) fleetFeedback(ctx context.Context, f Fleet, requestID, label string) (res api.FeedbackResponse, err error, done bool) {
 	p, ok, err := f.Peek(ctx, requestID)
+	if errors.Is(err, ErrTaken) {
+		m.dropPending(requestID)
+		return res, errUnknownRequest(requestID), true
+	}
 	if err != nil || !ok {
 		return res, nil, false
 	}
