@@ -13,8 +13,8 @@ import (
 
 	"github.com/mlserve/mlserve/internal/cache/redis/redistest"
 	"github.com/mlserve/mlserve/internal/config"
-	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/model"
+	"github.com/mlserve/mlserve/internal/monitoring"
 )
 
 // replica is one Monitor sharing through a Fleet, as `mlserve serve` wires it.
@@ -56,7 +56,7 @@ func newReplica(t *testing.T, url, name string) replica {
 	acc := 0.9
 	man := &model.Manifest{Accuracy: &acc, Reference: &model.Reference{
 		LabelDistribution: map[string]float64{"a": .5, "b": .5},
-		Confidence: &model.Histogram{Edges: []float64{0, .5, .8, 1}, Fractions: []float64{.1, .4, .5}}}}
+		Confidence:        &model.Histogram{Edges: []float64{0, .5, .8, 1}, Fractions: []float64{.1, .4, .5}}}}
 	if err := mon.Track("m-v1", []string{"a", "b"}, man); err != nil {
 		t.Fatal(err)
 	}
