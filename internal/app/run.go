@@ -66,6 +66,13 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if err != nil {
 		return err
 	}
+	fleet, err := newFleet(c, p.Monitor, log)
+	if err != nil {
+		if rstore != nil {
+			_ = rstore.Close()
+		}
+		return err
+	}
 	reg := model.NewRegistry(repo, p.Loaders, model.Options{
 		DefaultModel: c.DefaultModelRef(),
 		KeepLoaded:   c.Versions.KeepLoaded,
@@ -76,6 +83,11 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	}, log)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if fleet != nil {
+		flushed := make(chan struct{})
+		go func() { defer close(flushed); p.Monitor.RunFleet(ctx) }()
+		defer func() { cancel(); <-flushed; _ = fleet.Close() }()
+	}
 	if syncRepo != nil {
 		synced := make(chan struct{})
 		go func() { defer close(synced); syncRepo(ctx) }()

@@ -7,11 +7,16 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/monitoring"
 )
 
 type healthOutput struct{ Body *api.Health }
 
 type statsOutput struct{ Body *api.Stats }
+
+type statsInput struct {
+	Scope string `query:"scope" enum:"replica,fleet" default:"replica" doc:"replica: this replica's figures; fleet: summed over the replicas sharing Redis."`
+}
 
 func (s *Server) registerHealth() {
 	huma.Register(s.api, huma.Operation{
@@ -36,11 +41,16 @@ func (s *Server) registerHealth() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "stats", Method: http.MethodGet, Path: "/stats",
 		Summary: "Per-model counters, latency percentiles, prediction distribution, drift and live accuracy", Tags: []string{"health"},
-	}, func(context.Context, *struct{}) (*statsOutput, error) {
+		Description: "scope=fleet: the figures summed over the replicas that share Redis (monitoring.fleet); " +
+			"`fleet` says whether they do, and why not.",
+	}, func(ctx context.Context, in *statsInput) (*statsOutput, error) {
+		if in.Scope == monitoring.ScopeFleet {
+			return &statsOutput{Body: s.fleetStats(ctx)}, nil
+		}
 		st := s.stats.snapshot()
 		st.Cache = s.cacheStats()
 		st.Queues = s.queueStats()
-		s.mergeSummary(st)
+		s.mergeSummary(ctx, st)
 		return &statsOutput{Body: st}, nil
 	})
 }
