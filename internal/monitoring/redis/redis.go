@@ -108,8 +108,21 @@ type Fleet struct {
 	writerDone chan struct{}
 }
 
-// op is one queued write: SET key val EX the pending TTL.
-type op struct{ key, val string }
+// op is one queued write, SET fb:<rid> EX the pending TTL: the
+// prediction, or the taken mark.
+type op struct {
+	rid, model, label string
+	at                int64
+	taken             bool
+}
+
+// value is what op writes.
+func (o op) value() string {
+	if o.taken {
+		return taken
+	}
+	return o.model + "\n" + strconv.FormatInt(o.at, 10) + "\n" + o.label
+}
 
 var _ monitoring.Fleet = (*Fleet)(nil)
 
@@ -222,10 +235,10 @@ func (f *Fleet) State() (bool, string) {
 
 func (f *Fleet) key(parts ...string) string { return f.opts.Prefix + strings.Join(parts, ":") }
 
-// Remember queues requestID's prediction for the writer; it never blocks.
+// Remember queues requestID's prediction for the writer; it never blocks
+// and allocates nothing but the queue's growth (the writer formats).
 func (f *Fleet) Remember(requestID string, p monitoring.Pending) {
-	val := p.Model + "\n" + strconv.FormatInt(p.At.UnixNano(), 10) + "\n" + p.Label
-	f.enqueue(op{key: f.key("fb", requestID), val: val})
+	f.enqueue(op{rid: requestID, model: p.Model, label: p.Label, at: p.At.UnixNano()})
 }
 
 // taken marks a prediction whose feedback a replica took.
@@ -233,7 +246,7 @@ const taken = "-"
 
 // Forget queues the mark that requestID's prediction had its feedback.
 func (f *Fleet) Forget(requestID string) {
-	f.enqueue(op{key: f.key("fb", requestID), val: taken})
+	f.enqueue(op{rid: requestID, taken: true})
 }
 
 func (f *Fleet) enqueue(o op) {
@@ -296,7 +309,7 @@ func (f *Fleet) write(ctx context.Context, batch []op) {
 	}
 	_, err := f.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, o := range batch {
-			p.Set(ctx, o.key, o.val, f.opts.PendingTTL)
+			p.Set(ctx, f.key("fb", o.rid), o.value(), f.opts.PendingTTL)
 		}
 		return nil
 	})
