@@ -193,6 +193,10 @@ type ModelStats struct {
 	Drift string `json:"drift,omitempty"`
 	// LiveAccuracy is the rolling accuracy from feedback, when any.
 	LiveAccuracy *float64 `json:"live_accuracy,omitempty"`
+	// Feedback and FeedbackCorrect count all feedback and the right
+	// predictions among it, summed over the replicas (scope fleet).
+	Feedback        int64 `json:"feedback,omitempty"`
+	FeedbackCorrect int64 `json:"feedback_correct,omitempty"`
 }
 
 // FeedbackRequest reports the true label of an earlier prediction.

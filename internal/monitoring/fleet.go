@@ -97,8 +97,11 @@ type Shared struct {
 // SharedVersion is one version's figures summed over the fleet.
 type SharedVersion struct {
 	Requests, Texts, Errors int64
-	Predictions             map[string]int64
-	Accuracy                Accuracy
+	// Feedback and Correct count every feedback since the version's
+	// counters began (Accuracy covers the last window of them).
+	Feedback, Correct int64
+	Predictions       map[string]int64
+	Accuracy          Accuracy
 	// Bins are the drift bin counts of the window, by BinField.
 	Bins map[string]int64
 }
@@ -457,7 +460,8 @@ func (m *Monitor) SummaryContext(ctx context.Context, scope string) api.Stats {
 		Models: map[string]api.ModelStats{}}
 	for _, id := range ids {
 		v := sh.Versions[id]
-		ms := api.ModelStats{Requests: v.Requests, Texts: v.Texts, Errors: v.Errors, Predictions: v.Predictions}
+		ms := api.ModelStats{Requests: v.Requests, Texts: v.Texts, Errors: v.Errors, Predictions: v.Predictions,
+			Feedback: v.Feedback, FeedbackCorrect: v.Correct}
 		if v.Requests > 0 {
 			ms.ErrorRate = float64(v.Errors) / float64(v.Requests)
 		}

@@ -149,7 +149,8 @@ func TestMonitorsShareThroughRedis(t *testing.T) {
 		if sum.Scope != monitoring.ScopeFleet || sum.Fleet.State != monitoring.FleetShared || sum.Fleet.Replicas != 3 {
 			t.Errorf("%s: fleet stats scope %q fleet %+v", name, sum.Scope, sum.Fleet)
 		}
-		if ms.Requests != 121 || ms.Texts != 121 || ms.Predictions["a"] != 61 || ms.Predictions["b"] != 60 {
+		if ms.Requests != 121 || ms.Texts != 121 || ms.Predictions["a"] != 61 || ms.Predictions["b"] != 60 ||
+			ms.Feedback != 121 || ms.FeedbackCorrect != int64(want) {
 			t.Errorf("%s: fleet counters %+v", name, ms)
 		}
 		if ms.LiveAccuracy == nil || *ms.LiveAccuracy != *st.Accuracy.Live || ms.Drift != st.Status {

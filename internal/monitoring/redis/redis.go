@@ -12,7 +12,7 @@
 //	fb:<request id>          string  "<model id>\n<unix ns>\n<label>", EX the pending TTL;
 //	                                 "-" once its feedback is taken (same TTL)
 //	acc:<model id>           list    "1"/"0" per feedback, newest first, trimmed to the feedback window
-//	stats:<model id>         hash    requests, texts, errors, pred:<label> (HINCRBY)
+//	stats:<model id>         hash    requests, texts, errors, pred:<label>, feedback, correct (HINCRBY)
 //	drift:<model id>:<unix minute>
 //	                         hash    "<signal>:<bin>" → count (HINCRBY), EX window + 1 minute
 //	replicas                 zset    replica name → unix second of its last Add
@@ -127,12 +127,16 @@ func (o op) value() string {
 var _ monitoring.Fleet = (*Fleet)(nil)
 
 // addFeedbackLua pushes one feedback onto a version's window, trims it,
-// refreshes its expiry and returns {right, size} of the window, in one
-// atomic step: concurrent replicas never lose or double-count one.
+// counts it in the version's counters, refreshes both expiries and
+// returns {right, size} of the window, in one atomic step: concurrent
+// replicas never lose or double-count one.
 const addFeedbackLua = `
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('HINCRBY', KEYS[2], 'feedback', 1)
+redis.call('HINCRBY', KEYS[2], 'correct', tonumber(ARGV[1]))
+redis.call('EXPIRE', KEYS[2], ARGV[3])
 local xs = redis.call('LRANGE', KEYS[1], 0, -1)
 local ok = 0
 for _, x in ipairs(xs) do if x == '1' then ok = ok + 1 end end
@@ -385,7 +389,7 @@ func (f *Fleet) AddFeedback(ctx context.Context, id string, correct bool, window
 	}
 	var acc monitoring.Accuracy
 	err := f.call(ctx, "feedback script", func(ctx context.Context) error {
-		res, err := f.addFB.Run(ctx, f.rdb, []string{f.key("acc", id)}, v, max(window, 1), int(keep/time.Second)).Int64Slice()
+		res, err := f.addFB.Run(ctx, f.rdb, []string{f.key("acc", id), f.key("stats", id)}, v, max(window, 1), int(keep/time.Second)).Int64Slice()
 		if err == nil && len(res) == 2 {
 			acc = monitoring.Accuracy{Correct: int(res[0]), N: int(res[1])}
 		}
@@ -478,6 +482,10 @@ func (f *Fleet) Read(ctx context.Context, ids []string, what monitoring.Parts) (
 					v.Texts = n
 				case field == "errors":
 					v.Errors = n
+				case field == "feedback":
+					v.Feedback = n
+				case field == "correct":
+					v.Correct = n
 				case strings.HasPrefix(field, "pred:"):
 					if v.Predictions == nil {
 						v.Predictions = map[string]int64{}

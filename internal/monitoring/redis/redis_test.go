@@ -159,7 +159,7 @@ func TestAddFeedbackAtomic(t *testing.T) {
 		t.Fatalf("%d feedback calls failed", errs.Load())
 	}
 	wrong := 60/2 + 60/3 + 60/4
-	sh, err := fleets[0].Read(ctx, []string{"m-v1", "m-v2"}, monitoring.PartAccuracy)
+	sh, err := fleets[0].Read(ctx, []string{"m-v1", "m-v2"}, monitoring.PartAccuracy|monitoring.PartCounters)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +168,10 @@ func TestAddFeedbackAtomic(t *testing.T) {
 	}
 	if got, want := sh.Versions["m-v2"].Accuracy, (monitoring.Accuracy{Correct: 50, N: 50}); got != want {
 		t.Errorf("m-v2 window %+v, want %+v", got, want)
+	}
+	// The counters keep all of them, beyond the window.
+	if v1, v2 := sh.Versions["m-v1"], sh.Versions["m-v2"]; v1.Feedback != 180 || v1.Correct != int64(180-wrong) || v2.Feedback != 180 || v2.Correct != 180 {
+		t.Errorf("feedback counters m-v1 %d/%d m-v2 %d/%d", v1.Correct, v1.Feedback, v2.Correct, v2.Feedback)
 	}
 	acc, err := fleets[1].AddFeedback(ctx, "m-v2", false, 50)
 	if err != nil || acc != (monitoring.Accuracy{Correct: 49, N: 50}) {
