@@ -9,8 +9,9 @@
 // Every key starts with Options.Prefix ("mlserve:fleet:" by default, apart
 // from the prediction cache's "mlserve:<model id>:" keys):
 //
-//	fb:<request id>          string  "<model id>\n<unix ns>\n<label>", EX the pending TTL;
-//	                                 "-" once its feedback is taken (same TTL)
+//	fb:<unix minute>         hash    request id → "<model id>\n<unix ns>\n<label>", or "-" once its
+//	                                 feedback is taken; the minute the prediction was made; EX the
+//	                                 pending TTL + 2 minutes (a prediction older than the TTL is refused)
 //	acc:<model id>           list    "1"/"0" per feedback, newest first, trimmed to the feedback window
 //	stats:<model id>         hash    requests, texts, errors, pred:<label>, feedback, correct (HINCRBY)
 //	drift:<model id>:<unix minute>
@@ -23,8 +24,9 @@
 // # Cost on the request path
 //
 // Remember and Forget append to a bounded in-memory queue and wake one
-// writer goroutine, which sends all that queued as one pipeline (SET EX,
-// DEL), so under load a round trip carries hundreds of predictions. Drift
+// writer goroutine, which sends all that queued as one HSET into the
+// minute's bucket, so under load one command carries hundreds of
+// predictions and Redis keeps one key per minute, not one per prediction. Drift
 // bins and counters are not sent per request at all: the monitor adds them
 // up and calls Add once per flush interval.
 //
@@ -95,6 +97,7 @@ type Fleet struct {
 	log        *slog.Logger
 	addFB      *goredis.Script
 	claim      *goredis.Script
+	peek       *goredis.Script
 	down       atomic.Bool
 	lastErr    atomic.Pointer[string]
 	dropped    atomic.Uint64
@@ -108,7 +111,7 @@ type Fleet struct {
 	writerDone chan struct{}
 }
 
-// op is one queued write, SET fb:<rid> EX the pending TTL: the
+// op is one queued write into the fb: bucket of at's minute: the
 // prediction, or the taken mark.
 type op struct {
 	rid, model, label string
@@ -142,12 +145,18 @@ local ok = 0
 for _, x in ipairs(xs) do if x == '1' then ok = ok + 1 end end
 return {ok, #xs}`
 
-// claimLua replaces a prediction by the taken mark, keeping its TTL;
-// 1 when it did, 0 for no prediction or one already taken.
+// claimLua replaces request ARGV[1]'s prediction by the taken mark
+// ARGV[2] in its bucket: 1 when it did, 0 for no prediction or one
+// already taken (a mark in any bucket).
 const claimLua = `
-local v = redis.call('GET', KEYS[1])
-if not v or v == ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+local at = false
+for _, k in ipairs(KEYS) do
+  local v = redis.call('HGET', k, ARGV[1])
+  if v == ARGV[2] then return 0 end
+  if v then at = k end
+end
+if not at then return 0 end
+redis.call('HSET', at, ARGV[1], ARGV[2])
 return 1`
 
 // New returns a Fleet on opts.URL and starts its writer. It does not wait
@@ -197,6 +206,7 @@ func New(opts Options) (*Fleet, error) {
 		log:        opts.Logger.With("component", "monitoring.redis", "addr", o.Addr),
 		addFB:      goredis.NewScript(addFeedbackLua),
 		claim:      goredis.NewScript(claimLua),
+		peek:       goredis.NewScript(peekLua),
 		wake:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -250,7 +260,7 @@ const taken = "-"
 
 // Forget queues the mark that requestID's prediction had its feedback.
 func (f *Fleet) Forget(requestID string) {
-	f.enqueue(op{rid: requestID, taken: true})
+	f.enqueue(op{rid: requestID, taken: true, at: f.opts.Now().UnixNano()})
 }
 
 func (f *Fleet) enqueue(o op) {
@@ -311,9 +321,19 @@ func (f *Fleet) write(ctx context.Context, batch []op) {
 		f.dropped.Add(uint64(len(batch)))
 		return
 	}
+	// One HSET per minute bucket (nearly always one) carries the whole
+	// batch: far cheaper for both sides than a SET per prediction.
+	buckets := map[int64][]any{}
+	for _, o := range batch {
+		m := o.at / int64(time.Minute)
+		buckets[m] = append(buckets[m], o.rid, o.value())
+	}
+	ttl := f.opts.PendingTTL + 2*time.Minute
 	_, err := f.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for _, o := range batch {
-			p.Set(ctx, f.key("fb", o.rid), o.value(), f.opts.PendingTTL)
+		for m, args := range buckets {
+			k := f.key("fb", strconv.FormatInt(m, 10))
+			p.HSet(ctx, k, args...)
+			p.Expire(ctx, k, ttl)
 		}
 		return nil
 	})
@@ -338,12 +358,36 @@ func (f *Fleet) call(ctx context.Context, what string, fn func(ctx context.Conte
 	return nil
 }
 
+// pendingBuckets are the fb: bucket keys a prediction awaiting feedback
+// can be in: the pending TTL back from now, a minute either side for
+// clocks that differ between replicas.
+func (f *Fleet) pendingBuckets() []string {
+	now := f.opts.Now().UnixNano() / int64(time.Minute)
+	from := now - int64(f.opts.PendingTTL/time.Minute) - 2
+	keys := make([]string, 0, now-from+2)
+	for m := from; m <= now+1; m++ {
+		keys = append(keys, f.key("fb", strconv.FormatInt(m, 10)))
+	}
+	return keys
+}
+
+// peekLua finds request ARGV[1] in the buckets: the taken mark if any
+// bucket has it, else the prediction, else nil.
+const peekLua = `
+local found = false
+for _, k in ipairs(KEYS) do
+  local v = redis.call('HGET', k, ARGV[1])
+  if v == ARGV[2] then return v end
+  if v then found = v end
+end
+return found`
+
 // Peek returns requestID's shared prediction without taking it.
 func (f *Fleet) Peek(ctx context.Context, requestID string) (monitoring.Pending, bool, error) {
 	var s string
 	var found bool
-	err := f.call(ctx, "GET", func(ctx context.Context) error {
-		v, err := f.rdb.Get(ctx, f.key("fb", requestID)).Result()
+	err := f.call(ctx, "peek script", func(ctx context.Context) error {
+		v, err := f.peek.Run(ctx, f.rdb, f.pendingBuckets(), requestID, taken).Text()
 		s, found = v, err == nil
 		return err
 	})
@@ -354,7 +398,10 @@ func (f *Fleet) Peek(ctx context.Context, requestID string) (monitoring.Pending,
 		return monitoring.Pending{}, false, monitoring.ErrTaken
 	}
 	p, ok := decodePending(s)
-	return p, ok, nil
+	if !ok || f.opts.Now().Sub(p.At) > f.opts.PendingTTL {
+		return monitoring.Pending{}, false, nil
+	}
+	return p, true, nil
 }
 
 // decodePending reads "<model id>\n<unix ns>\n<label>"; a value in any
@@ -374,7 +421,7 @@ func decodePending(s string) (monitoring.Pending, bool) {
 func (f *Fleet) Claim(ctx context.Context, requestID string) (bool, error) {
 	var took bool
 	err := f.call(ctx, "claim script", func(ctx context.Context) error {
-		n, err := f.claim.Run(ctx, f.rdb, []string{f.key("fb", requestID)}, taken).Int()
+		n, err := f.claim.Run(ctx, f.rdb, f.pendingBuckets(), requestID, taken).Int()
 		took = n == 1
 		return err
 	})

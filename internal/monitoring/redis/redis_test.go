@@ -57,7 +57,7 @@ func TestPendingAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	a, b := open(t, rs.URL(), Options{}), open(t, rs.URL(), Options{})
 	ctx := context.Background()
-	at := time.Unix(1700000000, 123456789)
+	at := time.Now()
 	a.Remember("req-1", monitoring.Pending{Model: "spam-v1", Label: "spam\nwith:odd label", At: at})
 	var p monitoring.Pending
 	eventually(t, "B sees A's prediction", func() bool {
@@ -99,15 +99,25 @@ func TestPendingAcrossReplicas(t *testing.T) {
 	}
 }
 
-// TestPendingExpires: the key carries the pending TTL.
+// TestPendingExpires: a prediction older than the pending TTL is no
+// longer shared, and its bucket expires a little after the TTL.
 func TestPendingExpires(t *testing.T) {
 	rs := redistest.Start(t)
-	a := open(t, rs.URL(), Options{PendingTTL: 1 * time.Second})
-	a.Remember("r", monitoring.Pending{Model: "m-v1", Label: "x", At: time.Now()})
+	var mu sync.Mutex
+	clock := time.Unix(1_800_000_000, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	a := open(t, rs.URL(), Options{PendingTTL: 2 * time.Minute, Now: now})
+	a.Remember("r", monitoring.Pending{Model: "m-v1", Label: "x", At: now()})
 	eventually(t, "written", func() bool { _, ok, _ := a.Peek(context.Background(), "r"); return ok })
-	ttl, err := a.rdb.PTTL(context.Background(), "mlserve:fleet:fb:r").Result()
-	if err != nil || ttl <= 0 || ttl > time.Second {
-		t.Fatalf("TTL %s, %v; want (0, 1s]", ttl, err)
+	ttl, err := a.rdb.TTL(context.Background(), fmt.Sprintf("mlserve:fleet:fb:%d", clock.Unix()/60)).Result()
+	if err != nil || ttl <= 2*time.Minute || ttl > 4*time.Minute {
+		t.Fatalf("bucket TTL %s, %v; want (2m, 4m]", ttl, err)
+	}
+	mu.Lock()
+	clock = clock.Add(2*time.Minute + time.Second)
+	mu.Unlock()
+	if _, ok, err := a.Peek(context.Background(), "r"); ok || err != nil {
+		t.Errorf("a prediction past the TTL: %v %v", ok, err)
 	}
 }
 
