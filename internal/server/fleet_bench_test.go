@@ -86,6 +86,7 @@ func BenchmarkFleetOverhead(b *testing.B) {
 			b.ReportMetric(offUS, "off_cpu_us/req")
 			if fleet != nil {
 				b.ReportMetric(float64(fleet.Dropped()), "dropped")
+				b.ReportMetric(float64(onN+200)/float64(max(fleet.Writes(), 1)), "predictions/write")
 				if up, detail := fleet.State(); !up {
 					b.Errorf("the fleet went down during the run: %s", detail)
 				}
