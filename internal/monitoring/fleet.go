@@ -305,8 +305,19 @@ func (d *Detector) fleetStatus(v SharedVersion, minutes int) api.DriftStatus {
 	st := d.Status()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.boot != nil {
-		st.Scope, st.ScopeDetail = ScopeReplica, "this replica is still collecting its drift reference"
+	acc := LevelOK
+	st.Accuracy.Feedback, st.Accuracy.Live = v.Accuracy.N, nil
+	if v.Accuracy.N > 0 {
+		live := float64(v.Accuracy.Correct) / float64(v.Accuracy.N)
+		st.Accuracy.Live = &live
+		if d.refAccuracy != nil && v.Accuracy.N >= d.cfg.MinFeedback && live < *d.refAccuracy-d.cfg.Tolerance {
+			acc = LevelAlert
+		}
+	}
+	st.Accuracy.Status = acc.String()
+	if d.boot != nil { // no reference yet: the accuracy is the fleet's, the signals none
+		st.Scope, st.ScopeDetail = ScopeReplica, "this replica is still collecting its drift reference; live accuracy is the fleet's"
+		st.Status = acc.String()
 		return st
 	}
 	st.Scope, st.WindowMinutes, st.Samples = ScopeFleet, minutes, 0
@@ -371,16 +382,6 @@ func (d *Detector) fleetStatus(v SharedVersion, minutes int) api.DriftStatus {
 		ss.Status = lv.String()
 		worst = max(worst, lv)
 	}
-	acc := LevelOK
-	st.Accuracy.Feedback, st.Accuracy.Live = v.Accuracy.N, nil
-	if v.Accuracy.N > 0 {
-		live := float64(v.Accuracy.Correct) / float64(v.Accuracy.N)
-		st.Accuracy.Live = &live
-		if d.refAccuracy != nil && v.Accuracy.N >= d.cfg.MinFeedback && live < *d.refAccuracy-d.cfg.Tolerance {
-			acc = LevelAlert
-		}
-	}
-	st.Accuracy.Status = acc.String()
 	st.Status = max(worst, acc).String()
 	return st
 }
