@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -300,4 +301,23 @@ func TestQueueBounded(t *testing.T) {
 	if len(f.queue) != 3 || f.Dropped() != 2 {
 		t.Errorf("queue %d dropped %d, want 3 and 2", len(f.queue), f.Dropped())
 	}
+}
+
+// FuzzDecodePending: any value read back from Redis decodes or is
+// refused without panicking, and what the writer writes decodes to what
+// was remembered (a label may hold anything, newlines included).
+func FuzzDecodePending(f *testing.F) {
+	f.Add("spam-v1", int64(1_700_000_000_000_000_000), "spam")
+	f.Add("m-v2", int64(-5), "a\nb\n")
+	f.Add("", int64(0), "")
+	f.Fuzz(func(t *testing.T, id string, at int64, label string) {
+		_, _ = decodePending(id + "\n" + label) // arbitrary bytes: no panic
+		if id == "" || strings.Contains(id, "\n") {
+			return // not a model id
+		}
+		p, ok := decodePending(op{model: id, label: label, at: at}.value())
+		if !ok || p.Model != id || p.Label != label || p.At.UnixNano() != at {
+			t.Fatalf("round trip of (%q, %d, %q): %+v %v", id, at, label, p, ok)
+		}
+	})
 }
