@@ -400,6 +400,13 @@ func (d *Detector) setLevel(i int, lv Level, score float64) {
 // feedback records whether one prediction was right and returns the live
 // accuracy.
 func (d *Detector) feedback(correct bool) float64 {
+	return d.feedbackJudged(correct, true)
+}
+
+// feedbackJudged is feedback; with judge false it only keeps this
+// replica's window (for when Redis fails), the fleet's figure judging the
+// alert, so the level does not flap between the two.
+func (d *Detector) feedbackJudged(correct, judge bool) float64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.fbN == len(d.fb) {
@@ -414,6 +421,9 @@ func (d *Detector) feedback(correct bool) float64 {
 		d.fbOK++
 	}
 	d.fbNext = (d.fbNext + 1) % len(d.fb)
+	if !judge {
+		return float64(d.fbOK) / float64(d.fbN)
+	}
 	return d.judgeAccuracy(d.fbOK, d.fbN)
 }
 

@@ -507,18 +507,22 @@ func (m *Monitor) bookFeedback(ctx context.Context, f Fleet, id, predicted, labe
 	res := api.FeedbackResponse{ModelVersion: id, Predicted: predicted, Correct: predicted == label}
 	d := m.detector(id)
 	name, version, _ := model.SplitID(id)
-	if d != nil {
-		m.metrics.ObserveFeedback(name, version, res.Correct)
-		res.LiveAccuracy = d.feedback(res.Correct)
-	}
+	var shared Accuracy
 	if f != nil {
 		if acc, err := f.AddFeedback(ctx, id, res.Correct, m.cfg.Drift.FeedbackWindow); err == nil && acc.N > 0 {
-			res.LiveAccuracy = float64(acc.Correct) / float64(acc.N)
-			if d != nil {
-				d.mu.Lock()
-				d.judgeAccuracy(acc.Correct, acc.N)
-				d.mu.Unlock()
-			}
+			shared = acc
+		}
+	}
+	if d != nil {
+		m.metrics.ObserveFeedback(name, version, res.Correct)
+		res.LiveAccuracy = d.feedbackJudged(res.Correct, shared.N == 0)
+	}
+	if shared.N > 0 {
+		res.LiveAccuracy = float64(shared.Correct) / float64(shared.N)
+		if d != nil {
+			d.mu.Lock()
+			d.judgeAccuracy(shared.Correct, shared.N)
+			d.mu.Unlock()
 		}
 	}
 	if d != nil {

@@ -1,9 +1,11 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -41,6 +43,11 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 
 func newReplica(t *testing.T, url, name string) replica {
 	t.Helper()
+	return newReplicaLog(t, url, name, quiet())
+}
+
+func newReplicaLog(t *testing.T, url, name string, log *slog.Logger) replica {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	met, err := monitoring.NewMetrics(reg)
 	if err != nil {
@@ -48,7 +55,7 @@ func newReplica(t *testing.T, url, name string) replica {
 	}
 	cfg := config.Monitoring{Drift: config.Drift{Window: 100, MinSamples: 20, FeedbackWindow: 200, MinFeedback: 10},
 		Fleet: config.Fleet{Window: config.Duration(5 * time.Minute)}}
-	mon, err := monitoring.New(cfg, met, quiet())
+	mon, err := monitoring.New(cfg, met, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,4 +219,41 @@ func TestMonitorWithoutFleet(t *testing.T) {
 		t.Errorf("drift without Redis: scope %q %v", st.Scope, err)
 	}
 	mon.RunFleet(context.Background()) // returns at once
+}
+
+// TestAccuracyAlertIsTheFleets: replica A gets only wrong feedback (its
+// own window: 0%, an alert), the fleet 100 right of 112 (89%, above the
+// 0.9 − 0.05 floor): A judges by the fleet's window, raises no alert and
+// logs none.
+func TestAccuracyAlertIsTheFleets(t *testing.T) {
+	rs := redistest.Start(t)
+	var logs bytes.Buffer
+	a := newReplicaLog(t, rs.URL(), "a", slog.New(slog.NewTextHandler(&logs, nil)))
+	b := newReplica(t, rs.URL(), "b")
+	ctx := context.Background()
+	for i := range 100 {
+		rid := fmt.Sprintf("b-%d", i)
+		b.predict(rid, "a", .9)
+		if _, err := b.mon.FeedbackContext(ctx, rid, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 12 {
+		rid := fmt.Sprintf("a-%d", i)
+		a.predict(rid, "a", .9)
+		res, err := a.mon.FeedbackContext(ctx, rid, "b")
+		if err != nil || res.Correct {
+			t.Fatalf("feedback %d: %+v %v", i, res, err)
+		}
+	}
+	st, err := a.mon.DriftContext(ctx, "m-v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Accuracy.Status != "ok" || st.Accuracy.Feedback != 112 {
+		t.Errorf("A's accuracy %+v, want ok over the fleet's 112", st.Accuracy)
+	}
+	if strings.Contains(logs.String(), "drift alert") {
+		t.Errorf("A logged an accuracy alert from its own window:\n%s", logs.String())
+	}
 }
