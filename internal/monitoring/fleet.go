@@ -477,27 +477,27 @@ func (m *Monitor) SummaryContext(ctx context.Context, scope string) api.Stats {
 // fleetFeedback books feedback whose prediction the fleet holds. done is
 // false when the fleet cannot tell (Redis failed, or does not hold it):
 // the caller then looks in this replica's memory.
-func (m *Monitor) fleetFeedback(ctx context.Context, f Fleet, requestID, label string) (res api.FeedbackResponse, err error, done bool) {
+func (m *Monitor) fleetFeedback(ctx context.Context, f Fleet, requestID, label string) (res api.FeedbackResponse, done bool, err error) {
 	p, ok, err := f.Peek(ctx, requestID)
 	if errors.Is(err, ErrTaken) {
 		m.dropPending(requestID)
-		return res, errUnknownRequest(requestID), true
+		return res, true, errUnknownRequest(requestID)
 	}
 	if err != nil || !ok {
-		return res, nil, false
+		return res, false, nil
 	}
 	if d := m.detector(p.Model); d != nil && d.known != nil && !d.known[label] {
-		return api.FeedbackResponse{ModelVersion: p.Model}, errUnknownLabel(label, p.Model), true
+		return api.FeedbackResponse{ModelVersion: p.Model}, true, errUnknownLabel(label, p.Model)
 	}
 	claimed, err := f.Claim(ctx, requestID)
 	if err != nil {
-		return res, nil, false
+		return res, false, nil
 	}
 	if !claimed { // another replica took it between Peek and Claim
-		return res, errUnknownRequest(requestID), true
+		return res, true, errUnknownRequest(requestID)
 	}
 	m.dropPending(requestID)
-	return m.bookFeedback(ctx, f, p.Model, p.Label, label), nil, true
+	return m.bookFeedback(ctx, f, p.Model, p.Label, label), true, nil
 }
 
 // bookFeedback counts one feedback of version id, which predicted

@@ -273,7 +273,7 @@ func (m *Monitor) FeedbackContext(ctx context.Context, requestID, label string) 
 	}
 	f := m.upFleet()
 	if f != nil {
-		if res, err, done := m.fleetFeedback(ctx, f, requestID, label); done {
+		if res, done, err := m.fleetFeedback(ctx, f, requestID, label); done {
 			return res, err
 		}
 	}

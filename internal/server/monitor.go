@@ -117,9 +117,10 @@ func (s *Server) mergeSummary(ctx context.Context, st *api.Stats) {
 	}
 }
 
-// fleetStats is GET /stats?scope=fleet: the monitor's fleet summary with
-// this replica's cache and queues; with monitoring off, this replica's
-// own counters, saying so.
+// fleetStats is GET /stats?scope=fleet: the monitor's fleet summary (no
+// cache or queue figures: those are each replica's); when the fleet is
+// not in use (no Redis, Redis down, monitoring off), GET /stats's answer,
+// whose fleet block says why.
 func (s *Server) fleetStats(ctx context.Context) *api.Stats {
 	if s.mon == nil {
 		st := s.stats.snapshot()
