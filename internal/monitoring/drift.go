@@ -397,15 +397,11 @@ func (d *Detector) setLevel(i int, lv Level, score float64) {
 	}
 }
 
-// feedback records whether one prediction was right and returns the live
-// accuracy.
-func (d *Detector) feedback(correct bool) float64 {
-	return d.feedbackJudged(correct, true)
-}
-
-// feedbackJudged is feedback; with judge false it only keeps this
-// replica's window (for when Redis fails), the fleet's figure judging the
-// alert, so the level does not flap between the two.
+// feedbackJudged records whether one prediction was right in this
+// replica's window and returns its live accuracy; with judge it also sets
+// the accuracy level from it. While shared, the fleet's window judges
+// instead (the replica's is kept for when Redis fails), so the level does
+// not flap between the two.
 func (d *Detector) feedbackJudged(correct, judge bool) float64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
