@@ -189,10 +189,14 @@ func (m *Monitor) RunFleet(ctx context.Context) {
 }
 
 // FlushFleet adds the counts since the last flush to the fleet and sets
-// the live-accuracy gauges to the fleet's. Counts a failed Add could not
+// the live-accuracy gauges to the fleet's, and mlserve_fleet_redis_down. Counts a failed Add could not
 // deliver are kept for the next.
 func (m *Monitor) FlushFleet(ctx context.Context) {
+	if m == nil || m.fleet == nil {
+		return
+	}
 	f := m.upFleet()
+	m.metrics.SetFleetDown(f == nil)
 	if f == nil {
 		return
 	}

@@ -21,8 +21,9 @@ import (
 
 // replica is one Monitor sharing through a Fleet, as `mlserve serve` wires it.
 type replica struct {
-	mon *monitoring.Monitor
-	reg *prometheus.Registry
+	mon   *monitoring.Monitor
+	reg   *prometheus.Registry
+	fleet *Fleet
 }
 
 // gauge reads the one series of the gauge called name.
@@ -59,7 +60,8 @@ func newReplicaLog(t *testing.T, url, name string, log *slog.Logger) replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon.ShareWith(open(t, url, Options{Window: 5, MaxBackoff: 100 * time.Millisecond}), name)
+	f := open(t, url, Options{Window: 5, MaxBackoff: 100 * time.Millisecond})
+	mon.ShareWith(f, name)
 	acc := 0.9
 	man := &model.Manifest{Accuracy: &acc, Reference: &model.Reference{
 		LabelDistribution: map[string]float64{"a": .5, "b": .5},
@@ -67,7 +69,7 @@ func newReplicaLog(t *testing.T, url, name string, log *slog.Logger) replica {
 	if err := mon.Track("m-v1", []string{"a", "b"}, man); err != nil {
 		t.Fatal(err)
 	}
-	return replica{mon, reg}
+	return replica{mon, reg, f}
 }
 
 // predict books one answered request on r, as the server does.
@@ -120,7 +122,7 @@ func TestMonitorsShareThroughRedis(t *testing.T) {
 	}
 	// An unknown label leaves the prediction waiting, as on one replica.
 	a.predict("a-late", "a", .9)
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, "a-late written", func() bool { _, ok, _ := b.fleet.Peek(ctx, "a-late"); return ok })
 	if _, err := b.mon.FeedbackContext(ctx, "a-late", "zebra"); !errors.Is(err, monitoring.ErrUnknownLabel) {
 		t.Errorf("unknown label across replicas: %v", err)
 	}
@@ -133,6 +135,9 @@ func TestMonitorsShareThroughRedis(t *testing.T) {
 
 	for _, r := range []replica{a, b, c} {
 		r.mon.FlushFleet(ctx)
+		if g := gauge(t, r.reg, "mlserve_fleet_redis_down"); g != 0 {
+			t.Errorf("mlserve_fleet_redis_down %v with Redis up", g)
+		}
 	}
 	for name, r := range map[string]replica{"a": a, "b": b, "c": c} {
 		st, err := r.mon.DriftContext(ctx, "m-v1")
@@ -198,6 +203,9 @@ func TestMonitorsShareThroughRedis(t *testing.T) {
 		t.Errorf("predict+feedback with Redis down took %s", d)
 	}
 	a.mon.FlushFleet(ctx) // must not block or panic while down
+	if g := gauge(t, a.reg, "mlserve_fleet_redis_down"); g != 1 {
+		t.Errorf("mlserve_fleet_redis_down %v with Redis killed, want 1", g)
+	}
 }
 
 // TestMonitorWithoutFleet: no Redis configured, figures are the
