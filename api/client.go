@@ -137,6 +137,17 @@ func (c *Client) Stats(ctx context.Context) (*Stats, error) {
 	return &resp, nil
 }
 
+// FleetStats returns GET /stats?scope=fleet: per model version the
+// requests, texts, errors and predictions summed over the replicas that
+// share Redis, the fleet's live accuracy and drift.
+func (c *Client) FleetStats(ctx context.Context) (*Stats, error) {
+	var resp Stats
+	if err := c.do(ctx, http.MethodGet, "/stats?scope=fleet", nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
 // Feedback reports the true label of the prediction answered with
 // requestID (for a batch, "<request_id>/<index>").
 func (c *Client) Feedback(ctx context.Context, requestID, label string) (*FeedbackResponse, error) {
@@ -253,6 +264,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 func (c *Client) send(ctx context.Context, method, path, ctype string, body io.Reader, out any) error {
 	u := *c.base
+	if i := strings.IndexByte(path, '?'); i >= 0 { // a query, as in /stats?scope=fleet
+		path, u.RawQuery = path[:i], path[i+1:]
+	}
 	u.Path += path
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {

@@ -199,6 +199,10 @@ type ModelStats struct {
 	// last 2048 answered requests) in fixed buckets (LatencyBucketsMS), for
 	// the dashboard's histogram.
 	LatencyHistogram []LatencyBucket `json:"latency_histogram,omitempty"`
+	// Feedback and FeedbackCorrect count all feedback and the right
+	// predictions among it, summed over the replicas (scope fleet).
+	Feedback        int64 `json:"feedback,omitempty"`
+	FeedbackCorrect int64 `json:"feedback_correct,omitempty"`
 }
 
 // LatencyBucketsMS are the upper bounds, in milliseconds, of the latency
@@ -258,6 +262,15 @@ type DriftStatus struct {
 	Signals []DriftSignal `json:"signals"`
 	// Accuracy is performance drift from feedback.
 	Accuracy DriftAccuracy `json:"accuracy"`
+	// Scope says whose traffic the figures cover: "fleet" (every replica
+	// sharing the Redis of monitoring.fleet, the last WindowMinutes
+	// minutes) or "replica" (this replica's own window: no Redis, or Redis
+	// down; ScopeDetail says which). Empty from servers before scale-out.
+	Scope string `json:"scope,omitempty" enum:"fleet,replica"`
+	// ScopeDetail says why the figures are this replica's only.
+	ScopeDetail string `json:"scope_detail,omitempty"`
+	// WindowMinutes is the fleet window's span (scope "fleet").
+	WindowMinutes int `json:"window_minutes,omitempty"`
 }
 
 // DriftSignal is one drift signal's figures.
@@ -308,6 +321,26 @@ type Stats struct {
 	// Queues describes the inference engine's queue of each model version
 	// that has one, by model id.
 	Queues map[string]QueueStats `json:"queues,omitempty"`
+	// Scope is "replica" (GET /stats: this replica's figures) or "fleet"
+	// (GET /stats?scope=fleet: summed over the replicas sharing Redis).
+	Scope string `json:"scope,omitempty" enum:"replica,fleet"`
+	// Fleet says whether this replica shares feedback, live accuracy and
+	// drift with the others; nil with monitoring off.
+	Fleet *FleetState `json:"fleet,omitempty"`
+}
+
+// FleetState says whether a replica shares its monitoring state (pending
+// feedback, live accuracy, drift bins, counters) through Redis.
+type FleetState struct {
+	// State is "shared" (Redis in use), "down" (Redis configured but not
+	// answering: every figure is this replica's until it answers) or "off"
+	// (no Redis configured: this replica's figures).
+	State string `json:"state" enum:"shared,down,off"`
+	// Detail says why, when not shared.
+	Detail string `json:"detail,omitempty"`
+	// Replicas is how many replicas reported into Redis in the last minute
+	// (scope fleet, state shared).
+	Replicas int `json:"replicas,omitempty"`
 }
 
 // QueueStats describes one model version's inference queue.

@@ -79,6 +79,16 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		}
 		return err
 	}
+	fleet, err := newFleet(c, p.Monitor, log)
+	if err != nil {
+		if nudger != nil {
+			nudger.Close()
+		}
+		if rstore != nil {
+			_ = rstore.Close()
+		}
+		return err
+	}
 	// The registry does not poll by itself: the watcher polls it (after
 	// syncing an s3:// mirror) every poll interval and when nudged.
 	reg := model.NewRegistry(repo, p.Loaders, model.Options{
@@ -95,6 +105,11 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	var bg sync.WaitGroup
 	stopBackground := func() { cancel(); bg.Wait() }
 	defer stopBackground()
+	if fleet != nil {
+		// The monitor's last flush to Redis runs before the client closes.
+		defer func() { stopBackground(); _ = fleet.Close() }()
+		bg.Go(func() { p.Monitor.RunFleet(ctx) })
+	}
 	startErr := make(chan error, 1)
 	bg.Go(func() {
 		if err := reg.Start(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/oip/grpcserver"
 	"github.com/mlserve/mlserve/internal/server"
@@ -111,7 +112,7 @@ func Serve(ctx context.Context, l Listeners, reg server.Registry, opts server.Op
 		// The dashboard's history samples /stats until Serve returns.
 		hctx, stopHistory := context.WithCancel(ctx)
 		sampled := make(chan struct{})
-		go func() { defer close(sampled); opts.UI.History().Run(hctx, s.Stats) }()
+		go func() { defer close(sampled); opts.UI.History().Run(hctx, func() *api.Stats { return s.Stats(hctx) }) }()
 		defer func() { stopHistory(); <-sampled }()
 	}
 	apiLn, err := net.Listen("tcp", l.Addr)

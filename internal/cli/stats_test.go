@@ -38,3 +38,30 @@ func TestRenderStats(t *testing.T) {
 		t.Errorf("plain error rate is not 1/3:\n%s", out[i:j])
 	}
 }
+
+// TestFleetLine: the first line says whose figures follow.
+func TestFleetLine(t *testing.T) {
+	tests := []struct {
+		name string
+		st   api.Stats
+		want string
+	}{
+		{"old server", api.Stats{}, ""},
+		{"fleet", api.Stats{Scope: "fleet", Fleet: &api.FleetState{State: "shared", Replicas: 3}}, "fleet: 3 replicas sharing Redis\n"},
+		{"one replica", api.Stats{Scope: "fleet", Fleet: &api.FleetState{State: "shared", Replicas: 1}}, "fleet: 1 replica sharing Redis\n"},
+		{"replica shared", api.Stats{Scope: "replica", Fleet: &api.FleetState{State: "shared"}},
+			"replica: this replica's counters; drift and live accuracy shared by the fleet\n"},
+		{"down", api.Stats{Scope: "replica", Fleet: &api.FleetState{State: "down", Detail: "connection refused"}},
+			"replica: fleet down (connection refused)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fleetLine(&tt.st); got != tt.want {
+				t.Errorf("fleetLine = %q, want %q", got, tt.want)
+			}
+			if out := renderStats(&tt.st, statsWidth); !strings.HasPrefix(out, tt.want) {
+				t.Errorf("renderStats does not start with it:\n%s", out)
+			}
+		})
+	}
+}

@@ -305,7 +305,8 @@ func TestMonitoringWithDefaults(t *testing.T) {
 	got := Monitoring{Enabled: true, Port: 1, Pending: 10, Drift: Drift{Window: 500, Tolerance: .1}}.WithDefaults()
 	want := Monitoring{Enabled: true, Port: 1, Pending: 10, PendingTTL: Duration(time.Hour),
 		Drift: Drift{Window: 500, MinSamples: 250, Bootstrap: 1000, Warn: .1, Alert: .25, Epsilon: 1e-4,
-			FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}}
+			FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1},
+		Fleet: Fleet{Window: Duration(10 * time.Minute), Flush: Duration(time.Second), Queue: 65536}}
 	if got != want {
 		t.Errorf("WithDefaults = %+v, want %+v", got, want)
 	}

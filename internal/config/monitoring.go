@@ -24,6 +24,9 @@ type Monitoring struct {
 	Pending int `yaml:"pending"`
 	// PendingTTL is how long a prediction accepts feedback (1 h).
 	PendingTTL Duration `yaml:"pending_ttl"`
+	// Fleet shares feedback, live accuracy and drift between replicas
+	// through Redis.
+	Fleet Fleet `yaml:"fleet"`
 }
 
 // Drift tunes drift detection and live accuracy. A zero field means its
@@ -139,6 +142,7 @@ func (m Monitoring) WithDefaults() Monitoring {
 	if m.PendingTTL == 0 {
 		m.PendingTTL = defaultPendingTTL
 	}
+	m.Fleet = m.Fleet.WithDefaults()
 	return m
 }
 
@@ -146,7 +150,7 @@ func (m Monitoring) WithDefaults() Monitoring {
 // pending_ttl. The listener's port and address are checked by
 // Config.Validate, which also knows listen_addr.
 func (m Monitoring) Validate() error {
-	errs := []error{m.Drift.Validate()}
+	errs := []error{m.Drift.Validate(), m.Fleet.Validate()}
 	if m.Pending < 1 {
 		errs = append(errs, fmt.Errorf("%w: monitoring.pending: must be at least 1, got %d", ErrInvalid, m.Pending))
 	}

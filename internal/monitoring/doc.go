@@ -26,6 +26,36 @@
 //     an 80-column terminal.
 //   - Monitor: the calls the server makes, tying the above together.
 //
+// # Fleet: replicas that behave as one
+//
+// ShareWith gives the monitor a Fleet (Redis: package monitoring/redis),
+// the state the replicas behind one load balancer share. Each replica
+// keeps all of its own state as before; in addition:
+//
+//   - Record queues each prediction for the fleet (Fleet.Remember, which
+//     never blocks), and the detector counts its window entries not yet
+//     sent. Nothing else on the request path touches the fleet.
+//   - FeedbackContext looks for the prediction in the fleet first (a
+//     claim leaves a "taken" mark, so each prediction takes one feedback
+//     fleet-wide), then in this replica's memory (a prediction not yet
+//     written, or Redis down); the true label goes to the version's shared
+//     accuracy window, whose figure the answer, the alert and the gauge
+//     take.
+//   - RunFleet, every monitoring.fleet.flush, adds the counters and drift
+//     bins since the last flush (FlushFleet) and sets the live-accuracy
+//     gauges to the fleet's, so every replica's metric agrees.
+//   - DriftContext computes the PSI over the fleet's bins of the last
+//     monitoring.fleet.window minutes, against this replica's reference
+//     (the same manifest everywhere; a bootstrapped one is each replica's
+//     own, from the same edges); SummaryContext answers GET /stats with
+//     the fleet's drift and live accuracy, and scope fleet with the
+//     counters summed over the replicas.
+//
+// While the fleet is down (State) every figure is this replica's, and the
+// answers say so: api.DriftStatus.Scope "replica" with ScopeDetail,
+// api.Stats.Fleet state "down". Counts a failed flush could not add are
+// kept for the next; predictions made while down are this replica's.
+//
 // # Why PSI
 //
 // PSI = Σ (a−e)·ln(a/e) over bins of the reference share e and window

@@ -139,6 +139,11 @@ type Detector struct {
 	metrics             *Metrics
 	log                 *slog.Logger
 	sinceEval, evalStep int
+	// shared: with a fleet, the window's bin counts not yet added to it.
+	shared  bool
+	unsent  [4][]int64
+	unsentN int
+	fleetFB int // feedbacks behind the accuracy level (logged)
 }
 
 // newDetector builds a detector from a manifest's reference (nil: bootstrap
@@ -216,9 +221,12 @@ func (d *Detector) setReference(labels []string, ref *model.Reference) error {
 		d.sig[i+1] = &signal{name: name, edges: h.Edges, ref: normalize(slices.Clone(h.Fractions)),
 			counts: make([]int, len(h.Fractions))}
 	}
-	for _, s := range d.sig {
+	for i, s := range d.sig {
 		if s != nil && len(s.counts) > len(d.buf) {
 			d.buf = make([]float64, len(s.counts))
+		}
+		if s != nil {
+			d.unsent[i] = make([]int64, len(s.counts))
 		}
 	}
 	return nil
@@ -311,6 +319,14 @@ func (d *Detector) Record(o Observation) {
 	}
 	d.ring[d.next] = e
 	d.add(e, 1)
+	if d.shared {
+		for i, b := range e {
+			if b >= 0 {
+				d.unsent[i][b]++
+				d.unsentN++
+			}
+		}
+	}
 	d.next = (d.next + 1) % len(d.ring)
 	if d.sinceEval++; d.sinceEval >= d.evalStep {
 		d.sinceEval = 0
@@ -369,7 +385,7 @@ func (d *Detector) setLevel(i int, lv Level, score float64) {
 	if i < 4 {
 		attrs = append(attrs, "psi", score, "alert_threshold", d.cfg.Alert, "samples", d.sig[i].n)
 	} else {
-		attrs = append(attrs, "accuracy", score, "feedback", d.fbN, "tolerance", d.cfg.Tolerance)
+		attrs = append(attrs, "accuracy", score, "feedback", d.fleetFB, "tolerance", d.cfg.Tolerance)
 		if d.refAccuracy != nil {
 			attrs = append(attrs, "reference_accuracy", *d.refAccuracy)
 		}
@@ -381,9 +397,12 @@ func (d *Detector) setLevel(i int, lv Level, score float64) {
 	}
 }
 
-// feedback records whether one prediction was right and returns the live
-// accuracy.
-func (d *Detector) feedback(correct bool) float64 {
+// feedbackJudged records whether one prediction was right in this
+// replica's window and returns its live accuracy; with judge it also sets
+// the accuracy level from it. While shared, the fleet's window judges
+// instead (the replica's is kept for when Redis fails), so the level does
+// not flap between the two.
+func (d *Detector) feedbackJudged(correct, judge bool) float64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.fbN == len(d.fb) {
@@ -398,11 +417,22 @@ func (d *Detector) feedback(correct bool) float64 {
 		d.fbOK++
 	}
 	d.fbNext = (d.fbNext + 1) % len(d.fb)
-	acc := float64(d.fbOK) / float64(d.fbN)
+	if !judge {
+		return float64(d.fbOK) / float64(d.fbN)
+	}
+	return d.judgeAccuracy(d.fbOK, d.fbN)
+}
+
+// judgeAccuracy sets the accuracy level from ok right of n feedbacks
+// (this replica's window, or the fleet's) and returns the accuracy; d.mu
+// is held.
+func (d *Detector) judgeAccuracy(ok, n int) float64 {
+	acc := float64(ok) / float64(max(n, 1))
 	lv := LevelOK
-	if d.refAccuracy != nil && d.fbN >= d.cfg.MinFeedback && acc < *d.refAccuracy-d.cfg.Tolerance {
+	if d.refAccuracy != nil && n >= d.cfg.MinFeedback && acc < *d.refAccuracy-d.cfg.Tolerance {
 		lv = LevelAlert
 	}
+	d.fleetFB = n
 	d.setLevel(4, lv, acc)
 	return acc
 }

@@ -226,7 +226,8 @@ func TestNewAppliesDefaults(t *testing.T) {
 	}
 	got := mon.cfg
 	want := config.Monitoring{Drift: config.Drift{Window: 500, MinSamples: 250, Bootstrap: 1000, Warn: .2, Alert: .4,
-		Epsilon: 1e-4, FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}, Pending: 10, PendingTTL: config.Duration(30 * time.Minute)}
+		Epsilon: 1e-4, FeedbackWindow: 200, MinFeedback: 50, Tolerance: .1}, Pending: 10, PendingTTL: config.Duration(30 * time.Minute),
+		Fleet: config.Fleet{Window: config.Duration(10 * time.Minute), Flush: config.Duration(time.Second), Queue: 65536}}
 	if got != want {
 		t.Errorf("config %+v, want %+v", got, want)
 	}

@@ -48,6 +48,7 @@ type Metrics struct {
 	errors        *prometheus.CounterVec
 	cache         *prometheus.CounterVec
 	redisFallback prometheus.Gauge
+	fleetDown     prometheus.Gauge
 	queueDepth    *prometheus.GaugeVec
 	modelsLoaded  prometheus.Gauge
 	loadDuration  prometheus.Histogram
@@ -88,6 +89,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			[]string{"tier", "result"}),
 		redisFallback: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns,
 			Name: "cache_redis_fallback", Help: "1 while Redis is down and bypassed, else 0."}),
+		fleetDown: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns,
+			Name: "fleet_redis_down", Help: "1 while the Redis the replicas share monitoring through is down (figures are this replica's), else 0."}),
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns,
 			Name: "queue_depth", Help: "Texts waiting in the model's queue."}, mv),
 		modelsLoaded: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns,
@@ -110,7 +113,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			[]string{"model", "version", "result"}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.queueWait, m.inference, m.batchSize, m.predictions,
-		m.confidence, m.errors, m.cache, m.redisFallback, m.queueDepth, m.modelsLoaded, m.loadDuration,
+		m.confidence, m.errors, m.cache, m.redisFallback, m.fleetDown, m.queueDepth, m.modelsLoaded, m.loadDuration,
 		m.loadFailures, m.driftScore, m.driftState, m.liveAccuracy, m.feedback} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -240,6 +243,14 @@ func (m *Metrics) SetRedisFallback(on bool) {
 		return
 	}
 	m.redisFallback.Set(b2f(on))
+}
+
+// SetFleetDown records whether the fleet's Redis is down right now.
+func (m *Metrics) SetFleetDown(down bool) {
+	if m == nil {
+		return
+	}
+	m.fleetDown.Set(b2f(down))
 }
 
 // SetQueueDepth records the number of texts waiting for a model version.

@@ -1,6 +1,7 @@
 package monitoring
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -48,6 +49,13 @@ type Monitor struct {
 	next    int
 	pairs   []pendingPair
 	pairIdx map[pendingPair]uint32
+
+	// Shared state (ShareWith); fleet nil: this replica's state only.
+	fleet   Fleet
+	replica string
+	flushMu sync.Mutex
+	sent    map[string]Delta // per id, the totals the fleet has
+	carry   map[string]Delta // counts a failed Add left
 }
 
 // pendingPrediction is one prediction awaiting feedback; key 0 is a free slot.
@@ -113,6 +121,7 @@ func (m *Monitor) Track(id string, labels []string, man *model.Manifest) error {
 		return fmt.Errorf("monitoring %s: %w", id, err)
 	}
 	d.metrics = m.metrics
+	d.shared = m.fleet != nil
 	if m.log != nil {
 		d.log = m.log.With("component", "drift")
 	}
@@ -221,16 +230,52 @@ func (m *Monitor) Record(id, requestID string, o Observation) {
 	m.pending[key] = int32(slot)
 	m.next = (slot + 1) % len(m.ring)
 	m.pmu.Unlock()
+	if m.fleet != nil {
+		m.fleet.Remember(requestID, Pending{Model: id, Label: o.Label, At: time.Unix(0, at)})
+	}
 }
 
-// Feedback records the true label of the prediction made for requestID.
+// dropPending forgets requestID's prediction in this replica's memory.
+func (m *Monitor) dropPending(requestID string) {
+	key := m.requestKey(requestID)
+	m.pmu.Lock()
+	if slot, ok := m.pending[key]; ok {
+		delete(m.pending, key)
+		m.ring[slot] = pendingPrediction{}
+	}
+	m.pmu.Unlock()
+}
+
+func errNotTracked(id string) error { return fmt.Errorf("%w: %s", ErrNotTracked, id) }
+
+func errUnknownRequest(requestID string) error {
+	return fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
+}
+
+func errUnknownLabel(label, id string) error {
+	return fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, id)
+}
+
+// Feedback is FeedbackContext without a deadline of the caller's.
+func (m *Monitor) Feedback(requestID, label string) (api.FeedbackResponse, error) {
+	return m.FeedbackContext(context.Background(), requestID, label)
+}
+
+// FeedbackContext records the true label of the prediction made for
+// requestID, on this replica or, shared through Redis, on any other.
 // Each prediction takes one feedback; it returns ErrUnknownRequest for an
 // id never recorded, forgotten, expired or already answered, and
 // ErrUnknownLabel (the prediction still awaiting feedback) for a label the
-// model does not have.
-func (m *Monitor) Feedback(requestID, label string) (api.FeedbackResponse, error) {
+// model does not have. Live accuracy is the fleet's while shared.
+func (m *Monitor) FeedbackContext(ctx context.Context, requestID, label string) (api.FeedbackResponse, error) {
 	if m == nil {
 		return api.FeedbackResponse{}, fmt.Errorf("%w: %q (monitoring is off)", ErrUnknownRequest, requestID)
+	}
+	f := m.upFleet()
+	if f != nil {
+		if res, done, err := m.fleetFeedback(ctx, f, requestID, label); done {
+			return res, err
+		}
 	}
 	key := m.requestKey(requestID)
 	now := m.now()
@@ -242,33 +287,24 @@ func (m *Monitor) Feedback(requestID, label string) (api.FeedbackResponse, error
 		p, at = m.pairs[m.ring[slot].pair], time.Unix(0, m.ring[slot].at)
 		if d := m.detector(p.model); d != nil && d.known != nil && !d.known[label] && now.Sub(at) <= time.Duration(m.cfg.PendingTTL) {
 			m.pmu.Unlock() // the prediction keeps waiting for a valid label
-			return api.FeedbackResponse{ModelVersion: p.model}, fmt.Errorf("%w: %q is not a label of %s", ErrUnknownLabel, label, p.model)
+			return api.FeedbackResponse{ModelVersion: p.model}, errUnknownLabel(label, p.model)
 		}
 		delete(m.pending, key)
 		m.ring[slot] = pendingPrediction{}
 	}
 	m.pmu.Unlock()
 	if !ok || now.Sub(at) > time.Duration(m.cfg.PendingTTL) {
-		return api.FeedbackResponse{}, fmt.Errorf("%w: %q", ErrUnknownRequest, requestID)
+		return api.FeedbackResponse{}, errUnknownRequest(requestID)
 	}
-	res := api.FeedbackResponse{ModelVersion: p.model, Predicted: p.label, Correct: p.label == label}
-	name, version, _ := model.SplitID(p.model) // tracked, so a model id
-	m.metrics.ObserveFeedback(name, version, res.Correct)
-	if d := m.detector(p.model); d != nil {
-		res.LiveAccuracy = d.feedback(res.Correct)
-		m.metrics.SetLiveAccuracy(name, version, res.LiveAccuracy)
+	if m.fleet != nil {
+		m.fleet.Forget(requestID) // taken here: no other replica may take it too
 	}
-	return res, nil
+	return m.bookFeedback(ctx, f, p.model, p.label, label), nil
 }
 
-// Drift returns model version id's drift figures, the answer of
-// GET /models/{id}/drift.
+// Drift is DriftContext without a deadline of the caller's.
 func (m *Monitor) Drift(id string) (api.DriftStatus, error) {
-	d := m.detector(id)
-	if d == nil {
-		return api.DriftStatus{}, fmt.Errorf("%w: %s", ErrNotTracked, id)
-	}
-	return d.Status(), nil
+	return m.DriftContext(context.Background(), id)
 }
 
 // Summary returns the monitor's figures of GET /stats for each tracked

@@ -162,3 +162,38 @@ func quantile(sorted []float64, q float64) float64 {
 	i := int(q*float64(len(sorted))+0.5) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
+
+// totals returns model id's counters so far, as a Delta from zero.
+func (s *Stats) totals(id string) Delta {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.models[id]
+	if b == nil {
+		return Delta{ID: id}
+	}
+	t := Delta{ID: id, Requests: b.requests, Texts: b.texts, Predictions: maps.Clone(b.predictions)}
+	for _, v := range b.errors {
+		t.Errors += v
+	}
+	return t
+}
+
+// since returns the counts of totals t since sent (the totals at the last
+// flush); counters that went back (the id was forgotten and tracked
+// again) count from zero.
+func since(t, sent Delta) Delta {
+	id := t.ID
+	if t.Requests < sent.Requests || t.Texts < sent.Texts || t.Errors < sent.Errors {
+		sent = Delta{}
+	}
+	d := Delta{ID: id, Requests: t.Requests - sent.Requests, Texts: t.Texts - sent.Texts, Errors: t.Errors - sent.Errors}
+	for l, n := range t.Predictions {
+		if n -= sent.Predictions[l]; n > 0 {
+			if d.Predictions == nil {
+				d.Predictions = map[string]int64{}
+			}
+			d.Predictions[l] = n
+		}
+	}
+	return d
+}

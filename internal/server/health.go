@@ -7,11 +7,16 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mlserve/mlserve/api"
+	"github.com/mlserve/mlserve/internal/monitoring"
 )
 
 type healthOutput struct{ Body *api.Health }
 
 type statsOutput struct{ Body *api.Stats }
+
+type statsInput struct {
+	Scope string `query:"scope" enum:"replica,fleet" default:"replica" doc:"replica: this replica's figures; fleet: summed over the replicas sharing Redis."`
+}
 
 func (s *Server) registerHealth() {
 	huma.Register(s.api, huma.Operation{
@@ -36,16 +41,22 @@ func (s *Server) registerHealth() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "stats", Method: http.MethodGet, Path: "/stats",
 		Summary: "Per-model counters, latency percentiles, prediction distribution, drift and live accuracy", Tags: []string{"health"},
-	}, func(context.Context, *struct{}) (*statsOutput, error) {
-		return &statsOutput{Body: s.Stats()}, nil
+		Description: "scope=fleet: the figures summed over the replicas that share Redis (monitoring.fleet); " +
+			"`fleet` says whether they do, and why not.",
+	}, func(ctx context.Context, in *statsInput) (*statsOutput, error) {
+		if in.Scope == monitoring.ScopeFleet {
+			return &statsOutput{Body: s.fleetStats(ctx)}, nil
+		}
+		return &statsOutput{Body: s.Stats(ctx)}, nil
 	})
 }
 
-// Stats returns what GET /stats answers: a new value on each call.
-func (s *Server) Stats() *api.Stats {
+// Stats returns what GET /stats answers (this replica's scope): a new
+// value on each call.
+func (s *Server) Stats(ctx context.Context) *api.Stats {
 	st := s.stats.snapshot()
 	st.Cache = s.cacheStats()
 	st.Queues = s.queueStats()
-	s.mergeSummary(st)
+	s.mergeSummary(ctx, st)
 	return st
 }

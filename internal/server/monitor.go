@@ -76,8 +76,8 @@ func (s *Server) registerMonitoring() {
 		Description: "Feeds live accuracy: request_id is the prediction's (batch: request_id/index); each prediction takes one feedback within monitoring.pending_ttl.",
 		Tags:        []string{"monitoring"},
 		Errors:      []int{400, 404, 413, 422},
-	}, func(_ context.Context, in *feedbackInput) (*feedbackOutput, error) {
-		res, err := s.mon.Feedback(in.Body.RequestID, in.Body.Label)
+	}, func(ctx context.Context, in *feedbackInput) (*feedbackOutput, error) {
+		res, err := s.mon.FeedbackContext(ctx, in.Body.RequestID, in.Body.Label)
 		if err != nil {
 			return nil, toProblem(err, "body", nil)
 		}
@@ -89,8 +89,8 @@ func (s *Server) registerMonitoring() {
 		Description: "PSI of predicted labels, confidence, text length and out-of-vocabulary rate against the reference, and live accuracy from feedback.",
 		Tags:        []string{"monitoring"},
 		Errors:      []int{404, 422},
-	}, func(_ context.Context, in *idPath) (*driftOutput, error) {
-		st, err := s.mon.Drift(in.ID)
+	}, func(ctx context.Context, in *idPath) (*driftOutput, error) {
+		st, err := s.mon.DriftContext(ctx, in.ID)
 		if err != nil {
 			return nil, toProblem(err, "path.id", in.ID)
 		}
@@ -98,13 +98,16 @@ func (s *Server) registerMonitoring() {
 	})
 }
 
-// mergeSummary adds the monitor's per-model figures to st's; the server's
-// own request, text and error counts stay.
-func (s *Server) mergeSummary(st *api.Stats) {
+// mergeSummary adds the monitor's per-model figures to st's (drift and
+// live accuracy the fleet's while shared) and says whether the replica
+// shares them; the server's own request, text and error counts stay.
+func (s *Server) mergeSummary(ctx context.Context, st *api.Stats) {
 	if s.mon == nil {
 		return
 	}
-	for id, m := range s.mon.Summary().Models {
+	sum := s.mon.SummaryContext(ctx, monitoring.ScopeReplica)
+	st.Scope, st.Fleet = sum.Scope, sum.Fleet
+	for id, m := range sum.Models {
 		own := st.Models[id]
 		m.Requests, m.Texts, m.Errors = own.Requests, own.Texts, own.Errors
 		m.LatencyHistogram = own.LatencyHistogram
@@ -113,4 +116,30 @@ func (s *Server) mergeSummary(st *api.Stats) {
 		}
 		st.Models[id] = m
 	}
+}
+
+// fleetStats is GET /stats?scope=fleet: the monitor's fleet summary (no
+// cache or queue figures: those are each replica's); when the fleet is
+// not in use (no Redis, Redis down, monitoring off), GET /stats's answer,
+// whose fleet block says why.
+func (s *Server) fleetStats(ctx context.Context) *api.Stats {
+	if s.mon == nil {
+		st := s.stats.snapshot()
+		st.Cache, st.Queues = s.cacheStats(), s.queueStats()
+		fs := s.mon.FleetState()
+		st.Scope, st.Fleet = monitoring.ScopeReplica, &fs
+		return st
+	}
+	st := s.mon.SummaryContext(ctx, monitoring.ScopeFleet)
+	if st.Scope != monitoring.ScopeFleet { // not shared: this replica's, as GET /stats
+		own := s.stats.snapshot()
+		own.Cache, own.Queues = s.cacheStats(), s.queueStats()
+		s.mergeSummary(ctx, own)
+		own.Fleet = st.Fleet
+		return own
+	}
+	if st.Models == nil {
+		st.Models = map[string]api.ModelStats{}
+	}
+	return &st
 }

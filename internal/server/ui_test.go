@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -48,7 +49,7 @@ func TestUIMount(t *testing.T) {
 			t.Fatalf("predict: %d %s", w.Code, w.Body)
 		}
 	}
-	st := s.Stats()
+	st := s.Stats(context.Background())
 	if st.Models["sentiment-v1"].Requests != 3 {
 		t.Fatalf("Stats: %+v", st.Models)
 	}
@@ -82,7 +83,7 @@ func TestLatencyHistogramWithMonitoring(t *testing.T) {
 			t.Fatalf("predict: %d %s", w.Code, w.Body)
 		}
 	}
-	m := s.Stats().Models["sentiment-v1"]
+	m := s.Stats(context.Background()).Models["sentiment-v1"]
 	var n int64
 	for _, b := range m.LatencyHistogram {
 		n += b.Count
