@@ -12,22 +12,13 @@ import (
 	"github.com/mlserve/mlserve/api"
 )
 
-// fleetShared says whether this build shares feedback and live accuracy
-// across replicas through Redis (issue 15 items 1 and 2, branch h-fleet).
-// TO ENABLE AFTER MERGING h-fleet: set it to true. The subtest passed on a
-// merge of h-replicas and h-fleet (83b4cb9) on 2026-12-05; without h-fleet
-// feedback on another replica is a 404, and the subtest is skipped.
-const fleetShared = false
 
 // feedbackAcrossReplicas: predictions made on reps[0], their feedback
 // given to reps[1] (accepted, though reps[1] never saw them), and the live
 // accuracy that feedback makes is what reps[2] reports for the version.
 // It needs the fleet's shared feedback and live accuracy (issue 15 items 1
-// and 2, branch h-fleet).
+// and 2).
 func feedbackAcrossReplicas(t *testing.T, reps []*replica) {
-	if !fleetShared {
-		t.Skip("needs h-fleet (feedback and live accuracy shared through Redis): set fleetShared once merged")
-	}
 	ctx := context.Background()
 	a, b, c := reps[0].p.client, reps[1].p.client, reps[2].p.client
 	const model = "spam-v1"
