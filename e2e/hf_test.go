@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlserve/mlserve/api"
@@ -104,6 +106,34 @@ func TestHFFolderServe(t *testing.T) {
 			}
 			if !slices.Equal(one.Labels, over) {
 				t.Errorf("/predict labels %v, want %v (probabilities %v)", one.Labels, over, one.Probabilities)
+			}
+			// The Open Inference Protocol: the labels output, one JSON array per text.
+			body := `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["The delivery was late and the price too high."]}],"outputs":[{"name":"labels"}]}`
+			hr, err := http.Post(p.url+"/v2/models/"+name+"/infer", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hr.Body.Close()
+			var oip struct {
+				Outputs []struct {
+					Name string
+					Data []string
+				}
+			}
+			if err := json.NewDecoder(hr.Body).Decode(&oip); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case !multi && hr.StatusCode != http.StatusBadRequest:
+				t.Errorf("OIP labels output of a single-label model: status %d", hr.StatusCode)
+			case multi:
+				var got []string
+				if len(oip.Outputs) != 1 || len(oip.Outputs[0].Data) != 1 || json.Unmarshal([]byte(oip.Outputs[0].Data[0]), &got) != nil {
+					t.Fatalf("OIP answer %+v (status %d)", oip, hr.StatusCode)
+				}
+				if !slices.Equal(got, over) {
+					t.Errorf("OIP labels %v, /predict %v", got, over)
+				}
 			}
 		})
 	}
