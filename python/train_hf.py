@@ -13,7 +13,8 @@ Three tiny transformer classifiers, trained on the repository's own sentiment te
                      mentions: delivery, price, service; topic labels come from keyword rules below)
 
 Each is tiny (hidden 64, 2 layers, 2 heads, vocabulary <= 2,000), randomly initialised and trained
-for a few epochs on the CPU: the point is exactness, not accuracy. Each folder holds what
+for a few epochs on the CPU: the point is exactness, not accuracy. The multi-label one trains longer, at
+a lower rate, with its rare labels weighted up (pos_weight): without that it learns the label priors only. Each folder holds what
 `optimum-cli export onnx --task text-classification` writes: model.onnx (inputs input_ids and
 attention_mask with dynamic batch_size and sequence_length axes, output logits), config.json
 (id2label, label2id, problem_type), tokenizer.json, tokenizer_config.json and special_tokens_map.json.
@@ -58,8 +59,10 @@ VOCAB = 2000
 MAX_LENGTH = 128
 HIDDEN, LAYERS, HEADS, INTERMEDIATE = 64, 2, 2, 128
 EPOCHS = 10
+EPOCHS_MULTI = 30  # six independent sigmoids learn slower than one softmax
 BATCH = 16
 LR = 2e-3
+LR_MULTI = 5e-4
 
 TOPICS = {
     "delivery": r"\b(deliver\w*|ship\w*|arriv\w*|packag\w*|courier|parcel)\b",
@@ -142,15 +145,15 @@ def make_model(family: str, tok, labels: list[str], multi: bool):
     return model_cls(cfg)
 
 
-def train(model, tok, texts, targets):
+def train(model, tok, texts, targets, epochs=EPOCHS, lr=LR, pos_weight=None):
     import torch
 
     enc = tok(texts, truncation=True, max_length=MAX_LENGTH, padding=False)
-    opt = torch.optim.AdamW(model.parameters(), lr=LR)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(SEED)
     model.train()
     n = len(texts)
-    for epoch in range(EPOCHS):
+    for epoch in range(epochs):
         order = torch.randperm(n, generator=gen).tolist()
         total = 0.0
         for s in range(0, n, BATCH):
@@ -158,11 +161,15 @@ def train(model, tok, texts, targets):
             batch = tok.pad({"input_ids": [enc["input_ids"][i] for i in idx],
                              "attention_mask": [enc["attention_mask"][i] for i in idx]}, return_tensors="pt")
             y = torch.tensor(np.array([targets[i] for i in idx]))
-            out = model(**batch, labels=y)
+            if pos_weight is None:
+                loss = model(**batch, labels=y).loss
+            else:  # multi-label: rare labels weighted up, as BCEWithLogitsLoss's pos_weight does
+                logits = model(**batch).logits
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight)
             opt.zero_grad()
-            out.loss.backward()
+            loss.backward()
             opt.step()
-            total += out.loss.item() * len(idx)
+            total += loss.item() * len(idx)
         print(f"  epoch {epoch + 1}: loss {total / n:.4f}", flush=True)
     model.eval()
 
@@ -232,7 +239,12 @@ def build(name, family, multi, train_texts, train_labels, held_texts, held_label
         labels = list(sentiment.LABELS)
         targets = [labels.index(l) for l in train_labels]
     model = make_model(family, tok, labels, multi)
-    train(model, tok, train_texts, targets)
+    if multi:
+        t = np.array(targets)
+        pw = torch.tensor((len(t) - t.sum(axis=0)) / np.maximum(t.sum(axis=0), 1), dtype=torch.float32)
+        train(model, tok, train_texts, targets, EPOCHS_MULTI, LR_MULTI, pw)
+    else:
+        train(model, tok, train_texts, targets)
 
     held_p = np.array(probabilities(model, tok, held_texts, multi))
     if multi:
