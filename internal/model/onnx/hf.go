@@ -101,14 +101,14 @@ func (c *hfConfig) labels() ([]string, error) {
 	out := make([]string, len(c.ID2Label))
 	for k, v := range c.ID2Label {
 		id, err := strconv.Atoi(k)
-		if err != nil || id < 0 || id >= len(out) {
+		if err != nil || id < 0 || id >= len(out) || strconv.Itoa(id) != k {
 			return nil, fmt.Errorf("%w: %s id2label: id %q is not one of 0..%d (ids must number the outputs from 0)",
 				model.ErrInvalid, ConfigFile, k, len(out)-1)
 		}
 		if v == "" {
 			return nil, fmt.Errorf("%w: %s id2label: label %d is empty", model.ErrInvalid, ConfigFile, id)
 		}
-		out[id] = v // ids are distinct keys in range, so every slot is filled once
+		out[id] = v // canonical, distinct and in range: every slot is filled once
 	}
 	if c.NumLabels != nil && *c.NumLabels != len(out) {
 		return nil, fmt.Errorf("%w: %s: num_labels %d but id2label has %d labels", model.ErrInvalid, ConfigFile, *c.NumLabels, len(out))

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -259,4 +261,73 @@ func TestSigmoid(t *testing.T) {
 			t.Errorf("sigmoid(%v) = %v, want %v", x[i], p[i], want[i])
 		}
 	}
+}
+
+// BenchmarkHFPredict: each optimum sample on its 305 held-out reviews,
+// batched (32 texts per Predict, as the server's batcher hands them) vs
+// unbatched (one text per Predict); ns/text is the figure to compare.
+func BenchmarkHFPredict(b *testing.B) {
+	for _, name := range hfSamples {
+		f := readHFFixture(b, name)
+		texts := f.Texts[:305] // the held-out reviews; the rest are hard and edge texts
+		m, err := LoadDir(context.Background(), filepath.Join("testdata", "hf", name), testOptions(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, per := range []int{1, 32} {
+			b.Run(fmt.Sprintf("%s/batch=%d", name, per), func(b *testing.B) {
+				ctx := context.Background()
+				n := 0
+				for b.Loop() {
+					for lo := 0; lo < len(texts); lo += per {
+						if _, err := m.Predict(ctx, texts[lo:min(lo+per, len(texts))]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					n += len(texts)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/text")
+			})
+		}
+		m.Close()
+	}
+}
+
+// FuzzHFConfig: config.json is untrusted bytes; reading it never panics,
+// and labels, when they come back, number the outputs from 0 once each.
+func FuzzHFConfig(f *testing.F) {
+	f.Add([]byte(`{"id2label":{"0":"neg","1":"pos"},"problem_type":"multi_label_classification","pad_token_id":1}`))
+	f.Add([]byte(`{"id2label":{"1":"a","1 ":"b"},"num_labels":2}`))
+	f.Add([]byte(`{"id2label":{"-1":"a"}}`))
+	f.Add([]byte(`{"id2label":{"0":""},"pad_token_id":-5}`))
+	f.Add([]byte(`[1,2]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := readHFConfig(dir)
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		labels, err := c.labels()
+		if err != nil {
+			if !errors.Is(err, model.ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if len(labels) != len(c.ID2Label) {
+			t.Fatalf("%d labels from %d entries", len(labels), len(c.ID2Label))
+		}
+		for i, l := range labels {
+			if l == "" || c.ID2Label[strconv.Itoa(i)] != l {
+				t.Fatalf("label %d %q, id2label %v", i, l, c.ID2Label)
+			}
+		}
+		_, _ = hfSpec(c, nil)
+	})
 }
