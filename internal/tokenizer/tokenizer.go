@@ -367,6 +367,9 @@ func CharOffsets(text string, offsets [][2]int) [][2]int {
 	for i, o := range offsets {
 		s, e := o[0], o[1]
 		switch {
+		case s == len(text) && e == len(text):
+			// Trimmed to the end (Python trims after converting).
+			out[i] = [2]int{c, c}
 		case s < 0 || s >= len(text) || e < 0:
 			out[i] = o
 		case e < len(text):
