@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"strings"
+		"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -552,7 +552,7 @@ func buildPattern(what string, raw json.RawMessage) (string, *regexp.Regexp, err
 	case j.String != nil:
 		return *j.String, nil, nil
 	case j.Regex != nil:
-		re, err := regexp.Compile(*j.Regex)
+		re, err := compileOnig(*j.Regex)
 		if err != nil {
 			return "", nil, unsupported("%s regex %q: %v", what, *j.Regex, err)
 		}

@@ -1,9 +1,11 @@
 package tokenizer
 
+import "unicode/utf8"
+
 // postProcessor adds a model's special tokens around an encoded sequence
 // and may adjust its offsets.
 type postProcessor interface {
-	process(e *Encoding)
+	process(e *Encoding, text string)
 	// added is how many tokens process adds to a single sequence.
 	added() int
 }
@@ -39,9 +41,9 @@ func (t *template) added() int {
 	return n
 }
 
-func (t *template) process(e *Encoding) {
+func (t *template) process(e *Encoding, text string) {
 	if t.trim {
-		trimOffsets(e, t.addPrefixSpace)
+		trimOffsets(e, text, t.addPrefixSpace)
 	}
 	n := len(e.IDs) + t.added()
 	out := Encoding{
@@ -83,9 +85,9 @@ type byteLevelPost struct {
 }
 
 func (b byteLevelPost) added() int { return 0 }
-func (b byteLevelPost) process(e *Encoding) {
+func (b byteLevelPost) process(e *Encoding, text string) {
 	if b.trim {
-		trimOffsets(e, b.addPrefixSpace)
+		trimOffsets(e, text, b.addPrefixSpace)
 	}
 }
 
@@ -100,9 +102,9 @@ func (q sequencePost) added() int {
 	return n
 }
 
-func (q sequencePost) process(e *Encoding) {
+func (q sequencePost) process(e *Encoding, text string) {
 	for _, p := range q {
-		p.process(e)
+		p.process(e, text)
 	}
 }
 
@@ -111,49 +113,85 @@ var spaceChar = byteChar[' ']
 
 // trimOffsets moves each token's offsets past its leading and trailing
 // spaces (Ġ or whitespace), as Hugging Face's trim_offsets does, except the
-// one space add_prefix_space put before the first token.
-func trimOffsets(e *Encoding, addPrefixSpace bool) {
+// one space add_prefix_space put before the first token. Python trims
+// character offsets, so the arithmetic is done in characters.
+func trimOffsets(e *Encoding, text string, addPrefixSpace bool) {
+	var cx *charIndex
 	for i, tok := range e.tokens {
-		off := &e.Offsets[i]
-		lead, leadBytes := 0, 0
+		lead, trail := 0, 0
 		for _, r := range tok {
 			if r != spaceChar && !isSpace(r) {
 				break
 			}
 			lead++
-			leadBytes += spaceWidth(r)
 		}
-		trail, trailBytes := 0, 0
-		rs := []rune(tok)
-		for k := len(rs) - 1; k >= 0; k-- {
-			r := rs[k]
+		for k := len(tok); k > 0; {
+			r, sz := utf8.DecodeLastRuneInString(tok[:k])
 			if r != spaceChar && !isSpace(r) {
 				break
 			}
 			trail++
-			trailBytes += spaceWidth(r)
+			k -= sz
 		}
 		if lead == 0 && trail == 0 {
 			continue
 		}
+		if cx == nil {
+			cx = newCharIndex(text)
+		}
+		s, en := cx.toChar(e.Offsets[i][0]), cx.toChar(e.Offsets[i][1])
 		if lead > 0 {
-			first := i == 0 || off[0] == 0
+			first := i == 0 || s == 0
 			if first && addPrefixSpace && lead == 1 {
-				leadBytes = 0
+				lead = 0
 			}
-			off[0] = min(off[0]+leadBytes, off[1])
+			s = min(s+lead, en)
 		}
-		if trail > 0 && off[1] >= trailBytes {
-			off[1] = max(off[1]-trailBytes, off[0])
+		if trail > 0 && en >= trail {
+			en = max(en-trail, s)
 		}
+		e.Offsets[i] = [2]int{cx.toByte(s), cx.toByte(en)}
 	}
 }
 
-// spaceWidth is how many bytes of the original text a space token
-// character stands for (its UTF-8 size; 1 for Ġ).
-func spaceWidth(r rune) int {
-	if r == spaceChar {
-		return 1
+// charIndex converts between byte and character offsets of a text.
+type charIndex struct {
+	charAt []int // byte -> index of the character holding it; len(text) -> count
+	byteAt []int // character -> its first byte; count -> len(text)
+}
+
+func newCharIndex(text string) *charIndex {
+	c := &charIndex{charAt: make([]int, len(text)+1)}
+	n := 0
+	for i := range text {
+		_, sz := utf8.DecodeRuneInString(text[i:])
+		for k := 0; k < sz; k++ {
+			c.charAt[i+k] = n
+		}
+		c.byteAt = append(c.byteAt, i)
+		n++
 	}
-	return len(string(r))
+	c.charAt[len(text)] = n
+	c.byteAt = append(c.byteAt, len(text))
+	return c
+}
+
+func (c *charIndex) toChar(b int) int {
+	if b < 0 {
+		return 0
+	}
+	if b >= len(c.charAt) {
+		return c.charAt[len(c.charAt)-1]
+	}
+	return c.charAt[b]
+}
+
+func (c *charIndex) toByte(ch int) int {
+	if ch < 0 {
+		return 0
+	}
+	if ch >= len(c.byteAt) {
+		return c.byteAt[len(c.byteAt)-1]
+	}
+	return c.byteAt[ch]
 }

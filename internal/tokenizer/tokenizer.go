@@ -280,7 +280,7 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		e.truncate(max(tr.MaxLength-n, 0), tr.Direction)
 	}
 	if t.post != nil {
-		t.post.process(&e)
+		t.post.process(&e, text)
 	}
 	return e, nil
 }
