@@ -59,9 +59,14 @@ HARD = [
 ]
 
 
-def assigned(c):
-    """Drawn characters are limited to those assigned in this Python's Unicode (14.0): Go's tables are 15.0 and
-    Rust's newer, and a code point assigned since reads differently to each (see internal/tokenizer/doc.go)."""
+def assigned(c, old=False):
+    """Drawn characters are limited to those assigned in this Python's Unicode (14.0), and those of the pools of
+    arbitrary code points to those assigned in Unicode 3.2 (unicodedata.ucd_3_2_0): tokenizers itself mixes
+    Unicode versions (Rust's std is current, the unicode_categories and unicode-normalization-alignments crates
+    it uses for punctuation and normalization date from Unicode 9), Go's tables are 15.0, and a character
+    assigned in between reads differently to each. See internal/tokenizer/doc.go."""
+    if old and unicodedata.ucd_3_2_0.category(c) == "Cn":
+        return False
     return unicodedata.category(c) != "Cn"
 
 
@@ -75,8 +80,8 @@ def random_texts(n, added):
         (6, lambda: chr(rng.randint(0x4E00, 0x4FFF))),
         (6, lambda: chr(rng.randint(0x1F300, 0x1F64F))),
         (4, lambda: rng.choice(["\u200d", "\ufe0f", "\U0001F3FD", "\U0001F1EB"])),
-        (10, lambda: chr(rng.choice([c for c in [rng.randint(0x80, 0xFFFF)] if not 0xD800 <= c <= 0xDFFF] or [0x41]))),
-        (3, lambda: chr(rng.randint(0x10000, 0x10FFFF)) if rng.random() < 0.5 else chr(rng.randint(0x0, 0x1F))),
+        (10, lambda: "old:" + chr(rng.choice([c for c in [rng.randint(0x80, 0xFFFF)] if not 0xD800 <= c <= 0xDFFF] or [0x41]))),
+        (3, lambda: "old:" + chr(rng.randint(0x10000, 0x10FFFF)) if rng.random() < 0.5 else chr(rng.randint(0x0, 0x1F))),
         (3, lambda: rng.choice(added)),
     ]
     weights = [w for w, _ in pools]
@@ -86,7 +91,10 @@ def random_texts(n, added):
         parts = []
         while len(parts) < k:
             c = rng.choices(pools, weights)[0][1]()
-            if len(c) > 1 or assigned(c):
+            if c.startswith("old:"):
+                if assigned(c[4:], old=True):
+                    parts.append(c[4:])
+            elif len(c) > 1 or assigned(c):
                 parts.append(c)
         out.append("".join(parts))
     return out

@@ -387,10 +387,12 @@ func buildUnigram(raw json.RawMessage, lim Limits) (*unigram, error) {
 	for i, e := range j.Vocab {
 		var pc [2]json.RawMessage
 		var piece string
-		var score float64
-		if err := json.Unmarshal(e, &pc); err != nil ||
-			json.Unmarshal(pc[0], &piece) != nil || json.Unmarshal(pc[1], &score) != nil {
+		if err := json.Unmarshal(e, &pc); err != nil || json.Unmarshal(pc[0], &piece) != nil {
 			return nil, invalid("Unigram: vocabulary entry %d is not [piece, score]", i)
+		}
+		score, err := parseSerdeFloat(bytes.TrimSpace(pc[1]))
+		if err != nil {
+			return nil, invalid("Unigram: vocabulary entry %d: %v", i, err)
 		}
 		if len(piece) > lim.TokenBytes {
 			return nil, invalid("Unigram: a piece of %d bytes (limit %d)", len(piece), lim.TokenBytes)
