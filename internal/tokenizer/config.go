@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-		"strings"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"

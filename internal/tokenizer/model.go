@@ -130,6 +130,7 @@ type bpe struct {
 	byteFallback bool
 	ignoreMerges bool
 	byteIDs      [256]int // byte-fallback ids, -1 when absent
+	cache        wordCache
 }
 
 func (m *bpe) id(t string) (int, bool) { v, ok := m.vocab[t]; return v, ok }
@@ -166,6 +167,10 @@ func (q *mergeQueue) Pop() any {
 }
 
 func (m *bpe) tokenize(s string, dst []token) ([]token, error) {
+	return cached(&m.cache, s, dst, m.tokenizeWord)
+}
+
+func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 	if s == "" {
 		return dst, nil
 	}
@@ -308,6 +313,7 @@ type unigram struct {
 	unk          int // -1: none
 	minScore     float64
 	byteFallback bool
+	cache        wordCache
 }
 
 // unkPenalty is how much worse than the worst piece an unknown character
@@ -318,6 +324,10 @@ func (m *unigram) id(t string) (int, bool) { v, ok := m.ids[t]; return v, ok }
 func (m *unigram) size() int               { return len(m.pieces) }
 
 func (m *unigram) tokenize(s string, dst []token) ([]token, error) {
+	return cached(&m.cache, s, dst, m.tokenizeWord)
+}
+
+func (m *unigram) tokenizeWord(s string, dst []token) ([]token, error) {
 	if s == "" {
 		return dst, nil
 	}

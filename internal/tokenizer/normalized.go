@@ -128,6 +128,16 @@ func (n *nstr) transform(dest []change, initial int) {
 
 // mapRunes replaces each character by f's, one for one.
 func (n *nstr) mapRunes(f func(rune) rune) {
+	same := true
+	for _, r := range n.norm {
+		if f(r) != r {
+			same = false
+			break
+		}
+	}
+	if same {
+		return
+	}
 	dest := make([]change, 0, len(n.norm))
 	for _, r := range n.norm {
 		dest = append(dest, change{f(r), 0})
@@ -137,6 +147,16 @@ func (n *nstr) mapRunes(f func(rune) rune) {
 
 // filter keeps the characters keep accepts.
 func (n *nstr) filter(keep func(rune) bool) {
+	all := true
+	for _, r := range n.norm {
+		if !keep(r) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return
+	}
 	removed, removedStart := 0, 0
 	dest := make([]change, 0, len(n.norm))
 	var last rune

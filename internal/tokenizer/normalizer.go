@@ -176,6 +176,16 @@ func recompose(in []change) []change {
 type lowercase struct{}
 
 func (lowercase) normalize(n *nstr) {
+	same := true
+	for _, r := range n.norm {
+		if r == 'İ' || unicode.ToLower(r) != r {
+			same = false
+			break
+		}
+	}
+	if same {
+		return
+	}
 	dest := make([]change, 0, len(n.norm))
 	for _, r := range n.norm {
 		if r == 'İ' {
@@ -291,7 +301,7 @@ func (b bertNorm) normalize(n *nstr) {
 			return r
 		})
 	}
-	if b.chinese {
+	if b.chinese && strings.IndexFunc(n.norm, isChineseChar) >= 0 {
 		dest := make([]change, 0, len(n.norm))
 		for _, r := range n.norm {
 			if isChineseChar(r) {

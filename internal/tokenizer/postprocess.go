@@ -156,11 +156,23 @@ func trimOffsets(e *Encoding, text string, addPrefixSpace bool) {
 
 // charIndex converts between byte and character offsets of a text.
 type charIndex struct {
+	ascii  bool  // bytes are characters
 	charAt []int // byte -> index of the character holding it; len(text) -> count
 	byteAt []int // character -> its first byte; count -> len(text)
+	n      int
 }
 
 func newCharIndex(text string) *charIndex {
+	ascii := true
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return &charIndex{ascii: true, n: len(text)}
+	}
 	c := &charIndex{charAt: make([]int, len(text)+1)}
 	n := 0
 	for i := range text {
@@ -180,6 +192,9 @@ func (c *charIndex) toChar(b int) int {
 	if b < 0 {
 		return 0
 	}
+	if c.ascii {
+		return min(b, c.n)
+	}
 	if b >= len(c.charAt) {
 		return c.charAt[len(c.charAt)-1]
 	}
@@ -189,6 +204,9 @@ func (c *charIndex) toChar(b int) int {
 func (c *charIndex) toByte(ch int) int {
 	if ch < 0 {
 		return 0
+	}
+	if c.ascii {
+		return min(ch, c.n)
 	}
 	if ch >= len(c.byteAt) {
 		return c.byteAt[len(c.byteAt)-1]

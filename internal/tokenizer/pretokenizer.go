@@ -52,7 +52,8 @@ type charSplit struct {
 }
 
 func (c charSplit) preTokenize(n nstr, dst []nstr) []nstr {
-	return n.split(runeMatches(n.norm, c.pred, nil), c.beh, dst)
+	var buf [16]match
+	return n.split(runeMatches(n.norm, c.pred, buf[:0]), c.beh, dst)
 }
 
 // sequenceP applies pre-tokenizers in order, each to every split of the
@@ -60,13 +61,15 @@ func (c charSplit) preTokenize(n nstr, dst []nstr) []nstr {
 type sequenceP []preTokenizer
 
 func (q sequenceP) preTokenize(n nstr, dst []nstr) []nstr {
-	cur := []nstr{n}
+	cur := make([]nstr, 1, 32)
+	cur[0] = n
+	next := make([]nstr, 0, 32)
 	for _, p := range q {
-		var next []nstr
+		next = next[:0]
 		for _, s := range cur {
 			next = p.preTokenize(s, next)
 		}
-		cur = next
+		cur, next = next, cur
 	}
 	return append(dst, cur...)
 }

@@ -241,7 +241,8 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		return Encoding{}, fmt.Errorf("%w: text is not valid UTF-8", ErrEncode)
 	}
 	splits := t.added.extract(text, t.normalizer)
-	var pre []piece
+	pre := make([]piece, 0, len(text)/4+4)
+	var scratch []nstr
 	for _, sp := range splits {
 		if sp.id >= 0 {
 			pre = append(pre, sp)
@@ -251,12 +252,20 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 			pre = append(pre, sp)
 			continue
 		}
-		for _, n := range t.pre.preTokenize(sp.n, nil) {
+		scratch = t.pre.preTokenize(sp.n, scratch[:0])
+		for _, n := range scratch {
 			pre = append(pre, piece{n: n, id: -1})
 		}
 	}
 	var e Encoding
-	var toks []token
+	est := len(text)/3 + 8
+	e.IDs = make([]int, 0, est)
+	e.TypeIDs = make([]int, 0, est)
+	e.AttentionMask = make([]int, 0, est)
+	e.SpecialTokensMask = make([]int, 0, est)
+	e.Offsets = make([][2]int, 0, est)
+	e.tokens = make([]string, 0, est)
+	toks := make([]token, 0, 16)
 	var err error
 	for _, p := range pre {
 		if p.id >= 0 {
