@@ -52,6 +52,9 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// maxPadding bounds a fixed padding length and pad_to_multiple_of.
+const maxPadding = 1 << 16
+
 // fileJSON is the top of a tokenizer.json.
 type fileJSON struct {
 	Version       string          `json:"version"`
@@ -208,6 +211,9 @@ func buildPadding(raw json.RawMessage) (*Padding, error) {
 			return nil, unsupported("padding strategy %s", string(j.Strategy))
 		}
 		p.Length = *fixed.Fixed
+	}
+	if p.Length > maxPadding || p.MultipleOf > maxPadding {
+		return nil, invalid("padding to %d (multiple of %d): more than %d", p.Length, p.MultipleOf, maxPadding)
 	}
 	return p, nil
 }

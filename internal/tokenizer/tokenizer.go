@@ -147,6 +147,9 @@ func Load(r io.Reader, opts Options) (*Tokenizer, error) {
 	}
 	if opts.Padding != nil {
 		p := *opts.Padding
+		if p.Length < 0 || p.Length > maxPadding || p.MultipleOf < 0 || p.MultipleOf > maxPadding {
+			return nil, fmt.Errorf("%w: padding to %d (multiple of %d)", ErrInvalid, p.Length, p.MultipleOf)
+		}
 		if p.Direction == "" {
 			p.Direction = Right
 		}
