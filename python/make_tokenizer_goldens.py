@@ -140,8 +140,21 @@ def build_all(train_texts):
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     train(t, trainers.BpeTrainer(vocab_size=1200, special_tokens=["<|begin|>", "<|end|>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False), train_texts)
-    t.post_processor = processors.TemplateProcessing(single="<|begin|> $A", special_tokens=[("<|begin|>", t.token_to_id("<|begin|>"))])
+    t.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<|begin|> $A", special_tokens=[("<|begin|>", t.token_to_id("<|begin|>"))])])
     toks["llama3_bpe"] = t
+
+    # Metaspace with its own replacement, prepend_scheme never; a Sequence post-processor (trim, then template).
+    t = Tokenizer(models.BPE(unk_token="<unk>"))
+    t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Strip(left=False, right=True)])
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="_", prepend_scheme="never", split=True)
+    train(t, trainers.BpeTrainer(vocab_size=800, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=120, show_progress=False),
+          train_texts)
+    t.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=True, add_prefix_space=False),
+        processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])])
+    toks["bpe_metaspace_never"] = t
 
     # Llama-2 style: Prepend + Replace normalizer, BPE with byte_fallback and fuse_unk, no pre-tokenizer.
     t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))

@@ -290,7 +290,7 @@ func checkVocab(what string, v map[string]int, lim Limits) (int, error) {
 		if len(tok) > lim.TokenBytes {
 			return 0, invalid("%s: a vocabulary entry of %d bytes (limit %d)", what, len(tok), lim.TokenBytes)
 		}
-		if id < 0 || id >= lim.Vocab*4 {
+		if id < 0 || id >= len(v)+lim.AddedTokens {
 			return 0, invalid("%s: token %q has id %d", what, tok, id)
 		}
 		n = max(n, id+1)
@@ -341,6 +341,10 @@ func buildBPE(raw json.RawMessage, lim Limits) (*bpe, error) {
 		if id, ok := j.Vocab[byteToken(byte(b))]; ok {
 			m.byteIDs[b] = id
 		}
+	}
+	m.vocabR = make([]string, n)
+	for tok, id := range j.Vocab {
+		m.vocabR[id] = tok
 	}
 	m.merges = make(map[pair]mergeTo, len(j.Merges))
 	for rank, raw := range j.Merges {

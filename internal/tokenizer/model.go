@@ -11,6 +11,9 @@ import (
 type token struct {
 	id   int
 	s, e int
+	// value is the token's string as tokenizers reports it (the vocabulary
+	// entry, or the text for a Unigram piece); trim_offsets reads it.
+	value string
 }
 
 // model turns one pre-tokenized split into tokens.
@@ -43,12 +46,12 @@ func (m *wordLevel) size() int               { return m.n }
 
 func (m *wordLevel) tokenize(s string, dst []token) ([]token, error) {
 	if id, ok := m.vocab[s]; ok {
-		return append(dst, token{id, 0, len(s)}), nil
+		return append(dst, token{id, 0, len(s), s}), nil
 	}
 	if m.unk < 0 {
 		return dst, fmt.Errorf("%w: WordLevel: unk token %q is not in the vocabulary", ErrEncode, m.unkS)
 	}
-	return append(dst, token{m.unk, 0, len(s)}), nil
+	return append(dst, token{m.unk, 0, len(s), m.unkS}), nil
 }
 
 // ---- WordPiece ----
@@ -72,7 +75,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 		if m.unk < 0 {
 			return dst, fmt.Errorf("%w: WordPiece: unk token %q is not in the vocabulary", ErrEncode, m.unkS)
 		}
-		return append(dst, token{m.unk, 0, len(s)}), nil
+		return append(dst, token{m.unk, 0, len(s), m.unkS}), nil
 	}
 	if utf8.RuneCountInString(s) > m.maxChars {
 		return unk()
@@ -82,6 +85,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 	for i := 0; i < len(s); {
 		end := len(s)
 		found := -1
+		var value string
 		for end > i {
 			var piece string
 			if i > 0 {
@@ -91,7 +95,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 				piece = s[i:end]
 			}
 			if id, ok := m.vocab[piece]; ok {
-				found = id
+				found, value = id, piece
 				break
 			}
 			_, sz := utf8.DecodeLastRuneInString(s[i:end])
@@ -101,7 +105,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 			dst = dst[:start]
 			return unk()
 		}
-		dst = append(dst, token{found, i, end})
+		dst = append(dst, token{found, i, end, value})
 		i = end
 	}
 	return dst, nil
@@ -130,6 +134,7 @@ type bpe struct {
 	byteFallback bool
 	ignoreMerges bool
 	byteIDs      [256]int // byte-fallback ids, -1 when absent
+	vocabR       []string // id -> token
 	cache        wordCache
 }
 
@@ -176,7 +181,7 @@ func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 	}
 	if m.ignoreMerges {
 		if id, ok := m.vocab[s]; ok {
-			return append(dst, token{id, 0, len(s)}), nil
+			return append(dst, token{id, 0, len(s), s}), nil
 		}
 	}
 	syms := make([]symbol, 0, len(s))
@@ -251,7 +256,8 @@ func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 		if syms[i].len == 0 {
 			continue
 		}
-		dst = append(dst, token{int(syms[i].id), off, off + int(syms[i].len)})
+		id := int(syms[i].id)
+		dst = append(dst, token{id, off, off + int(syms[i].len), m.vocabR[id]})
 		off += int(syms[i].len)
 	}
 	return dst, nil
@@ -388,7 +394,7 @@ func (m *unigram) tokenizeWord(s string, dst []token) ([]token, error) {
 		sg := segs[i]
 		piece := s[sg.s:sg.e]
 		if id, ok := m.ids[piece]; ok {
-			dst = append(dst, token{id, sg.s, sg.e})
+			dst = append(dst, token{id, sg.s, sg.e, piece})
 			continue
 		}
 		if m.byteFallback {
@@ -404,8 +410,8 @@ func (m *unigram) tokenizeWord(s string, dst []token) ([]token, error) {
 				ids = append(ids, id)
 			}
 			if all {
-				for _, id := range ids {
-					dst = append(dst, token{id, sg.s, sg.e})
+				for k, id := range ids {
+					dst = append(dst, token{id, sg.s, sg.e, byteToken(piece[k])})
 				}
 				continue
 			}
@@ -413,7 +419,7 @@ func (m *unigram) tokenizeWord(s string, dst []token) ([]token, error) {
 		if m.unk < 0 {
 			return dst, fmt.Errorf("%w: Unigram: an unknown piece and no unk_id", ErrEncode)
 		}
-		dst = append(dst, token{m.unk, sg.s, sg.e})
+		dst = append(dst, token{m.unk, sg.s, sg.e, piece})
 	}
 	return dst, nil
 }

@@ -281,7 +281,7 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		}
 		for _, tk := range toks {
 			s, en := p.n.originalRange(tk.s, tk.e)
-			e.push(tk.id, s, en, p.n.norm[tk.s:tk.e])
+			e.push(tk.id, s, en, tk.value)
 		}
 	}
 	if tr != nil {
