@@ -47,6 +47,18 @@
 // Python binding reports. A byte-level token that holds part of a
 // character's bytes covers the whole character.
 //
+// # Unicode versions
+//
+// tokenizers classifies characters with tables of several Unicode versions
+// (Rust's standard library is current; the crates it uses for punctuation
+// and normalization alignments date from Unicode 9), and this package uses
+// Go's (15.0). A character assigned in between can be read differently
+// (punctuation or not, letter or not), so ids can differ on text holding
+// such characters; the parity suite's random texts draw arbitrary code
+// points only from those assigned in Unicode 3.2, plus emoji, CJK and
+// combining marks. Unigram scores are read as serde_json reads them (not
+// always the nearest float64), since Viterbi ties turn on the last bit.
+//
 // # Limits
 //
 // A tokenizer.json is untrusted input: [Limits] bound its size, its

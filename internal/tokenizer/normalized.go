@@ -200,25 +200,6 @@ func (n *nstr) prepend(s string) {
 	n.transformRange(0, sz, dest, 0)
 }
 
-// appendStr puts s after the text, aligned with its last character.
-func (n *nstr) appendStr(s string) {
-	if n.norm == "" {
-		dest := make([]change, 0, len(s))
-		for _, r := range s {
-			dest = append(dest, change{r, 1})
-		}
-		n.transform(dest, 0)
-		return
-	}
-	prev, sz := utf8.DecodeLastRuneInString(n.norm)
-	b := len(n.norm) - sz
-	dest := []change{{prev, 0}}
-	for _, r := range s {
-		dest = append(dest, change{r, 1})
-	}
-	n.transformRange(b, len(n.norm), dest, 0)
-}
-
 // match is a piece of the normalized text: a pattern match or the text
 // between two.
 type match struct {

@@ -177,13 +177,13 @@ func TestOptionsOverride(t *testing.T) {
 // every tokenizer (no quadratic path).
 func TestHostileTextBounded(t *testing.T) {
 	texts := []string{
-		strings.Repeat("a", 200_000),
-		strings.Repeat("😀", 50_000),
-		strings.Repeat(" ", 200_000),
-		strings.Repeat("-", 200_000),
-		strings.Repeat("e\u0301", 50_000),
-		strings.Repeat("<mask>", 30_000),
-		strings.Repeat("ab ", 60_000),
+		strings.Repeat("a", 40_000),
+		strings.Repeat("😀", 10_000),
+		strings.Repeat(" ", 40_000),
+		strings.Repeat("-", 40_000),
+		strings.Repeat("e\u0301", 10_000),
+		strings.Repeat("<mask>", 6_000),
+		strings.Repeat("ab ", 12_000),
 	}
 	for _, name := range goldenNames(t) {
 		tk := mustLoadFile(t, name, Options{NoTruncation: true})
