@@ -1,6 +1,9 @@
 package tokenizer
 
-import "unicode/utf8"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // postProcessor adds a model's special tokens around an encoded sequence
 // and may adjust its offsets.
@@ -45,37 +48,50 @@ func (t *template) process(e *Encoding, text string) {
 	if t.trim {
 		trimOffsets(e, text, t.addPrefixSpace)
 	}
-	n := len(e.IDs) + t.added()
-	out := Encoding{
-		IDs:               make([]int, 0, n),
-		TypeIDs:           make([]int, 0, n),
-		AttentionMask:     make([]int, 0, n),
-		SpecialTokensMask: make([]int, 0, n),
-		Offsets:           make([][2]int, 0, n),
-		tokens:            make([]string, 0, n),
-	}
+	// The template is specials, the sequence, specials: set the sequence's
+	// type ids, then insert the specials before and append those after.
+	var pre, post []specialPiece
+	seqType, seen := 0, false
 	for _, p := range t.pieces {
-		if p.special != nil {
-			for _, id := range p.special.ids {
-				out.IDs = append(out.IDs, id)
-				out.TypeIDs = append(out.TypeIDs, p.special.typeID)
-				out.AttentionMask = append(out.AttentionMask, 1)
-				out.SpecialTokensMask = append(out.SpecialTokensMask, 1)
-				out.Offsets = append(out.Offsets, [2]int{0, 0})
-				out.tokens = append(out.tokens, "")
-			}
-			continue
+		switch {
+		case p.special == nil:
+			seqType, seen = p.typeID, true
+		case seen:
+			post = append(post, *p.special)
+		default:
+			pre = append(pre, *p.special)
 		}
-		out.IDs = append(out.IDs, e.IDs...)
-		for range e.IDs {
-			out.TypeIDs = append(out.TypeIDs, p.typeID)
-		}
-		out.AttentionMask = append(out.AttentionMask, e.AttentionMask...)
-		out.SpecialTokensMask = append(out.SpecialTokensMask, e.SpecialTokensMask...)
-		out.Offsets = append(out.Offsets, e.Offsets...)
-		out.tokens = append(out.tokens, e.tokens...)
 	}
-	*e = out
+	for i := range e.TypeIDs {
+		e.TypeIDs[i] = seqType
+	}
+	var head Encoding
+	for _, sp := range pre {
+		head.pushSpecial(sp)
+	}
+	if len(head.IDs) > 0 {
+		e.IDs = slices.Insert(e.IDs, 0, head.IDs...)
+		e.TypeIDs = slices.Insert(e.TypeIDs, 0, head.TypeIDs...)
+		e.AttentionMask = slices.Insert(e.AttentionMask, 0, head.AttentionMask...)
+		e.SpecialTokensMask = slices.Insert(e.SpecialTokensMask, 0, head.SpecialTokensMask...)
+		e.Offsets = slices.Insert(e.Offsets, 0, head.Offsets...)
+		e.tokens = slices.Insert(e.tokens, 0, head.tokens...)
+	}
+	for _, sp := range post {
+		e.pushSpecial(sp)
+	}
+}
+
+// pushSpecial appends a special piece's tokens.
+func (e *Encoding) pushSpecial(sp specialPiece) {
+	for _, id := range sp.ids {
+		e.IDs = append(e.IDs, id)
+		e.TypeIDs = append(e.TypeIDs, sp.typeID)
+		e.AttentionMask = append(e.AttentionMask, 1)
+		e.SpecialTokensMask = append(e.SpecialTokensMask, 1)
+		e.Offsets = append(e.Offsets, [2]int{0, 0})
+		e.tokens = append(e.tokens, "")
+	}
 }
 
 // byteLevelPost is the ByteLevel post-processor: it only trims offsets.
