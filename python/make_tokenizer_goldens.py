@@ -29,6 +29,8 @@ from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_to
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "internal", "tokenizer", "testdata")
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+LLAMA3_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"""
+                  r"""|\s+(?!\S)|\s+""")
 
 
 def corpus():
@@ -133,10 +135,10 @@ def build_all(train_texts):
     t.post_processor = processors.ByteLevel(trim_offsets=True)
     toks["gpt2_bpe"] = t
 
-    # Llama-3 style: Split with GPT-2's regex, ByteLevel(use_regex=False), ignore_merges, Template <|begin|> $A.
+    # Llama 3: Split with its regex (lookahead tail), ByteLevel(use_regex=False), ignore_merges, Template <|begin|> $A.
     t = Tokenizer(models.BPE(ignore_merges=True))
     t.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(GPT2_PATTERN), behavior="isolated"),
+        pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     train(t, trainers.BpeTrainer(vocab_size=1200, special_tokens=["<|begin|>", "<|end|>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False), train_texts)
@@ -148,7 +150,9 @@ def build_all(train_texts):
     # Metaspace with its own replacement, prepend_scheme never; a Sequence post-processor (trim, then template).
     t = Tokenizer(models.BPE(unk_token="<unk>"))
     t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Strip(left=False, right=True)])
-    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="_", prepend_scheme="never", split=True)
+    t.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(GPT2_PATTERN), behavior="merged_with_previous"),
+        pre_tokenizers.Metaspace(replacement="_", prepend_scheme="never", split=True)])
     train(t, trainers.BpeTrainer(vocab_size=800, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=120, show_progress=False),
           train_texts)
     t.post_processor = processors.Sequence([

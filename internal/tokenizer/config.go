@@ -695,8 +695,12 @@ func buildPre(raw json.RawMessage, lim Limits, depth int) (preTokenizer, error) 
 		var rx struct {
 			Regex *string `json:"Regex"`
 		}
-		if json.Unmarshal(j.Pattern, &rx) == nil && rx.Regex != nil && *rx.Regex == gpt2Pattern {
-			return splitP{find: func(s string) [][2]int { return gpt2Spans(s, nil) }, beh: beh, invert: j.Invert}, nil
+		if json.Unmarshal(j.Pattern, &rx) == nil && rx.Regex != nil {
+			find, err := splitFinder(*rx.Regex)
+			if err != nil {
+				return nil, unsupported("Split pre_tokenizer regex %q: %v", *rx.Regex, err)
+			}
+			return splitP{find: find, beh: beh, invert: j.Invert}, nil
 		}
 		lit, re, err := buildPattern("Split pre_tokenizer", j.Pattern)
 		if err != nil {

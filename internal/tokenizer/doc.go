@@ -36,9 +36,11 @@
 // Decoders are read past and ignored: this package only encodes.
 //
 // Anything else in a file is refused at [Load] with an error wrapping
-// [ErrUnsupported] that names the component. A Split or Replace regex must
-// mean the same to Go's regexp (RE2) as to Oniguruma; GPT-2's pattern is
-// recognised and matched by hand, others with lookaround are refused.
+// [ErrUnsupported] that names the component. A Split or Replace regex is
+// Oniguruma's; it runs on Go's regexp with \s \d \w rewritten to their
+// Unicode meaning. The lookahead that ends the GPT-2 family of patterns
+// (`...|\s+(?!\S)|\s+`: GPT-2, Llama 3, Qwen 2) is matched by hand; any
+// other lookaround, backreference, \b or possessive form is refused.
 //
 // # Offsets
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Oniguruma (which tokenizers uses for Split and Replace patterns) reads
@@ -47,6 +48,19 @@ func compileOnig(p string) (*regexp.Regexp, error) {
 				return nil, fmt.Errorf(`\%c is not supported`, n)
 			case '1', '2', '3', '4', '5', '6', '7', '8', '9':
 				return nil, fmt.Errorf("backreferences are not supported")
+			case 'p', 'P':
+				// \p{Name}: copy through the closing brace.
+				b.WriteByte('\\')
+				b.WriteByte(n)
+				if i+1 < len(p) && p[i+1] == '{' {
+					k := strings.IndexByte(p[i+1:], '}')
+					if k < 0 {
+						return nil, fmt.Errorf("unterminated \\%c{", n)
+					}
+					b.WriteString(p[i+1 : i+2+k])
+					i += 1 + k
+				}
+				continue
 			default:
 				b.WriteByte('\\')
 				b.WriteByte(n)
@@ -86,11 +100,69 @@ func compileOnig(p string) (*regexp.Regexp, error) {
 		case c == '(' && !inClass && i+2 < len(p) && p[i+1] == '?' &&
 			(p[i+2] == '=' || p[i+2] == '!' || p[i+2] == '<' && i+3 < len(p) && (p[i+3] == '=' || p[i+3] == '!') || p[i+2] == '>'):
 			return nil, fmt.Errorf("lookaround and atomic groups are not supported")
-		case (c == '+' || c == '?' || c == '*' || c == '}') && !inClass && i+1 < len(p) && p[i+1] == '+':
+		case (c == '+' || c == '?' || c == '*') && !inClass && i+1 < len(p) && p[i+1] == '+':
 			return nil, fmt.Errorf("possessive quantifiers are not supported")
 		default:
 			b.WriteByte(c)
 		}
 	}
 	return regexp.Compile(b.String())
+}
+
+// wsTail ends the GPT-2 family of split patterns (GPT-2, Llama 3, Qwen):
+// runs of whitespace, all but the last character when a non-space follows.
+// RE2 has no lookahead, so the tail is matched by hand.
+const wsTail = `|\s+(?!\S)|\s+`
+
+// splitFinder returns the matcher for a Split pre-tokenizer's regex:
+// GPT-2's by hand, a pattern ending in wsTail as its head (Go's regexp,
+// anchored) then the tail by hand, any other with compileOnig.
+func splitFinder(p string) (func(string) [][2]int, error) {
+	if p == gpt2Pattern {
+		return func(s string) [][2]int { return gpt2Spans(s, nil) }, nil
+	}
+	head, ok := strings.CutSuffix(p, wsTail)
+	if !ok {
+		re, err := compileOnig(p)
+		if err != nil {
+			return nil, err
+		}
+		return regexFinder(re), nil
+	}
+	re, err := compileOnig(`^(?:` + head + `)`)
+	if err != nil {
+		return nil, err
+	}
+	return func(s string) [][2]int {
+		var spans [][2]int
+		for i := 0; i < len(s); {
+			// Leftmost-first: the head's alternatives, then the tail's.
+			if loc := re.FindStringIndex(s[i:]); loc != nil && loc[1] > 0 {
+				spans = append(spans, [2]int{i, i + loc[1]})
+				i += loc[1]
+				continue
+			}
+			r, sz := utf8.DecodeRuneInString(s[i:])
+			if !isSpace(r) {
+				i += sz
+				continue
+			}
+			e, last := i, i
+			for e < len(s) {
+				r2, sz2 := utf8.DecodeRuneInString(s[e:])
+				if !isSpace(r2) {
+					break
+				}
+				last = e
+				e += sz2
+			}
+			end := e
+			if e < len(s) && last > i {
+				end = last
+			}
+			spans = append(spans, [2]int{i, end})
+			i = end
+		}
+		return spans
+	}, nil
 }
