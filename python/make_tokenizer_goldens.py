@@ -7,8 +7,9 @@ Writes internal/tokenizer/testdata/:
     <name>/tokenizer.json   one tokenizer per configuration below (vocabularies capped at 1-2k)
     texts.json.gz           {"heldout": [...], "hard": [...], "random": [...]} the texts encoded
     goldens/<name>.json.gz  for held-out and hard texts, every encoding in full (ids, type ids, attention mask,
-                            character offsets); for the 10,000 random texts a 32-bit digest of each (same fields,
-                            see digest()); plus one encode_batch of the first held-out texts (batch padding).
+                            special-tokens mask, character offsets); for the 10,000 random texts a 32-bit digest
+                            of each (ids, type ids, mask, offsets: see digest()); plus one encode_batch of the
+                            first held-out texts (batch padding).
 Deterministic: fixed seeds, single-threaded training (RAYON_NUM_THREADS=1).
 """
 import csv
@@ -308,7 +309,7 @@ def sentencepiece_tokenizers(train_texts):
 
 def record(enc):
     return {"ids": enc.ids, "type_ids": "".join(map(str, enc.type_ids)), "mask": "".join(map(str, enc.attention_mask)),
-            "offsets": [x for o in enc.offsets for x in o]}
+            "special": "".join(map(str, enc.special_tokens_mask)), "offsets": [x for o in enc.offsets for x in o]}
 
 
 def digest(enc):

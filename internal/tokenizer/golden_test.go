@@ -27,6 +27,7 @@ type goldenRecord struct {
 	IDs     []int  `json:"ids"`
 	TypeIDs string `json:"type_ids"`
 	Mask    string `json:"mask"`
+	Special string `json:"special"`
 	Offsets []int  `json:"offsets"`
 }
 
@@ -119,6 +120,9 @@ func compare(text string, e *Encoding, g *goldenRecord) string {
 	if digits(e.AttentionMask) != g.Mask {
 		diffs = append(diffs, "mask go "+digits(e.AttentionMask)+" hf "+g.Mask)
 	}
+	if digits(e.SpecialTokensMask) != g.Special {
+		diffs = append(diffs, "special tokens mask go "+digits(e.SpecialTokensMask)+" hf "+g.Special)
+	}
 	if got := joinInts(flatOffsets(text, e)); got != joinInts(g.Offsets) {
 		diffs = append(diffs, "offsets\n  go: "+got+"\n  hf: "+joinInts(g.Offsets))
 	}
@@ -132,8 +136,8 @@ func short(s string) string {
 	return strconv.Quote(s)
 }
 
-// TestGoldenParity asserts ids, type ids, attention masks and character
-// offsets identical to Hugging Face tokenizers for every tokenizer under
+// TestGoldenParity asserts ids, type ids, attention masks, special-tokens
+// masks and character offsets identical to Hugging Face tokenizers for every tokenizer under
 // testdata, on held-out texts, the hard set, 10,000 random texts (by
 // digest) and one padded batch.
 func TestGoldenParity(t *testing.T) {
