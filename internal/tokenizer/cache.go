@@ -6,7 +6,8 @@ import "sync"
 // default for BPE and Unigram).
 const cacheCapacity = 10_000
 
-// maxCachedWord is the longest word worth caching, in bytes.
+// maxCachedWord: only words shorter than this many bytes are cached
+// (tokenizers' MAX_LENGTH).
 const maxCachedWord = 256
 
 // wordCache remembers the tokens of recent words. Like tokenizers' Cache it
@@ -30,7 +31,7 @@ func (c *wordCache) get(word string, dst []token) ([]token, bool) {
 }
 
 func (c *wordCache) put(word string, toks []token) {
-	if len(word) > maxCachedWord || !c.mu.TryLock() {
+	if len(word) >= maxCachedWord || !c.mu.TryLock() {
 		return
 	}
 	if c.m == nil {

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"fmt"
 	"unicode/utf8"
 )
@@ -153,22 +152,75 @@ type mergeItem struct {
 	pos, rank, id int32
 }
 
+// mergeQueue is a binary min-heap of candidate merges: lowest rank, then
+// leftmost, first (typed, so pushing does not allocate).
 type mergeQueue []mergeItem
 
-func (q mergeQueue) Len() int { return len(q) }
-func (q mergeQueue) Less(i, j int) bool {
+func (q mergeQueue) less(i, j int) bool {
 	if q[i].rank != q[j].rank {
 		return q[i].rank < q[j].rank
 	}
 	return q[i].pos < q[j].pos
 }
-func (q mergeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *mergeQueue) Push(x any)   { *q = append(*q, x.(mergeItem)) }
-func (q *mergeQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+
+func (q *mergeQueue) push(x mergeItem) {
+	*q = append(*q, x)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (q *mergeQueue) pop() mergeItem {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		c := l
+		if r := l + 1; r < n && h.less(r, l) {
+			c = r
+		}
+		if !h.less(c, i) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	*q = h
+	return top
+}
+
+// init orders an unordered queue into a heap.
+func (q mergeQueue) init() {
+	n := len(q)
+	for i := n/2 - 1; i >= 0; i-- {
+		for j := i; ; {
+			l := 2*j + 1
+			if l >= n {
+				break
+			}
+			c := l
+			if r := l + 1; r < n && q.less(r, l) {
+				c = r
+			}
+			if !q.less(c, j) {
+				break
+			}
+			q[j], q[c] = q[c], q[j]
+			j = c
+		}
+	}
 }
 
 func (m *bpe) tokenize(s string, dst []token) ([]token, error) {
@@ -275,9 +327,9 @@ func (m *bpe) mergeAll(syms []symbol) {
 			q = append(q, mergeItem{int32(i), mt.rank, mt.id})
 		}
 	}
-	heap.Init(&q)
-	for q.Len() > 0 {
-		top := heap.Pop(&q).(mergeItem)
+	q.init()
+	for len(q) > 0 {
+		top := q.pop()
 		cur := &syms[top.pos]
 		if cur.len == 0 || cur.next == -1 {
 			continue
@@ -296,12 +348,12 @@ func (m *bpe) mergeAll(syms []symbol) {
 		}
 		if cur.prev >= 0 {
 			if mt, ok := m.merges[pair{syms[cur.prev].id, cur.id}]; ok {
-				heap.Push(&q, mergeItem{cur.prev, mt.rank, mt.id})
+				q.push(mergeItem{cur.prev, mt.rank, mt.id})
 			}
 		}
 		if cur.next >= 0 && int(cur.next) < len(syms) {
 			if mt, ok := m.merges[pair{cur.id, syms[cur.next].id}]; ok {
-				heap.Push(&q, mergeItem{top.pos, mt.rank, mt.id})
+				q.push(mergeItem{top.pos, mt.rank, mt.id})
 			}
 		}
 	}

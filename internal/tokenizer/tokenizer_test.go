@@ -221,3 +221,60 @@ func TestVocabAndModel(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+// TestCompileOnig: Oniguruma's Unicode \s \d \w are rewritten, what RE2
+// cannot mean the same is refused.
+func TestCompileOnig(t *testing.T) {
+	ok := []struct{ pattern, text, want string }{
+		{`\s+`, "a\u00a0\u3000b", "\u00a0\u3000"},
+		{`\d+`, "x٣4y", "٣4"},
+		{`\w+`, "--été_1--", "été_1"},
+		{`[\s,]+`, "a ,\u2003b", " ,\u2003"},
+		{`\p{L}+`, "12abc", "abc"},
+		{`[^\r\n\p{L}\p{N}]?\p{L}+`, "1 word", " word"},
+		{`[]a]+`, "x]a]y", "]a]"},
+	}
+	for _, c := range ok {
+		re, err := compileOnig(c.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", c.pattern, err)
+		}
+		if got := re.FindString(c.text); got != c.want {
+			t.Errorf("%q on %q: %q, want %q", c.pattern, c.text, got, c.want)
+		}
+	}
+	for _, p := range []string{`a(?=b)`, `a(?!b)`, `(?<=a)b`, `(?<!a)b`, `(?>ab)`, `(a)\1`, `\bword\b`, `a++`, `[\S]`} {
+		if _, err := compileOnig(p); err == nil {
+			t.Errorf("%q: accepted", p)
+		}
+	}
+}
+
+// TestSplitFinderWhitespaceTail: a pattern ending in \s+(?!\S)|\s+ leaves
+// the last space of a run to the next word, as Oniguruma does.
+func TestSplitFinderWhitespaceTail(t *testing.T) {
+	find, err := splitFinder(`\p{L}+|\s+(?!\S)|\s+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := "ab   cd \tx  "
+	var got []string
+	for _, sp := range find(s) {
+		got = append(got, s[sp[0]:sp[1]])
+	}
+	want := []string{"ab", "  ", " ", "cd", " ", "\t", "x", "  "}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestCharOffsets(t *testing.T) {
+	text := "é😀a"
+	got := CharOffsets(text, [][2]int{{0, 2}, {2, 6}, {6, 7}, {0, 0}, {7, 7}})
+	want := [][2]int{{0, 1}, {1, 2}, {2, 3}, {0, 0}, {3, 3}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
