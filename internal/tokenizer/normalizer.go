@@ -327,6 +327,11 @@ func (b bertNorm) normalize(n *nstr) {
 type precompiled struct {
 	array []uint32
 	blob  string
+	// ascii caches transform of each one-byte grapheme.
+	ascii [128]struct {
+		repl string
+		ok   bool
+	}
 }
 
 // parsePrecompiled reads a precompiled_charsmap: a little-endian uint32 trie
@@ -349,6 +354,9 @@ func parsePrecompiled(b []byte) (*precompiled, error) {
 		return nil, fmt.Errorf("precompiled_charsmap: replacements are not UTF-8")
 	}
 	p.blob = string(blob)
+	for b := range p.ascii {
+		p.ascii[b].repl, p.ascii[b].ok = p.transform(string(rune(b)))
+	}
 	return p, nil
 }
 
@@ -424,20 +432,37 @@ func replaceChanges(dest []change, old, repl string) []change {
 func (p *precompiled) normalize(n *nstr) {
 	dest := make([]change, 0, len(n.norm))
 	modified := false
-	g := uniseg.NewGraphemes(n.norm)
-	for g.Next() {
-		gr := g.Str()
+	str := n.norm
+	state := -1
+	for i := 0; i < len(str); {
+		c := str[i]
+		// An ASCII character followed by another (CR LF aside) is a
+		// grapheme of its own: look it up in the cache.
+		if c < utf8.RuneSelf && (i+1 == len(str) || str[i+1] < utf8.RuneSelf && !(c == '\r' && str[i+1] == '\n')) {
+			if a := p.ascii[c]; a.ok {
+				modified = modified || a.repl != str[i:i+1]
+				dest = replaceChanges(dest, str[i:i+1], a.repl)
+			} else {
+				dest = append(dest, change{rune(c), 0})
+			}
+			i++
+			state = -1
+			continue
+		}
+		var gr string
+		gr, _, _, state = uniseg.FirstGraphemeClusterInString(str[i:], state)
+		i += len(gr)
 		if len(gr) < 6 {
 			if r, ok := p.transform(gr); ok {
-				modified = true
+				modified = modified || r != gr
 				dest = replaceChanges(dest, gr, r)
 				continue
 			}
 		}
-		for i, c := range gr {
-			part := gr[i : i+utf8.RuneLen(c)]
+		for k, c := range gr {
+			part := gr[k : k+utf8.RuneLen(c)]
 			if r, ok := p.transform(part); ok {
-				modified = true
+				modified = modified || r != part
 				dest = replaceChanges(dest, part, r)
 			} else {
 				dest = append(dest, change{c, 0})
