@@ -510,10 +510,8 @@ func buildNormalizer(raw json.RawMessage, lim Limits, depth int) (normalizer, er
 		if err := json.Unmarshal(raw, &j); err != nil {
 			return nil, invalid("Precompiled normalizer: %v", err)
 		}
-		if j.Charsmap == nil || *j.Charsmap == "" {
-			// Hugging Face's converters write an empty charsmap for an
-			// identity normalization.
-			return sequenceN(nil), nil
+		if j.Charsmap == nil {
+			return nil, invalid("Precompiled normalizer has no precompiled_charsmap")
 		}
 		b, err := base64.StdEncoding.DecodeString(*j.Charsmap)
 		if err != nil {

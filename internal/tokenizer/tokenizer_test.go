@@ -90,6 +90,7 @@ func TestLoadRefusesHostile(t *testing.T) {
 		{"deep sequence", tiny(`"normalizer":` + deep), Limits{}, "nested deeper"},
 		{"added tokens", tiny(manyAdded), Limits{AddedTokens: 10}, "50 added tokens (limit 10)"},
 		{"charsmap base64", tiny(`"normalizer":{"type":"Precompiled","precompiled_charsmap":"***"}`), Limits{}, "precompiled_charsmap"},
+		{"charsmap empty", tiny(`"normalizer":{"type":"Precompiled","precompiled_charsmap":""}`), Limits{}, "is 0 bytes"},
 		{"charsmap truncated", tiny(`"normalizer":{"type":"Precompiled","precompiled_charsmap":"AAEAAAAA"}`), Limits{}, "does not fit"},
 		{"template unknown special", tiny(`"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[X]","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],"special_tokens":{}}`), Limits{}, `"[X]"`},
 		{"huge padding", tiny(`"padding":{"strategy":{"Fixed":1000000000},"direction":"Right","pad_id":0,"pad_type_id":0,"pad_token":"[UNK]"}`), Limits{}, "more than 65536"},
