@@ -209,7 +209,10 @@ func (t *Tokenizer) Encode(text string) (Encoding, error) {
 // EncodeBatch encodes texts as Hugging Face's encode_batch does: each
 // truncated to maxLen tokens when maxLen > 0 (else to the configured
 // truncation), then all padded to a common length: the configured padding's,
-// or the longest encoding's with the configured (else id 0) pad token.
+// or the longest encoding's with the configured (else id 0) pad token. As in
+// Hugging Face, a fixed padding length shorter than an encoding leaves that
+// encoding longer: keep the truncation at or under the padding length when
+// the batch must be rectangular.
 func (t *Tokenizer) EncodeBatch(texts []string, maxLen int) ([]Encoding, error) {
 	tr := t.truncation
 	if maxLen > 0 {
