@@ -52,6 +52,9 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// maxPadding bounds a fixed padding length and pad_to_multiple_of.
+const maxPadding = 1 << 16
+
 // fileJSON is the top of a tokenizer.json.
 type fileJSON struct {
 	Version       string          `json:"version"`
@@ -209,6 +212,9 @@ func buildPadding(raw json.RawMessage) (*Padding, error) {
 		}
 		p.Length = *fixed.Fixed
 	}
+	if p.Length > maxPadding || p.MultipleOf > maxPadding {
+		return nil, invalid("padding to %d (multiple of %d): more than %d", p.Length, p.MultipleOf, maxPadding)
+	}
 	return p, nil
 }
 
@@ -284,7 +290,7 @@ func checkVocab(what string, v map[string]int, lim Limits) (int, error) {
 		if len(tok) > lim.TokenBytes {
 			return 0, invalid("%s: a vocabulary entry of %d bytes (limit %d)", what, len(tok), lim.TokenBytes)
 		}
-		if id < 0 || id >= lim.Vocab*4 {
+		if id < 0 || id >= len(v)+lim.AddedTokens {
 			return 0, invalid("%s: token %q has id %d", what, tok, id)
 		}
 		n = max(n, id+1)
@@ -335,6 +341,10 @@ func buildBPE(raw json.RawMessage, lim Limits) (*bpe, error) {
 		if id, ok := j.Vocab[byteToken(byte(b))]; ok {
 			m.byteIDs[b] = id
 		}
+	}
+	m.vocabR = make([]string, n)
+	for tok, id := range j.Vocab {
+		m.vocabR[id] = tok
 	}
 	m.merges = make(map[pair]mergeTo, len(j.Merges))
 	for rank, raw := range j.Merges {
@@ -387,10 +397,12 @@ func buildUnigram(raw json.RawMessage, lim Limits) (*unigram, error) {
 	for i, e := range j.Vocab {
 		var pc [2]json.RawMessage
 		var piece string
-		var score float64
-		if err := json.Unmarshal(e, &pc); err != nil ||
-			json.Unmarshal(pc[0], &piece) != nil || json.Unmarshal(pc[1], &score) != nil {
+		if err := json.Unmarshal(e, &pc); err != nil || json.Unmarshal(pc[0], &piece) != nil {
 			return nil, invalid("Unigram: vocabulary entry %d is not [piece, score]", i)
+		}
+		score, err := parseSerdeFloat(bytes.TrimSpace(pc[1]))
+		if err != nil {
+			return nil, invalid("Unigram: vocabulary entry %d: %v", i, err)
 		}
 		if len(piece) > lim.TokenBytes {
 			return nil, invalid("Unigram: a piece of %d bytes (limit %d)", len(piece), lim.TokenBytes)
@@ -498,10 +510,8 @@ func buildNormalizer(raw json.RawMessage, lim Limits, depth int) (normalizer, er
 		if err := json.Unmarshal(raw, &j); err != nil {
 			return nil, invalid("Precompiled normalizer: %v", err)
 		}
-		if j.Charsmap == nil || *j.Charsmap == "" {
-			// Hugging Face's converters write an empty charsmap for an
-			// identity normalization.
-			return sequenceN(nil), nil
+		if j.Charsmap == nil {
+			return nil, invalid("Precompiled normalizer has no precompiled_charsmap")
 		}
 		b, err := base64.StdEncoding.DecodeString(*j.Charsmap)
 		if err != nil {
@@ -552,7 +562,7 @@ func buildPattern(what string, raw json.RawMessage) (string, *regexp.Regexp, err
 	case j.String != nil:
 		return *j.String, nil, nil
 	case j.Regex != nil:
-		re, err := regexp.Compile(*j.Regex)
+		re, err := compileOnig(*j.Regex)
 		if err != nil {
 			return "", nil, unsupported("%s regex %q: %v", what, *j.Regex, err)
 		}
@@ -683,8 +693,12 @@ func buildPre(raw json.RawMessage, lim Limits, depth int) (preTokenizer, error) 
 		var rx struct {
 			Regex *string `json:"Regex"`
 		}
-		if json.Unmarshal(j.Pattern, &rx) == nil && rx.Regex != nil && *rx.Regex == gpt2Pattern {
-			return splitP{find: func(s string) [][2]int { return gpt2Spans(s, nil) }, beh: beh, invert: j.Invert}, nil
+		if json.Unmarshal(j.Pattern, &rx) == nil && rx.Regex != nil {
+			find, err := splitFinder(*rx.Regex)
+			if err != nil {
+				return nil, unsupported("Split pre_tokenizer regex %q: %v", *rx.Regex, err)
+			}
+			return splitP{find: find, beh: beh, invert: j.Invert}, nil
 		}
 		lit, re, err := buildPattern("Split pre_tokenizer", j.Pattern)
 		if err != nil {

@@ -36,9 +36,11 @@
 // Decoders are read past and ignored: this package only encodes.
 //
 // Anything else in a file is refused at [Load] with an error wrapping
-// [ErrUnsupported] that names the component. A Split or Replace regex must
-// mean the same to Go's regexp (RE2) as to Oniguruma; GPT-2's pattern is
-// recognised and matched by hand, others with lookaround are refused.
+// [ErrUnsupported] that names the component. A Split or Replace regex is
+// Oniguruma's; it runs on Go's regexp with \s \d \w rewritten to their
+// Unicode meaning. The lookahead that ends the GPT-2 family of patterns
+// (`...|\s+(?!\S)|\s+`: GPT-2, Llama 3, Qwen 2) is matched by hand; any
+// other lookaround, backreference, \b or possessive form is refused.
 //
 // # Offsets
 //
@@ -46,6 +48,18 @@
 // [CharOffsets] converts them to code-point offsets, which is what the
 // Python binding reports. A byte-level token that holds part of a
 // character's bytes covers the whole character.
+//
+// # Unicode versions
+//
+// tokenizers classifies characters with tables of several Unicode versions
+// (Rust's standard library is current; the crates it uses for punctuation
+// and normalization alignments date from Unicode 9), and this package uses
+// Go's (15.0). A character assigned in between can be read differently
+// (punctuation or not, letter or not), so ids can differ on text holding
+// such characters; the parity suite's random texts draw arbitrary code
+// points only from those assigned in Unicode 3.2, plus emoji, CJK and
+// combining marks. Unigram scores are read as serde_json reads them (not
+// always the nearest float64), since Viterbi ties turn on the last bit.
 //
 // # Limits
 //

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"fmt"
 	"unicode/utf8"
 )
@@ -11,6 +10,9 @@ import (
 type token struct {
 	id   int
 	s, e int
+	// value is the token's string as tokenizers reports it (the vocabulary
+	// entry, or the text for a Unigram piece); trim_offsets reads it.
+	value string
 }
 
 // model turns one pre-tokenized split into tokens.
@@ -43,12 +45,12 @@ func (m *wordLevel) size() int               { return m.n }
 
 func (m *wordLevel) tokenize(s string, dst []token) ([]token, error) {
 	if id, ok := m.vocab[s]; ok {
-		return append(dst, token{id, 0, len(s)}), nil
+		return append(dst, token{id, 0, len(s), s}), nil
 	}
 	if m.unk < 0 {
 		return dst, fmt.Errorf("%w: WordLevel: unk token %q is not in the vocabulary", ErrEncode, m.unkS)
 	}
-	return append(dst, token{m.unk, 0, len(s)}), nil
+	return append(dst, token{m.unk, 0, len(s), m.unkS}), nil
 }
 
 // ---- WordPiece ----
@@ -72,7 +74,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 		if m.unk < 0 {
 			return dst, fmt.Errorf("%w: WordPiece: unk token %q is not in the vocabulary", ErrEncode, m.unkS)
 		}
-		return append(dst, token{m.unk, 0, len(s)}), nil
+		return append(dst, token{m.unk, 0, len(s), m.unkS}), nil
 	}
 	if utf8.RuneCountInString(s) > m.maxChars {
 		return unk()
@@ -82,6 +84,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 	for i := 0; i < len(s); {
 		end := len(s)
 		found := -1
+		var value string
 		for end > i {
 			var piece string
 			if i > 0 {
@@ -91,7 +94,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 				piece = s[i:end]
 			}
 			if id, ok := m.vocab[piece]; ok {
-				found = id
+				found, value = id, piece
 				break
 			}
 			_, sz := utf8.DecodeLastRuneInString(s[i:end])
@@ -101,7 +104,7 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 			dst = dst[:start]
 			return unk()
 		}
-		dst = append(dst, token{found, i, end})
+		dst = append(dst, token{found, i, end, value})
 		i = end
 	}
 	return dst, nil
@@ -130,6 +133,8 @@ type bpe struct {
 	byteFallback bool
 	ignoreMerges bool
 	byteIDs      [256]int // byte-fallback ids, -1 when absent
+	vocabR       []string // id -> token
+	cache        wordCache
 }
 
 func (m *bpe) id(t string) (int, bool) { v, ok := m.vocab[t]; return v, ok }
@@ -147,31 +152,88 @@ type mergeItem struct {
 	pos, rank, id int32
 }
 
+// mergeQueue is a binary min-heap of candidate merges: lowest rank, then
+// leftmost, first (typed, so pushing does not allocate).
 type mergeQueue []mergeItem
 
-func (q mergeQueue) Len() int { return len(q) }
-func (q mergeQueue) Less(i, j int) bool {
+func (q mergeQueue) less(i, j int) bool {
 	if q[i].rank != q[j].rank {
 		return q[i].rank < q[j].rank
 	}
 	return q[i].pos < q[j].pos
 }
-func (q mergeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *mergeQueue) Push(x any)   { *q = append(*q, x.(mergeItem)) }
-func (q *mergeQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+
+func (q *mergeQueue) push(x mergeItem) {
+	*q = append(*q, x)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (q *mergeQueue) pop() mergeItem {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		c := l
+		if r := l + 1; r < n && h.less(r, l) {
+			c = r
+		}
+		if !h.less(c, i) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	*q = h
+	return top
+}
+
+// init orders an unordered queue into a heap.
+func (q mergeQueue) init() {
+	n := len(q)
+	for i := n/2 - 1; i >= 0; i-- {
+		for j := i; ; {
+			l := 2*j + 1
+			if l >= n {
+				break
+			}
+			c := l
+			if r := l + 1; r < n && q.less(r, l) {
+				c = r
+			}
+			if !q.less(c, j) {
+				break
+			}
+			q[j], q[c] = q[c], q[j]
+			j = c
+		}
+	}
 }
 
 func (m *bpe) tokenize(s string, dst []token) ([]token, error) {
+	return cached(&m.cache, s, dst, m.tokenizeWord)
+}
+
+func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 	if s == "" {
 		return dst, nil
 	}
 	if m.ignoreMerges {
 		if id, ok := m.vocab[s]; ok {
-			return append(dst, token{id, 0, len(s)}), nil
+			return append(dst, token{id, 0, len(s), s}), nil
 		}
 	}
 	syms := make([]symbol, 0, len(s))
@@ -246,7 +308,8 @@ func (m *bpe) tokenize(s string, dst []token) ([]token, error) {
 		if syms[i].len == 0 {
 			continue
 		}
-		dst = append(dst, token{int(syms[i].id), off, off + int(syms[i].len)})
+		id := int(syms[i].id)
+		dst = append(dst, token{id, off, off + int(syms[i].len), m.vocabR[id]})
 		off += int(syms[i].len)
 	}
 	return dst, nil
@@ -264,9 +327,9 @@ func (m *bpe) mergeAll(syms []symbol) {
 			q = append(q, mergeItem{int32(i), mt.rank, mt.id})
 		}
 	}
-	heap.Init(&q)
-	for q.Len() > 0 {
-		top := heap.Pop(&q).(mergeItem)
+	q.init()
+	for len(q) > 0 {
+		top := q.pop()
 		cur := &syms[top.pos]
 		if cur.len == 0 || cur.next == -1 {
 			continue
@@ -285,12 +348,12 @@ func (m *bpe) mergeAll(syms []symbol) {
 		}
 		if cur.prev >= 0 {
 			if mt, ok := m.merges[pair{syms[cur.prev].id, cur.id}]; ok {
-				heap.Push(&q, mergeItem{cur.prev, mt.rank, mt.id})
+				q.push(mergeItem{cur.prev, mt.rank, mt.id})
 			}
 		}
 		if cur.next >= 0 && int(cur.next) < len(syms) {
 			if mt, ok := m.merges[pair{cur.id, syms[cur.next].id}]; ok {
-				heap.Push(&q, mergeItem{top.pos, mt.rank, mt.id})
+				q.push(mergeItem{top.pos, mt.rank, mt.id})
 			}
 		}
 	}
@@ -308,6 +371,7 @@ type unigram struct {
 	unk          int // -1: none
 	minScore     float64
 	byteFallback bool
+	cache        wordCache
 }
 
 // unkPenalty is how much worse than the worst piece an unknown character
@@ -318,6 +382,10 @@ func (m *unigram) id(t string) (int, bool) { v, ok := m.ids[t]; return v, ok }
 func (m *unigram) size() int               { return len(m.pieces) }
 
 func (m *unigram) tokenize(s string, dst []token) ([]token, error) {
+	return cached(&m.cache, s, dst, m.tokenizeWord)
+}
+
+func (m *unigram) tokenizeWord(s string, dst []token) ([]token, error) {
 	if s == "" {
 		return dst, nil
 	}
@@ -378,7 +446,7 @@ func (m *unigram) tokenize(s string, dst []token) ([]token, error) {
 		sg := segs[i]
 		piece := s[sg.s:sg.e]
 		if id, ok := m.ids[piece]; ok {
-			dst = append(dst, token{id, sg.s, sg.e})
+			dst = append(dst, token{id, sg.s, sg.e, piece})
 			continue
 		}
 		if m.byteFallback {
@@ -394,8 +462,8 @@ func (m *unigram) tokenize(s string, dst []token) ([]token, error) {
 				ids = append(ids, id)
 			}
 			if all {
-				for _, id := range ids {
-					dst = append(dst, token{id, sg.s, sg.e})
+				for k, id := range ids {
+					dst = append(dst, token{id, sg.s, sg.e, byteToken(piece[k])})
 				}
 				continue
 			}
@@ -403,7 +471,7 @@ func (m *unigram) tokenize(s string, dst []token) ([]token, error) {
 		if m.unk < 0 {
 			return dst, fmt.Errorf("%w: Unigram: an unknown piece and no unk_id", ErrEncode)
 		}
-		dst = append(dst, token{m.unk, sg.s, sg.e})
+		dst = append(dst, token{m.unk, sg.s, sg.e, piece})
 	}
 	return dst, nil
 }

@@ -128,6 +128,16 @@ func (n *nstr) transform(dest []change, initial int) {
 
 // mapRunes replaces each character by f's, one for one.
 func (n *nstr) mapRunes(f func(rune) rune) {
+	same := true
+	for _, r := range n.norm {
+		if f(r) != r {
+			same = false
+			break
+		}
+	}
+	if same {
+		return
+	}
 	dest := make([]change, 0, len(n.norm))
 	for _, r := range n.norm {
 		dest = append(dest, change{f(r), 0})
@@ -137,6 +147,16 @@ func (n *nstr) mapRunes(f func(rune) rune) {
 
 // filter keeps the characters keep accepts.
 func (n *nstr) filter(keep func(rune) bool) {
+	all := true
+	for _, r := range n.norm {
+		if !keep(r) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return
+	}
 	removed, removedStart := 0, 0
 	dest := make([]change, 0, len(n.norm))
 	var last rune
@@ -178,25 +198,6 @@ func (n *nstr) prepend(s string) {
 	}
 	dest = append(dest, change{next, 1})
 	n.transformRange(0, sz, dest, 0)
-}
-
-// appendStr puts s after the text, aligned with its last character.
-func (n *nstr) appendStr(s string) {
-	if n.norm == "" {
-		dest := make([]change, 0, len(s))
-		for _, r := range s {
-			dest = append(dest, change{r, 1})
-		}
-		n.transform(dest, 0)
-		return
-	}
-	prev, sz := utf8.DecodeLastRuneInString(n.norm)
-	b := len(n.norm) - sz
-	dest := []change{{prev, 0}}
-	for _, r := range s {
-		dest = append(dest, change{r, 1})
-	}
-	n.transformRange(b, len(n.norm), dest, 0)
 }
 
 // match is a piece of the normalized text: a pattern match or the text

@@ -24,39 +24,151 @@ func (u unicodeNorm) normalize(n *nstr) {
 	if u.form.IsNormalString(n.norm) {
 		return
 	}
-	// Normalize one segment (a starter and what combines with it) at a
-	// time; within a segment, output characters replace input ones in order,
-	// extra ones are insertions and missing ones removals.
-	dest := make([]change, 0, len(n.norm)+8)
-	s := n.norm
-	var out []byte
-	for len(s) > 0 {
-		k := u.form.NextBoundaryInString(s, true)
-		if k <= 0 {
-			k = len(s)
-		}
-		seg := s[:k]
-		s = s[k:]
-		out = u.form.AppendString(out[:0], seg)
-		in := utf8.RuneCountInString(seg)
-		m := utf8.RuneCount(out)
-		i := 0
-		for _, r := range string(out) {
-			c := 0
-			switch {
-			case i >= in:
-				c = 1
-			case i == m-1 && m < in:
-				c = -(in - m)
-			}
-			dest = append(dest, change{r, c})
-			i++
-		}
-		if m == 0 && in > 0 && len(dest) > 0 {
-			dest[len(dest)-1].c -= in
-		}
+	compat := u.form == norm.NFKC || u.form == norm.NFKD
+	dest := decompose(n.norm, compat)
+	if u.form == norm.NFC || u.form == norm.NFKC {
+		dest = recompose(dest)
 	}
 	n.transform(dest, 0)
+}
+
+// ccc is a character's canonical combining class.
+func ccc(r rune) uint8 {
+	if r < 0x300 {
+		return 0
+	}
+	var b [4]byte
+	k := utf8.EncodeRune(b[:], r)
+	return norm.NFD.Properties(b[:k]).CCC()
+}
+
+// decompose emits each character's full decomposition, the first part
+// replacing it and the rest inserted, then puts each run of combining
+// marks in canonical order, moving their changes with them: the alignment
+// Hugging Face's normalizer (unicode-normalization-alignments) produces.
+func decompose(s string, compat bool) []change {
+	form := norm.NFD
+	if compat {
+		form = norm.NFKD
+	}
+	type item struct {
+		class uint8
+		c     change
+	}
+	items := make([]item, 0, len(s))
+	ready := 0
+	sortPending := func() {
+		p := items[ready:]
+		// Stable insertion sort by class: runs are short.
+		for i := 1; i < len(p); i++ {
+			for j := i; j > 0 && p[j-1].class > p[j].class; j-- {
+				p[j-1], p[j] = p[j], p[j-1]
+			}
+		}
+		ready = len(items)
+	}
+	var buf [4]byte
+	for _, r := range s {
+		k := utf8.EncodeRune(buf[:], r)
+		d := buf[:k]
+		if !form.IsNormal(d) {
+			d = form.Bytes(d)
+		}
+		first := true
+		for _, x := range string(d) {
+			cl := ccc(x)
+			if cl == 0 {
+				sortPending()
+			}
+			c := 1
+			if first {
+				c = 0
+			}
+			items = append(items, item{cl, change{x, c}})
+			first = false
+		}
+	}
+	sortPending()
+	out := make([]change, len(items))
+	for i, it := range items {
+		out[i] = it.c
+	}
+	return out
+}
+
+// compose is the primary composite of a and b, if any.
+func compose(a, b rune) (rune, bool) {
+	var buf [8]byte
+	k := utf8.EncodeRune(buf[:], a)
+	k += utf8.EncodeRune(buf[k:], b)
+	out := norm.NFC.Bytes(buf[:k])
+	r, sz := utf8.DecodeRune(out)
+	if sz != len(out) || r == a {
+		return 0, false
+	}
+	return r, true
+}
+
+// recompose is canonical composition over decompose's output, with the
+// changes unicode-normalization-alignments gives: a composite takes its
+// starter's change plus the absorbed mark's, minus one.
+func recompose(in []change) []change {
+	out := make([]change, 0, len(in))
+	var composee *change
+	var buffer []change
+	lastCCC := -1
+	for _, ch := range in {
+		cl := int(ccc(ch.r))
+		if composee == nil {
+			if cl != 0 {
+				out = append(out, ch)
+				continue
+			}
+			c := ch
+			composee = &c
+			continue
+		}
+		k := *composee
+		if lastCCC < 0 {
+			if r, ok := compose(k.r, ch.r); ok {
+				composee = &change{r, k.c + ch.c - 1}
+				continue
+			}
+			if cl == 0 {
+				c := ch
+				composee = &c
+				out = append(out, k)
+				continue
+			}
+			buffer = append(buffer, ch)
+			lastCCC = cl
+			continue
+		}
+		if lastCCC >= cl {
+			if cl == 0 {
+				c := ch
+				composee = &c
+				lastCCC = -1
+				out = append(out, k)
+				out = append(out, buffer...)
+				buffer = buffer[:0]
+				continue
+			}
+			buffer = append(buffer, ch)
+			lastCCC = cl
+			continue
+		}
+		if r, ok := compose(k.r, ch.r); ok {
+			composee = &change{r, k.c + ch.c - 1}
+			continue
+		}
+		buffer = append(buffer, ch)
+		lastCCC = cl
+	}
+	if composee != nil {
+		out = append(out, *composee)
+	}
+	return append(out, buffer...)
 }
 
 // lowercase maps each character to its full lowercase (Rust's
@@ -64,6 +176,16 @@ func (u unicodeNorm) normalize(n *nstr) {
 type lowercase struct{}
 
 func (lowercase) normalize(n *nstr) {
+	same := true
+	for _, r := range n.norm {
+		if r == 'İ' || unicode.ToLower(r) != r {
+			same = false
+			break
+		}
+	}
+	if same {
+		return
+	}
 	dest := make([]change, 0, len(n.norm))
 	for _, r := range n.norm {
 		if r == 'İ' {
@@ -179,7 +301,7 @@ func (b bertNorm) normalize(n *nstr) {
 			return r
 		})
 	}
-	if b.chinese {
+	if b.chinese && strings.IndexFunc(n.norm, isChineseChar) >= 0 {
 		dest := make([]change, 0, len(n.norm))
 		for _, r := range n.norm {
 			if isChineseChar(r) {
@@ -205,6 +327,11 @@ func (b bertNorm) normalize(n *nstr) {
 type precompiled struct {
 	array []uint32
 	blob  string
+	// ascii caches transform of each one-byte grapheme.
+	ascii [128]struct {
+		repl string
+		ok   bool
+	}
 }
 
 // parsePrecompiled reads a precompiled_charsmap: a little-endian uint32 trie
@@ -227,6 +354,9 @@ func parsePrecompiled(b []byte) (*precompiled, error) {
 		return nil, fmt.Errorf("precompiled_charsmap: replacements are not UTF-8")
 	}
 	p.blob = string(blob)
+	for b := range p.ascii {
+		p.ascii[b].repl, p.ascii[b].ok = p.transform(string(rune(b)))
+	}
 	return p, nil
 }
 
@@ -302,20 +432,37 @@ func replaceChanges(dest []change, old, repl string) []change {
 func (p *precompiled) normalize(n *nstr) {
 	dest := make([]change, 0, len(n.norm))
 	modified := false
-	g := uniseg.NewGraphemes(n.norm)
-	for g.Next() {
-		gr := g.Str()
+	str := n.norm
+	state := -1
+	for i := 0; i < len(str); {
+		c := str[i]
+		// An ASCII character followed by another (CR LF aside) is a
+		// grapheme of its own: look it up in the cache.
+		if c < utf8.RuneSelf && (i+1 == len(str) || str[i+1] < utf8.RuneSelf && !(c == '\r' && str[i+1] == '\n')) {
+			if a := p.ascii[c]; a.ok {
+				modified = modified || a.repl != str[i:i+1]
+				dest = replaceChanges(dest, str[i:i+1], a.repl)
+			} else {
+				dest = append(dest, change{rune(c), 0})
+			}
+			i++
+			state = -1
+			continue
+		}
+		var gr string
+		gr, _, _, state = uniseg.FirstGraphemeClusterInString(str[i:], state)
+		i += len(gr)
 		if len(gr) < 6 {
 			if r, ok := p.transform(gr); ok {
-				modified = true
+				modified = modified || r != gr
 				dest = replaceChanges(dest, gr, r)
 				continue
 			}
 		}
-		for i, c := range gr {
-			part := gr[i : i+utf8.RuneLen(c)]
+		for k, c := range gr {
+			part := gr[k : k+utf8.RuneLen(c)]
 			if r, ok := p.transform(part); ok {
-				modified = true
+				modified = modified || r != part
 				dest = replaceChanges(dest, part, r)
 			} else {
 				dest = append(dest, change{c, 0})

@@ -1,9 +1,14 @@
 package tokenizer
 
+import (
+	"slices"
+	"unicode/utf8"
+)
+
 // postProcessor adds a model's special tokens around an encoded sequence
 // and may adjust its offsets.
 type postProcessor interface {
-	process(e *Encoding)
+	process(e *Encoding, text string)
 	// added is how many tokens process adds to a single sequence.
 	added() int
 }
@@ -39,41 +44,54 @@ func (t *template) added() int {
 	return n
 }
 
-func (t *template) process(e *Encoding) {
+func (t *template) process(e *Encoding, text string) {
 	if t.trim {
-		trimOffsets(e, t.addPrefixSpace)
+		trimOffsets(e, text, t.addPrefixSpace)
 	}
-	n := len(e.IDs) + t.added()
-	out := Encoding{
-		IDs:               make([]int, 0, n),
-		TypeIDs:           make([]int, 0, n),
-		AttentionMask:     make([]int, 0, n),
-		SpecialTokensMask: make([]int, 0, n),
-		Offsets:           make([][2]int, 0, n),
-		tokens:            make([]string, 0, n),
-	}
+	// The template is specials, the sequence, specials: set the sequence's
+	// type ids, then insert the specials before and append those after.
+	var pre, post []specialPiece
+	seqType, seen := 0, false
 	for _, p := range t.pieces {
-		if p.special != nil {
-			for _, id := range p.special.ids {
-				out.IDs = append(out.IDs, id)
-				out.TypeIDs = append(out.TypeIDs, p.special.typeID)
-				out.AttentionMask = append(out.AttentionMask, 1)
-				out.SpecialTokensMask = append(out.SpecialTokensMask, 1)
-				out.Offsets = append(out.Offsets, [2]int{0, 0})
-				out.tokens = append(out.tokens, "")
-			}
-			continue
+		switch {
+		case p.special == nil:
+			seqType, seen = p.typeID, true
+		case seen:
+			post = append(post, *p.special)
+		default:
+			pre = append(pre, *p.special)
 		}
-		out.IDs = append(out.IDs, e.IDs...)
-		for range e.IDs {
-			out.TypeIDs = append(out.TypeIDs, p.typeID)
-		}
-		out.AttentionMask = append(out.AttentionMask, e.AttentionMask...)
-		out.SpecialTokensMask = append(out.SpecialTokensMask, e.SpecialTokensMask...)
-		out.Offsets = append(out.Offsets, e.Offsets...)
-		out.tokens = append(out.tokens, e.tokens...)
 	}
-	*e = out
+	for i := range e.TypeIDs {
+		e.TypeIDs[i] = seqType
+	}
+	var head Encoding
+	for _, sp := range pre {
+		head.pushSpecial(sp)
+	}
+	if len(head.IDs) > 0 {
+		e.IDs = slices.Insert(e.IDs, 0, head.IDs...)
+		e.TypeIDs = slices.Insert(e.TypeIDs, 0, head.TypeIDs...)
+		e.AttentionMask = slices.Insert(e.AttentionMask, 0, head.AttentionMask...)
+		e.SpecialTokensMask = slices.Insert(e.SpecialTokensMask, 0, head.SpecialTokensMask...)
+		e.Offsets = slices.Insert(e.Offsets, 0, head.Offsets...)
+		e.tokens = slices.Insert(e.tokens, 0, head.tokens...)
+	}
+	for _, sp := range post {
+		e.pushSpecial(sp)
+	}
+}
+
+// pushSpecial appends a special piece's tokens.
+func (e *Encoding) pushSpecial(sp specialPiece) {
+	for _, id := range sp.ids {
+		e.IDs = append(e.IDs, id)
+		e.TypeIDs = append(e.TypeIDs, sp.typeID)
+		e.AttentionMask = append(e.AttentionMask, 1)
+		e.SpecialTokensMask = append(e.SpecialTokensMask, 1)
+		e.Offsets = append(e.Offsets, [2]int{0, 0})
+		e.tokens = append(e.tokens, "")
+	}
 }
 
 // byteLevelPost is the ByteLevel post-processor: it only trims offsets.
@@ -83,9 +101,9 @@ type byteLevelPost struct {
 }
 
 func (b byteLevelPost) added() int { return 0 }
-func (b byteLevelPost) process(e *Encoding) {
+func (b byteLevelPost) process(e *Encoding, text string) {
 	if b.trim {
-		trimOffsets(e, b.addPrefixSpace)
+		trimOffsets(e, text, b.addPrefixSpace)
 	}
 }
 
@@ -100,9 +118,9 @@ func (q sequencePost) added() int {
 	return n
 }
 
-func (q sequencePost) process(e *Encoding) {
+func (q sequencePost) process(e *Encoding, text string) {
 	for _, p := range q {
-		p.process(e)
+		p.process(e, text)
 	}
 }
 
@@ -111,49 +129,103 @@ var spaceChar = byteChar[' ']
 
 // trimOffsets moves each token's offsets past its leading and trailing
 // spaces (Ġ or whitespace), as Hugging Face's trim_offsets does, except the
-// one space add_prefix_space put before the first token.
-func trimOffsets(e *Encoding, addPrefixSpace bool) {
+// one space add_prefix_space put before the first token. Python trims
+// character offsets, so the arithmetic is done in characters.
+func trimOffsets(e *Encoding, text string, addPrefixSpace bool) {
+	var cx *charIndex
 	for i, tok := range e.tokens {
-		off := &e.Offsets[i]
-		lead, leadBytes := 0, 0
+		lead, trail := 0, 0
 		for _, r := range tok {
 			if r != spaceChar && !isSpace(r) {
 				break
 			}
 			lead++
-			leadBytes += spaceWidth(r)
 		}
-		trail, trailBytes := 0, 0
-		rs := []rune(tok)
-		for k := len(rs) - 1; k >= 0; k-- {
-			r := rs[k]
+		for k := len(tok); k > 0; {
+			r, sz := utf8.DecodeLastRuneInString(tok[:k])
 			if r != spaceChar && !isSpace(r) {
 				break
 			}
 			trail++
-			trailBytes += spaceWidth(r)
+			k -= sz
 		}
 		if lead == 0 && trail == 0 {
 			continue
 		}
+		if cx == nil {
+			cx = newCharIndex(text)
+		}
+		s, en := cx.toChar(e.Offsets[i][0]), cx.toChar(e.Offsets[i][1])
 		if lead > 0 {
-			first := i == 0 || off[0] == 0
+			first := i == 0 || s == 0
 			if first && addPrefixSpace && lead == 1 {
-				leadBytes = 0
+				lead = 0
 			}
-			off[0] = min(off[0]+leadBytes, off[1])
+			s = min(s+lead, en)
 		}
-		if trail > 0 && off[1] >= trailBytes {
-			off[1] = max(off[1]-trailBytes, off[0])
+		if trail > 0 && en >= trail {
+			en = max(en-trail, s)
 		}
+		e.Offsets[i] = [2]int{cx.toByte(s), cx.toByte(en)}
 	}
 }
 
-// spaceWidth is how many bytes of the original text a space token
-// character stands for (its UTF-8 size; 1 for Ġ).
-func spaceWidth(r rune) int {
-	if r == spaceChar {
-		return 1
+// charIndex converts between byte and character offsets of a text.
+type charIndex struct {
+	ascii  bool  // bytes are characters
+	charAt []int // byte -> index of the character holding it; len(text) -> count
+	byteAt []int // character -> its first byte; count -> len(text)
+	n      int
+}
+
+func newCharIndex(text string) *charIndex {
+	ascii := true
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
 	}
-	return len(string(r))
+	if ascii {
+		return &charIndex{ascii: true, n: len(text)}
+	}
+	c := &charIndex{charAt: make([]int, len(text)+1)}
+	n := 0
+	for i := range text {
+		_, sz := utf8.DecodeRuneInString(text[i:])
+		for k := 0; k < sz; k++ {
+			c.charAt[i+k] = n
+		}
+		c.byteAt = append(c.byteAt, i)
+		n++
+	}
+	c.charAt[len(text)] = n
+	c.byteAt = append(c.byteAt, len(text))
+	return c
+}
+
+func (c *charIndex) toChar(b int) int {
+	if b < 0 {
+		return 0
+	}
+	if c.ascii {
+		return min(b, c.n)
+	}
+	if b >= len(c.charAt) {
+		return c.charAt[len(c.charAt)-1]
+	}
+	return c.charAt[b]
+}
+
+func (c *charIndex) toByte(ch int) int {
+	if ch < 0 {
+		return 0
+	}
+	if c.ascii {
+		return min(ch, c.n)
+	}
+	if ch >= len(c.byteAt) {
+		return c.byteAt[len(c.byteAt)-1]
+	}
+	return c.byteAt[ch]
 }

@@ -52,7 +52,8 @@ type charSplit struct {
 }
 
 func (c charSplit) preTokenize(n nstr, dst []nstr) []nstr {
-	return n.split(runeMatches(n.norm, c.pred, nil), c.beh, dst)
+	var buf [16]match
+	return n.split(runeMatches(n.norm, c.pred, buf[:0]), c.beh, dst)
 }
 
 // sequenceP applies pre-tokenizers in order, each to every split of the
@@ -60,13 +61,15 @@ func (c charSplit) preTokenize(n nstr, dst []nstr) []nstr {
 type sequenceP []preTokenizer
 
 func (q sequenceP) preTokenize(n nstr, dst []nstr) []nstr {
-	cur := []nstr{n}
+	cur := make([]nstr, 1, 32)
+	cur[0] = n
+	next := make([]nstr, 0, 32)
 	for _, p := range q {
-		var next []nstr
+		next = next[:0]
 		for _, s := range cur {
 			next = p.preTokenize(s, next)
 		}
-		cur = next
+		cur, next = next, cur
 	}
 	return append(dst, cur...)
 }
@@ -306,33 +309,44 @@ func (b byteLevel) preTokenize(n nstr, dst []nstr) []nstr {
 	if b.addPrefixSpace && !strings.HasPrefix(n.norm, " ") {
 		n.prepend(" ")
 	}
-	start := len(dst)
-	if b.useRegex {
-		ms := spansToMatches(n.norm, gpt2Spans(n.norm, nil), nil)
-		dst = n.split(ms, behIsolated, dst)
-	} else if n.norm != "" {
-		dst = append(dst, n)
+	if n.norm == "" {
+		return dst
 	}
-	for i := start; i < len(dst); i++ {
-		dst[i] = toByteChars(dst[i])
+	// Map the whole piece to byte characters once; the regex's pieces are
+	// then slices of it (pos maps a byte of the piece to its place there).
+	bc, pos := toByteChars(n)
+	if !b.useRegex {
+		return append(dst, bc)
+	}
+	for i := 0; i < len(n.norm); {
+		end := gpt2Match(n.norm, i)
+		dst = append(dst, bc.slice(pos[i], pos[end]))
+		i = end
 	}
 	return dst
 }
 
 // toByteChars rewrites each byte of the text as its byte character, every
-// one aligned with the character it came from.
-func toByteChars(n nstr) nstr {
+// one aligned with the character it came from; pos[i] is where byte i of
+// the text starts in the result (pos[len] is its length).
+func toByteChars(n nstr) (nstr, []int) {
 	out := make([]byte, 0, len(n.norm)*2)
 	al := make([]span, 0, len(n.norm)*2)
+	pos := make([]int, len(n.norm)+1)
 	for i := 0; i < len(n.norm); i++ {
+		pos[i] = len(out)
 		r := byteChar[n.norm[i]]
-		out = utf8.AppendRune(out, r)
 		a := n.align[i]
-		for k := utf8.RuneLen(r); k > 0; k-- {
+		if r < utf8.RuneSelf {
+			out = append(out, byte(r))
 			al = append(al, a)
+			continue
 		}
+		out = utf8.AppendRune(out, r)
+		al = append(al, a, a)
 	}
+	pos[len(n.norm)] = len(out)
 	n.norm = string(out)
 	n.align = al
-	return n
+	return n, pos
 }

@@ -147,6 +147,9 @@ func Load(r io.Reader, opts Options) (*Tokenizer, error) {
 	}
 	if opts.Padding != nil {
 		p := *opts.Padding
+		if p.Length < 0 || p.Length > maxPadding || p.MultipleOf < 0 || p.MultipleOf > maxPadding {
+			return nil, fmt.Errorf("%w: padding to %d (multiple of %d)", ErrInvalid, p.Length, p.MultipleOf)
+		}
 		if p.Direction == "" {
 			p.Direction = Right
 		}
@@ -206,7 +209,10 @@ func (t *Tokenizer) Encode(text string) (Encoding, error) {
 // EncodeBatch encodes texts as Hugging Face's encode_batch does: each
 // truncated to maxLen tokens when maxLen > 0 (else to the configured
 // truncation), then all padded to a common length: the configured padding's,
-// or the longest encoding's with the configured (else id 0) pad token.
+// or the longest encoding's with the configured (else id 0) pad token. As in
+// Hugging Face, a fixed padding length shorter than an encoding leaves that
+// encoding longer: keep the truncation at or under the padding length when
+// the batch must be rectangular.
 func (t *Tokenizer) EncodeBatch(texts []string, maxLen int) ([]Encoding, error) {
 	tr := t.truncation
 	if maxLen > 0 {
@@ -241,7 +247,8 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		return Encoding{}, fmt.Errorf("%w: text is not valid UTF-8", ErrEncode)
 	}
 	splits := t.added.extract(text, t.normalizer)
-	var pre []piece
+	pre := make([]piece, 0, len(text)/4+4)
+	var scratch []nstr
 	for _, sp := range splits {
 		if sp.id >= 0 {
 			pre = append(pre, sp)
@@ -251,12 +258,20 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 			pre = append(pre, sp)
 			continue
 		}
-		for _, n := range t.pre.preTokenize(sp.n, nil) {
+		scratch = t.pre.preTokenize(sp.n, scratch[:0])
+		for _, n := range scratch {
 			pre = append(pre, piece{n: n, id: -1})
 		}
 	}
 	var e Encoding
-	var toks []token
+	est := len(text)/3 + 8
+	e.IDs = make([]int, 0, est)
+	e.TypeIDs = make([]int, 0, est)
+	e.AttentionMask = make([]int, 0, est)
+	e.SpecialTokensMask = make([]int, 0, est)
+	e.Offsets = make([][2]int, 0, est)
+	e.tokens = make([]string, 0, est)
+	toks := make([]token, 0, 16)
 	var err error
 	for _, p := range pre {
 		if p.id >= 0 {
@@ -269,7 +284,7 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		}
 		for _, tk := range toks {
 			s, en := p.n.originalRange(tk.s, tk.e)
-			e.push(tk.id, s, en, p.n.norm[tk.s:tk.e])
+			e.push(tk.id, s, en, tk.value)
 		}
 	}
 	if tr != nil {
@@ -280,7 +295,7 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		e.truncate(max(tr.MaxLength-n, 0), tr.Direction)
 	}
 	if t.post != nil {
-		t.post.process(&e)
+		t.post.process(&e, text)
 	}
 	return e, nil
 }
@@ -367,6 +382,9 @@ func CharOffsets(text string, offsets [][2]int) [][2]int {
 	for i, o := range offsets {
 		s, e := o[0], o[1]
 		switch {
+		case s == len(text) && e == len(text):
+			// Trimmed to the end (Python trims after converting).
+			out[i] = [2]int{c, c}
 		case s < 0 || s >= len(text) || e < 0:
 			out[i] = o
 		case e < len(text):
