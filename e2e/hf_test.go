@@ -32,8 +32,40 @@ type hfRecorded struct {
 func TestHFFolderServe(t *testing.T) {
 	lib := onnxLibrary(t)
 	root := repoRoot(t)
-	p := startServerWith(t, copyAllModels(t), "versions:\n  keep_loaded: 5\nonnx:\n  library_path: "+lib+"\n")
+	models := copyAllModels(t)
+	// A folder dropped into the repository serves too, with no upload.
+	if err := os.CopyFS(filepath.Join(models, "topics", "v1"), os.DirFS(filepath.Join(root, "internal", "model", "onnx", "testdata", "hf", "roberta-topics"))); err != nil {
+		t.Fatal(err)
+	}
+	p := startServerWith(t, models, "versions:\n  keep_loaded: 5\ncache:\n  enabled: true\nonnx:\n  library_path: "+lib+"\n")
 	ctx := context.Background()
+	t.Run("repository folder", func(t *testing.T) {
+		info, err := p.client.GetModel(ctx, "topics-v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Status != api.StatusReady {
+			t.Fatalf("topics-v1 is %s: %s", info.Status, info.Error)
+		}
+		// Twice: the second answer comes from the prediction cache and keeps its labels.
+		var first []api.BatchPrediction
+		for round := range 2 {
+			resp, err := p.client.BatchPredict(ctx, &api.BatchPredictRequest{ModelVersion: "topics-v1",
+				Texts: []string{"The blender arrived on Tuesday.", "I requested a refund on the website."}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, pr := range resp.Predictions {
+				if len(pr.Labels) == 0 || pr.Cached != (round == 1) {
+					t.Errorf("round %d text %d: labels %v, cached %v", round, i, pr.Labels, pr.Cached)
+				}
+				if round == 1 && !slices.Equal(pr.Labels, first[i].Labels) {
+					t.Errorf("cached labels %v, first answer %v", pr.Labels, first[i].Labels)
+				}
+			}
+			first = resp.Predictions
+		}
+	})
 	for _, name := range []string{"roberta-sentiment", "xlmr-sentiment", "roberta-topics"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(root, "internal", "model", "onnx", "testdata", "hf", name)

@@ -331,3 +331,38 @@ func FuzzHFConfig(f *testing.F) {
 		_, _ = hfSpec(c, nil)
 	})
 }
+
+// TestHFTokenizerWithoutConfig: a folder without config.json serves from a
+// model.yaml naming a huggingface tokenizer; the pad id then comes from
+// tokenizer.json's <pad>, and the answers are still PyTorch's.
+func TestHFTokenizerWithoutConfig(t *testing.T) {
+	f := readHFFixture(t, "xlmr-sentiment")
+	dir := copyHF(t, "xlmr-sentiment", `labels: [negative, neutral, positive]
+onnx:
+  tokenizer: {type: huggingface, tokenizer_json: tokenizer.json}
+  output: {kind: logits}
+`)
+	if err := os.Remove(filepath.Join(dir, ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadDir(context.Background(), dir, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	texts := f.Texts[:64]
+	preds, err := m.Predict(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range preds {
+		for j, v := range f.Probabilities[i] {
+			if math.Abs(p.Probabilities[j]-v) > 1e-5 {
+				t.Fatalf("text %d label %d: %v, PyTorch %v", i, j, p.Probabilities[j], v)
+			}
+		}
+	}
+	if _, multi := m.Threshold(); multi {
+		t.Error("a logits model reports itself multi-label")
+	}
+}
