@@ -1,13 +1,14 @@
 """Train mlserve's Hugging Face sample classifiers and export each as the folder optimum exports.
 
 Three tiny transformer classifiers, trained on the repository's own sentiment texts
-(python/data/sentiment.csv), each with a tokenizer trained on the same texts by Hugging Face
-`tokenizers`:
+(python/data/sentiment.csv), each with a tokenizer trained on the same texts (by Hugging Face
+`tokenizers`, or sentencepiece for the Unigram one):
 
   roberta-sentiment  RobertaForSequenceClassification, byte-level BPE (ByteLevel pre-tokenizer,
                      RobertaProcessing <s> ... </s>), softmax over negative/neutral/positive
-  xlmr-sentiment     XLMRobertaForSequenceClassification, SentencePiece Unigram (NFKC normalizer,
-                     Metaspace pre-tokenizer, TemplateProcessing <s> ... </s>), softmax
+  xlmr-sentiment     XLMRobertaForSequenceClassification, SentencePiece Unigram trained by sentencepiece
+                     and converted by transformers as XLM-R's was (Precompiled charsmap normalizer,
+                     Metaspace, TemplateProcessing <s> ... </s>), softmax
   roberta-topics     RobertaForSequenceClassification with problem_type multi_label_classification:
                      independent sigmoids over six labels (the sentiment plus three topics a text
                      mentions: delivery, price, service; topic labels come from keyword rules below)
@@ -56,6 +57,7 @@ HARD_TEXTS = ROOT / "python" / "tests" / "hard_texts.json"
 
 SEED = 0
 VOCAB = 2000
+SP_VOCAB = 1500  # sentencepiece's most on these texts is about 1,700
 MAX_LENGTH = 128
 HIDDEN, LAYERS, HEADS, INTERMEDIATE = 64, 2, 2, 128
 EPOCHS = 10
@@ -109,23 +111,20 @@ def train_bpe(texts):
 
 
 def train_unigram(texts):
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A SentencePiece Unigram model trained by sentencepiece itself (nmt_nfkc normalisation), turned into
+    XLM-R's fast tokenizer by transformers' converter, as XLM-R's own tokenizer.json was made: Precompiled
+    (the charsmap) + Strip + Replace normalizers, Metaspace, Unigram with the fairseq id offset, and
+    TemplateProcessing <s> ... </s>."""
+    import tempfile
 
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(r"  ", " ")])
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    special = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    tr = trainers.UnigramTrainer(vocab_size=VOCAB, special_tokens=special, unk_token="<unk>", show_progress=False)
-    tok.train_from_iterator(texts, tr)
-    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-                                                       special_tokens=[("<s>", bos), ("</s>", eos)])
+    import sentencepiece as spm
     from transformers import XLMRobertaTokenizerFast
 
-    return XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                   cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
-                                   model_max_length=MAX_LENGTH)
+    with tempfile.TemporaryDirectory() as tmp:
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_prefix=f"{tmp}/sp", vocab_size=SP_VOCAB,
+                                       model_type="unigram", character_coverage=1.0, bos_id=-1, eos_id=-1, pad_id=-1,
+                                       unk_id=0, num_threads=1, minloglevel=2)
+        return XLMRobertaTokenizerFast(vocab_file=f"{tmp}/sp.model", model_max_length=MAX_LENGTH)
 
 
 def make_model(family: str, tok, labels: list[str], multi: bool):
