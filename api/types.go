@@ -45,6 +45,10 @@ type PredictResponse struct {
 	// Probabilities maps every label to its probability, when asked for
 	// and the model has probabilities.
 	Probabilities map[string]float64 `json:"probabilities,omitempty" doc:"Every label's probability, when requested."`
+	// Labels are, for a multi-label model, every label whose probability
+	// is over the model's threshold, in label order; absent for a
+	// single-label model and when no label is over it.
+	Labels []string `json:"labels,omitempty" doc:"Multi-label models: every label over the model's threshold (absent when none is)."`
 }
 
 // BatchPredictRequest asks for the labels of 1 to MaxBatchTexts texts.
@@ -69,6 +73,8 @@ type BatchPrediction struct {
 	Cached bool `json:"cached" doc:"Whether this answer came from the cache."`
 	// Probabilities maps every label to its probability, when asked for.
 	Probabilities map[string]float64 `json:"probabilities,omitempty"`
+	// Labels are, for a multi-label model, every label over its threshold.
+	Labels []string `json:"labels,omitempty" doc:"Multi-label models: every label over the model's threshold (absent when none is)."`
 }
 
 // BatchPredictResponse holds one prediction per text, in request order.

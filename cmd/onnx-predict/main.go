@@ -1,5 +1,6 @@
 // Command onnx-predict loads an ONNX model folder (model.yaml with an onnx:
-// section) with mlserve's ONNX backend and prints what it predicts for a JSON
+// section, or a Hugging Face export with config.json and tokenizer.json)
+// with mlserve's ONNX backend and prints what it predicts for a JSON
 // array of texts, for the Python parity suite.
 //
 //	onnx-predict -model DIR -texts FILE.json|- [-tokens] [-embeddings] [-batch N]
@@ -20,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -45,13 +47,13 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := flag.NewFlagSet("onnx-predict", flag.ContinueOnError)
-	dir := fs.String("model", "", "ONNX model folder (model.yaml, the graph, the vocabulary)")
-	textsPath := fs.String("texts", "", "JSON array of strings, or - for stdin")
-	tokens := fs.Bool("tokens", false, "also print each text's ids, mask and type ids")
-	embeddings := fs.Bool("embeddings", false, "also print each text's pooled embedding (two-stage models)")
-	batch := fs.Int("batch", 0, "predict in batches of this many texts (0: all at once)")
-	if err := fs.Parse(args); err != nil {
+	flags := flag.NewFlagSet("onnx-predict", flag.ContinueOnError)
+	dir := flags.String("model", "", "ONNX model folder (model.yaml, the graph, the vocabulary)")
+	textsPath := flags.String("texts", "", "JSON array of strings, or - for stdin")
+	tokens := flags.Bool("tokens", false, "also print each text's ids, mask and type ids")
+	embeddings := flags.Bool("embeddings", false, "also print each text's pooled embedding (two-stage models)")
+	batch := flags.Int("batch", 0, "predict in batches of this many texts (0: all at once)")
+	if err := flags.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" || *textsPath == "" {
@@ -63,6 +65,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	}
 
 	b, err := os.ReadFile(filepath.Join(*dir, model.ManifestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		b, err = nil, nil // a Hugging Face export (config.json, tokenizer.json) needs none
+	}
 	if err != nil {
 		return err
 	}

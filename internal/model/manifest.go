@@ -45,6 +45,10 @@ type Manifest struct {
 	Warmup []string `yaml:"warmup" json:"warmup,omitempty"`
 	// Reference holds statistics of held-out data, for drift detection.
 	Reference *Reference `yaml:"reference" json:"reference,omitempty"`
+	// Threshold is the probability over which a multi-label model (one
+	// sigmoid per label) returns a label in Prediction's label list;
+	// nil means DefaultThreshold. Single-label models ignore it.
+	Threshold *float64 `yaml:"threshold" json:"threshold,omitempty"`
 	// ONNX is the onnx: section of an ONNX model (tokenizer, graph inputs,
 	// output), kept undecoded: the onnx backend decodes it strictly.
 	ONNX yaml.Node `yaml:"onnx" json:"-"`
@@ -78,7 +82,7 @@ type Histogram struct {
 }
 
 var manifestKeys = []string{"framework", "artifact", "description", "accuracy", "training_date", "features",
-	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx"}
+	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx", "threshold"}
 
 // ParseManifest decodes model.yaml. It returns warnings for keys it does not
 // know; an error wrapping ErrInvalid for malformed YAML, wrong types or
@@ -104,6 +108,9 @@ func ParseManifest(b []byte) (*Manifest, []string, error) {
 		}
 	}
 	slices.Sort(warnings)
+	if t := m.Threshold; t != nil && !(*t >= 0 && *t < 1) {
+		return nil, nil, fmt.Errorf("%w: %s: threshold %v is not in [0, 1)", ErrInvalid, ManifestFile, *t)
+	}
 	for _, st := range m.Preprocessing {
 		m.Steps = append(m.Steps, st.Name)
 	}

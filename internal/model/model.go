@@ -32,7 +32,8 @@ type Prediction struct {
 	// probabilities the score named by Info().Confidence.
 	Confidence float64
 	// Probabilities holds one score per label (in Labels() order) that sum to
-	// one; nil when the model gives none.
+	// one (for a MultiLabel model, each label's own probability); nil when
+	// the model gives none.
 	Probabilities []float64
 	// Decision holds the raw decision values (scikit-learn's
 	// decision_function: one value for a binary model, one per class
@@ -44,6 +45,43 @@ type Prediction struct {
 	// not measured: other backends leave it so, and the server then asks
 	// the model's own OOVRate(text) where it has one.
 	OOV OOVRate
+}
+
+// MultiLabel is a Model whose labels are independent (multi-label
+// classification: one sigmoid per label, probabilities that need not sum
+// to one). Prediction.Label is still the most probable label; every label
+// whose probability is over Threshold applies to the text (LabelsOver).
+type MultiLabel interface {
+	Model
+	// Threshold is the probability a label must exceed to apply; ok is
+	// false when the model turns out single-label (a backend whose models
+	// may be either).
+	Threshold() (threshold float64, ok bool)
+}
+
+// ThresholdOf returns m's multi-label threshold; ok is false for a
+// single-label model.
+func ThresholdOf(m Model) (threshold float64, ok bool) {
+	if ml, is := m.(MultiLabel); is {
+		return ml.Threshold()
+	}
+	return 0, false
+}
+
+// DefaultThreshold is a multi-label model's threshold when model.yaml sets
+// none: a label applies when its sigmoid says it is more likely than not.
+const DefaultThreshold = 0.5
+
+// LabelsOver returns, in label order, the labels whose probability in p is
+// over threshold; nil when none is.
+func LabelsOver(labels []string, p Prediction, threshold float64) []string {
+	var out []string
+	for i, v := range p.Probabilities {
+		if v > threshold && i < len(labels) {
+			out = append(out, labels[i])
+		}
+	}
+	return out
 }
 
 // OOVRate is an out-of-vocabulary rate that may not have been measured.

@@ -125,6 +125,18 @@ func appendProbabilities(b []byte, m map[string]float64) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
+// appendStrings appends a JSON array of strings.
+func appendStrings(b []byte, s []string) []byte {
+	b = append(b, '[')
+	for i, v := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v)
+	}
+	return append(b, ']')
+}
+
 // appendPredictResponse appends r as huma's JSON format writes it.
 func appendPredictResponse(b []byte, r *api.PredictResponse) ([]byte, bool) {
 	var ok1, ok2, ok3 bool
@@ -144,6 +156,10 @@ func appendPredictResponse(b []byte, r *api.PredictResponse) ([]byte, bool) {
 	if len(r.Probabilities) > 0 {
 		b = append(b, `,"probabilities":`...)
 		b, ok3 = appendProbabilities(b, r.Probabilities)
+	}
+	if len(r.Labels) > 0 {
+		b = append(b, `,"labels":`...)
+		b = appendStrings(b, r.Labels)
 	}
 	return append(b, '}', '\n'), ok1 && ok2 && ok3
 }
@@ -172,6 +188,10 @@ func appendBatchResponse(b []byte, r *api.BatchPredictResponse) ([]byte, bool) {
 				b = append(b, `,"probabilities":`...)
 				b, fok = appendProbabilities(b, p.Probabilities)
 				ok = ok && fok
+			}
+			if len(p.Labels) > 0 {
+				b = append(b, `,"labels":`...)
+				b = appendStrings(b, p.Labels)
 			}
 			b = append(b, '}')
 		}

@@ -34,7 +34,15 @@ func FuzzEncode(f *testing.F) {
 			{Label: label, Confidence: conf, Cached: cached, Probabilities: probs},
 			{Label: key, Confidence: p1},
 		}, TotalLatencyMS: lat, ModelVersion: ver, RequestID: rid}
-		for _, v := range []any{one, batch, &api.PredictResponse{Label: label}, &api.BatchPredictResponse{}} {
+		// Multi-label answers: the labels list, with and without probabilities.
+		multi := &api.PredictResponse{Label: label, Confidence: conf, ModelVersion: ver, Labels: []string{label, key}}
+		multiProbs := &api.PredictResponse{Label: label, Probabilities: probs, Labels: []string{key}}
+		multiBatch := &api.BatchPredictResponse{Predictions: []api.BatchPrediction{
+			{Label: label, Confidence: conf, Probabilities: probs, Labels: []string{label, key, rid}},
+			{Label: key, Labels: []string{ver}},
+			{Label: key, Labels: []string{}},
+		}, ModelVersion: ver}
+		for _, v := range []any{one, batch, &api.PredictResponse{Label: label}, &api.BatchPredictResponse{}, multi, multiProbs, multiBatch} {
 			got, ok := appendAnswer(nil, v)
 			bad := math.IsNaN(conf) || math.IsInf(conf, 0) || math.IsNaN(lat) || math.IsInf(lat, 0) ||
 				math.IsNaN(p1) || math.IsInf(p1, 0) || math.IsNaN(p2) || math.IsInf(p2, 0)

@@ -15,7 +15,19 @@ import (
 
 // keywordModel labels a text "positive" when it contains "good", else
 // "negative"; "slow" in a text makes it wait for the deadline.
-type keywordModel struct{ id string }
+type keywordModel struct {
+	id string
+	// threshold, when set, makes it a multi-label model (model.MultiLabel).
+	threshold *float64
+}
+
+// Threshold makes a keywordModel with a threshold multi-label.
+func (m *keywordModel) Threshold() (float64, bool) {
+	if m.threshold == nil {
+		return 0, false
+	}
+	return *m.threshold, true
+}
 
 func (m *keywordModel) Predict(ctx context.Context, texts []string) ([]model.Prediction, error) {
 	out := make([]model.Prediction, len(texts))

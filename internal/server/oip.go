@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -93,6 +94,21 @@ type InferResult struct {
 	Cached []bool
 	// RequestID is the request's id, given or generated.
 	RequestID string
+	// MultiLabels holds, for a multi-label model (model.MultiLabel), each
+	// text's labels over the model's threshold: the labels output. Nil for
+	// a single-label model.
+	MultiLabels [][]string
+}
+
+// EncodeLabelSet is one element of the labels output: a text's labels over
+// the threshold as a JSON array of strings (["negative","delivery"]; []
+// when none), so that any label, commas included, comes back intact.
+func EncodeLabelSet(labels []string) []byte {
+	if labels == nil {
+		labels = []string{}
+	}
+	b, _ := json.Marshal(labels) // strings only: cannot fail
+	return b
 }
 
 // Infer classifies req.Texts with the same engine, cache, queue, limits
@@ -142,6 +158,12 @@ func (s *Server) infer(ctx context.Context, ri *reqInfo, req InferRequest) (*Inf
 		return nil, err
 	}
 	out := &InferResult{ModelID: res.id, Labels: res.labels, Predictions: res.preds, Cached: res.cached, RequestID: rid}
+	if res.multi {
+		out.MultiLabels = make([][]string, len(res.preds))
+		for i, p := range res.preds {
+			out.MultiLabels[i] = res.over(p)
+		}
+	}
 	out.Name, out.Version, _ = model.SplitID(res.id)
 	return out, nil
 }
@@ -215,8 +237,11 @@ const (
 	TensorLabel         = "label"
 	TensorConfidence    = "confidence"
 	TensorProbabilities = "probabilities"
-	DatatypeBytes       = "BYTES"
-	DatatypeFP64        = "FP64"
+	// TensorLabels is a multi-label model's extra output: per text, the
+	// labels over its threshold (EncodeLabelSet).
+	TensorLabels  = "labels"
+	DatatypeBytes = "BYTES"
+	DatatypeFP64  = "FP64"
 )
 
 // ModelMetadata describes the version name and version resolve to (as
@@ -242,6 +267,12 @@ func (s *Server) ModelMetadata(name, version string) (*ModelMetadata, error) {
 			{Name: TensorProbabilities, Datatype: DatatypeFP64, Shape: []int64{-1, int64(len(labels))}},
 		},
 		Parameters: map[string]any{"model_id": h.ID, "version": h.Version, "labels": labels},
+	}
+	if _, m := model.Unwrap(h.Model); m != nil {
+		if th, ok := model.ThresholdOf(m); ok {
+			md.Outputs = append(md.Outputs, TensorMetadata{Name: TensorLabels, Datatype: DatatypeBytes, Shape: []int64{-1}})
+			md.Parameters["threshold"] = th
+		}
 	}
 	for _, st := range s.reg.List() {
 		if st.Name == h.Name && st.State == model.StateReady {

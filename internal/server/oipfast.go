@@ -352,7 +352,7 @@ func (s *Server) serveFastInfer(w http.ResponseWriter, r *http.Request, ri *reqI
 // fastInferAnswer runs a decoded request as oipInfer runs one and encodes
 // the answer into a pooled buffer; its errors are oipInfer's.
 func (s *Server) fastInferAnswer(ctx context.Context, ri *reqInfo, name, version string, f *fastInfer) (*[]byte, error) {
-	if _, err := planOutputs(&f.req, true); err != nil {
+	if _, err := planOutputs(&f.req, true, true); err != nil {
 		return nil, toProblem(err, "body.outputs", nil)
 	}
 	res, err := s.infer(ctx, ri, InferRequest{Name: name, Version: version, Texts: f.texts, TimeoutMS: f.timeoutMS,
@@ -360,7 +360,7 @@ func (s *Server) fastInferAnswer(ctx context.Context, ri *reqInfo, name, version
 	if err != nil {
 		return nil, inferProblem(err)
 	}
-	plan, err := planOutputs(&f.req, hasProbabilities(res))
+	plan, err := planOutputs(&f.req, hasProbabilities(res), res.MultiLabels != nil)
 	if err != nil {
 		return nil, toProblem(err, "body.outputs", nil)
 	}

@@ -330,7 +330,7 @@ func (s *Server) oipInfer(ctx context.Context, name, version, headerLen string, 
 	if err != nil {
 		return nil, toProblem(err, "body.parameters.timeout_ms", nil)
 	}
-	if _, err := planOutputs(req, true); err != nil { // names and flags, before the model runs
+	if _, err := planOutputs(req, true, true); err != nil { // names and flags, before the model runs
 		return nil, toProblem(err, "body.outputs", nil)
 	}
 	res, err := s.Infer(ctx, InferRequest{Name: name, Version: version, Texts: texts, TimeoutMS: timeout,
@@ -338,7 +338,7 @@ func (s *Server) oipInfer(ctx context.Context, name, version, headerLen string, 
 	if err != nil {
 		return nil, inferProblem(err)
 	}
-	plan, err := planOutputs(req, hasProbabilities(res))
+	plan, err := planOutputs(req, hasProbabilities(res), res.MultiLabels != nil)
 	if err != nil {
 		return nil, toProblem(err, "body.outputs", nil)
 	}

@@ -268,8 +268,9 @@ type outputPlan struct {
 
 // planOutputs decides the outputs: the requested ones, or all (without
 // probabilities when return_probabilities is false or the model gives
-// none); binary when the output or the request asks for it.
-func planOutputs(req *oipInferRequest, hasProbabilities bool) (outputPlan, error) {
+// none; with labels for a multi-label model); binary when the output or
+// the request asks for it.
+func planOutputs(req *oipInferRequest, hasProbabilities, multiLabel bool) (outputPlan, error) {
 	allBinary, err := paramBool(req.Parameters, "binary_data_output", false)
 	if err != nil {
 		return outputPlan{}, err
@@ -284,6 +285,9 @@ func planOutputs(req *oipInferRequest, hasProbabilities bool) (outputPlan, error
 		if withProbs && hasProbabilities {
 			p.names = append(p.names, TensorProbabilities)
 		}
+		if multiLabel {
+			p.names = append(p.names, TensorLabels)
+		}
 		for range p.names {
 			p.binary = append(p.binary, allBinary)
 		}
@@ -296,8 +300,12 @@ func planOutputs(req *oipInferRequest, hasProbabilities bool) (outputPlan, error
 			if !hasProbabilities {
 				return outputPlan{}, fmt.Errorf("%w: output %s: the model gives no probabilities", ErrBadRequest, o.Name)
 			}
+		case TensorLabels:
+			if !multiLabel {
+				return outputPlan{}, fmt.Errorf("%w: output %s: only a multi-label model has it", ErrBadRequest, o.Name)
+			}
 		default:
-			return outputPlan{}, fmt.Errorf("%w: unknown output %q (the outputs are label, confidence, probabilities)", ErrBadRequest, o.Name)
+			return outputPlan{}, fmt.Errorf("%w: unknown output %q (the outputs are label, confidence, probabilities, and labels for a multi-label model)", ErrBadRequest, o.Name)
 		}
 		b, err := paramBool(o.Parameters, "binary_data", allBinary)
 		if err != nil {
@@ -358,6 +366,16 @@ func encodeInferResponse(name, id string, res *InferResult, plan outputPlan) (bo
 				}
 			}
 			out.Data = probs
+		case TensorLabels:
+			out.Shape, out.Datatype = []int64{n}, DatatypeBytes
+			sets := make([]string, n)
+			for j, l := range res.MultiLabels {
+				e := EncodeLabelSet(l)
+				sets[j] = string(e)
+				raw = binary.LittleEndian.AppendUint32(raw, uint32(len(e)))
+				raw = append(raw, e...)
+			}
+			out.Data = sets
 		}
 		if plan.binary[i] {
 			out.Data = nil

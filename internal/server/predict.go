@@ -65,6 +65,7 @@ func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (
 	if in.Body.ReturnProbabilities {
 		resp.Probabilities = probabilities(res.labels, p.Probabilities)
 	}
+	resp.Labels = res.over(p)
 	resp.LatencyMS = sinceMS(ri.start)
 	return &predictOutput{RequestID: rid, Body: resp}, nil
 }
@@ -92,6 +93,7 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 		if in.Body.ReturnProbabilities {
 			resp.Predictions[i].Probabilities = probabilities(res.labels, p.Probabilities)
 		}
+		resp.Predictions[i].Labels = res.over(p)
 	}
 	resp.TotalLatencyMS = sinceMS(ri.start)
 	return &batchOutput{RequestID: rid, Body: resp}, nil
@@ -112,6 +114,19 @@ type classifyResult struct {
 	preds  []model.Prediction // one per text, in order
 	cached []bool             // cached[i]: text i was answered from the cache
 	labels []string           // the model's labels, for probabilities
+	// multi says the model is multi-label: over lists the labels of a
+	// prediction that are over threshold.
+	multi     bool
+	threshold float64
+}
+
+// over returns the labels of p over the model's threshold for a
+// multi-label model; nil for a single-label one.
+func (r classifyResult) over(p model.Prediction) []string {
+	if !r.multi {
+		return nil
+	}
+	return model.LabelsOver(r.labels, p, r.threshold)
 }
 
 // classify resolves the model, answers what it can from the cache, runs the
@@ -169,7 +184,8 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 		return classifyResult{}, toProblem(err, "", nil)
 	}
 	s.record(lease.ID, m, req.requestID, req.batch, raw, texts, preds)
-	return classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels()}, nil
+	th, multi := model.ThresholdOf(m)
+	return classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels(), multi: multi, threshold: th}, nil
 }
 
 // ErrModelOutput: a model answered with something that cannot be sent,

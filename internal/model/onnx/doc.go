@@ -11,6 +11,15 @@
 // model loads, so a manifest that does not fit its graph fails to load with
 // a message that says why.
 //
+// A Hugging Face export, the folder optimum writes (model.onnx,
+// config.json, tokenizer.json, tokenizer_config.json), needs no model.yaml
+// (hf.go): config.json's id2label gives the labels and its problem_type
+// softmax or, for multi_label_classification, a sigmoid per label (a
+// model.MultiLabel: every label over the threshold applies); tokenizer.json
+// is read whole by internal/tokenizer (any normalizer, pre-tokenizer,
+// model and post-processor it implements), and a model.yaml beside it
+// overrides labels, threshold and any onnx: key.
+//
 // ONNX Runtime is a shared library opened at run time (dlopen), the first
 // time an ONNX model loads: a server that serves only scikit-learn models
 // never needs it, and one without it serves everything else while its ONNX

@@ -15,6 +15,7 @@ import (
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 	"github.com/mlserve/mlserve/internal/preprocess"
+	"github.com/mlserve/mlserve/internal/tokenizer"
 )
 
 // ErrClosed is returned by a Model used after Close.
@@ -38,6 +39,12 @@ type Model struct {
 	labels   []string
 	clf      *sklearn.VectorModel
 	info     model.Info
+
+	// A huggingface tokenizer (tokenizer.json) replaces tok for Predict;
+	// hfConfig is the folder's config.json, when it has one.
+	hf        *tokenizer.Tokenizer
+	hfConfig  *hfConfig
+	threshold float64 // a multi-label model's, model.yaml's or model.DefaultThreshold
 
 	batches sync.Pool // *preprocess.Batch
 
@@ -83,13 +90,19 @@ func (l Loader) Load(ctx context.Context, dir string, m *model.Manifest) (model.
 	return om, nil
 }
 
-// LoadDir reads dir/model.yaml and loads the model it describes.
+// LoadDir reads dir/model.yaml, when there is one, and loads the model it
+// describes.
 func LoadDir(ctx context.Context, dir string, o Options) (*Model, error) {
 	path, err := model.ResolvePath(dir, model.ManifestFile, model.ManifestFile)
 	if err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A Hugging Face export needs no model.yaml (Load reads config.json);
+		// any other folder fails in Load asking for the onnx: section.
+		b, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +122,29 @@ func LoadDir(ctx context.Context, dir string, o Options) (*Model, error) {
 // against the section. Errors wrap model.ErrInvalid (a manifest that does
 // not fit the graph, a corrupt graph), model.ErrUnsupported or
 // ErrRuntimeMissing.
+//
+// A folder with a config.json (a Hugging Face export, as optimum writes it)
+// needs no onnx: section: the tokenizer is tokenizer.json, the labels are
+// config.json's id2label and its problem_type says softmax or sigmoid (see
+// ConfigFile); model.yaml's labels, threshold and onnx: keys override.
 func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model, error) {
-	spec, err := ParseSpec(&m.ONNX)
+	cfg, err := readHFConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	md := &Model{spec: spec, artifact: m.Artifact}
+	var spec *Spec
+	if cfg != nil {
+		spec, err = hfSpec(cfg, &m.ONNX)
+	} else {
+		spec, err = ParseSpec(&m.ONNX)
+	}
+	if err != nil {
+		return nil, err
+	}
+	md := &Model{spec: spec, artifact: m.Artifact, hfConfig: cfg, threshold: model.DefaultThreshold}
+	if m.Threshold != nil {
+		md.threshold = *m.Threshold
+	}
 	if md.artifact == "" {
 		md.artifact = DefaultArtifact
 	}
@@ -122,7 +152,12 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if err != nil {
 		return nil, err
 	}
-	if err := md.buildTokenizer(paths); err != nil {
+	if spec.Tokenizer.Type == TokHF {
+		err = md.buildHFTokenizer(dir, paths)
+	} else {
+		err = md.buildTokenizer(paths)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if spec.Classifier != "" {
@@ -155,7 +190,13 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if err := md.bindOutput(infos(outs)); err != nil {
 		return nil, err
 	}
-	if err := md.setLabels(m.Labels); err != nil {
+	labels := m.Labels
+	if len(labels) == 0 && cfg != nil && md.clf == nil {
+		if labels, err = cfg.labels(); err != nil {
+			return nil, err
+		}
+	}
+	if err := md.setLabels(labels); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -394,7 +435,7 @@ func (m *Model) bindOutput(graph []tensorInfo) error {
 		return invalid("onnx.output.name", "output %s has a fixed batch size: export it with a dynamic batch axis", out)
 	}
 	switch o.Kind {
-	case KindLogits, KindProbabilities:
+	case KindLogits, KindMultiLabel, KindProbabilities:
 		if len(out.shape) != 2 {
 			return invalid("onnx.output.name", "%s output %s is not [batch, classes]", o.Kind, out)
 		}
@@ -484,12 +525,19 @@ func (m *Model) describe(provider string) {
 		md.Destroy()
 	}
 	est := []string{"ONNX", map[string]string{TokRegex: "RegexTokenizer", TokWhitespace: "WhitespaceTokenizer", TokWordPiece: "WordPiece"}[m.spec.Tokenizer.Type]}
+	if m.hf != nil {
+		est[1] = "HFTokenizer(" + m.hf.Model() + ")"
+	}
 	m.info.Framework = "onnx"
 	switch m.spec.Output.Kind {
 	case KindLogits:
 		est = append(est, "Softmax")
 		m.info.Probabilistic = true
 		m.info.Confidence = "softmax of the graph's logits, taken at the predicted label"
+	case KindMultiLabel:
+		est = append(est, "Sigmoid")
+		m.info.Probabilistic = true
+		m.info.Confidence = fmt.Sprintf("sigmoid of the predicted label's logit (multi-label: every label over %g is returned in labels)", m.threshold)
 	case KindProbabilities:
 		m.info.Probabilistic = true
 		m.info.Confidence = "the graph's probability of the predicted label"
@@ -540,7 +588,14 @@ type Tokens struct {
 // Encode returns what the tokenizer makes of each text, as the graph
 // receives it but without padding.
 func (m *Model) Encode(texts []string) ([]Tokens, error) {
-	b, err := preprocess.EncodeBatch(m.tok, texts, m.enc)
+	var b *preprocess.Batch
+	var err error
+	if m.hf != nil {
+		b = new(preprocess.Batch)
+		err = m.encodeHF(b, texts, nil)
+	} else {
+		b, err = preprocess.EncodeBatch(m.tok, texts, m.enc)
+	}
 	if err != nil {
 		return nil, err
 	}

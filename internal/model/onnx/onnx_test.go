@@ -302,7 +302,7 @@ func TestManifestErrors(t *testing.T) {
 		{"no labels", "bag", replace("labels: [negative, neutral, positive]\n", ""), "needs its class labels"},
 		{"unknown key", "bag", replace("    max_length: 12", "    max_len: 12"), `onnx.tokenizer: line 11: unknown key "max_len"`},
 		{"no onnx section", "bag", func(s string) string { return s[:strings.Index(s, "onnx:")] }, "needs an onnx: section"},
-		{"bad tokenizer type", "bag", replace("type: regex", "type: bpe"), `"bpe" is not regex, whitespace or wordpiece`},
+		{"bad tokenizer type", "bag", replace("type: regex", "type: bpe"), `"bpe" is not regex, whitespace, wordpiece or huggingface`},
 		{"unk not in vocab", "bag", replace(`unk_token: "<unk>"`, `unk_token: "[UNK]"`), `onnx.tokenizer.unk_token: "[UNK]" is not in the vocabulary`},
 		{"missing vocab file", "bag", replace("vocab: vocab.txt", "vocab: nope.txt"), "nope.txt"},
 		{"pooling on logits", "bag", replace("kind: logits", "kind: logits\n    pooling: mean"), "pooling and normalize apply to an embedding output"},

