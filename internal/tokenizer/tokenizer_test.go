@@ -86,6 +86,7 @@ func TestLoadRefusesHostile(t *testing.T) {
 		{"merge malformed", `{"model":{"type":"BPE","vocab":{"a":0},"merges":["a"]}}`, Limits{}, "not two tokens"},
 		{"too many merges", `{"model":{"type":"BPE","vocab":{"a":0,"aa":1},"merges":["a a","a a","a a"]}}`, Limits{Merges: 2}, "3 merges (limit 2)"},
 		{"unigram unk_id", `{"model":{"type":"Unigram","unk_id":5,"vocab":[["a",-1.0]]}}`, Limits{}, "unk_id 5"},
+		{"unigram piece bytes", `{"model":{"type":"Unigram","vocab":[["aaaa",-1.0],["bbbb",-1.0],["cccc",-1.0]]}}`, Limits{PieceBytes: 10}, "more than 10 bytes in all"},
 		{"unigram entry", `{"model":{"type":"Unigram","vocab":[["a","high"]]}}`, Limits{}, "entry 0"},
 		{"deep sequence", tiny(`"normalizer":` + deep), Limits{}, "nested deeper"},
 		{"added tokens", tiny(manyAdded), Limits{AddedTokens: 10}, "50 added tokens (limit 10)"},
