@@ -29,8 +29,8 @@ type Limits struct {
 	// Depth bounds the nesting of Sequence components (default 16).
 	Depth int
 	// PieceBytes bounds the total bytes of a Unigram vocabulary's pieces,
-	// and of the added tokens, which prefix tries hold (default 8 MiB;
-	// XLM-R's 250,002 pieces take about 2 MiB).
+	// and of the added tokens, which prefix tries hold (default 8 MiB; a
+	// 250,000-piece vocabulary of 8-byte pieces takes 2 MiB).
 	PieceBytes int
 }
 

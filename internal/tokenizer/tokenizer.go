@@ -246,6 +246,9 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 	if !utf8.ValidString(text) {
 		return Encoding{}, fmt.Errorf("%w: text is not valid UTF-8", ErrEncode)
 	}
+	if len(text) > maxText {
+		return Encoding{}, fmt.Errorf("%w: text of %d bytes (limit %d)", ErrEncode, len(text), maxText)
+	}
 	splits := t.added.extract(text, t.normalizer)
 	pre := make([]piece, 0, len(text)/4+4)
 	var scratch []nstr
