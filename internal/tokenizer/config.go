@@ -173,7 +173,10 @@ func buildTruncation(raw json.RawMessage) (*Truncation, error) {
 		return nil, unsupported("truncation direction %q", j.Direction)
 	}
 	switch j.Strategy {
-	case "", "LongestFirst", "OnlyFirst", "OnlySecond":
+	case "", "LongestFirst", "OnlyFirst":
+	case "OnlySecond":
+		// tokenizers fails every single-sequence encode with it.
+		return nil, unsupported("truncation strategy %q (it truncates a pair's second text; there is none)", j.Strategy)
 	default:
 		return nil, unsupported("truncation strategy %q", j.Strategy)
 	}
