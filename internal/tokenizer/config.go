@@ -175,8 +175,8 @@ func buildTruncation(raw json.RawMessage) (*Truncation, error) {
 	switch j.Strategy {
 	case "", "LongestFirst", "OnlyFirst":
 	case "OnlySecond":
-		// tokenizers fails every single-sequence encode with it.
-		return nil, unsupported("truncation strategy %q (it truncates a pair's second text; there is none)", j.Strategy)
+		// tokenizers fails a single text that needs truncating.
+		return &Truncation{MaxLength: j.MaxLength, Direction: d, onlySecond: true}, nil
 	default:
 		return nil, unsupported("truncation strategy %q", j.Strategy)
 	}

@@ -33,6 +33,9 @@ type Truncation struct {
 	MaxLength int
 	// Direction is the end that is cut: Right (default) keeps the start.
 	Direction Direction
+	// onlySecond: the file's strategy OnlySecond, which cannot cut a
+	// single text.
+	onlySecond bool
 }
 
 // Padding fills encodings up to a common length.
@@ -295,7 +298,11 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		if t.post != nil {
 			n = t.post.added()
 		}
-		e.truncate(max(tr.MaxLength-n, 0), tr.Direction)
+		keep := max(tr.MaxLength-n, 0)
+		if tr.onlySecond && len(e.IDs) > keep {
+			return Encoding{}, fmt.Errorf("%w: truncation strategy OnlySecond needs a second text", ErrEncode)
+		}
+		e.truncate(keep, tr.Direction)
 	}
 	if t.post != nil {
 		t.post.process(&e, text)

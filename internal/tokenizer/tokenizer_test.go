@@ -123,6 +123,18 @@ func TestEncodeErrors(t *testing.T) {
 	if e, err := u.Encode("aa"); err != nil || len(e.IDs) != 2 {
 		t.Fatalf("known chars: %v %v", e.IDs, err)
 	}
+	// OnlySecond truncation cannot cut a single text (tokenizers: "Second
+	// sequence not provided"); a text that fits is fine.
+	o, err := load(t, tiny(`"truncation":{"direction":"Right","max_length":2,"strategy":"OnlySecond","stride":0}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Encode("a b a"); !errors.Is(err, ErrEncode) || !strings.Contains(err.Error(), "OnlySecond") {
+		t.Fatalf("OnlySecond over length: %v", err)
+	}
+	if e, err := o.Encode("a b"); err != nil || len(e.IDs) != 2 {
+		t.Fatalf("OnlySecond within length: %v %v", e.IDs, err)
+	}
 }
 
 // TestOptionsOverride: model.yaml's truncation and padding replace the
