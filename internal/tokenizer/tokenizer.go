@@ -293,12 +293,10 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 			e.push(tk.id, s, en, tk.value)
 		}
 	}
-	if tr != nil {
-		n := 0
-		if t.post != nil {
-			n = t.post.added()
-		}
-		keep := max(tr.MaxLength-n, 0)
+	// A max_length under the special tokens' count wraps around in
+	// tokenizers (usize arithmetic): nothing is truncated.
+	if n := t.specials(); tr != nil && tr.MaxLength >= n {
+		keep := tr.MaxLength - n
 		if tr.onlySecond && len(e.IDs) > keep {
 			return Encoding{}, fmt.Errorf("%w: truncation strategy OnlySecond needs a second text", ErrEncode)
 		}
@@ -308,6 +306,14 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		t.post.process(&e, text)
 	}
 	return e, nil
+}
+
+// specials is how many special tokens the post-processor adds.
+func (t *Tokenizer) specials() int {
+	if t.post == nil {
+		return 0
+	}
+	return t.post.added()
 }
 
 // push appends one token from the text.

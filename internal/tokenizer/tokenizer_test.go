@@ -163,8 +163,15 @@ func TestOptionsOverride(t *testing.T) {
 	}
 
 	none := mustLoadFile(t, "roberta_bpe", Options{NoTruncation: true})
-	if e, _ := none.Encode(text); len(e.IDs) <= 128 {
-		t.Fatalf("no truncation: %d ids", len(e.IDs))
+	full, _ := none.Encode(text)
+	if len(full.IDs) <= 128 {
+		t.Fatalf("no truncation: %d ids", len(full.IDs))
+	}
+	// A max_length under the two special tokens wraps around in tokenizers:
+	// nothing is cut.
+	wrap := mustLoadFile(t, "roberta_bpe", Options{Truncation: &Truncation{MaxLength: 1}})
+	if e, _ := wrap.Encode(text); len(e.IDs) != len(full.IDs) {
+		t.Fatalf("max_length 1: %d ids, want all %d", len(e.IDs), len(full.IDs))
 	}
 
 	padded := mustLoadFile(t, "roberta_bpe", Options{Padding: &Padding{Length: 16, Direction: Left, ID: pad}})
