@@ -2,9 +2,12 @@ package tokenizer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -296,6 +299,45 @@ func TestCharOffsets(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+// TestConcurrentEncode: one Tokenizer shared by goroutines (its word caches
+// included) gives each the encodings it gives alone.
+func TestConcurrentEncode(t *testing.T) {
+	texts := loadGoldenTexts(t).Heldout[:60]
+	for _, name := range []string{"roberta_bpe", "xlmr_spm"} {
+		tk := mustLoadFile(t, name, Options{})
+		want := make([][]int, len(texts))
+		for i, s := range texts {
+			e, err := tk.Encode(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[i] = e.IDs
+		}
+		fresh := mustLoadFile(t, name, Options{})
+		errs := make(chan string, 8)
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for k := range texts {
+					i := (k + g*7) % len(texts)
+					e, err := fresh.Encode(texts[i])
+					if err != nil || !slices.Equal(e.IDs, want[i]) {
+						errs <- fmt.Sprintf("%s goroutine %d text %d: %v", name, g, i, err)
+						return
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
 		}
 	}
 }
