@@ -213,8 +213,18 @@ type match struct {
 
 // replace replaces every match of find by content.
 func (n *nstr) replace(matches []match, content string) {
-	var nn []byte
-	var na []span
+	count := 0
+	for _, m := range matches {
+		if m.isMatch {
+			count++
+		}
+	}
+	if count == 0 {
+		return
+	}
+	size := len(n.norm) + count*len(content)
+	nn := make([]byte, 0, size)
+	na := make([]span, 0, size)
 	last := 0
 	for _, m := range matches {
 		if !m.isMatch {
@@ -234,9 +244,6 @@ func (n *nstr) replace(matches []match, content string) {
 			}
 		}
 		last = m.e
-	}
-	if last == 0 && nn == nil {
-		return
 	}
 	nn = append(nn, n.norm[last:]...)
 	na = append(na, n.align[last:]...)

@@ -253,7 +253,7 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 		return Encoding{}, fmt.Errorf("%w: text of %d bytes (limit %d)", ErrEncode, len(text), maxText)
 	}
 	splits := t.added.extract(text, t.normalizer)
-	pre := make([]piece, 0, len(text)/4+4)
+	pre := make([]piece, 0, 8)
 	var scratch []nstr
 	for _, sp := range splits {
 		if sp.id >= 0 {
