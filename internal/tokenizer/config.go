@@ -28,6 +28,10 @@ type Limits struct {
 	TokenBytes int
 	// Depth bounds the nesting of Sequence components (default 16).
 	Depth int
+	// PieceBytes bounds the total bytes of a Unigram vocabulary's pieces,
+	// and of the added tokens, which prefix tries hold (default 8 MiB; a
+	// 250,000-piece vocabulary of 8-byte pieces takes 2 MiB).
+	PieceBytes int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -48,6 +52,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Depth <= 0 {
 		l.Depth = 16
+	}
+	if l.PieceBytes <= 0 {
+		l.PieceBytes = 8 << 20
 	}
 	return l
 }
@@ -118,7 +125,11 @@ func build(b []byte, lim Limits) (*Tokenizer, error) {
 		return nil, invalid("%d added tokens (limit %d)", len(f.AddedTokens), lim.AddedTokens)
 	}
 	t.vocabSize = t.model.size()
+	total := 0
 	for _, a := range f.AddedTokens {
+		if total += len(a.Content); total > lim.PieceBytes {
+			return nil, invalid("added tokens of more than %d bytes in all", lim.PieceBytes)
+		}
 		if len(a.Content) > lim.TokenBytes {
 			return nil, invalid("added token of %d bytes (limit %d)", len(a.Content), lim.TokenBytes)
 		}
@@ -162,7 +173,10 @@ func buildTruncation(raw json.RawMessage) (*Truncation, error) {
 		return nil, unsupported("truncation direction %q", j.Direction)
 	}
 	switch j.Strategy {
-	case "", "LongestFirst", "OnlyFirst", "OnlySecond":
+	case "", "LongestFirst", "OnlyFirst":
+	case "OnlySecond":
+		// tokenizers fails a single text that needs truncating.
+		return &Truncation{MaxLength: j.MaxLength, Direction: d, onlySecond: true}, nil
 	default:
 		return nil, unsupported("truncation strategy %q", j.Strategy)
 	}
@@ -394,6 +408,7 @@ func buildUnigram(raw json.RawMessage, lim Limits) (*unigram, error) {
 		return nil, invalid("Unigram: %d vocabulary entries (limit %d)", len(j.Vocab), lim.Vocab)
 	}
 	m := &unigram{unk: -1, byteFallback: j.ByteFallback, ids: make(map[string]int, len(j.Vocab)), trie: newTrie(), minScore: math.Inf(1)}
+	total := 0
 	for i, e := range j.Vocab {
 		var pc [2]json.RawMessage
 		var piece string
@@ -406,6 +421,9 @@ func buildUnigram(raw json.RawMessage, lim Limits) (*unigram, error) {
 		}
 		if len(piece) > lim.TokenBytes {
 			return nil, invalid("Unigram: a piece of %d bytes (limit %d)", len(piece), lim.TokenBytes)
+		}
+		if total += len(piece); total > lim.PieceBytes {
+			return nil, invalid("Unigram: pieces of more than %d bytes in all", lim.PieceBytes)
 		}
 		m.pieces = append(m.pieces, piece)
 		m.scores = append(m.scores, score)

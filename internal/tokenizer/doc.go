@@ -53,7 +53,7 @@
 //
 // tokenizers classifies characters with tables of several Unicode versions
 // (Rust's standard library is current; the crates it uses for punctuation
-// and normalization alignments date from Unicode 9), and this package uses
+// categories and normalization alignments are years older), and this package uses
 // Go's (15.0). A character assigned in between can be read differently
 // (punctuation or not, letter or not), so ids can differ on text holding
 // such characters; the parity suite's random texts draw arbitrary code
@@ -64,10 +64,10 @@
 // # Limits
 //
 // A tokenizer.json is untrusted input: [Limits] bound its size, its
-// vocabulary, merges and added tokens, the length of one token and the
-// nesting of Sequence components; a merge naming a token outside the
-// vocabulary, an id out of range or a malformed charsmap are errors
-// wrapping [ErrInvalid]. Encoding time is linear in the text's length
+// vocabulary, merges and added tokens, the length of one token, the bytes
+// its prefix tries hold and the nesting of Sequence components; padding is
+// bounded too. A merge naming a token outside the vocabulary, an id out of
+// range or a malformed charsmap are errors wrapping [ErrInvalid]. Encoding time is linear in the text's length
 // (BPE's merges are O(n log n) per word, Unigram's lattice O(n·longest
 // piece)).
 package tokenizer

@@ -59,6 +59,10 @@ func FuzzEncode(f *testing.F) {
 			if !slices.Equal(e.IDs, e2.IDs) || !slices.Equal(e.Offsets, e2.Offsets) {
 				t.Fatalf("%s: not deterministic", tk.Model())
 			}
+			// A batch of one is the text alone (padded to itself).
+			if b, err := tk.EncodeBatch([]string{s}, 0); err != nil || !slices.Equal(b[0].IDs, e.IDs) {
+				t.Fatalf("%s: batch of one differs: %v", tk.Model(), err)
+			}
 		}
 	})
 }

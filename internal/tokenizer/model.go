@@ -236,7 +236,7 @@ func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 			return append(dst, token{id, 0, len(s), s}), nil
 		}
 	}
-	syms := make([]symbol, 0, len(s))
+	syms := make([]symbol, 0, utf8.RuneCountInString(s))
 	add := func(id, n int) {
 		syms = append(syms, symbol{id: int32(id), prev: int32(len(syms) - 1), next: int32(len(syms) + 1), len: int32(n)})
 	}

@@ -4,8 +4,12 @@ import (
 	"unicode/utf8"
 )
 
-// span is a half-open byte range [s, e) of the original text.
-type span struct{ s, e int }
+// span is a half-open byte range [s, e) of the original text (int32: one
+// per normalized byte, so it is kept small; Encode refuses longer texts).
+type span struct{ s, e int32 }
+
+// maxText is the longest text Encode accepts, in bytes.
+const maxText = 1<<31 - 1
 
 // change is one character of a transformation's output, as Hugging Face's
 // NormalizedString.transform takes them: c = 0 replaces the next input
@@ -34,7 +38,7 @@ func newNstr(text string, start, end int) nstr {
 	for i := 0; i < len(s); {
 		_, n := utf8.DecodeRuneInString(s[i:])
 		for k := 0; k < n; k++ {
-			al[i+k] = span{start + i, start + i + n}
+			al[i+k] = span{int32(start + i), int32(start + i + n)}
 		}
 		i += n
 	}
@@ -47,11 +51,11 @@ func (n *nstr) originalRange(s, e int) (int, int) {
 		// Hugging Face returns the normalized range itself for an empty
 		// target; only empty pieces reach here, and they are dropped.
 		if s < len(n.align) {
-			return n.align[s].s, n.align[s].s
+			return int(n.align[s].s), int(n.align[s].s)
 		}
 		return n.origEnd, n.origEnd
 	}
-	return n.align[s].s, n.align[e-1].e
+	return int(n.align[s].s), int(n.align[e-1].e)
 }
 
 // slice is the sub-piece of normalized bytes [s, e).
@@ -209,8 +213,18 @@ type match struct {
 
 // replace replaces every match of find by content.
 func (n *nstr) replace(matches []match, content string) {
-	var nn []byte
-	var na []span
+	count := 0
+	for _, m := range matches {
+		if m.isMatch {
+			count++
+		}
+	}
+	if count == 0 {
+		return
+	}
+	size := len(n.norm) + count*len(content)
+	nn := make([]byte, 0, size)
+	na := make([]span, 0, size)
 	last := 0
 	for _, m := range matches {
 		if !m.isMatch {
@@ -230,9 +244,6 @@ func (n *nstr) replace(matches []match, content string) {
 			}
 		}
 		last = m.e
-	}
-	if last == 0 && nn == nil {
-		return
 	}
 	nn = append(nn, n.norm[last:]...)
 	na = append(na, n.align[last:]...)

@@ -33,6 +33,9 @@ type Truncation struct {
 	MaxLength int
 	// Direction is the end that is cut: Right (default) keeps the start.
 	Direction Direction
+	// onlySecond: the file's strategy OnlySecond, which cannot cut a
+	// single text.
+	onlySecond bool
 }
 
 // Padding fills encodings up to a common length.
@@ -246,8 +249,11 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 	if !utf8.ValidString(text) {
 		return Encoding{}, fmt.Errorf("%w: text is not valid UTF-8", ErrEncode)
 	}
+	if len(text) > maxText {
+		return Encoding{}, fmt.Errorf("%w: text of %d bytes (limit %d)", ErrEncode, len(text), maxText)
+	}
 	splits := t.added.extract(text, t.normalizer)
-	pre := make([]piece, 0, len(text)/4+4)
+	pre := make([]piece, 0, 8)
 	var scratch []nstr
 	for _, sp := range splits {
 		if sp.id >= 0 {
@@ -287,17 +293,27 @@ func (t *Tokenizer) encode(text string, tr *Truncation) (Encoding, error) {
 			e.push(tk.id, s, en, tk.value)
 		}
 	}
-	if tr != nil {
-		n := 0
-		if t.post != nil {
-			n = t.post.added()
+	// A max_length under the special tokens' count wraps around in
+	// tokenizers (usize arithmetic): nothing is truncated.
+	if n := t.specials(); tr != nil && tr.MaxLength >= n {
+		keep := tr.MaxLength - n
+		if tr.onlySecond && len(e.IDs) > keep {
+			return Encoding{}, fmt.Errorf("%w: truncation strategy OnlySecond needs a second text", ErrEncode)
 		}
-		e.truncate(max(tr.MaxLength-n, 0), tr.Direction)
+		e.truncate(keep, tr.Direction)
 	}
 	if t.post != nil {
 		t.post.process(&e, text)
 	}
 	return e, nil
+}
+
+// specials is how many special tokens the post-processor adds.
+func (t *Tokenizer) specials() int {
+	if t.post == nil {
+		return 0
+	}
+	return t.post.added()
 }
 
 // push appends one token from the text.

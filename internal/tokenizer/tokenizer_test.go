@@ -2,9 +2,12 @@ package tokenizer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -86,6 +89,7 @@ func TestLoadRefusesHostile(t *testing.T) {
 		{"merge malformed", `{"model":{"type":"BPE","vocab":{"a":0},"merges":["a"]}}`, Limits{}, "not two tokens"},
 		{"too many merges", `{"model":{"type":"BPE","vocab":{"a":0,"aa":1},"merges":["a a","a a","a a"]}}`, Limits{Merges: 2}, "3 merges (limit 2)"},
 		{"unigram unk_id", `{"model":{"type":"Unigram","unk_id":5,"vocab":[["a",-1.0]]}}`, Limits{}, "unk_id 5"},
+		{"unigram piece bytes", `{"model":{"type":"Unigram","vocab":[["aaaa",-1.0],["bbbb",-1.0],["cccc",-1.0]]}}`, Limits{PieceBytes: 10}, "more than 10 bytes in all"},
 		{"unigram entry", `{"model":{"type":"Unigram","vocab":[["a","high"]]}}`, Limits{}, "entry 0"},
 		{"deep sequence", tiny(`"normalizer":` + deep), Limits{}, "nested deeper"},
 		{"added tokens", tiny(manyAdded), Limits{AddedTokens: 10}, "50 added tokens (limit 10)"},
@@ -122,6 +126,18 @@ func TestEncodeErrors(t *testing.T) {
 	if e, err := u.Encode("aa"); err != nil || len(e.IDs) != 2 {
 		t.Fatalf("known chars: %v %v", e.IDs, err)
 	}
+	// OnlySecond truncation cannot cut a single text (tokenizers: "Second
+	// sequence not provided"); a text that fits is fine.
+	o, err := load(t, tiny(`"truncation":{"direction":"Right","max_length":2,"strategy":"OnlySecond","stride":0}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Encode("a b a"); !errors.Is(err, ErrEncode) || !strings.Contains(err.Error(), "OnlySecond") {
+		t.Fatalf("OnlySecond over length: %v", err)
+	}
+	if e, err := o.Encode("a b"); err != nil || len(e.IDs) != 2 {
+		t.Fatalf("OnlySecond within length: %v %v", e.IDs, err)
+	}
 }
 
 // TestOptionsOverride: model.yaml's truncation and padding replace the
@@ -150,8 +166,15 @@ func TestOptionsOverride(t *testing.T) {
 	}
 
 	none := mustLoadFile(t, "roberta_bpe", Options{NoTruncation: true})
-	if e, _ := none.Encode(text); len(e.IDs) <= 128 {
-		t.Fatalf("no truncation: %d ids", len(e.IDs))
+	full, _ := none.Encode(text)
+	if len(full.IDs) <= 128 {
+		t.Fatalf("no truncation: %d ids", len(full.IDs))
+	}
+	// A max_length under the two special tokens wraps around in tokenizers:
+	// nothing is cut.
+	wrap := mustLoadFile(t, "roberta_bpe", Options{Truncation: &Truncation{MaxLength: 1}})
+	if e, _ := wrap.Encode(text); len(e.IDs) != len(full.IDs) {
+		t.Fatalf("max_length 1: %d ids, want all %d", len(e.IDs), len(full.IDs))
 	}
 
 	padded := mustLoadFile(t, "roberta_bpe", Options{Padding: &Padding{Length: 16, Direction: Left, ID: pad}})
@@ -276,6 +299,45 @@ func TestCharOffsets(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+// TestConcurrentEncode: one Tokenizer shared by goroutines (its word caches
+// included) gives each the encodings it gives alone.
+func TestConcurrentEncode(t *testing.T) {
+	texts := loadGoldenTexts(t).Heldout[:60]
+	for _, name := range []string{"roberta_bpe", "xlmr_spm"} {
+		tk := mustLoadFile(t, name, Options{})
+		want := make([][]int, len(texts))
+		for i, s := range texts {
+			e, err := tk.Encode(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[i] = e.IDs
+		}
+		fresh := mustLoadFile(t, name, Options{})
+		errs := make(chan string, 8)
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for k := range texts {
+					i := (k + g*7) % len(texts)
+					e, err := fresh.Encode(texts[i])
+					if err != nil || !slices.Equal(e.IDs, want[i]) {
+						errs <- fmt.Sprintf("%s goroutine %d text %d: %v", name, g, i, err)
+						return
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
 		}
 	}
 }
