@@ -24,6 +24,8 @@ type PredictRequest struct {
 	// TimeoutMS bounds the request on the server, in milliseconds; zero
 	// means the server's request timeout.
 	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" nullable:"true" doc:"Server-side deadline in milliseconds (an integer; 49.0 reads as 49); 0 or null uses the server's default."`
+	// Explain asks for an explanation of the prediction.
+	Explain Explain `json:"explain,omitzero"`
 }
 
 // PredictResponse is the label of one text.
@@ -45,6 +47,8 @@ type PredictResponse struct {
 	// Probabilities maps every label to its probability, when asked for
 	// and the model has probabilities.
 	Probabilities map[string]float64 `json:"probabilities,omitempty" doc:"Every label's probability, when requested."`
+	// Explanation says why the model chose Label, when asked for.
+	Explanation *Explanation `json:"explanation,omitempty" doc:"Why the model chose the label, when explain was asked for."`
 }
 
 // BatchPredictRequest asks for the labels of 1 to MaxBatchTexts texts.
@@ -57,6 +61,8 @@ type BatchPredictRequest struct {
 	ReturnProbabilities bool `json:"return_probabilities,omitempty" doc:"Add every label's probability to each prediction."`
 	// TimeoutMS bounds the request on the server, in milliseconds.
 	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" nullable:"true" doc:"Server-side deadline in milliseconds (an integer; 49.0 reads as 49); 0 or null uses the server's default."`
+	// Explain asks for an explanation of each prediction.
+	Explain Explain `json:"explain,omitzero"`
 }
 
 // BatchPrediction is one text's result in a batch.
@@ -69,6 +75,8 @@ type BatchPrediction struct {
 	Cached bool `json:"cached" doc:"Whether this answer came from the cache."`
 	// Probabilities maps every label to its probability, when asked for.
 	Probabilities map[string]float64 `json:"probabilities,omitempty"`
+	// Explanation says why the model chose Label, when asked for.
+	Explanation *Explanation `json:"explanation,omitempty"`
 }
 
 // BatchPredictResponse holds one prediction per text, in request order.

@@ -3,6 +3,8 @@ package model
 import (
 	"context"
 	"errors"
+
+	"github.com/mlserve/mlserve/api"
 )
 
 // Explanation methods.
@@ -35,60 +37,13 @@ type ExplainRequest struct {
 	TopK int
 }
 
-// Explanation says why a model gave one text its label.
-type Explanation struct {
-	// Method is MethodExact or MethodOcclusion.
-	Method string
-	// Approximate is true for occlusion.
-	Approximate bool
-	// Class is the label whose score is explained: the predicted label,
-	// or for a binary linear model the positive class (classes_[1]),
-	// whose score is the single decision function.
-	Class string
-	// Score names the explained quantity ("decision_function",
-	// "joint_log_likelihood", "mean_base_decision_function",
-	// "probability").
-	Score string
-	// Value is the explained score for the text.
-	Value float64
-	// Base is the score without any feature: the intercept (exact) or
-	// Value (occlusion, where contributions are drops from it).
-	Base float64
-	// Contributions are the top-k features, largest magnitude first.
-	Contributions []Contribution
-	// Rest is the sum of the contributions left out of the top k, so that
-	// Base + Σ Contributions + Rest == Value for an exact explanation.
-	Rest float64
-	// Features is how many features (n-grams, or tokens for occlusion) the
-	// text had in all.
-	Features int
-}
-
-// Contribution is one feature's share of the explained score.
-type Contribution struct {
-	// Feature is the n-gram (or token for occlusion), as the model's
-	// analyzer wrote it; for a hashed column, the first n-gram hashed there.
-	Feature string
-	// Hashed are all the text's n-grams that share the feature's column
-	// (HashingVectorizer); nil otherwise.
-	Hashed []string
-	// Value is the feature's contribution (feature value × weight, or the
-	// drop without the token).
-	Value float64
-	// FeatureValue is the value of the feature in the model's row (after
-	// TF-IDF, normalisation and scaling); 0 for occlusion.
-	FeatureValue float64
-	// Spans are the feature's occurrences in the original text, in code
-	// points; empty where none could be located (a cleaning step that
-	// rewrote the words).
-	Spans []Span
-}
-
-// Span is [Start, End) in code points (Python's str indices) of the
-// original text.
-type Span struct {
-	Start, End int
-}
+// Explanation, Contribution and Span are the API's types: a model's
+// explanation is what the server sends.
+type (
+	Explanation  = api.Explanation
+	Contribution = api.Contribution
+	Span         = api.Span
+)
 
 // Explainer is a model that explains its own predictions exactly. A model
 // that is not, or that answers ErrNotExplainable for a text, is explained

@@ -127,6 +127,9 @@ func appendProbabilities(b []byte, m map[string]float64) ([]byte, bool) {
 
 // appendPredictResponse appends r as huma's JSON format writes it.
 func appendPredictResponse(b []byte, r *api.PredictResponse) ([]byte, bool) {
+	if r.Explanation != nil {
+		return b, false // rare and nested: huma encodes it
+	}
 	var ok1, ok2, ok3 bool
 	b = append(b, `{"label":`...)
 	b = appendJSONString(b, r.Label)
@@ -157,6 +160,9 @@ func appendBatchResponse(b []byte, r *api.BatchPredictResponse) ([]byte, bool) {
 		b = append(b, `{"predictions":[`...)
 		for i := range r.Predictions {
 			p := &r.Predictions[i]
+			if p.Explanation != nil {
+				return b, false // rare and nested: huma encodes it
+			}
 			if i > 0 {
 				b = append(b, ',')
 			}

@@ -50,7 +50,7 @@ func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (
 	}
 	rid := s.requestID(in.RequestID)
 	res, err := s.classify(ctx, ri, classifyRequest{ref: in.Body.ModelVersion, timeoutMS: in.Body.TimeoutMS,
-		texts: []string{in.Body.Text}, requestID: rid})
+		texts: []string{in.Body.Text}, requestID: rid, explain: in.Body.Explain})
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +65,9 @@ func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (
 	if in.Body.ReturnProbabilities {
 		resp.Probabilities = probabilities(res.labels, p.Probabilities)
 	}
+	if res.explanations != nil {
+		resp.Explanation = res.explanations[0]
+	}
 	resp.LatencyMS = sinceMS(ri.start)
 	return &predictOutput{RequestID: rid, Body: resp}, nil
 }
@@ -78,7 +81,7 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 	}
 	rid := s.requestID(in.RequestID)
 	res, err := s.classify(ctx, ri, classifyRequest{ref: in.Body.ModelVersion, timeoutMS: in.Body.TimeoutMS,
-		texts: in.Body.Texts, requestID: rid, batch: true})
+		texts: in.Body.Texts, requestID: rid, batch: true, explain: in.Body.Explain})
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +95,9 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 		if in.Body.ReturnProbabilities {
 			resp.Predictions[i].Probabilities = probabilities(res.labels, p.Probabilities)
 		}
+		if res.explanations != nil {
+			resp.Predictions[i].Explanation = res.explanations[i]
+		}
 	}
 	resp.TotalLatencyMS = sinceMS(ri.start)
 	return &batchOutput{RequestID: rid, Body: resp}, nil
@@ -104,6 +110,7 @@ type classifyRequest struct {
 	texts     []string // the texts as sent, before the model's cleaning
 	requestID string   // the id predictions await feedback under
 	batch     bool     // feedback ids are requestID/index
+	explain   api.Explain
 }
 
 // classifyResult is classify's answer.
@@ -112,6 +119,8 @@ type classifyResult struct {
 	preds  []model.Prediction // one per text, in order
 	cached []bool             // cached[i]: text i was answered from the cache
 	labels []string           // the model's labels, for probabilities
+	// explanations has one per text when explain was asked for, else nil.
+	explanations []*api.Explanation
 }
 
 // classify resolves the model, answers what it can from the cache, runs the
@@ -169,7 +178,14 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 		return classifyResult{}, toProblem(err, "", nil)
 	}
 	s.record(lease.ID, m, req.requestID, req.batch, raw, texts, preds)
-	return classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels()}, nil
+	res := classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels()}
+	if req.explain.Enabled {
+		if res.explanations, err = s.explainTexts(ctx, explainJob{id: lease.ID, m: m, clean: clean, raw: raw,
+			texts: texts, preds: preds, opt: req.explain, labels: res.labels}); err != nil {
+			return classifyResult{}, toProblem(err, "", nil)
+		}
+	}
+	return res, nil
 }
 
 // ErrModelOutput: a model answered with something that cannot be sent,

@@ -244,7 +244,7 @@ func (m *Model) Explain(ctx context.Context, req model.ExplainRequest) (model.Ex
 	}
 	locators := map[*preprocess.Analyzer]*preprocess.Locator{}
 	for _, i := range keep {
-		c := model.Contribution{Value: vals[i], FeatureValue: v.sp.Val[i]}
+		c := model.Contribution{Value: vals[i], FeatureValue: v.sp.Val[i], Spans: []model.Span{}}
 		refs := cols[v.sp.Idx[i]]
 		if len(refs) == 0 {
 			c.Feature = fmt.Sprintf("column %d", v.sp.Idx[i])
