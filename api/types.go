@@ -49,6 +49,9 @@ type PredictResponse struct {
 	Probabilities map[string]float64 `json:"probabilities,omitempty" doc:"Every label's probability, when requested."`
 	// Explanation says why the model chose Label, when asked for.
 	Explanation *Explanation `json:"explanation,omitempty" doc:"Why the model chose the label, when explain was asked for."`
+	// OOD is the out-of-distribution verdict, when the version has a
+	// reference.
+	OOD *OOD `json:"ood,omitempty" doc:"Out-of-distribution score and flag, when the model version has a reference."`
 }
 
 // BatchPredictRequest asks for the labels of 1 to MaxBatchTexts texts.
@@ -77,6 +80,9 @@ type BatchPrediction struct {
 	Probabilities map[string]float64 `json:"probabilities,omitempty"`
 	// Explanation says why the model chose Label, when asked for.
 	Explanation *Explanation `json:"explanation,omitempty"`
+	// OOD is the out-of-distribution verdict, when the version has a
+	// reference.
+	OOD *OOD `json:"ood,omitempty"`
 }
 
 // BatchPredictResponse holds one prediction per text, in request order.

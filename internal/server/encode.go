@@ -125,6 +125,19 @@ func appendProbabilities(b []byte, m map[string]float64) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
+// appendOOD appends an answer's ood member, comma first.
+func appendOOD(b []byte, o *api.OOD) ([]byte, bool) {
+	b = append(b, `,"ood":{"score":`...)
+	b, ok := appendJSONFloat(b, o.Score)
+	b = append(b, `,"flag":`...)
+	b = strconv.AppendBool(b, o.Flag)
+	if o.Signal != "" {
+		b = append(b, `,"signal":`...)
+		b = appendJSONString(b, o.Signal)
+	}
+	return append(b, '}'), ok
+}
+
 // appendPredictResponse appends r as huma's JSON format writes it.
 func appendPredictResponse(b []byte, r *api.PredictResponse) ([]byte, bool) {
 	if r.Explanation != nil {
@@ -148,7 +161,11 @@ func appendPredictResponse(b []byte, r *api.PredictResponse) ([]byte, bool) {
 		b = append(b, `,"probabilities":`...)
 		b, ok3 = appendProbabilities(b, r.Probabilities)
 	}
-	return append(b, '}', '\n'), ok1 && ok2 && ok3
+	ok4 := true
+	if r.OOD != nil {
+		b, ok4 = appendOOD(b, r.OOD)
+	}
+	return append(b, '}', '\n'), ok1 && ok2 && ok3 && ok4
 }
 
 // appendBatchResponse appends r as huma's JSON format writes it.
@@ -177,6 +194,10 @@ func appendBatchResponse(b []byte, r *api.BatchPredictResponse) ([]byte, bool) {
 			if len(p.Probabilities) > 0 {
 				b = append(b, `,"probabilities":`...)
 				b, fok = appendProbabilities(b, p.Probabilities)
+				ok = ok && fok
+			}
+			if p.OOD != nil {
+				b, fok = appendOOD(b, p.OOD)
 				ok = ok && fok
 			}
 			b = append(b, '}')

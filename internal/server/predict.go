@@ -68,6 +68,9 @@ func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (
 	if res.explanations != nil {
 		resp.Explanation = res.explanations[0]
 	}
+	if res.ood != nil {
+		resp.OOD = &res.ood[0]
+	}
 	resp.LatencyMS = sinceMS(ri.start)
 	return &predictOutput{RequestID: rid, Body: resp}, nil
 }
@@ -98,6 +101,9 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 		if res.explanations != nil {
 			resp.Predictions[i].Explanation = res.explanations[i]
 		}
+		if res.ood != nil {
+			resp.Predictions[i].OOD = &res.ood[i]
+		}
 	}
 	resp.TotalLatencyMS = sinceMS(ri.start)
 	return &batchOutput{RequestID: rid, Body: resp}, nil
@@ -121,6 +127,8 @@ type classifyResult struct {
 	labels []string           // the model's labels, for probabilities
 	// explanations has one per text when explain was asked for, else nil.
 	explanations []*api.Explanation
+	// ood has one verdict per text when the version has a reference.
+	ood []api.OOD
 }
 
 // classify resolves the model, answers what it can from the cache, runs the
@@ -177,8 +185,12 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 		}
 		return classifyResult{}, toProblem(err, "", nil)
 	}
+	oods, err := s.scoreOOD(lease, m, raw, texts, preds, req.batch)
+	if err != nil {
+		return classifyResult{}, err
+	}
 	s.record(lease.ID, m, req.requestID, req.batch, raw, texts, preds)
-	res := classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels()}
+	res := classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels(), ood: oods}
 	if req.explain.Enabled {
 		if res.explanations, err = s.explainTexts(ctx, explainJob{id: lease.ID, m: m, clean: clean, raw: raw,
 			texts: texts, preds: preds, opt: req.explain, labels: res.labels}); err != nil {

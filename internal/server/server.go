@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -100,7 +101,10 @@ type Server struct {
 	handler http.Handler
 	stats   *statsBook
 	mon     *monitoring.Monitor
-	idBase  string
+	// oodScorers caches each version's OOD scorer by its manifest (a
+	// version's manifest pointer never changes); see ood.go.
+	oodScorers sync.Map
+	idBase     string
 	idSeq   atomic.Uint64
 	// draining is set by Drain: responses close their connection.
 	draining atomic.Bool
