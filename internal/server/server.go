@@ -105,7 +105,7 @@ type Server struct {
 	// version's manifest pointer never changes); see ood.go.
 	oodScorers sync.Map
 	idBase     string
-	idSeq   atomic.Uint64
+	idSeq      atomic.Uint64
 	// draining is set by Drain: responses close their connection.
 	draining atomic.Bool
 	// predictOp and batchOp are the prediction operations as registered,
