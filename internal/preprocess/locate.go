@@ -3,6 +3,7 @@ package preprocess
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -33,20 +34,33 @@ type TermSpan struct{ Start, End int }
 // (a cleaning step that rewrote the words themselves) gets no span: never a
 // wrong one.
 type Locator struct {
-	a     *Analyzer
-	view  []byte
-	orig  []int // code point index in the original of each view byte
-	words map[string][]TermSpan
+	a    *Analyzer
+	view []byte
+	orig []int // code point index in the original of each view byte
+	// Word analyzers: the analyzer's tokens of the text the model saw and
+	// each one's span in the original (Start -1: not found).
+	tokens []string
+	at     []TermSpan
 }
 
 // NewLocator prepares the view of original for a's terms; text is what the
 // model analyzed (original after cleaning; original itself when there was
 // no cleaning). It stops with ctx's error once ctx is done.
 func NewLocator(ctx context.Context, a *Analyzer, original, text string) (*Locator, error) {
-	l := &Locator{a: a}
+	l := &Locator{a: a, view: make([]byte, 0, len(original)), orig: make([]int, 0, len(original))}
 	i := 0
 	var buf [utf8.UTFMax]byte
 	for _, r := range original {
+		if r < utf8.RuneSelf {
+			c := byte(r)
+			if a.cfg.Lowercase && 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			l.view = append(l.view, c)
+			l.orig = append(l.orig, i)
+			i++
+			continue
+		}
 		n := utf8.EncodeRune(buf[:], r)
 		piece := a.Preprocess(string(buf[:n]))
 		for range len(piece) {
@@ -71,71 +85,86 @@ func fold(s string) string {
 	return strings.ReplaceAll(Lower(s), "ς", "σ")
 }
 
-// alignWords matches the analyzer's tokens of text to the view's tokens
-// and records each requested n-gram's spans.
+// foldCache folds each of a list of tokens at most once.
+type foldCache struct {
+	raw    []string
+	folded []string
+	done   []bool
+}
+
+func newFoldCache(raw []string) *foldCache {
+	return &foldCache{raw: raw, folded: make([]string, len(raw)), done: make([]bool, len(raw))}
+}
+
+func (c *foldCache) get(i int) string {
+	if !c.done[i] {
+		c.folded[i], c.done[i] = fold(c.raw[i]), true
+	}
+	return c.folded[i]
+}
+
+// alignWords matches the analyzer's tokens of text, in order, to the
+// view's tokens.
 func (l *Locator) alignWords(ctx context.Context, text string) error {
 	var sc Scratch
 	l.a.preprocess(text, &sc)
 	if err := l.a.spans(ctx, &sc); err != nil {
 		return err
 	}
-	real := make([]string, len(sc.spans)/2)
-	for k := range real {
-		real[k] = fold(string(sc.text[sc.spans[2*k]:sc.spans[2*k+1]]))
+	l.tokens = make([]string, len(sc.spans)/2)
+	for k := range l.tokens {
+		l.tokens[k] = string(sc.text[sc.spans[2*k]:sc.spans[2*k+1]])
 	}
-	type tok struct {
-		s, e int
-		t    string
-	}
-	var view []tok
+	var vs []int // view token offsets, start/end pairs
+	var view []string
 	err := l.a.tok.tokens(ctx, l.view, func(s, e int) {
 		if e > s {
-			view = append(view, tok{s, e, fold(string(l.view[s:e]))})
+			vs = append(vs, s, e)
+			view = append(view, string(l.view[s:e]))
 		}
 	})
 	if err != nil {
 		return err
 	}
-	// at[k] is real token k's span in the original; Start -1 when it was
-	// not found.
-	at := make([]TermSpan, len(real))
+	realF, viewF := newFoldCache(l.tokens), newFoldCache(view)
+	l.at = make([]TermSpan, len(l.tokens))
 	j := 0
-	for k, t := range real {
-		at[k] = TermSpan{-1, -1}
+	for k, t := range l.tokens {
+		l.at[k] = TermSpan{-1, -1}
 		for jj := j; jj < len(view); jj++ {
-			if view[jj].t == t {
-				at[k] = TermSpan{l.orig[view[jj].s], l.orig[view[jj].e-1] + 1}
+			if view[jj] == t || viewF.get(jj) == realF.get(k) {
+				l.at[k] = TermSpan{l.orig[vs[2*jj]], l.orig[vs[2*jj+1]-1] + 1}
 				j = jj + 1
 				break
-			}
-		}
-	}
-	l.words = map[string][]TermSpan{}
-	for n := l.a.min; n <= min(l.a.max, len(real)); n++ {
-		for k := 0; k+n <= len(real); k++ {
-			first, last := at[k], at[k+n-1]
-			if first.Start < 0 || last.Start < 0 {
-				continue
-			}
-			// The analyzer joins an n-gram's tokens with one space.
-			parts := make([]string, n)
-			for q := range parts {
-				parts[q] = string(sc.text[sc.spans[2*(k+q)]:sc.spans[2*(k+q)+1]])
-			}
-			term := strings.Join(parts, " ")
-			if len(l.words[term]) < MaxSpansPerTerm {
-				l.words[term] = append(l.words[term], TermSpan{first.Start, last.End})
 			}
 		}
 	}
 	return nil
 }
 
+// words finds a word n-gram: every run of the analyzer's tokens that the
+// n-gram joins, from its first token's start to its last token's end.
+func (l *Locator) words(term string) []TermSpan {
+	parts := strings.Split(term, " ")
+	n := len(parts)
+	var out []TermSpan
+	for k := 0; k+n <= len(l.tokens) && len(out) < MaxSpansPerTerm; k++ {
+		if !slices.Equal(l.tokens[k:k+n], parts) {
+			continue
+		}
+		first, last := l.at[k], l.at[k+n-1]
+		if first.Start >= 0 && last.Start >= 0 {
+			out = append(out, TermSpan{first.Start, last.End})
+		}
+	}
+	return out
+}
+
 // Spans returns term's occurrences in the original text, in order; nil
 // when it was not found.
 func (l *Locator) Spans(term string) []TermSpan {
 	if l.a.cfg.Kind == KindWord {
-		return l.words[term]
+		return l.words(term)
 	}
 	return l.chars(term)
 }

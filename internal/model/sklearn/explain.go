@@ -89,93 +89,6 @@ func (c *calibrated) contributions(v *vec, pred int, out []float64) (float64, in
 	return bias, class, "mean_base_" + score, true
 }
 
-// termRef is one n-gram of the text and the analyzer that made it.
-type termRef struct {
-	term   string
-	an     *preprocess.Analyzer
-	hashed bool
-}
-
-// termColumns maps each column of f's output row that the text's n-grams
-// feed to those n-grams (off is f's first column in the final row). A step
-// that mixes columns (TruncatedSVD) makes it answer model.ErrNotExplainable.
-func termColumns(ctx context.Context, f featurizer, text string, off int32, out map[int32][]termRef) error {
-	switch t := f.(type) {
-	case textVec:
-		return vectorizerTerms(ctx, t.tv, text, off, out)
-	case oovVec:
-		return vectorizerTerms(ctx, t.tv, text, off, out)
-	case *chain:
-		inner := map[int32][]termRef{}
-		if err := termColumns(ctx, t.first, text, 0, inner); err != nil {
-			return err
-		}
-		for _, s := range t.steps {
-			switch s := s.(type) {
-			case tfidfStep, normStep, scaleStep, maxAbsStep:
-				// Column by column: the same columns come out.
-			case maskStep:
-				next := make(map[int32][]termRef, len(inner))
-				for j, refs := range inner {
-					if c := s.newCol[j]; c >= 0 {
-						next[c] = refs
-					}
-				}
-				inner = next
-			default:
-				return fmt.Errorf("%w: %T mixes the columns", model.ErrNotExplainable, s)
-			}
-		}
-		for j, refs := range inner {
-			out[j+off] = refs
-		}
-		return nil
-	case *union:
-		for _, p := range t.parts {
-			if err := termColumns(ctx, p, text, off, out); err != nil {
-				return err
-			}
-			off += int32(p.width())
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: featurizer %T", model.ErrNotExplainable, f)
-}
-
-// vectorizerTerms adds each distinct n-gram of text that tv gives a column.
-func vectorizerTerms(ctx context.Context, tv preprocess.TextVectorizer, text string, off int32, out map[int32][]termRef) error {
-	var an *preprocess.Analyzer
-	var col func(term []byte) (int32, bool)
-	hashed := false
-	switch v := tv.(type) {
-	case *preprocess.TfidfVectorizer:
-		an = v.Count.Analyzer
-		col = func(t []byte) (int32, bool) { j, ok := v.Count.Vocabulary[string(t)]; return j, ok }
-	case *preprocess.CountVectorizer:
-		an = v.Analyzer
-		col = func(t []byte) (int32, bool) { j, ok := v.Vocabulary[string(t)]; return j, ok }
-	case *preprocess.HashingVectorizer:
-		an, hashed = v.Analyzer, true
-		col = func(t []byte) (int32, bool) { return v.Column(t), true }
-	default:
-		return fmt.Errorf("%w: vectorizer %T", model.ErrNotExplainable, tv)
-	}
-	var sc preprocess.Scratch
-	return an.EachContext(ctx, text, &sc, func(term []byte) {
-		j, ok := col(term)
-		if !ok {
-			return
-		}
-		j += off
-		for _, r := range out[j] {
-			if r.term == string(term) && r.an == an {
-				return
-			}
-		}
-		out[j] = append(out[j], termRef{string(term), an, hashed})
-	})
-}
-
 // Explain gives the exact contribution of each n-gram of req.Text to the
 // score that decided its label: feature value × coefficient for a linear
 // model (the predicted class's row; for a binary model the single decision
@@ -213,8 +126,7 @@ func (m *Model) Explain(ctx context.Context, req model.ExplainRequest) (model.Ex
 	if !ok {
 		return model.Explanation{}, fmt.Errorf("%w: %T", model.ErrNotExplainable, m.clf)
 	}
-	cols := map[int32][]termRef{}
-	if err := termColumns(ctx, m.feat, req.Text, 0, cols); err != nil {
+	if err := checkNames(m.feat); err != nil {
 		return model.Explanation{}, err
 	}
 	var sum float64
@@ -243,28 +155,38 @@ func (m *Model) Explain(ctx context.Context, req model.ExplainRequest) (model.Ex
 		original = req.Text
 	}
 	locators := map[*preprocess.Analyzer]*preprocess.Locator{}
+	hashed := map[*preprocess.HashingVectorizer]map[int32][]string{}
 	for _, i := range keep {
 		c := model.Contribution{Value: vals[i], FeatureValue: v.sp.Val[i], Spans: []model.Span{}}
-		refs := cols[v.sp.Idx[i]]
-		if len(refs) == 0 {
-			c.Feature = fmt.Sprintf("column %d", v.sp.Idx[i])
+		name, err := m.inv.nameOf(m.feat, v.sp.Idx[i])
+		if err != nil {
+			return model.Explanation{}, err
 		}
-		for n, r := range refs {
-			if n == 0 {
-				c.Feature = r.term
-			}
-			if r.hashed {
-				c.Hashed = append(c.Hashed, r.term)
-			}
-			loc := locators[r.an]
-			if loc == nil {
-				var err error
-				if loc, err = preprocess.NewLocator(ctx, r.an, original, req.Text); err != nil {
+		terms := []string{name.term}
+		if name.hv != nil {
+			byCol, ok := hashed[name.hv]
+			if !ok {
+				if byCol, err = hashedTerms(ctx, name.hv, req.Text); err != nil {
 					return model.Explanation{}, err
 				}
-				locators[r.an] = loc
+				hashed[name.hv] = byCol
 			}
-			for _, s := range loc.Spans(r.term) {
+			terms = byCol[name.col]
+			c.Hashed = terms
+			c.Feature = fmt.Sprintf("hash column %d", name.col)
+		}
+		if len(terms) > 0 {
+			c.Feature = terms[0]
+		}
+		loc := locators[name.an]
+		if loc == nil {
+			if loc, err = preprocess.NewLocator(ctx, name.an, original, req.Text); err != nil {
+				return model.Explanation{}, err
+			}
+			locators[name.an] = loc
+		}
+		for _, t := range terms {
+			for _, s := range loc.Spans(t) {
 				c.Spans = append(c.Spans, model.Span{Start: s.Start, End: s.End})
 			}
 		}

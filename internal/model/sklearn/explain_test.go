@@ -6,10 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/preprocess"
@@ -151,6 +149,38 @@ func TestExplainSumsToDecision(t *testing.T) {
 
 func near2(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
 
-var _ = slices.Sort[[]int]
-var _ = utf8.RuneCountInString
-var _ = preprocess.MaxSpansPerTerm
+
+// TestExplainHashed: a HashingVectorizer's contributions name every n-gram
+// of the text that hashed to their column, and locate each.
+func TestExplainHashed(t *testing.T) {
+	m, err := Load("testdata/hashing_sgd_hinge.joblib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "FREE money: click here to win free money now, café"
+	ex, err := m.Explain(context.Background(), model.ExplainRequest{Text: text, TopK: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Features == 0 || len(ex.Contributions) != ex.Features {
+		t.Fatalf("%d contributions of %d features", len(ex.Contributions), ex.Features)
+	}
+	for _, c := range ex.Contributions {
+		if len(c.Hashed) == 0 || c.Feature != c.Hashed[0] {
+			t.Fatalf("%+v: no hashed n-grams", c)
+		}
+		if len(c.Spans) == 0 {
+			t.Errorf("%q: not located", c.Feature)
+		}
+		for _, s := range c.Spans {
+			got := strings.ToLower(string([]rune(text)[s.Start:s.End]))
+			found := false
+			for _, h := range c.Hashed {
+				found = found || strings.HasPrefix(preprocess.StripAccentsUnicode(got), preprocess.StripAccentsUnicode(strings.Fields(h)[0]))
+			}
+			if !found {
+				t.Errorf("%v: span %v covers %q", c.Hashed, s, got)
+			}
+		}
+	}
+}
