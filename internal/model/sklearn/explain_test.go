@@ -149,7 +149,6 @@ func TestExplainSumsToDecision(t *testing.T) {
 
 func near2(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
 
-
 // TestExplainHashed: a HashingVectorizer's contributions name every n-gram
 // of the text that hashed to their column, and locate each.
 func TestExplainHashed(t *testing.T) {
