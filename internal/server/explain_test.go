@@ -218,3 +218,48 @@ func TestPredictExplainONNX(t *testing.T) {
 	}
 	t.Logf("ONNX occlusion: %+v", ex.Contributions)
 }
+
+// TestOIPExplanation: the Open Inference Protocol's explanation output, one
+// JSON document per text, given only when asked for, in JSON and binary.
+func TestOIPExplanation(t *testing.T) {
+	m := loadSklearn(t, filepath.Join("..", "..", "models", "spam", "v1", "model.joblib"))
+	s := newServer(t, &oneModel{id: "spam-v1", m: m}, server.Options{})
+	body := `{"inputs":[{"name":"text","datatype":"BYTES","shape":[2],"data":["WIN a FREE prize now","see you at the meeting"]}],` +
+		`"outputs":[{"name":"label"},{"name":"explanation","parameters":{"top_k":2}}]}`
+	w := do(t, s, call{method: "POST", path: "/v2/models/spam-v1/infer", body: body})
+	if w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	var r struct {
+		Outputs []struct {
+			Name     string
+			Datatype string
+			Shape    []int64
+			Data     []string
+		}
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Outputs) != 2 || r.Outputs[1].Name != "explanation" || r.Outputs[1].Datatype != "BYTES" || len(r.Outputs[1].Data) != 2 {
+		t.Fatalf("outputs %+v", r.Outputs)
+	}
+	for i, doc := range r.Outputs[1].Data {
+		var ex api.Explanation
+		if err := json.Unmarshal([]byte(doc), &ex); err != nil {
+			t.Fatalf("text %d: %v: %s", i, err, doc)
+		}
+		if ex.Method != "exact" || len(ex.Contributions) != 2 {
+			t.Errorf("text %d: %+v", i, ex)
+		}
+	}
+	// Not asked for: not given.
+	w = do(t, s, call{method: "POST", path: "/v2/models/spam-v1/infer", body: `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["hi there"]}]}`})
+	if w.Code != 200 || strings.Contains(w.Body.String(), "explanation") {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	w = do(t, s, call{method: "POST", path: "/v2/models/spam-v1/infer", body: `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["hi"]}],"outputs":[{"name":"explanation","parameters":{"top_k":5000}}]}`})
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "top_k") {
+		t.Fatalf("top_k too large: %d %s", w.Code, w.Body)
+	}
+}

@@ -77,6 +77,9 @@ type InferRequest struct {
 	// Protocol is the door (ProtocolV2REST, ProtocolV2GRPC, ProtocolV1):
 	// the metrics label.
 	Protocol string
+	// Explain asks for an explanation of each prediction (the explanation
+	// output).
+	Explain api.Explain
 }
 
 // InferResult is the answer to an InferRequest.
@@ -93,6 +96,8 @@ type InferResult struct {
 	Cached []bool
 	// RequestID is the request's id, given or generated.
 	RequestID string
+	// Explanations has one per text when Explain was asked for.
+	Explanations []*api.Explanation
 }
 
 // Infer classifies req.Texts with the same engine, cache, queue, limits
@@ -137,11 +142,12 @@ func (s *Server) infer(ctx context.Context, ri *reqInfo, req InferRequest) (*Inf
 	}
 	rid := s.requestID(req.RequestID)
 	res, err := s.classify(ctx, ri, classifyRequest{ref: ref, timeoutMS: req.TimeoutMS,
-		texts: req.Texts, requestID: rid, batch: len(req.Texts) != 1})
+		texts: req.Texts, requestID: rid, batch: len(req.Texts) != 1, explain: req.Explain})
 	if err != nil {
 		return nil, err
 	}
-	out := &InferResult{ModelID: res.id, Labels: res.labels, Predictions: res.preds, Cached: res.cached, RequestID: rid}
+	out := &InferResult{ModelID: res.id, Labels: res.labels, Predictions: res.preds, Cached: res.cached, RequestID: rid,
+		Explanations: res.explanations}
 	out.Name, out.Version, _ = model.SplitID(res.id)
 	return out, nil
 }
@@ -215,7 +221,10 @@ const (
 	TensorLabel         = "label"
 	TensorConfidence    = "confidence"
 	TensorProbabilities = "probabilities"
-	DatatypeBytes       = "BYTES"
+	// TensorExplanation is an output given only when asked for: one JSON
+	// document (an api.Explanation) per text, as BYTES.
+	TensorExplanation = "explanation"
+	DatatypeBytes     = "BYTES"
 	DatatypeFP64        = "FP64"
 )
 
