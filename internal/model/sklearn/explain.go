@@ -140,6 +140,8 @@ func (m *Model) Explain(ctx context.Context, req model.ExplainRequest) (model.Ex
 		Base:     bias,
 		Value:    sum + bias,
 		Features: len(vals),
+		// An empty list, not null, for a text without features.
+		Contributions: []model.Contribution{},
 	}
 	order := make([]int, len(vals))
 	for i := range order {
