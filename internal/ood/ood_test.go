@@ -248,3 +248,29 @@ func TestShiftedStreamsFlagged(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScore is one answer's OOD score against spam-v1's reference.
+func BenchmarkScore(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join(root, "models", "spam", "v1", "model.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	man, _, err := model.ParseManifest(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(man)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{OOVRate: 0.12, TextLength: 640, Confidence: 0.97}
+	var flagged int
+	for b.Loop() {
+		if s.Score(in).Flag {
+			flagged++
+		}
+	}
+	if flagged != 0 {
+		b.Fatal("an ordinary e-mail flagged")
+	}
+}
