@@ -225,7 +225,7 @@ const (
 	// document (an api.Explanation) per text, as BYTES.
 	TensorExplanation = "explanation"
 	DatatypeBytes     = "BYTES"
-	DatatypeFP64        = "FP64"
+	DatatypeFP64      = "FP64"
 )
 
 // ModelMetadata describes the version name and version resolve to (as
