@@ -85,24 +85,6 @@ func fold(s string) string {
 	return strings.ReplaceAll(Lower(s), "ς", "σ")
 }
 
-// foldCache folds each of a list of tokens at most once.
-type foldCache struct {
-	raw    []string
-	folded []string
-	done   []bool
-}
-
-func newFoldCache(raw []string) *foldCache {
-	return &foldCache{raw: raw, folded: make([]string, len(raw)), done: make([]bool, len(raw))}
-}
-
-func (c *foldCache) get(i int) string {
-	if !c.done[i] {
-		c.folded[i], c.done[i] = fold(c.raw[i]), true
-	}
-	return c.folded[i]
-}
-
 // alignWords matches the analyzer's tokens of text, in order, to the
 // view's tokens.
 func (l *Locator) alignWords(ctx context.Context, text string) error {
@@ -126,17 +108,28 @@ func (l *Locator) alignWords(ctx context.Context, text string) error {
 	if err != nil {
 		return err
 	}
-	realF, viewF := newFoldCache(l.tokens), newFoldCache(view)
+	// Each real token takes the first view token at or after the last
+	// match that folds to the same string: positions by folded token, so
+	// a text whose cleaning rewrote every word costs n log n, not n².
+	pos := make(map[string][]int, len(view))
+	for jj, v := range view {
+		f := fold(v)
+		pos[f] = append(pos[f], jj)
+	}
 	l.at = make([]TermSpan, len(l.tokens))
 	j := 0
 	for k, t := range l.tokens {
 		l.at[k] = TermSpan{-1, -1}
-		for jj := j; jj < len(view); jj++ {
-			if view[jj] == t || viewF.get(jj) == realF.get(k) {
-				l.at[k] = TermSpan{l.orig[vs[2*jj]], l.orig[vs[2*jj+1]-1] + 1}
-				j = jj + 1
-				break
+		if k%checkEvery == checkEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
+		}
+		ps := pos[fold(t)]
+		if i, _ := slices.BinarySearch(ps, j); i < len(ps) {
+			jj := ps[i]
+			l.at[k] = TermSpan{l.orig[vs[2*jj]], l.orig[vs[2*jj+1]-1] + 1}
+			j = jj + 1
 		}
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func mustAnalyzer(t *testing.T, cfg AnalyzerConfig) *Analyzer {
+func mustAnalyzer(t testing.TB, cfg AnalyzerConfig) *Analyzer {
 	t.Helper()
 	a, err := NewAnalyzer(cfg)
 	if err != nil {
@@ -124,4 +124,34 @@ func TestLocateHardTexts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzLocate: on any text, cleaned or not, the locator does not panic and
+// every span lies within the original text.
+func FuzzLocate(f *testing.F) {
+	for _, s := range []string{"Héllo <b>WORLD</b>", "İstanbul ΟΔΟΣ", "a\x00\xff b", "  \t\n", "don't e-mail"} {
+		f.Add(s, true)
+	}
+	word := mustAnalyzer(f, AnalyzerConfig{Lowercase: true, StripAccents: "unicode", NgramMin: 1, NgramMax: 2})
+	char := mustAnalyzer(f, AnalyzerConfig{Kind: KindCharWB, Lowercase: true, NgramMin: 2, NgramMax: 3})
+	f.Fuzz(func(t *testing.T, text string, clean bool) {
+		seen := text
+		if clean {
+			seen = StripHTML(text)
+		}
+		n := len([]rune(text))
+		for _, a := range []*Analyzer{word, char} {
+			l, err := NewLocator(context.Background(), a, text, seen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, term := range a.Analyze(seen) {
+				for _, s := range l.Spans(term) {
+					if s.Start < 0 || s.End > n || s.Start >= s.End {
+						t.Fatalf("%q: span %v of %q outside [0, %d]", text, s, term, n)
+					}
+				}
+			}
+		}
+	})
 }
