@@ -105,12 +105,6 @@ func TestScoreCombines(t *testing.T) {
 	}
 }
 
-// sample is a text and what spam-v1 answered.
-type sample struct {
-	text string
-	pred model.Prediction
-}
-
 func readSpamSplit(t *testing.T) (held, train []string) {
 	t.Helper()
 	dir := filepath.Join(root, ".cache", "data", "spam-assassin-0.2.3", "data")
