@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
@@ -64,9 +62,8 @@ func (s *Server) scoreOOD(lease *model.Handle, m model.Model, raw, seen []string
 				if batch {
 					loc = fmt.Sprintf("body.texts[%d]", i)
 				}
-				return nil, huma.Error422UnprocessableEntity(fmt.Sprintf("%s: text %d scores %.4f (p %.3g below ood_alpha %g; %s) and model %s rejects out-of-distribution texts",
-					ood.ErrOutOfDistribution, i, r.Score, r.P, sc.Alpha(), r.Signal, lease.ID), &huma.ErrorDetail{
-					Location: loc, Message: "out of distribution: " + r.Signal, Value: r.Score})
+				return nil, toProblem(fmt.Errorf("%w: text %d scores %.4f (p %.3g below ood_alpha %g; signal %s) and model %s rejects out-of-distribution texts",
+					ood.ErrOutOfDistribution, i, r.Score, r.P, sc.Alpha(), r.Signal, lease.ID), loc, r.Score)
 			}
 		}
 	}
