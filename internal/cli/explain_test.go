@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -18,15 +20,16 @@ import (
 
 // oneModel is a registry serving one loaded model under its id.
 type oneModel struct {
-	id string
-	m  model.Model
+	id  string
+	m   model.Model
+	man *model.Manifest
 }
 
 func (o *oneModel) Resolve(ref string) (*model.Handle, error) {
 	if ref != o.id && ref != "" {
 		return nil, model.ErrNotFound
 	}
-	return model.NewHandle(o.id, o.m, nil, nil), nil
+	return model.NewHandle(o.id, o.m, o.man, nil), nil
 }
 func (o *oneModel) List() []model.Status                 { return nil }
 func (o *oneModel) Get(string) (model.Status, error)     { return model.Status{}, model.ErrNotFound }
@@ -100,5 +103,44 @@ func TestRenderExplanation(t *testing.T) {
 	}
 	if !strings.Contains(color.String(), ansiFor+"FREE money"+ansiReset) || !strings.Contains(color.String(), ansiAgainst+"meeting"+ansiReset) {
 		t.Errorf("colour: %q", color.String())
+	}
+}
+
+// TestPredictOODColumn: --ood adds the score, and the deciding signal when
+// flagged; without it the line keeps its columns.
+func TestPredictOODColumn(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "models", "spam", "v1", "model.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, _, err := model.ParseManifest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sklearn.Load(filepath.Join("..", "..", "models", "spam", "v1", "model.joblib"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := server.New(&oneModel{id: "spam-v1", m: m, man: man}, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	for _, tc := range []struct {
+		args []string
+		want *regexp.Regexp
+	}{
+		{[]string{"predict", "--model", "spam-v1", "great blender"}, regexp.MustCompile(`^\S+\t\S+\tspam-v1\n$`)},
+		{[]string{"predict", "--model", "spam-v1", "--ood", "great blender"}, regexp.MustCompile(`^\S+\t\S+\tspam-v1\tood=0\.9\d+\(flagged:text_length\)\n$`)},
+	} {
+		var out, errOut bytes.Buffer
+		if code := Run(context.Background(), append([]string{"--server", ts.URL}, tc.args...), &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errOut.String())
+		}
+		if !tc.want.MatchString(out.String()) {
+			t.Errorf("%v: %q", tc.args, out.String())
+		}
 	}
 }

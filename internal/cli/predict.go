@@ -13,14 +13,15 @@ import (
 func newPredictCmd(g *globals) *cobra.Command {
 	var modelID string
 	var probs bool
-	var explain bool
+	var explain, showOOD bool
 	var topK int
 	cmd := &cobra.Command{
 		Use:   "predict [--model ID] TEXT...",
 		Short: "Classify texts, one output line per text",
 		Example: `  mlserve predict "This product is amazing!"
   mlserve predict --model spam-v1 --probabilities "WIN A FREE PRIZE" "meeting at 3"
-  mlserve predict --model spam-v1 --explain --top-k 5 "WIN A FREE PRIZE"`,
+  mlserve predict --model spam-v1 --explain --top-k 5 "WIN A FREE PRIZE"
+  mlserve predict --model spam-v1 --ood "Great blender, crushes ice"`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
@@ -51,8 +52,11 @@ func newPredictCmd(g *globals) *cobra.Command {
 						}
 						line += b.String()
 					}
-					if p.OOD != nil && p.OOD.Flag {
-						line += fmt.Sprintf("\tout-of-distribution=%.4f(%s)", p.OOD.Score, p.OOD.Signal)
+					if showOOD && p.OOD != nil {
+						line += fmt.Sprintf("\tood=%.4f", p.OOD.Score)
+						if p.OOD.Flag {
+							line += "(flagged:" + p.OOD.Signal + ")"
+						}
 					}
 					fmt.Fprintln(out, line)
 					if p.Explanation != nil {
@@ -67,5 +71,6 @@ func newPredictCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&probs, "probabilities", false, "print every label's probability")
 	cmd.Flags().BoolVar(&explain, "explain", false, "explain each prediction: the text with what pushed towards the label highlighted (colour on a terminal, unless NO_COLOR), then the top features")
 	cmd.Flags().IntVar(&topK, "top-k", 0, "features per explanation (default: the server's, 10)")
+	cmd.Flags().BoolVar(&showOOD, "ood", false, "add each answer's out-of-distribution score (and the deciding signal when flagged), for versions with a reference")
 	return cmd
 }
