@@ -109,13 +109,13 @@ func (l *Locator) alignWords(ctx context.Context, text string) error {
 		return err
 	}
 	// Each real token takes the first view token at or after the last
-	// match that folds to the same string: positions by folded token, so
-	// a text whose cleaning rewrote every word costs n log n, not n².
-	pos := make(map[string][]int, len(view))
-	for jj, v := range view {
-		f := fold(v)
-		pos[f] = append(pos[f], jj)
-	}
+	// match that folds to the same string. Without cleaning the two lists
+	// agree but for stop words, so a short exact look ahead finds nearly
+	// every token; the rest go through positions by folded token (built on
+	// the first miss), so a text whose cleaning rewrote every word costs
+	// n log n, not n².
+	const ahead = 8
+	var pos map[string][]int
 	l.at = make([]TermSpan, len(l.tokens))
 	j := 0
 	for k, t := range l.tokens {
@@ -125,9 +125,27 @@ func (l *Locator) alignWords(ctx context.Context, text string) error {
 				return err
 			}
 		}
-		ps := pos[fold(t)]
-		if i, _ := slices.BinarySearch(ps, j); i < len(ps) {
-			jj := ps[i]
+		jj := -1
+		for q := j; q < min(j+ahead, len(view)); q++ {
+			if view[q] == t {
+				jj = q
+				break
+			}
+		}
+		if jj < 0 {
+			if pos == nil {
+				pos = make(map[string][]int, len(view))
+				for q, v := range view {
+					f := fold(v)
+					pos[f] = append(pos[f], q)
+				}
+			}
+			ps := pos[fold(t)]
+			if i, _ := slices.BinarySearch(ps, j); i < len(ps) {
+				jj = ps[i]
+			}
+		}
+		if jj >= 0 {
 			l.at[k] = TermSpan{l.orig[vs[2*jj]], l.orig[vs[2*jj+1]-1] + 1}
 			j = jj + 1
 		}
