@@ -25,10 +25,17 @@ type explainJob struct {
 	labels []string
 }
 
+// maxOcclusionTexts bounds the variants occlusion runs for one request:
+// a batch's texts share it (100 texts, 64 words each), so a request costs
+// at most this many texts more through the model.
+const maxOcclusionTexts = 6400
+
 // explainTexts explains each prediction: exactly where the model can
 // (model.Explainer), by occlusion otherwise. Only requests that ask for it
 // come here; the prediction path does not change for the others.
 func (s *Server) explainTexts(ctx context.Context, j explainJob) ([]*api.Explanation, error) {
+	per := max(1, maxOcclusionTexts/len(j.texts))
+	j.opt.MaxTokens = min(cmp.Or(j.opt.MaxTokens, model.DefaultMaxTokens), per)
 	out := make([]*api.Explanation, len(j.texts))
 	for i := range j.texts {
 		ex, err := s.explainOne(ctx, j, i)

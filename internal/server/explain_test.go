@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -261,5 +262,35 @@ func TestOIPExplanation(t *testing.T) {
 	w = do(t, s, call{method: "POST", path: "/v2/models/spam-v1/infer", body: `{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["hi"]}],"outputs":[{"name":"explanation","parameters":{"top_k":5000}}]}`})
 	if w.Code != 400 || !strings.Contains(w.Body.String(), "top_k") {
 		t.Fatalf("top_k too large: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestOcclusionBudget: a batch's texts share the occlusion budget, so 100
+// texts asking for 512 words each get 64 each.
+func TestOcclusionBudget(t *testing.T) {
+	m := loadSklearn(t, filepath.Join("..", "model", "sklearn", "testdata", "models", "tree_tfidf.joblib"))
+	s := newServer(t, &oneModel{id: "tree-v1", m: m}, server.Options{})
+	var words []string
+	for i := range 100 {
+		words = append(words, fmt.Sprintf("w%03d", i))
+	}
+	text := strings.Join(words, " ")
+	texts := make([]string, 100)
+	for i := range texts {
+		texts[i] = text
+	}
+	body, _ := json.Marshal(map[string]any{"texts": texts, "model_version": "tree-v1", "explain": map[string]int{"top_k": 1000, "max_tokens": 512}})
+	w := do(t, s, call{method: "POST", path: "/batch-predict", body: string(body)})
+	if w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	var r api.BatchPredictResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range r.Predictions {
+		if p.Explanation.Features != 100 || len(p.Explanation.Contributions) != 64 {
+			t.Fatalf("text %d: %d words, %d occluded; want 100 and 64", i, p.Explanation.Features, len(p.Explanation.Contributions))
+		}
 	}
 }
