@@ -24,6 +24,8 @@ type PredictRequest struct {
 	// TimeoutMS bounds the request on the server, in milliseconds; zero
 	// means the server's request timeout.
 	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" nullable:"true" doc:"Server-side deadline in milliseconds (an integer; 49.0 reads as 49); 0 or null uses the server's default."`
+	// Explain asks for an explanation of the prediction.
+	Explain Explain `json:"explain,omitzero"`
 }
 
 // PredictResponse is the label of one text.
@@ -49,6 +51,11 @@ type PredictResponse struct {
 	// is over the model's threshold, in label order; absent for a
 	// single-label model and when no label is over it.
 	Labels []string `json:"labels,omitempty" doc:"Multi-label models: every label over the model's threshold (absent when none is)."`
+	// Explanation says why the model chose Label, when asked for.
+	Explanation *Explanation `json:"explanation,omitempty" doc:"Why the model chose the label, when explain was asked for."`
+	// OOD is the out-of-distribution verdict, when the version has a
+	// reference.
+	OOD *OOD `json:"ood,omitempty" doc:"Out-of-distribution score and flag, when the model version has a reference."`
 }
 
 // BatchPredictRequest asks for the labels of 1 to MaxBatchTexts texts.
@@ -61,6 +68,8 @@ type BatchPredictRequest struct {
 	ReturnProbabilities bool `json:"return_probabilities,omitempty" doc:"Add every label's probability to each prediction."`
 	// TimeoutMS bounds the request on the server, in milliseconds.
 	TimeoutMS int `json:"timeout_ms,omitempty" minimum:"0" maximum:"600000" nullable:"true" doc:"Server-side deadline in milliseconds (an integer; 49.0 reads as 49); 0 or null uses the server's default."`
+	// Explain asks for an explanation of each prediction.
+	Explain Explain `json:"explain,omitzero"`
 }
 
 // BatchPrediction is one text's result in a batch.
@@ -75,6 +84,11 @@ type BatchPrediction struct {
 	Probabilities map[string]float64 `json:"probabilities,omitempty"`
 	// Labels are, for a multi-label model, every label over its threshold.
 	Labels []string `json:"labels,omitempty" doc:"Multi-label models: every label over the model's threshold (absent when none is)."`
+	// Explanation says why the model chose Label, when asked for.
+	Explanation *Explanation `json:"explanation,omitempty"`
+	// OOD is the out-of-distribution verdict, when the version has a
+	// reference.
+	OOD *OOD `json:"ood,omitempty"`
 }
 
 // BatchPredictResponse holds one prediction per text, in request order.

@@ -7,6 +7,10 @@
 // Output: {"info": {...}, "labels": [...], "predictions": [{"label", "index",
 // "confidence", "probabilities" (or null), "decision" (or null)}]}. Errors go
 // to stderr with exit status 1.
+//
+// With -explain K, the output also holds "explanations": one exact
+// explanation per text (the top K contributions), or null for a model
+// that has none.
 package main
 
 import (
@@ -27,6 +31,9 @@ type output struct {
 	Info        model.Info          `json:"info"`
 	Labels      []string            `json:"labels"`
 	Predictions []parity.Prediction `json:"predictions"`
+	// Explanations is there with -explain: one per text, null for a model
+	// without an exact explanation.
+	Explanations []*model.Explanation `json:"explanations,omitempty"`
 }
 
 func main() {
@@ -40,6 +47,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sklearn-predict", flag.ContinueOnError)
 	modelPath := fs.String("model", "", "scikit-learn .pkl or .joblib file")
 	textsPath := fs.String("texts", "", "JSON array of strings, or - for stdin")
+	explain := fs.Int("explain", 0, "also explain each prediction exactly, keeping this many contributions")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +68,19 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	out := output{Info: m.Info(), Labels: m.Labels(), Predictions: parity.Predictions(preds)}
+	if *explain > 0 {
+		out.Explanations = make([]*model.Explanation, len(texts))
+		for i, t := range texts {
+			ex, err := m.Explain(context.Background(), model.ExplainRequest{Text: t, TopK: *explain})
+			if errors.Is(err, model.ErrNotExplainable) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out.Explanations[i] = &ex
+		}
+	}
 	enc := json.NewEncoder(stdout)
 	return enc.Encode(out)
 }

@@ -52,6 +52,12 @@ type Manifest struct {
 	// ONNX is the onnx: section of an ONNX model (tokenizer, graph inputs,
 	// output), kept undecoded: the onnx backend decodes it strictly.
 	ONNX yaml.Node `yaml:"onnx" json:"-"`
+	// OODPolicy is what a text flagged out of distribution gets: "flag"
+	// (the default: answered, flagged) or "reject" (a 422).
+	OODPolicy string `yaml:"ood_policy" json:"ood_policy,omitempty"`
+	// OODAlpha is the level below which a text's combined p-value is
+	// flagged (default ood.DefaultAlpha).
+	OODAlpha *float64 `yaml:"ood_alpha" json:"ood_alpha,omitempty"`
 }
 
 // Reference is the reference block of a manifest: what the model's outputs
@@ -82,7 +88,7 @@ type Histogram struct {
 }
 
 var manifestKeys = []string{"framework", "artifact", "description", "accuracy", "training_date", "features",
-	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx", "threshold"}
+	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx", "threshold", "ood_policy", "ood_alpha"}
 
 // ParseManifest decodes model.yaml. It returns warnings for keys it does not
 // know; an error wrapping ErrInvalid for malformed YAML, wrong types or
@@ -122,6 +128,14 @@ func ParseManifest(b []byte) (*Manifest, []string, error) {
 					ErrInvalid, ManifestFile, name, len(h.Edges), len(h.Fractions))
 			}
 		}
+	}
+	switch m.OODPolicy {
+	case "", "flag", "reject":
+	default:
+		return nil, nil, fmt.Errorf("%w: %s: ood_policy %q: want flag or reject", ErrInvalid, ManifestFile, m.OODPolicy)
+	}
+	if a := m.OODAlpha; a != nil && !(*a > 0 && *a < 1) {
+		return nil, nil, fmt.Errorf("%w: %s: ood_alpha %v: want a level between 0 and 1", ErrInvalid, ManifestFile, *a)
 	}
 	return m, warnings, nil
 }

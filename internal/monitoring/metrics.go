@@ -57,6 +57,7 @@ type Metrics struct {
 	driftState    *prometheus.GaugeVec
 	liveAccuracy  *prometheus.GaugeVec
 	feedback      *prometheus.CounterVec
+	ood           *prometheus.CounterVec
 }
 
 // NewMetrics creates mlserve's collectors and registers them with reg. It
@@ -111,10 +112,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns,
 			Name: "feedback_total", Help: "Feedback received, by whether the prediction was correct."},
 			[]string{"model", "version", "result"}),
+		ood: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns,
+			Name: "ood_total", Help: "Answered texts scored out of distribution, by outcome (scored, flagged, rejected)."},
+			[]string{"model", "version", "outcome"}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.queueWait, m.inference, m.batchSize, m.predictions,
 		m.confidence, m.errors, m.cache, m.redisFallback, m.fleetDown, m.queueDepth, m.modelsLoaded, m.loadDuration,
-		m.loadFailures, m.driftScore, m.driftState, m.liveAccuracy, m.feedback} {
+		m.loadFailures, m.driftScore, m.driftState, m.liveAccuracy, m.feedback, m.ood} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -27,6 +27,18 @@
 // text: the registry applies a model's manifest preprocessing inside the
 // model it hands out, so the cleaned text is not visible here.
 //
+// # Explanations and out-of-distribution scores
+//
+// A request with "explain" takes huma's path (the fast decoder hands it on)
+// and, once classify has its answers, gets explanations while the version's
+// lease is held (explain.go): the model's own (model.Explainer) where it has
+// one, else occlusion, each distinct word removed in turn and the variants
+// batched through the engine. Every answer of a version with a reference is
+// scored by internal/ood (ood.go, ~80 ns) before it is booked; a reject
+// policy turns a flagged text into a 422 (ood.ErrOutOfDistribution). The
+// fast encoders write the ood member and hand answers carrying an
+// explanation to huma.
+//
 // # Monitoring
 //
 // With Options.Monitor (nil: monitoring off) every request is booked in the

@@ -137,8 +137,24 @@ func appendStrings(b []byte, s []string) []byte {
 	return append(b, ']')
 }
 
+// appendOOD appends an answer's ood member, comma first.
+func appendOOD(b []byte, o *api.OOD) ([]byte, bool) {
+	b = append(b, `,"ood":{"score":`...)
+	b, ok := appendJSONFloat(b, o.Score)
+	b = append(b, `,"flag":`...)
+	b = strconv.AppendBool(b, o.Flag)
+	if o.Signal != "" {
+		b = append(b, `,"signal":`...)
+		b = appendJSONString(b, o.Signal)
+	}
+	return append(b, '}'), ok
+}
+
 // appendPredictResponse appends r as huma's JSON format writes it.
 func appendPredictResponse(b []byte, r *api.PredictResponse) ([]byte, bool) {
+	if r.Explanation != nil {
+		return b, false // rare and nested: huma encodes it
+	}
 	var ok1, ok2, ok3 bool
 	b = append(b, `{"label":`...)
 	b = appendJSONString(b, r.Label)
@@ -161,7 +177,11 @@ func appendPredictResponse(b []byte, r *api.PredictResponse) ([]byte, bool) {
 		b = append(b, `,"labels":`...)
 		b = appendStrings(b, r.Labels)
 	}
-	return append(b, '}', '\n'), ok1 && ok2 && ok3
+	ok4 := true
+	if r.OOD != nil {
+		b, ok4 = appendOOD(b, r.OOD)
+	}
+	return append(b, '}', '\n'), ok1 && ok2 && ok3 && ok4
 }
 
 // appendBatchResponse appends r as huma's JSON format writes it.
@@ -173,6 +193,9 @@ func appendBatchResponse(b []byte, r *api.BatchPredictResponse) ([]byte, bool) {
 		b = append(b, `{"predictions":[`...)
 		for i := range r.Predictions {
 			p := &r.Predictions[i]
+			if p.Explanation != nil {
+				return b, false // rare and nested: huma encodes it
+			}
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -192,6 +215,10 @@ func appendBatchResponse(b []byte, r *api.BatchPredictResponse) ([]byte, bool) {
 			if len(p.Labels) > 0 {
 				b = append(b, `,"labels":`...)
 				b = appendStrings(b, p.Labels)
+			}
+			if p.OOD != nil {
+				b, fok = appendOOD(b, p.OOD)
+				ok = ok && fok
 			}
 			b = append(b, '}')
 		}

@@ -29,9 +29,10 @@ func FuzzEncode(f *testing.F) {
 	f.Add("\t\n\r\b\f\\/", "é☀", "\x7f\x00", 1.0, 1e-6, false, "a", 0.5, 123456789.125)
 	f.Fuzz(func(t *testing.T, label, ver, rid string, conf, lat float64, cached bool, key string, p1, p2 float64) {
 		probs := map[string]float64{key: p1, label: p2}
-		one := &api.PredictResponse{Label: label, Confidence: conf, LatencyMS: lat, ModelVersion: ver, RequestID: rid, Cached: cached, Probabilities: probs}
+		verdict := &api.OOD{Score: p1, Flag: cached, Signal: key}
+		one := &api.PredictResponse{Label: label, Confidence: conf, LatencyMS: lat, ModelVersion: ver, RequestID: rid, Cached: cached, Probabilities: probs, OOD: verdict}
 		batch := &api.BatchPredictResponse{Predictions: []api.BatchPrediction{
-			{Label: label, Confidence: conf, Cached: cached, Probabilities: probs},
+			{Label: label, Confidence: conf, Cached: cached, Probabilities: probs, OOD: verdict},
 			{Label: key, Confidence: p1},
 		}, TotalLatencyMS: lat, ModelVersion: ver, RequestID: rid}
 		// Multi-label answers: the labels list, with and without probabilities.
@@ -65,6 +66,8 @@ func TestEncodeRefusesNaN(t *testing.T) {
 		&api.PredictResponse{LatencyMS: math.Inf(1)},
 		&api.PredictResponse{Probabilities: map[string]float64{"a": math.Inf(-1)}},
 		&api.BatchPredictResponse{Predictions: []api.BatchPrediction{{Confidence: math.NaN()}}},
+		&api.PredictResponse{OOD: &api.OOD{Score: math.NaN()}},
+		&api.BatchPredictResponse{Predictions: []api.BatchPrediction{{OOD: &api.OOD{Score: math.Inf(1)}}}},
 		&api.BatchPredictResponse{Predictions: []api.BatchPrediction{{Probabilities: map[string]float64{"a": math.NaN()}}}},
 		&api.BatchPredictResponse{TotalLatencyMS: math.NaN()},
 		&api.Problem{},

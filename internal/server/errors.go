@@ -15,6 +15,7 @@ import (
 	"github.com/mlserve/mlserve/internal/inference"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
+	"github.com/mlserve/mlserve/internal/ood"
 )
 
 func init() {
@@ -99,7 +100,8 @@ func StatusOf(err error) int {
 	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse), errors.Is(err, model.ErrReadOnly):
 		return http.StatusConflict
 	case errors.Is(err, model.ErrInvalidName),
-		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel):
+		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel),
+		errors.Is(err, ood.ErrOutOfDistribution):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

@@ -12,3 +12,4 @@ func DecodeInferBody(body []byte, headerLen int64) ([]string, error) {
 	_, texts, err := decodeInferBody(body, headerLen)
 	return texts, err
 }
+func LogOdds(p float64) float64 { return logOdds(p) }

@@ -78,6 +78,9 @@ type InferRequest struct {
 	// Protocol is the door (ProtocolV2REST, ProtocolV2GRPC, ProtocolV1):
 	// the metrics label.
 	Protocol string
+	// Explain asks for an explanation of each prediction (the explanation
+	// output).
+	Explain api.Explain
 }
 
 // InferResult is the answer to an InferRequest.
@@ -98,6 +101,8 @@ type InferResult struct {
 	// text's labels over the model's threshold: the labels output. Nil for
 	// a single-label model.
 	MultiLabels [][]string
+	// Explanations has one per text when Explain was asked for.
+	Explanations []*api.Explanation
 }
 
 // EncodeLabelSet is one element of the labels output: a text's labels over
@@ -153,11 +158,12 @@ func (s *Server) infer(ctx context.Context, ri *reqInfo, req InferRequest) (*Inf
 	}
 	rid := s.requestID(req.RequestID)
 	res, err := s.classify(ctx, ri, classifyRequest{ref: ref, timeoutMS: req.TimeoutMS,
-		texts: req.Texts, requestID: rid, batch: len(req.Texts) != 1})
+		texts: req.Texts, requestID: rid, batch: len(req.Texts) != 1, explain: req.Explain})
 	if err != nil {
 		return nil, err
 	}
-	out := &InferResult{ModelID: res.id, Labels: res.labels, Predictions: res.preds, Cached: res.cached, RequestID: rid}
+	out := &InferResult{ModelID: res.id, Labels: res.labels, Predictions: res.preds, Cached: res.cached, RequestID: rid,
+		Explanations: res.explanations}
 	if res.multi {
 		out.MultiLabels = make([][]string, len(res.preds))
 		for i, p := range res.preds {
@@ -239,9 +245,12 @@ const (
 	TensorProbabilities = "probabilities"
 	// TensorLabels is a multi-label model's extra output: per text, the
 	// labels over its threshold (EncodeLabelSet).
-	TensorLabels  = "labels"
-	DatatypeBytes = "BYTES"
-	DatatypeFP64  = "FP64"
+	TensorLabels = "labels"
+	// TensorExplanation is an output given only when asked for: one JSON
+	// document (an api.Explanation) per text, as BYTES.
+	TensorExplanation = "explanation"
+	DatatypeBytes     = "BYTES"
+	DatatypeFP64      = "FP64"
 )
 
 // ModelMetadata describes the version name and version resolve to (as

@@ -333,8 +333,12 @@ func (s *Server) oipInfer(ctx context.Context, name, version, headerLen string, 
 	if _, err := planOutputs(req, true, true); err != nil { // names and flags, before the model runs
 		return nil, toProblem(err, "body.outputs", nil)
 	}
+	explain, err := explainOutput(req)
+	if err != nil {
+		return nil, toProblem(err, "body.outputs", nil)
+	}
 	res, err := s.Infer(ctx, InferRequest{Name: name, Version: version, Texts: texts, TimeoutMS: timeout,
-		RequestID: req.ID, Protocol: ProtocolV2REST})
+		RequestID: req.ID, Protocol: ProtocolV2REST, Explain: explain})
 	if err != nil {
 		return nil, inferProblem(err)
 	}

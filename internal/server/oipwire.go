@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/mlserve/mlserve/api"
+
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -304,8 +306,9 @@ func planOutputs(req *oipInferRequest, hasProbabilities, multiLabel bool) (outpu
 			if !multiLabel {
 				return outputPlan{}, fmt.Errorf("%w: output %s: only a multi-label model has it", ErrBadRequest, o.Name)
 			}
+		case TensorExplanation:
 		default:
-			return outputPlan{}, fmt.Errorf("%w: unknown output %q (the outputs are label, confidence, probabilities, and labels for a multi-label model)", ErrBadRequest, o.Name)
+			return outputPlan{}, fmt.Errorf("%w: unknown output %q (the outputs are label, confidence, probabilities, explanation, and labels for a multi-label model)", ErrBadRequest, o.Name)
 		}
 		b, err := paramBool(o.Parameters, "binary_data", allBinary)
 		if err != nil {
@@ -315,6 +318,29 @@ func planOutputs(req *oipInferRequest, hasProbabilities, multiLabel bool) (outpu
 		p.binary = append(p.binary, b)
 	}
 	return p, nil
+}
+
+// explainOutput reads the explanation output's request: asked for or
+// not, and its parameters top_k and max_tokens.
+func explainOutput(req *oipInferRequest) (api.Explain, error) {
+	for _, o := range req.Outputs {
+		if o.Name != TensorExplanation {
+			continue
+		}
+		topK, err := paramInt(o.Parameters, "top_k")
+		if err != nil {
+			return api.Explain{}, err
+		}
+		maxTok, err := paramInt(o.Parameters, "max_tokens")
+		if err != nil {
+			return api.Explain{}, err
+		}
+		if topK > api.MaxExplainTopK || maxTok > api.MaxExplainTokens {
+			return api.Explain{}, fmt.Errorf("%w: output explanation: top_k at most %d, max_tokens at most %d", ErrBadRequest, api.MaxExplainTopK, api.MaxExplainTokens)
+		}
+		return api.Explain{Enabled: true, TopK: topK, MaxTokens: maxTok}, nil
+	}
+	return api.Explain{}, nil
 }
 
 // hasProbabilities says every prediction carries probabilities over labels.
@@ -355,6 +381,23 @@ func encodeInferResponse(name, id string, res *InferResult, plan outputPlan) (bo
 				raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(p.Confidence))
 			}
 			out.Data = conf
+		case TensorExplanation:
+			out.Shape, out.Datatype = []int64{n}, DatatypeBytes
+			docs := make([]string, n)
+			for j := range res.Predictions {
+				var ex *api.Explanation
+				if j < len(res.Explanations) {
+					ex = res.Explanations[j]
+				}
+				doc, err := json.Marshal(ex)
+				if err != nil {
+					return nil, 0, err
+				}
+				docs[j] = string(doc)
+				raw = binary.LittleEndian.AppendUint32(raw, uint32(len(doc)))
+				raw = append(raw, doc...)
+			}
+			out.Data = docs
 		case TensorProbabilities:
 			c := int64(len(res.Labels))
 			out.Shape, out.Datatype = []int64{n, c}, DatatypeFP64

@@ -50,7 +50,7 @@ func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (
 	}
 	rid := s.requestID(in.RequestID)
 	res, err := s.classify(ctx, ri, classifyRequest{ref: in.Body.ModelVersion, timeoutMS: in.Body.TimeoutMS,
-		texts: []string{in.Body.Text}, requestID: rid})
+		texts: []string{in.Body.Text}, requestID: rid, explain: in.Body.Explain})
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +66,12 @@ func (s *Server) doPredict(ctx context.Context, ri *reqInfo, in *predictInput) (
 		resp.Probabilities = probabilities(res.labels, p.Probabilities)
 	}
 	resp.Labels = res.over(p)
+	if res.explanations != nil {
+		resp.Explanation = res.explanations[0]
+	}
+	if res.ood != nil {
+		resp.OOD = &res.ood[0]
+	}
 	resp.LatencyMS = sinceMS(ri.start)
 	return &predictOutput{RequestID: rid, Body: resp}, nil
 }
@@ -79,7 +85,7 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 	}
 	rid := s.requestID(in.RequestID)
 	res, err := s.classify(ctx, ri, classifyRequest{ref: in.Body.ModelVersion, timeoutMS: in.Body.TimeoutMS,
-		texts: in.Body.Texts, requestID: rid, batch: true})
+		texts: in.Body.Texts, requestID: rid, batch: true, explain: in.Body.Explain})
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +100,12 @@ func (s *Server) doBatchPredict(ctx context.Context, ri *reqInfo, in *batchInput
 			resp.Predictions[i].Probabilities = probabilities(res.labels, p.Probabilities)
 		}
 		resp.Predictions[i].Labels = res.over(p)
+		if res.explanations != nil {
+			resp.Predictions[i].Explanation = res.explanations[i]
+		}
+		if res.ood != nil {
+			resp.Predictions[i].OOD = &res.ood[i]
+		}
 	}
 	resp.TotalLatencyMS = sinceMS(ri.start)
 	return &batchOutput{RequestID: rid, Body: resp}, nil
@@ -106,6 +118,7 @@ type classifyRequest struct {
 	texts     []string // the texts as sent, before the model's cleaning
 	requestID string   // the id predictions await feedback under
 	batch     bool     // feedback ids are requestID/index
+	explain   api.Explain
 }
 
 // classifyResult is classify's answer.
@@ -118,6 +131,10 @@ type classifyResult struct {
 	// prediction that are over threshold.
 	multi     bool
 	threshold float64
+	// explanations has one per text when explain was asked for, else nil.
+	explanations []*api.Explanation
+	// ood has one verdict per text when the version has a reference.
+	ood []api.OOD
 }
 
 // over returns the labels of p over the model's threshold for a
@@ -183,9 +200,20 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 		}
 		return classifyResult{}, toProblem(err, "", nil)
 	}
+	oods, err := s.scoreOOD(lease, m, raw, texts, preds, req.batch)
+	if err != nil {
+		return classifyResult{}, err
+	}
 	s.record(lease.ID, m, req.requestID, req.batch, raw, texts, preds)
-	th, multi := model.ThresholdOf(m)
-	return classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels(), multi: multi, threshold: th}, nil
+	res := classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels(), ood: oods}
+	res.threshold, res.multi = model.ThresholdOf(m)
+	if req.explain.Enabled {
+		if res.explanations, err = s.explainTexts(ctx, explainJob{id: lease.ID, m: m, clean: clean, raw: raw,
+			texts: texts, preds: preds, opt: req.explain, labels: res.labels}); err != nil {
+			return classifyResult{}, toProblem(err, "", nil)
+		}
+	}
+	return res, nil
 }
 
 // ErrModelOutput: a model answered with something that cannot be sent,

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -103,8 +104,11 @@ type Server struct {
 	handler http.Handler
 	stats   *statsBook
 	mon     *monitoring.Monitor
-	idBase  string
-	idSeq   atomic.Uint64
+	// oodScorers caches each version's OOD scorer by its manifest (a
+	// version's manifest pointer never changes); see ood.go.
+	oodScorers sync.Map
+	idBase     string
+	idSeq      atomic.Uint64
 	// draining is set by Drain: responses close their connection.
 	draining atomic.Bool
 	// leaving is set by Leave: not ready, still serving (leave.go).

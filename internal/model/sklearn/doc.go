@@ -44,6 +44,17 @@
 // Feature selectors are their fitted support masks (selection.go), and
 // dtype=np.float32 vectorizers round as numpy does (float32.go).
 //
+// Model.Explain (explain.go, names.go) explains a prediction exactly where
+// the model's score is a sum over the row's stored values plus a bias:
+// linear classifiers, naive Bayes and CalibratedClassifierCV of them (the
+// mean of the bases' scores), after vectorizers, element-wise steps and
+// selection masks, in pipelines and feature unions. A column is named by
+// walking the featurizer back (a vocabulary's inverse and a mask's inverse
+// are built once per model, on the first explanation; a hashed column by
+// the text's own n-grams), and only the top k are named. Anything that
+// mixes columns (TruncatedSVD) or scores otherwise (trees, kernels, MLPs)
+// answers model.ErrNotExplainable and the server falls back to occlusion.
+//
 // A model file is untrusted input to a server that serves other models, so
 // LoadContext and LoadVectorsContext hold each file to a budget derived from
 // its size (joblib.Budget, capped by Options.MaxModelBytes) and stop when

@@ -28,6 +28,8 @@ type Model struct {
 
 	oovOnce sync.Once
 	oov     *oovRater // nil: no word vectorizer
+
+	inv inverse // column names for Explain, built on first use
 }
 
 var _ model.Model = (*Model)(nil)

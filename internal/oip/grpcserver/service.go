@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/inference"
 	pb "github.com/mlserve/mlserve/internal/oip/inferencepb"
 	"github.com/mlserve/mlserve/internal/server"
@@ -234,7 +236,9 @@ func (s *service) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*p
 }
 
 // outputSet says which outputs a call asked for.
-type outputSet struct{ label, confidence, probabilities, explicitProbs, labels, explicitLabels bool }
+type outputSet struct {
+	label, confidence, probabilities, explicitProbs, labels, explicitLabels, explanation bool
+}
 
 // decodeInfer checks a ModelInferRequest and turns it into an InferRequest
 // and the outputs it asks for. Errors wrap server.ErrBadRequest.
@@ -270,8 +274,14 @@ func decodeInfer(req *pb.ModelInferRequest) (server.InferRequest, outputSet, err
 				outs.probabilities, outs.explicitProbs = true, true
 			case server.TensorLabels:
 				outs.labels, outs.explicitLabels = true, true
+			case server.TensorExplanation:
+				ex, err := explainParams(o.GetParameters())
+				if err != nil {
+					return ir, outs, err
+				}
+				outs.explanation, ir.Explain = true, ex
 			default:
-				return ir, outs, fmt.Errorf("%w: unknown output %q; the outputs are label, confidence and probabilities, and labels for a multi-label model", server.ErrBadRequest, o.GetName())
+				return ir, outs, fmt.Errorf("%w: unknown output %q; the outputs are label, confidence, probabilities and explanation, and labels for a multi-label model", server.ErrBadRequest, o.GetName())
 			}
 		}
 	}
@@ -437,7 +447,46 @@ func encodeInfer(req *pb.ModelInferRequest, res *server.InferResult, outs output
 			return nil, fmt.Errorf("%w: output %s: model %s is not multi-label", server.ErrBadRequest, server.TensorLabels, res.ModelID)
 		}
 	}
+	if outs.explanation {
+		// One JSON document (an api.Explanation) per text, as BYTES.
+		var b []byte
+		for i := range res.Predictions {
+			var ex *api.Explanation
+			if i < len(res.Explanations) {
+				ex = res.Explanations[i]
+			}
+			doc, err := json.Marshal(ex)
+			if err != nil {
+				return nil, err
+			}
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(doc)))
+			b = append(b, doc...)
+		}
+		add(server.TensorExplanation, server.DatatypeBytes, []int64{n}, b)
+	}
 	return resp, nil
+}
+
+// explainParams reads the explanation output's parameters top_k and
+// max_tokens.
+func explainParams(params map[string]*pb.InferParameter) (api.Explain, error) {
+	ex := api.Explain{Enabled: true}
+	for k, p := range params {
+		n, err := intParam(p)
+		switch k {
+		case "top_k":
+			if err != nil || n < 0 || n > api.MaxExplainTopK {
+				return ex, fmt.Errorf("%w: output explanation: top_k must be an integer from 0 to %d", server.ErrBadRequest, api.MaxExplainTopK)
+			}
+			ex.TopK = int(n)
+		case "max_tokens":
+			if err != nil || n < 0 || n > api.MaxExplainTokens {
+				return ex, fmt.Errorf("%w: output explanation: max_tokens must be an integer from 0 to %d", server.ErrBadRequest, api.MaxExplainTokens)
+			}
+			ex.MaxTokens = int(n)
+		}
+	}
+	return ex, nil
 }
 
 // codeOfStatus maps the HTTP status server.StatusOf gives an error to the gRPC

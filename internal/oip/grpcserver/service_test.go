@@ -620,3 +620,36 @@ func TestCodeOfServerErrors(t *testing.T) {
 		t.Errorf("unknown model: codeOf(%v) = %v, want NotFound", err, got)
 	}
 }
+
+// TestModelInferExplanation: the explanation output over gRPC, one JSON
+// document per text, its top_k from the output's parameters.
+func TestModelInferExplanation(t *testing.T) {
+	f := newFixture(t, nil)
+	req := &pb.ModelInferRequest{ModelName: "spam",
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{textInput(2, texts[0], texts[1])},
+		Outputs: []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: "label"}, {Name: "explanation",
+			Parameters: map[string]*pb.InferParameter{"top_k": {ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: 2}}}}}}
+	resp, err := f.client.ModelInfer(ctxT(t), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Outputs) != 2 || resp.Outputs[1].Name != "explanation" || resp.Outputs[1].Datatype != "BYTES" {
+		t.Fatalf("outputs %v", resp.Outputs)
+	}
+	raw := resp.RawOutputContents[1]
+	for i := range 2 {
+		n := binary.LittleEndian.Uint32(raw)
+		var ex api.Explanation
+		if err := json.Unmarshal(raw[4:4+n], &ex); err != nil {
+			t.Fatal(err)
+		}
+		if ex.Method != "exact" || len(ex.Contributions) > 2 || ex.Features > 2 && len(ex.Contributions) != 2 {
+			t.Errorf("text %d: %+v", i, ex)
+		}
+		raw = raw[4+n:]
+	}
+	req.Outputs[1].Parameters["top_k"] = &pb.InferParameter{ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: 5000}}
+	if _, err := f.client.ModelInfer(ctxT(t), req); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("top_k 5000: %v", err)
+	}
+}
