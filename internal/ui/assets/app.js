@@ -399,7 +399,7 @@
         const texts = ta.value.split("\n").map((x) => x.trim()).filter(Boolean).slice(0, 100);
         if (!texts.length) { out.replaceChildren(el("p", { class: "msg err", text: "Type a text first." })); return; }
         out.replaceChildren(el("p", { class: "meta", text: "Classifying…" }));
-        const results = await Promise.all(texts.map((t) => call("POST", "/predict", { text: t, model_version: sel.value.trim() || undefined, return_probabilities: true })));
+        const results = await Promise.all(texts.map((t) => call("POST", "/predict", { text: t, model_version: sel.value.trim() || undefined, return_probabilities: true, explain: { top_k: 10 } })));
         out.replaceChildren(...results.map((r, i) => result(texts[i], r)));
       };
       return [el("h1", { text: "Try it" }),
@@ -420,7 +420,7 @@
     if (!r.ok) return el("div", { class: "result" }, el("p", { class: "text", text: text }), el("p", { class: "msg err", text: problem(r) }));
     const p = r.data;
     const probs = Object.entries(p.probabilities || {}).sort((a, b) => b[1] - a[1]);
-    const spans = p.explanation && p.explanation.spans;
+    const spans = explanationSpans(p.explanation);
     return el("div", { class: "result", "data-label": p.label },
       el("p", { class: "text" }, spans && spans.length ? highlight(text, spans) : text),
       el("div", {}, el("span", { class: "label", text: p.label }), " ",
@@ -431,22 +431,33 @@
         return [el("span", { role: "listitem", text: l }), el("div", { class: "track" + (l === p.label ? " best" : "") }, fill), el("span", { class: "n", text: pct(v) })];
       })) : null);
   }
-  // highlight marks the explanation's spans (UTF-8 byte offsets [start, end)
-  // into the text as sent) by weight: green for the label, red against.
+  // explanationSpans flattens an explanation (api.Explanation: contributions,
+  // each with the spans of its n-gram in the text as sent, in code points)
+  // into [{start, end, weight}]; the strongest of overlapping spans wins.
+  function explanationSpans(x) {
+    if (!x || !x.contributions) return null;
+    const all = x.contributions.flatMap((c) => (c.spans || []).map((s) => ({ start: s.start, end: s.end, weight: c.value })));
+    all.sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));
+    const kept = [];
+    for (const s of all) if (s.end > s.start && !kept.some((k) => s.start < k.end && k.start < s.end)) kept.push(s);
+    return kept;
+  }
+  // highlight marks spans (code-point offsets [start, end) into the text as
+  // sent) by weight: green for the label, red against.
   function highlight(text, spans) {
-    const bytes = new TextEncoder().encode(text), dec = new TextDecoder();
+    const cps = Array.from(text);
     const max = Math.max(1e-9, ...spans.map((s) => Math.abs(s.weight)));
     const frag = document.createDocumentFragment();
     let at = 0;
     for (const s of [...spans].sort((a, b) => a.start - b.start)) {
-      if (s.start < at || s.end > bytes.length || s.end <= s.start) continue;
-      frag.append(dec.decode(bytes.slice(at, s.start)));
-      const m = el("mark", { class: "xp", title: "weight " + fix(s.weight, 4), text: dec.decode(bytes.slice(s.start, s.end)) });
+      if (s.start < at || s.end > cps.length || s.end <= s.start) continue;
+      frag.append(cps.slice(at, s.start).join(""));
+      const m = el("mark", { class: "xp", title: "contribution " + fix(s.weight, 4), text: cps.slice(s.start, s.end).join("") });
       m.style.backgroundColor = "rgba(var(" + (s.weight >= 0 ? "--pos" : "--neg") + "), " + (0.15 + 0.6 * Math.abs(s.weight) / max).toFixed(2) + ")";
       frag.append(m);
       at = s.end;
     }
-    frag.append(dec.decode(bytes.slice(at)));
+    frag.append(cps.slice(at).join(""));
     return frag;
   }
 

@@ -801,45 +801,62 @@ func (b *browser) rewrite(t testing.TB, pattern string, edit func(path string, d
 	}()
 }
 
-// TestPanelsForFieldsToCome: explanations (`explanation.spans` in a
-// prediction, UTF-8 byte offsets) and traffic splits (`traffic` on a
-// version's stats) are being built beside the dashboard. The page shows
-// them when the JSON carries them: here the browser adds them to the real
-// server's answers, as those features will.
-func TestPanelsForFieldsToCome(t *testing.T) {
+// TestTryItExplains: Try it asks for an explanation and highlights the
+// n-grams the model's exact explanation names, at their places in the text
+// as typed (code points: "è" before them must not shift the marks).
+func TestTryItExplains(t *testing.T) {
 	s := startServer(t)
-	s.traffic(t, 1)
 	b := newBrowser(t)
-	text := "Très bien: I love it, great value."
-	b.rewrite(t, "*", func(path string, doc map[string]any) {
-		switch path {
-		case "/predict":
-			love := strings.Index(text, "love") // byte offsets: "è" is two bytes
-			great := strings.Index(text, "great")
-			doc["explanation"] = map[string]any{"spans": []map[string]any{
-				{"start": love, "end": love + len("love"), "weight": 0.8},
-				{"start": great, "end": great + len("great"), "weight": -0.2},
-			}}
-		case "/stats":
-			if models, ok := doc["models"].(map[string]any); ok {
-				if m, ok := models["sentiment-v1"].(map[string]any); ok {
-					m["traffic"] = map[string]any{"split": map[string]any{"sentiment-v1": 0.9, "sentiment-v2": 0.1},
-						"shadow": map[string]any{"sentiment-v2": "agrees on 98.5%"}}
-				}
-			}
-		}
-	})
+	text := "Très bien: I love it, great value, terrible box."
 	b.run(t, chromedp.Navigate(s.base+"/ui#/try"), chromedp.WaitVisible(chromedp.CSS(`#try-text`)),
 		chromedp.SendKeys(chromedp.CSS(`#try-text`), text))
 	b.click(t, `#try-go`)
-	b.waitFor(t, "the highlighted result", `document.querySelectorAll("#try-results mark.xp").length === 2`)
+	b.waitFor(t, "the highlighted result", `document.querySelectorAll("#try-results mark.xp").length > 0`)
 	var marks []string
 	b.eval(t, `[...document.querySelectorAll("#try-results mark.xp")].map(m => m.textContent)`, &marks)
 	var whole string
 	b.eval(t, `document.querySelector("#try-results .result .text").textContent`, &whole)
-	if strings.Join(marks, ",") != "love,great" || whole != text {
-		t.Errorf("highlighted %q in %q, want love and great in %q", marks, whole, text)
+	if whole != text {
+		t.Errorf("the result shows %q, want the text as typed %q", whole, text)
 	}
+	// What the server's explanation names, marked where the page marks it.
+	var got api.PredictResponse
+	s.json(t, "POST", "/predict", map[string]any{"text": text, "explain": map[string]any{"top_k": 10}}, false, &got)
+	if got.Explanation == nil || len(got.Explanation.Contributions) == 0 {
+		t.Fatalf("no explanation from the server: %+v", got)
+	}
+	named := map[string]bool{}
+	runes := []rune(text)
+	for _, c := range got.Explanation.Contributions {
+		for _, sp := range c.Spans {
+			named[strings.ToLower(string(runes[sp.Start:sp.End]))] = true
+		}
+	}
+	for _, m := range marks {
+		if !named[strings.ToLower(m)] {
+			t.Errorf("mark %q is not a span of the explanation (%v)", m, named)
+		}
+	}
+	b.clean(t)
+}
+
+// TestTrafficPanel: a traffic split on a version's stats shows in the model
+// page's traffic panel (the browser adds it to the real server's /stats).
+func TestTrafficPanel(t *testing.T) {
+	s := startServer(t)
+	s.traffic(t, 1)
+	b := newBrowser(t)
+	b.rewrite(t, "*", func(path string, doc map[string]any) {
+		if path != "/stats" {
+			return
+		}
+		if models, ok := doc["models"].(map[string]any); ok {
+			if m, ok := models["sentiment-v1"].(map[string]any); ok {
+				m["traffic"] = map[string]any{"split": map[string]any{"sentiment-v1": 0.9, "sentiment-v2": 0.1},
+					"shadow": map[string]any{"sentiment-v2": "agrees on 98.5%"}}
+			}
+		}
+	})
 	b.run(t, chromedp.Navigate(s.base+"/ui#/model/sentiment-v1"), chromedp.WaitVisible(chromedp.CSS(`#md-traffic dl`)))
 	if got := b.text(t, "#md-traffic"); !strings.Contains(got, "agrees on 98.5%") || !strings.Contains(got, "0.9") {
 		t.Errorf("traffic panel shows %q", got)
