@@ -125,6 +125,9 @@ type ModelInfo struct {
 	Requests int64 `json:"requests"`
 	// Errors counts the version's failed predict calls.
 	Errors int64 `json:"errors"`
+	// Certificate is the parity certificate's status (model.yaml's golden:
+	// section checked at load time); nil before the version was loaded.
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 // ModelList is the answer to listing models.

@@ -48,6 +48,9 @@ type Manifest struct {
 	// ONNX is the onnx: section of an ONNX model (tokenizer, graph inputs,
 	// output), kept undecoded: the onnx backend decodes it strictly.
 	ONNX yaml.Node `yaml:"onnx" json:"-"`
+	// Golden is the parity certificate: texts with the outputs the training
+	// environment produced, checked when the version loads (nil: none).
+	Golden *Golden `yaml:"golden" json:"-"`
 }
 
 // Reference is the reference block of a manifest: what the model's outputs
@@ -78,7 +81,7 @@ type Histogram struct {
 }
 
 var manifestKeys = []string{"framework", "artifact", "description", "accuracy", "training_date", "features",
-	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx"}
+	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx", "golden"}
 
 // ParseManifest decodes model.yaml. It returns warnings for keys it does not
 // know; an error wrapping ErrInvalid for malformed YAML, wrong types or
@@ -114,6 +117,11 @@ func ParseManifest(b []byte) (*Manifest, []string, error) {
 				return nil, nil, fmt.Errorf("%w: %s: reference.%s: %d edges for %d fractions (want fractions+1)",
 					ErrInvalid, ManifestFile, name, len(h.Edges), len(h.Fractions))
 			}
+		}
+	}
+	if m.Golden != nil {
+		if err := m.Golden.validate(); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrInvalid, ManifestFile, err)
 		}
 	}
 	return m, warnings, nil

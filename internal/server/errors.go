@@ -99,7 +99,8 @@ func StatusOf(err error) int {
 	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse), errors.Is(err, model.ErrReadOnly):
 		return http.StatusConflict
 	case errors.Is(err, model.ErrInvalidName),
-		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel):
+		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel),
+		errors.Is(err, model.ErrCertificate):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
