@@ -292,6 +292,9 @@ type Stats struct {
 	// Queues describes the inference engine's queue of each model version
 	// that has one, by model id.
 	Queues map[string]QueueStats `json:"queues,omitempty"`
+	// Traffic holds each model name's shadow/canary/mirror comparison, by
+	// name, when one was set.
+	Traffic map[string]TrafficView `json:"traffic,omitempty"`
 }
 
 // QueueStats describes one model version's inference queue.

@@ -16,6 +16,7 @@ import (
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/server"
+	"github.com/mlserve/mlserve/internal/traffic"
 )
 
 // Parts are what the serve command builds before Run: the backends and the
@@ -66,13 +67,23 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if err != nil {
 		return err
 	}
+	var promReg prometheus.Registerer
+	if p.Prometheus != nil {
+		promReg = p.Prometheus
+	}
+	tm, err := traffic.New(traffic.Options{QueueSize: c.Traffic.QueueSize, Workers: c.Traffic.Workers,
+		Timeout: time.Duration(c.Traffic.Timeout), Logger: log, Metrics: promReg})
+	if err != nil {
+		return err
+	}
+	defer tm.Close()
 	reg := model.NewRegistry(repo, p.Loaders, model.Options{
 		DefaultModel: c.DefaultModelRef(),
 		KeepLoaded:   c.Versions.KeepLoaded,
 		PollInterval: time.Duration(c.Repository.PollInterval),
 		DrainTimeout: time.Duration(c.DrainTimeout),
 		LoadTimeout:  time.Duration(c.Limits.LoadTimeout),
-		Subscribers:  Subscribers(eng, pc, p.Monitor, log),
+		Subscribers:  append(Subscribers(eng, pc, p.Monitor, log), tm.OnEvent),
 	}, log)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -107,6 +118,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		Cache:          pc,
 		Version:        p.Version,
 		Monitor:        p.Monitor,
+		Traffic:        tm,
 	}
 	err = Serve(ctx, l, reg, opts, nil)
 	select {
@@ -116,6 +128,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	}
 	sctx, stop := context.WithTimeout(context.Background(), drain)
 	defer stop()
+	tm.Close() // no comparison runs into a closing engine
 	err = errors.Join(err, eng.Close(sctx), reg.Close(sctx))
 	if rstore != nil {
 		err = errors.Join(err, rstore.Close())

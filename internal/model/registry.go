@@ -774,7 +774,7 @@ func (r *Registry) publish() {
 	var retire []*entry
 	for name, list := range byName {
 		slices.SortFunc(list, func(a, b *entry) int { return b.n - a.n })
-		def := list[0]
+		def := newestNotCandidate(list)
 		want := r.state.Defaults[name]
 		if want == "" && name == r.defaultName {
 			want = r.defaultVersion

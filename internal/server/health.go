@@ -41,6 +41,7 @@ func (s *Server) registerHealth() {
 		st.Cache = s.cacheStats()
 		st.Queues = s.queueStats()
 		s.mergeSummary(st)
+		st.Traffic = s.trafficViews()
 		return &statsOutput{Body: st}, nil
 	})
 }

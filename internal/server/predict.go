@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -124,7 +125,8 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	if err != nil {
 		return classifyResult{}, toProblem(err, "body.model_version", req.ref)
 	}
-	defer lease.Release()
+	td := s.trafficRoute(req.ref, &lease, ri.key) // a canary swaps the lease
+	defer func() { lease.Release() }()
 	ri.model, ri.texts = lease.ID, len(texts)
 	raw := texts
 	// Clean once: the cache keys on the text the model really sees, and the
@@ -151,7 +153,9 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 		}
 		return preds, err
 	}
+	began := time.Now()
 	preds, cached, err := s.predictCached(ctx, lease.ID, texts, run)
+	took := time.Since(began)
 	if err == nil && len(preds) != len(texts) {
 		err = fmt.Errorf("model %s returned %d predictions for %d texts", lease.ID, len(preds), len(texts))
 	}
@@ -169,6 +173,7 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 		return classifyResult{}, toProblem(err, "", nil)
 	}
 	s.record(lease.ID, m, req.requestID, req.batch, raw, texts, preds)
+	s.trafficObserve(td, lease.ID, req, preds, cached, took)
 	return classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels()}, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
+	"github.com/mlserve/mlserve/internal/traffic"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -57,6 +58,10 @@ type Options struct {
 	// UploadTimeout bounds reading a model upload (POST /models), in place
 	// of the http.Server's ReadTimeout (default 10 min).
 	UploadTimeout time.Duration
+	// Traffic routes and compares shadow/canary/mirror traffic between a
+	// name's default and a candidate; nil is none (GET and PUT
+	// /models/{name}/traffic answer 404). New attaches it to the registry.
+	Traffic *traffic.Manager
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
@@ -150,6 +155,7 @@ func New(reg Registry, opts Options) (*Server, error) {
 	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.Handle("GET /docs/", docsHandler())
 	s.handler = s.middleware(s.mux)
+	opts.Traffic.Attach(reg, s.runOffPath)
 	return s, nil
 }
 
@@ -180,6 +186,7 @@ func (s *Server) register() {
 	s.registerCacheAdmin()
 	s.registerHealth()
 	s.registerMonitoring()
+	s.registerTraffic()
 }
 
 // reqInfo travels in the request context so handlers can tell the
@@ -188,6 +195,7 @@ type reqInfo struct {
 	start time.Time
 	model string
 	texts int
+	key   string // the X-Traffic-Key header (canary stickiness)
 }
 
 type ctxKey struct{}
@@ -252,6 +260,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if endpoint == "/feedback" {
 				break
 			}
+			ri.key = r.Header.Get(api.TrafficKeyHeader)
 			body, ok := s.checkBody(sw, r)
 			if !ok {
 				return
