@@ -84,35 +84,25 @@ func (g Gates) Any() bool {
 // percentage ("10%").
 func (p *TrafficPolicy) UnmarshalYAML(n *yaml.Node) error {
 	type plain TrafficPolicy
-	var raw struct {
-		plain `yaml:",inline"`
-		Share any `yaml:"share"`
-	}
-	if err := n.Decode(&raw); err != nil {
-		return err
-	}
-	*p = TrafficPolicy(raw.plain)
-	switch v := raw.Share.(type) {
-	case nil:
-	case int:
-		p.Share = float64(v)
-	case float64:
-		p.Share = v
-	case string:
-		s := strings.TrimSpace(v)
-		pct := strings.HasSuffix(s, "%")
-		f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
-		if err != nil {
-			return fmt.Errorf("line %d: traffic.share %q: want a number from 0 to 1 or a percentage", n.Line, v)
+	if n.Kind == yaml.MappingNode {
+		c := *n
+		c.Content = append([]*yaml.Node(nil), n.Content...)
+		for i := 0; i+1 < len(c.Content); i += 2 {
+			k, v := c.Content[i], c.Content[i+1]
+			if k.Value != "share" || v.Kind != yaml.ScalarNode || !strings.HasSuffix(v.Value, "%") {
+				continue
+			}
+			f, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(v.Value, "%")), 64)
+			if err != nil {
+				return fmt.Errorf("line %d: traffic.share %q: want a number from 0 to 1 or a percentage", v.Line, v.Value)
+			}
+			nv := *v
+			nv.Tag, nv.Value = "!!float", strconv.FormatFloat(f/100, 'g', -1, 64)
+			c.Content[i+1] = &nv
 		}
-		if pct {
-			f /= 100
-		}
-		p.Share = f
-	default:
-		return fmt.Errorf("line %d: traffic.share: want a number from 0 to 1 or a percentage", n.Line)
+		n = &c
 	}
-	return nil
+	return n.Decode((*plain)(p))
 }
 
 // TrafficView is GET /models/{name}/traffic: the name's latest traffic
