@@ -50,9 +50,11 @@ func (s *Server) trafficObserve(d traffic.Decision, id string, req classifyReque
 		RequestID: req.requestID, Batch: req.batch})
 }
 
-// runOffPath predicts texts with version id for a comparison: through the
-// engine, without the cache, booked with monitoring (the version's drift
-// window) but under no request id.
+// runOffPath predicts texts with version id for a comparison, on the
+// traffic worker's own goroutine: not through the engine, so an off-path
+// prediction never holds one of the engine's batch slots while a primary's
+// batch waits for it (the traffic queue is its bound); without the cache;
+// booked with monitoring (the version's drift window) under no request id.
 func (s *Server) runOffPath(ctx context.Context, id string, texts []string) ([]model.Prediction, error) {
 	lease, err := s.reg.Resolve(id)
 	if err != nil {
@@ -67,12 +69,7 @@ func (s *Server) runOffPath(ctx context.Context, id string, texts []string) ([]m
 			seen[i] = clean(t)
 		}
 	}
-	var preds []model.Prediction
-	if s.opts.Engine != nil {
-		preds, err = s.opts.Engine.Predict(ctx, lease.ID, m, seen)
-	} else {
-		preds, err = m.Predict(ctx, seen)
-	}
+	preds, err := m.Predict(ctx, seen)
 	if err == nil {
 		err = finiteAnswers(lease.ID, preds)
 	}

@@ -23,8 +23,10 @@
 // set, one when none is; Observe hands the answered texts to a bounded
 // queue without waiting: when the queue is full the comparison is dropped
 // and counted (mlserve_traffic_dropped_total), never waited for. Workers
-// run the other version through the inference engine (its own queue and
-// batches), compare labels and confidences, and record both latencies.
+// (traffic.workers, 1) run the other version on their own goroutines, not
+// in the inference engine's batch slots, so a comparison never makes a
+// primary's batch wait for a slot; they compare labels and confidences and
+// record both latencies.
 //
 // # What is compared
 //

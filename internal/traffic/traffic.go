@@ -28,8 +28,8 @@ type Registry interface {
 }
 
 // RunFunc predicts texts (as clients sent them) with the loaded version
-// id, off the response path: the server's, through the inference engine
-// and monitoring, without the prediction cache.
+// id, off the response path: the server's, booked with monitoring, without
+// the prediction cache or the engine's batch slots.
 type RunFunc func(ctx context.Context, id string, texts []string) ([]model.Prediction, error)
 
 // Options configure a Manager. Zero values take the defaults noted.
@@ -75,6 +75,7 @@ type Manager struct {
 	fb       feedbackBook
 
 	stop      chan struct{}
+	kick      chan struct{} // a policy started: workers wake from their sleep
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 }
@@ -103,7 +104,7 @@ func New(opts Options) (*Manager, error) {
 	return &Manager{
 		opts: opts, log: opts.Logger.With("component", "traffic"), met: met,
 		queue: make(chan job, opts.QueueSize), latest: map[string]*pair{},
-		fb: newFeedbackBook(feedbackCap), stop: make(chan struct{}),
+		fb: newFeedbackBook(feedbackCap), stop: make(chan struct{}), kick: make(chan struct{}, 64),
 	}, nil
 }
 
@@ -222,14 +223,37 @@ func (m *Manager) Observe(d Decision, s Sample) {
 	}
 }
 
+// drainEvery is how often a worker drains the queue while a policy runs.
+const drainEvery = 2 * time.Millisecond
+
+// work drains the queue on a ticker while any policy runs (and sleeps
+// while none does), instead of blocking on it: Observe's send then never
+// wakes a parked goroutine, which costs the request a scheduler wake-up
+// and puts the comparison on the request's processor right after it.
 func (m *Manager) work() {
 	defer m.wg.Done()
+	tick := time.NewTicker(drainEvery)
+	defer tick.Stop()
 	for {
+		if m.active.Load() == nil && len(m.queue) == 0 {
+			select {
+			case <-m.stop:
+				return
+			case <-m.kick:
+			}
+		}
 		select {
 		case <-m.stop:
 			return
-		case j := <-m.queue:
-			m.compare(j)
+		case <-tick.C:
+		}
+		for drained := false; !drained; {
+			select {
+			case j := <-m.queue:
+				m.compare(j)
+			default:
+				drained = true
+			}
 		}
 	}
 }
@@ -296,10 +320,26 @@ func (m *Manager) compare(j job) {
 			if s.Batch {
 				rid = fmt.Sprintf("%s/%d", s.RequestID, i)
 			}
-			m.fb.put(rid, fbEntry{p: p, primary: prim[i].Label, candidate: cand[i].Label})
+			e := fbEntry{p: p, primary: prim[i].Label, candidate: cand[i].Label}
+			if label, ok := m.fb.put(rid, e); ok {
+				e.score(label)
+			}
 		}
 	}
 	m.judge(p)
+}
+
+// score books e's feedback: the true label of its request.
+func (e fbEntry) score(label string) {
+	e.p.mu.Lock()
+	defer e.p.mu.Unlock()
+	e.p.feedback++
+	if e.primary == label {
+		e.p.primCorrect++
+	}
+	if e.candidate == label {
+		e.p.candCorrect++
+	}
 }
 
 // Feedback scores both versions' labels of a compared request with its
@@ -308,19 +348,12 @@ func (m *Manager) Feedback(requestID, label string) {
 	if m == nil {
 		return
 	}
-	e, ok := m.fb.take(requestID)
+	// Feedback waits for its comparison only while a policy runs.
+	e, ok := m.fb.take(requestID, label, m.active.Load() != nil)
 	if !ok {
-		return
+		return // not compared (yet): the comparison scores it when it comes
 	}
-	e.p.mu.Lock()
-	e.p.feedback++
-	if e.primary == label {
-		e.p.primCorrect++
-	}
-	if e.candidate == label {
-		e.p.candCorrect++
-	}
-	e.p.mu.Unlock()
+	e.score(label)
 	m.judge(e.p)
 }
 
@@ -388,6 +421,12 @@ func (m *Manager) Set(name string, policy api.TrafficPolicy, source string) (api
 	m.mu.Lock()
 	m.setActiveLocked(name, p)
 	m.mu.Unlock()
+	for range m.opts.Workers {
+		select {
+		case m.kick <- struct{}{}:
+		default:
+		}
+	}
 	m.event(p, "started", fmt.Sprintf("%s of %s from %s%s", policy.Mode, policy.Candidate, source, shareText(policy)))
 	m.log.Info("traffic started", "name", name, "candidate", policy.Candidate, "mode", policy.Mode, "share", policy.Share, "source", source)
 	return m.view(p), nil

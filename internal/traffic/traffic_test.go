@@ -247,7 +247,7 @@ func TestGates(t *testing.T) {
 				rid := fmt.Sprintf("r%d", i)
 				serve(m, c.l, "s", fmt.Sprint(i), fmt.Sprintf("text %d", i), rid, 200*time.Microsecond)
 				if c.fb != nil {
-					time.Sleep(time.Millisecond) // let the worker compare before the feedback
+					waitCompared(t, m, int64(i+1)) // feedback comes after the comparison
 					m.Feedback(rid, c.fb(i))
 				}
 			}
