@@ -23,7 +23,8 @@ func newStatsCmd(g *globals) *cobra.Command {
 		Short: "Show the server's statistics: latency, errors, cache, predictions, drift, live accuracy",
 		Long: `Show GET /stats per model version: requests, throughput, latency p50/p90/p99,
 errors by kind, cache hit ratio, drift status, live accuracy and the prediction
-distribution as bars, drawn for an 80-column terminal; then the cache tiers.
+distribution as bars, drawn for an 80-column terminal; then the cache tiers and
+each shadow/canary/mirror comparison (primary and candidate side by side).
 With --watch it redraws every --interval until interrupted.`,
 		Example: `  mlserve stats
   mlserve stats --watch --interval 5s`,
@@ -86,5 +87,5 @@ func renderStats(st *api.Stats, width int) string {
 		}
 		out += line + "\n"
 	}
-	return out
+	return out + renderTraffic(st.Traffic)
 }
