@@ -187,6 +187,28 @@ func TestTrafficE2E(t *testing.T) {
 		t.Fatalf("traffic %+v", v)
 	}
 
+	// Policies that cannot run are refused with the status that says why.
+	for _, c := range []struct {
+		name string
+		path string
+		pol  api.TrafficPolicy
+		want int
+	}{
+		{"candidate is the default", "sentiment", api.TrafficPolicy{Candidate: "v1", Mode: api.TrafficShadow}, http.StatusConflict},
+		{"unknown candidate", "sentiment", api.TrafficPolicy{Candidate: "v9", Mode: api.TrafficShadow}, http.StatusNotFound},
+		{"canary without share", "sentiment", api.TrafficPolicy{Candidate: "v2", Mode: api.TrafficCanary}, http.StatusUnprocessableEntity},
+		{"no candidate", "sentiment", api.TrafficPolicy{Mode: api.TrafficMirror, Share: 0.5}, http.StatusUnprocessableEntity},
+		{"another name's version", "sentiment", api.TrafficPolicy{Candidate: "spam-v1", Mode: api.TrafficShadow}, http.StatusUnprocessableEntity},
+		{"stop a name without traffic", "spam", api.TrafficPolicy{Mode: api.TrafficOff}, http.StatusNotFound},
+	} {
+		if code := cl.do(http.MethodPut, "/models/"+c.path+"/traffic", c.pol, nil, nil); code != c.want {
+			t.Errorf("%s: PUT answered %d, want %d", c.name, code, c.want)
+		}
+	}
+	if code := cl.do(http.MethodGet, "/models/spam/traffic", nil, nil, nil); code != http.StatusNotFound {
+		t.Errorf("GET traffic of a name without: %d, want 404", code)
+	}
+
 	// Phase 1: shadow. Every answer comes from v1 until the verdict; the
 	// true label goes back as feedback.
 	promotedAt := -1

@@ -140,15 +140,14 @@ func (s *Server) checkCandidate(name string, pol *api.TrafficPolicy) error {
 	if pol.Candidate == "" {
 		return fmt.Errorf("%w: candidate is required", traffic.ErrInvalidPolicy)
 	}
-	if _, _, err := model.SplitID(pol.Candidate); err != nil {
+	if n, _, err := model.SplitID(pol.Candidate); err != nil {
 		pol.Candidate = model.ID(name, pol.Candidate)
+	} else if n != name {
+		return fmt.Errorf("%w: %s is not a version of %s", traffic.ErrInvalidPolicy, pol.Candidate, name)
 	}
 	st, err := s.reg.Get(pol.Candidate)
 	if err != nil {
 		return err
-	}
-	if st.Name != name {
-		return fmt.Errorf("%w: %s is not a version of %s", traffic.ErrInvalidPolicy, pol.Candidate, name)
 	}
 	if st.State != model.StateReady {
 		return fmt.Errorf("%w: %s is %s; load it first", ErrNotCandidate, pol.Candidate, st.State)
