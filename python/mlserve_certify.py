@@ -15,6 +15,8 @@ For a version already on disk (loads its artifact with joblib; trains nothing):
 
     .venv/bin/python python/mlserve_certify.py models/sentiment/v1            # the sample texts
     .venv/bin/python python/mlserve_certify.py DIR --texts texts.json --tolerance 1e-6
+    # outputs a training script recorded (PyTorch's, for an ONNX export; float32: a looser tolerance)
+    .venv/bin/python python/mlserve_certify.py models/spam/v2 --fixture python/fixtures/onnx/spam-v2-torch.json --tolerance 1e-5
 
 write_golden rewrites only the golden: block of model.yaml (appended when it has none); every
 other line stays as it was. Floats are written with Python's repr, which round-trips exactly.
@@ -53,7 +55,7 @@ def producer() -> dict[str, str]:
 
 
 def certify(model, texts: list[str], tolerance: float = DEFAULT_TOLERANCE) -> dict:
-    """Return the golden: section for a fitted classifier (or Pipeline) on texts.
+    """Return the golden: section for a fitted scikit-learn classifier (or Pipeline) on texts.
 
     Each entry has the text, the predicted label and, when the model has predict_proba, the
     probability of every class by label; otherwise the decision_function values (one for a
@@ -62,21 +64,44 @@ def certify(model, texts: list[str], tolerance: float = DEFAULT_TOLERANCE) -> di
         raise ValueError("certify: no texts")
     texts = [str(t) for t in texts]
     labels = [str(c) for c in model.classes_]
-    predicted = model.predict(texts)
-    proba = model.predict_proba(texts) if hasattr(model, "predict_proba") else None
-    decision = None
-    if proba is None:
-        decision = model.decision_function(texts)
+    predicted = [str(p) for p in model.predict(texts)]
+    if hasattr(model, "predict_proba"):
+        return golden_from_outputs(texts, labels, predicted, proba=model.predict_proba(texts), tolerance=tolerance)
+    return golden_from_outputs(texts, labels, predicted, decision=model.decision_function(texts), tolerance=tolerance)
+
+
+def golden_from_outputs(texts, labels, predicted=None, proba=None, decision=None,
+                        tolerance: float = DEFAULT_TOLERANCE, versions: dict | None = None) -> dict:
+    """The golden: section from outputs computed elsewhere (a PyTorch module, an ONNX graph):
+    per text the probabilities by label (proba rows in labels order) or the decision values;
+    predicted defaults to the label of the largest probability. versions defaults to this
+    environment's scikit-learn stack (producer())."""
+    if proba is None and decision is None:
+        raise ValueError("golden_from_outputs: neither probabilities nor decision values")
     entries = []
     for i, text in enumerate(texts):
-        entry = {"text": text, "label": str(predicted[i])}
+        if predicted is not None:
+            label = str(predicted[i])
+        else:
+            row = [float(p) for p in proba[i]]
+            label = labels[row.index(max(row))]
+        entry = {"text": str(text), "label": label}
         if proba is not None:
             entry["probabilities"] = {lab: float(p) for lab, p in zip(labels, proba[i])}
         else:
             row = decision[i]
             entry["decision"] = [float(v) for v in (row if getattr(row, "ndim", 0) else [row])]
         entries.append(entry)
-    return {"tolerance": float(tolerance), "producer": producer(), "texts": entries}
+    return {"tolerance": float(tolerance), "producer": versions or producer(), "texts": entries}
+
+
+def select_fixture_texts(texts: list[str], hard: list[str], n_held: int = 12) -> list[int]:
+    """Indices of the texts a certificate keeps from a recorded fixture: the hard texts it
+    holds, then the n_held shortest others (model.yaml stays small)."""
+    hard_set = set(hard)
+    keep = [i for i, t in enumerate(texts) if t in hard_set]
+    others = sorted((i for i, t in enumerate(texts) if t not in hard_set), key=lambda i: (len(texts[i]), i))
+    return keep + others[:n_held]
 
 
 GOLDEN_BLOCK = re.compile(r"^golden:.*?(?=^\S|\Z)", re.S | re.M)
@@ -137,11 +162,25 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(description="Write model.yaml's golden: section for a version folder.")
     ap.add_argument("dir", type=Path, help="version folder holding model.yaml and its scikit-learn artifact")
     ap.add_argument("--texts", type=Path, help="JSON list of texts (default: the sample texts of the model's name)")
+    ap.add_argument("--fixture", type=Path, help="JSON {labels, texts, probabilities, written_by} recorded by a "
+                    "training script (e.g. python/fixtures/onnx/spam-v2-torch.json): certify those outputs")
     ap.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
     args = ap.parse_args(argv)
     import joblib
 
     manifest = yaml.safe_load((args.dir / "model.yaml").read_text(encoding="utf-8")) or {}
+    if args.fixture:
+        fx = json.loads(args.fixture.read_text(encoding="utf-8"))
+        hard = json.loads((Path(__file__).resolve().parent / "tests" / "hard_texts.json").read_text(encoding="utf-8"))
+        keep = select_fixture_texts(fx["texts"], hard)
+        versions = dict(manifest.get("library_versions") or {})
+        versions["recorded_by"] = fx.get("written_by", str(args.fixture))
+        golden = golden_from_outputs([fx["texts"][i] for i in keep], fx["labels"],
+                                     proba=[fx["probabilities"][i] for i in keep], tolerance=args.tolerance,
+                                     versions=versions)
+        write_golden(args.dir / "model.yaml", golden)
+        print(f"{args.dir}: golden: {len(keep)} texts from {args.fixture}, tolerance {args.tolerance:g}")
+        return
     if manifest.get("framework", "sklearn") != "sklearn":
         sys.exit(f"{args.dir}: framework {manifest.get('framework')!r}: only scikit-learn artifacts are certified here")
     model = joblib.load(args.dir / manifest.get("artifact", "model.joblib"))
