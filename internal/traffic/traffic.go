@@ -518,6 +518,10 @@ func (m *Manager) OnEvent(ev model.Event) {
 	switch ev.Kind {
 	case model.DefaultChanged:
 		switch {
+		case ev.ID == p.candidate && ev.Previous == "":
+			// The name's first default (a restart after a promotion, or a
+			// name with no other version): nothing to compare it with.
+			m.end(p, api.TrafficStopped, ev.ID+" is its name's default already")
 		case ev.ID == p.candidate:
 			m.end(p, api.TrafficPromoted, ev.ID+" was made the default outside the gates")
 		case primary != "" && ev.ID != primary:

@@ -330,6 +330,7 @@ func TestEvents(t *testing.T) {
 		{"candidate retires", model.Event{Kind: model.Retiring, ID: "s-v2", Name: "s"}, api.TrafficStopped},
 		{"primary retires", model.Event{Kind: model.Retired, ID: "s-v1", Name: "s"}, api.TrafficStopped},
 		{"candidate made default", model.Event{Kind: model.DefaultChanged, ID: "s-v2", Name: "s", Previous: "s-v1"}, api.TrafficPromoted},
+		{"candidate is the first default (restart after promotion)", model.Event{Kind: model.DefaultChanged, ID: "s-v2", Name: "s"}, api.TrafficStopped},
 		{"another default", model.Event{Kind: model.DefaultChanged, ID: "s-v3", Name: "s", Previous: "s-v1"}, api.TrafficStopped},
 		{"other name", model.Event{Kind: model.Retiring, ID: "t-v2", Name: "t"}, api.TrafficRunning},
 	} {
@@ -426,5 +427,36 @@ func TestShareYAML(t *testing.T) {
 		if err != nil || man.Traffic.Share != c.want {
 			t.Errorf("%s: %v, share %v, want %v", c.in, err, man.Traffic.Share, c.want)
 		}
+	}
+}
+
+// BenchmarkRoute is Route's cost on the request path: no policy at all, a
+// policy on another name, and shadow on the request's name (with the
+// comparison handed to Observe, the queue drained by the worker).
+func BenchmarkRoute(b *testing.B) {
+	l := labeller{label: same}
+	for _, c := range []struct {
+		name   string
+		policy string // "": none
+	}{{"none", ""}, {"other-name", "t"}, {"shadow", "s"}} {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := New(Options{QueueSize: 1 << 16, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.Attach(&fakeReg{}, l.run)
+			defer m.Close()
+			if c.policy != "" {
+				if _, err := m.Set(c.policy, api.TrafficPolicy{Candidate: c.policy + "-v2", Mode: api.TrafficShadow}, "bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			preds := []model.Prediction{{Label: "pos", Confidence: 0.9}}
+			texts := []string{"t"}
+			for b.Loop() {
+				d := m.Route("s", "s", "s-v1", "")
+				m.Observe(d, Sample{ID: "s-v1", Texts: texts, Preds: preds})
+			}
+		})
 	}
 }
