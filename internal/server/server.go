@@ -247,6 +247,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		endpoint := s.route(r)
 		defer s.finish(r, endpoint, ri, sw)
+		if s.opts.Traffic != nil {
+			ri.key = r.Header.Get(api.TrafficKeyHeader) // canary stickiness, every door
+		}
 		if oipPrefix(r.URL.Path) {
 			s.serveOIP(sw, r, next, endpoint, ri)
 			return
@@ -260,7 +263,6 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if endpoint == "/feedback" {
 				break
 			}
-			ri.key = r.Header.Get(api.TrafficKeyHeader)
 			body, ok := s.checkBody(sw, r)
 			if !ok {
 				return
