@@ -32,7 +32,7 @@ import (
 // off, shadow...). It fails if any answer differs between the two, and
 // reports each side's p50 and p99 and the ratios shadow/off.
 //
-//	go test -run '^$' -bench ShadowOverhead -benchtime 40x -count 3 ./internal/app/
+//	go test -run '^$' -bench ShadowOverhead -benchtime 160x -count 3 ./internal/app/
 func BenchmarkShadowOverhead(b *testing.B) {
 	texts, _ := heldOutSentiment(&testing.T{})
 	if len(texts) == 0 {
@@ -165,7 +165,7 @@ func BenchmarkShadowOverhead(b *testing.B) {
 const benchShadowRate = 500
 
 // benchShadowRound is how many requests one round (off or shadow) serves.
-const benchShadowRound = 100
+const benchShadowRound = 25
 
 func copyFileB(b *testing.B, src, dst string) {
 	b.Helper()
