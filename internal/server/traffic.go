@@ -37,12 +37,13 @@ func (s *Server) trafficRoute(ref string, lease **model.Handle, key string) traf
 }
 
 // trafficObserve hands an answered request to the comparison workers;
-// took is its model time (not a latency sample when anything came from
-// the cache).
-func (s *Server) trafficObserve(d traffic.Decision, id string, req classifyRequest, preds []model.Prediction, cached []bool, took time.Duration) {
+// began is when its prediction started (not a latency sample when
+// anything came from the cache).
+func (s *Server) trafficObserve(d traffic.Decision, id string, req classifyRequest, preds []model.Prediction, cached []bool, began time.Time) {
 	if !d.Compare() {
 		return
 	}
+	took := time.Since(began)
 	if slices.Contains(cached, true) {
 		took = 0
 	}
