@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -185,4 +188,24 @@ type TrafficEvent struct {
 	// Kind is started, promoted, rolled_back, stopped or error.
 	Kind   string `json:"kind"`
 	Detail string `json:"detail"`
+}
+
+// Traffic returns name's latest traffic policy and its comparison (GET
+// /models/{name}/traffic).
+func (c *Client) Traffic(ctx context.Context, name string) (*TrafficView, error) {
+	var resp TrafficView
+	if err := c.do(ctx, http.MethodGet, "/models/"+url.PathEscape(name)+"/traffic", nil, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// SetTraffic starts policy on name (PUT /models/{name}/traffic); mode off
+// stops the running one.
+func (c *Client) SetTraffic(ctx context.Context, name string, policy *TrafficPolicy) (*TrafficView, error) {
+	var resp TrafficView
+	if err := c.do(ctx, http.MethodPut, "/models/"+url.PathEscape(name)+"/traffic", policy, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
 }

@@ -95,11 +95,15 @@ func (c e2eClient) do(method, path string, body any, header map[string]string, o
 }
 
 func (c e2eClient) traffic(name string) api.TrafficView {
-	var v api.TrafficView
-	if code := c.do(http.MethodGet, "/models/"+name+"/traffic", nil, nil, &v); code != 200 {
-		c.t.Fatalf("GET traffic: %d", code)
+	cl, err := api.NewClient(c.base, "", nil)
+	if err != nil {
+		c.t.Fatal(err)
 	}
-	return v
+	v, err := cl.Traffic(context.Background(), name)
+	if err != nil {
+		c.t.Fatalf("GET traffic: %v", err)
+	}
+	return *v
 }
 
 // TestTrafficE2E runs the whole server (app.Run: registry, engine, cache,
@@ -252,9 +256,13 @@ func TestTrafficE2E(t *testing.T) {
 	upload(t, cl.base, "../model/sklearn/testdata/releases/1.9.1/tree_tfidf.joblib")
 	pol := api.TrafficPolicy{Candidate: "v3", Mode: api.TrafficCanary, Share: 0.5, UnloadOnRollback: true,
 		Gates: api.Gates{MinAgreement: ptrF(0.8), MinSamples: 60}}
-	var started api.TrafficView
-	if code := cl.do(http.MethodPut, "/models/sentiment/traffic", pol, nil, &started); code != 200 {
-		t.Fatalf("PUT traffic: %d", code)
+	client, err := api.NewClient(cl.base, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := client.SetTraffic(context.Background(), "sentiment", &pol)
+	if err != nil {
+		t.Fatalf("PUT traffic: %v", err)
 	}
 	if started.Candidate != "sentiment-v3" || started.State != api.TrafficRunning {
 		t.Fatalf("PUT traffic answered %+v", started)
