@@ -144,7 +144,7 @@ type Decision struct {
 func (d Decision) Compare() bool { return d.p != nil }
 
 // Route decides the traffic of one request: ref is its model_version as
-// sent, name and id the version it resolved to. Requests that pin a
+// sent, name and id the version it resolved to (name "": id's). Requests that pin a
 // version, and names without a running policy, are left alone.
 func (m *Manager) Route(ref, name, id, key string) Decision {
 	if m == nil {
@@ -153,6 +153,9 @@ func (m *Manager) Route(ref, name, id, key string) Decision {
 	act := m.active.Load()
 	if act == nil {
 		return Decision{}
+	}
+	if name == "" {
+		name, _, _ = model.SplitID(id) // a handle that does not carry its name
 	}
 	p := (*act)[name]
 	if p == nil || id == p.candidate || (ref != "" && ref != name) {
