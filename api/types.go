@@ -147,6 +147,9 @@ type ModelInfo struct {
 	Requests int64 `json:"requests"`
 	// Errors counts the version's failed predict calls.
 	Errors int64 `json:"errors"`
+	// Certificate is the parity certificate's status (model.yaml's golden:
+	// section checked at load time); nil before the version was loaded.
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 // ModelList is the answer to listing models.
@@ -347,6 +350,9 @@ type Stats struct {
 	// Fleet says whether this replica shares feedback, live accuracy and
 	// drift with the others; nil with monitoring off.
 	Fleet *FleetState `json:"fleet,omitempty"`
+	// Traffic holds each model name's shadow/canary/mirror comparison, by
+	// name, when one was set.
+	Traffic map[string]TrafficView `json:"traffic,omitempty"`
 }
 
 // FleetState says whether a replica shares its monitoring state (pending

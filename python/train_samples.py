@@ -15,6 +15,10 @@ The `reference` block is computed on the held-out split:
   oov_rate    per text, the share of its word unigrams (the vectorizer's own analyzer
               with ngram_range=(1, 1)) that are not in vocabulary_; a text with no
               tokens counts as 0.0
+The `golden` block is the parity certificate (python/mlserve_certify.py): the fitted pipeline's
+own label and probabilities on the warm-up texts, the parity suite's hard texts and a few held-out
+texts; mlserve refuses to load the file when its outputs differ. To rewrite only that block for
+the models on disk: `.venv/bin/python python/mlserve_certify.py models/<name>/<version>`.
 The sentiment models' C is chosen from SENTIMENT_C by 5-fold cross-validation on the
 training split only (fixed folds), so the held-out accuracy stays an honest estimate.
 
@@ -42,6 +46,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mlserve_certify import certify, sample_texts, write_golden  # noqa: E402
 from mlserve_data import sentiment, spam  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,6 +148,8 @@ def save(name, version, model, data, description, features, warmup, c_grid=None)
         fh.write(f"# Written by python/train_samples.py; held-out split of {len(xh)} texts.\n")
         yaml.dump(manifest, fh, Dumper=_NoAliases, sort_keys=False, default_flow_style=None, width=120,
                   allow_unicode=True)
+    # The parity certificate: scikit-learn's own outputs on the sample texts, checked by mlserve at load.
+    write_golden(out / "model.yaml", certify(model, sample_texts(name, warmup)))
     size = (out / "model.joblib").stat().st_size
     print(f"{name}/{version}: accuracy {acc:.4f} on {len(xh)} held-out, {size / 1e6:.2f} MB")
 

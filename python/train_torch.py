@@ -349,6 +349,16 @@ def main(argv):
         "texts": texts,
         "probabilities": [[float(p) for p in row] for row in rec],
     }, ensure_ascii=True) + "\n")
+    # The parity certificate: PyTorch's own probabilities on the hard texts and the shortest held-out
+    # emails (python/mlserve_certify.py); float32 through ONNX Runtime agrees within 1e-5.
+    from mlserve_certify import golden_from_outputs, select_fixture_texts, write_golden
+
+    keep = select_fixture_texts(texts, json.loads(HARD_TEXTS.read_text()))
+    recorded = dict(versions, recorded_by="python/train_torch.py (torch %s, eval mode, one text per call)"
+                    % torch.__version__)
+    write_golden(OUT / "model.yaml", golden_from_outputs([texts[i] for i in keep], LABELS,
+                                                         proba=[rec[i] for i in keep], tolerance=1e-5,
+                                                         versions=recorded))
     sizes = {p.name: p.stat().st_size for p in OUT.iterdir()}
     print(f"spam/v2: wrote {OUT} {sizes}; {FIXTURE} ({len(texts)} texts, {FIXTURE.stat().st_size} bytes)")
 

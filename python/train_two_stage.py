@@ -219,6 +219,16 @@ def train():
         "embeddings": [[round(float(x), 9) for x in row] for row in emb],
         "probabilities": [[float(p) for p in row] for row in clf.predict_proba(emb)],
     }, ensure_ascii=True) + "\n")
+    # The parity certificate: these recorded outputs on the hard texts and the shortest held-out
+    # reviews (python/mlserve_certify.py).
+    from mlserve_certify import golden_from_outputs, select_fixture_texts, write_golden
+
+    keep = select_fixture_texts(texts, json.loads(HARD_TEXTS.read_text()))
+    recorded = dict(manifest["library_versions"], recorded_by=json.loads(FIXTURE.read_text())["written_by"])
+    proba_fx = clf.predict_proba(emb)
+    write_golden(OUT / "model.yaml", golden_from_outputs([texts[i] for i in keep], [str(c) for c in clf.classes_],
+                                                         proba=[proba_fx[i] for i in keep], tolerance=1e-5,
+                                                         versions=recorded))
     size = (OUT / "classifier.joblib").stat().st_size
     print(f"sentiment/v3: wrote {OUT} (classifier.joblib {size} bytes); {FIXTURE} ({len(texts)} texts, "
           f"{FIXTURE.stat().st_size} bytes)")

@@ -18,6 +18,7 @@ import (
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/server"
+	"github.com/mlserve/mlserve/internal/traffic"
 	"github.com/mlserve/mlserve/internal/ui"
 )
 
@@ -68,6 +69,16 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if drain <= 0 {
 		drain = 30 * time.Second
 	}
+	var promReg prometheus.Registerer
+	if p.Prometheus != nil {
+		promReg = p.Prometheus
+	}
+	tm, err := traffic.New(traffic.Options{QueueSize: c.Traffic.QueueSize, Workers: c.Traffic.Workers,
+		Timeout: time.Duration(c.Traffic.Timeout), Logger: log, Metrics: promReg})
+	if err != nil {
+		return err
+	}
+	defer tm.Close()
 	pc, rstore, err := newCache(c.Cache, p.Monitor.Metrics(), log)
 	if err != nil {
 		return err
@@ -96,7 +107,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		KeepLoaded:   c.Versions.KeepLoaded,
 		DrainTimeout: time.Duration(c.DrainTimeout),
 		LoadTimeout:  time.Duration(c.Limits.LoadTimeout),
-		Subscribers:  Subscribers(eng, pc, p.Monitor, log),
+		Subscribers:  append(Subscribers(eng, pc, p.Monitor, log), tm.OnEvent),
 	}, log)
 	w := &watcher{sync: syncRepo, poll: reg.Poll, interval: time.Duration(c.Repository.PollInterval),
 		kick: make(chan struct{}, 1), log: log.With("component", "watcher")}
@@ -143,6 +154,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		Cache:          pc,
 		Version:        p.Version,
 		Monitor:        p.Monitor,
+		Traffic:        tm,
 	}
 	if c.UI.Enabled {
 		if opts.UI, err = ui.New(ui.Options{Refresh: time.Duration(c.UI.Refresh), Resolution: time.Duration(c.UI.Resolution),
@@ -163,6 +175,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	stopBackground() // no poll may start once the registry closes
 	sctx, stop := context.WithTimeout(context.Background(), drain)
 	defer stop()
+	tm.Close() // no comparison runs into a closing engine
 	err = errors.Join(err, eng.Close(sctx), reg.Close(sctx))
 	if rstore != nil {
 		err = errors.Join(err, rstore.Close())

@@ -23,7 +23,8 @@ func newStatsCmd(g *globals) *cobra.Command {
 		Short: "Show the server's statistics: latency, errors, cache, predictions, drift, live accuracy",
 		Long: `Show GET /stats per model version: requests, throughput, latency p50/p90/p99,
 errors by kind, cache hit ratio, drift status, live accuracy and the prediction
-distribution as bars, drawn for an 80-column terminal; then the cache tiers.
+distribution as bars, drawn for an 80-column terminal; then the cache tiers and
+each shadow/canary/mirror comparison (primary and candidate side by side).
 With --watch it redraws every --interval until interrupted.
 
 With --fleet it shows GET /stats?scope=fleet: requests, texts, errors and
@@ -97,7 +98,7 @@ func renderStats(st *api.Stats, width int) string {
 		}
 		out += line + "\n"
 	}
-	return out
+	return out + renderTraffic(st.Traffic)
 }
 
 // fleetLine says whose figures follow: the fleet's (with how many

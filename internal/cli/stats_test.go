@@ -65,3 +65,37 @@ func TestFleetLine(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderTraffic(t *testing.T) {
+	pa, ca := 0.776, 0.806
+	st := &api.Stats{Traffic: map[string]api.TrafficView{"sentiment": {
+		Name: "sentiment", Primary: "sentiment-v1", Candidate: "sentiment-v2", State: api.TrafficPromoted,
+		Policy:  api.TrafficPolicy{Mode: api.TrafficCanary, Share: 0.1},
+		Verdict: "after 150 texts: agreement 0.9267 >= 0.8",
+		Stats: api.TrafficStats{Requests: 305, Compared: 150, Agreement: 0.9267, Feedback: 134,
+			PrimaryLiveAccuracy: &pa, CandidateLiveAccuracy: &ca, LatencyRatio: 2.53,
+			PrimaryLatencyMS: api.LatencySummary{N: 150, P50: 0.06, P99: 0.26}, CandidateLatencyMS: api.LatencySummary{N: 150, P50: 0.14, P99: 0.85},
+			Drift: map[string]string{"sentiment-v1": "ok", "sentiment-v2": "warn"}},
+	}}}
+	out := renderStats(st, statsWidth)
+	for _, line := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(line); n > statsWidth {
+			t.Errorf("line of %d columns: %q", n, line)
+		}
+	}
+	for _, want := range []string{
+		"traffic sentiment: canary 10%, promoted",
+		"sentiment-v1   sentiment-v2",
+		"0.06/0.26      0.14/0.85",
+		"live accuracy (134)",
+		"0.776          0.806",
+		"ok           warn",
+		"agreement 0.927",
+		"latency ratio 2.53",
+		"verdict: after 150 texts: agreement 0.9267 >= 0.8",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -67,6 +67,8 @@ type Config struct {
 	ONNX       ONNX       `yaml:"onnx"`
 	GRPC       GRPC       `yaml:"grpc"`
 	UI         UI         `yaml:"ui"`
+	// Traffic configures shadow/canary/mirror comparisons (traffic.go).
+	Traffic Traffic `yaml:"traffic"`
 
 	// ModelName is the name KServe gives the model (its --model_name,
 	// MLSERVE_MODEL_NAME): a flat models_dir (one artifact directly in it,
@@ -479,6 +481,9 @@ func (c *Config) Validate() error {
 	// listener (tests run the binary so), so equal ":0" addresses differ.
 	if c.Monitoring.Enabled && c.MetricsAddr() == c.ListenAddr && !kernelPort(c.ListenAddr) {
 		bad("monitoring.addr", "must differ from listen_addr %s", c.ListenAddr)
+	}
+	if err := c.Traffic.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Monitoring.Validate(); err != nil {
 		errs = append(errs, err)

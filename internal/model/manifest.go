@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/preprocess"
 )
 
@@ -58,6 +59,13 @@ type Manifest struct {
 	// OODAlpha is the level below which a text's combined p-value is
 	// flagged (default ood.DefaultAlpha).
 	OODAlpha *float64 `yaml:"ood_alpha" json:"ood_alpha,omitempty"`
+	// Golden is the parity certificate: texts with the outputs the training
+	// environment produced, checked when the version loads (nil: none).
+	Golden *Golden `yaml:"golden" json:"-"`
+	// Traffic makes the version a candidate: compared with its name's
+	// default (shadow, canary, mirror) until promoted or rolled back. A
+	// candidate does not become its name's default by being the newest.
+	Traffic *api.TrafficPolicy `yaml:"traffic" json:"traffic,omitempty"`
 }
 
 // Reference is the reference block of a manifest: what the model's outputs
@@ -88,7 +96,7 @@ type Histogram struct {
 }
 
 var manifestKeys = []string{"framework", "artifact", "description", "accuracy", "training_date", "features",
-	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx", "threshold", "ood_policy", "ood_alpha"}
+	"labels", "library_versions", "preprocessing", "warmup", "reference", "onnx", "threshold", "ood_policy", "ood_alpha", "golden", "traffic"}
 
 // ParseManifest decodes model.yaml. It returns warnings for keys it does not
 // know; an error wrapping ErrInvalid for malformed YAML, wrong types or
@@ -137,5 +145,49 @@ func ParseManifest(b []byte) (*Manifest, []string, error) {
 	if a := m.OODAlpha; a != nil && !(*a > 0 && *a < 1) {
 		return nil, nil, fmt.Errorf("%w: %s: ood_alpha %v: want a level between 0 and 1", ErrInvalid, ManifestFile, *a)
 	}
+	if m.Traffic != nil {
+		if err := CheckTraffic(*m.Traffic, true); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: traffic: %w", ErrInvalid, ManifestFile, err)
+		}
+	}
+	if m.Golden != nil {
+		if err := m.Golden.validate(); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrInvalid, ManifestFile, err)
+		}
+	}
 	return m, warnings, nil
+}
+
+// CheckTraffic checks a traffic policy's values; inManifest says it is a
+// model.yaml's traffic: section (whose candidate is the version itself).
+func CheckTraffic(p api.TrafficPolicy, inManifest bool) error {
+	switch p.Mode {
+	case api.TrafficShadow:
+	case api.TrafficCanary, api.TrafficMirror:
+		if !(p.Share > 0 && p.Share <= 1) {
+			return fmt.Errorf("mode %s needs a share above 0 and at most 1 (or 100%%), got %v", p.Mode, p.Share)
+		}
+	case api.TrafficOff:
+		if inManifest {
+			return errors.New("mode off is for the admin API; leave the section out")
+		}
+	default:
+		return fmt.Errorf("mode %q: want shadow, canary or mirror", p.Mode)
+	}
+	if inManifest && p.Candidate != "" {
+		return errors.New("candidate: the version whose model.yaml this is is the candidate; leave it out")
+	}
+	g := p.Gates
+	for name, v := range map[string]*float64{"min_agreement": g.MinAgreement, "min_live_accuracy": g.MinLiveAccuracy} {
+		if v != nil && !(*v >= 0 && *v <= 1) {
+			return fmt.Errorf("gates.%s: %v is not between 0 and 1", name, *v)
+		}
+	}
+	if v := g.MaxLatencyRatio; v != nil && !(*v > 0) {
+		return fmt.Errorf("gates.max_latency_ratio: %v is not above 0", *v)
+	}
+	if g.MinSamples < 0 || g.MinFeedback < 0 {
+		return errors.New("gates.min_samples and gates.min_feedback cannot be negative")
+	}
+	return nil
 }

@@ -93,6 +93,9 @@ reference:
 func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte("framework: sklearn\nreference: {confidence: {edges: [0,1], fractions: [1]}}\n"))
 	f.Add([]byte("labels: [a, b]\nwarmup: [x]\n"))
+	f.Add([]byte("golden: {tolerance: 1e-6, producer: {scikit-learn: 1.9.1}, texts: [{text: a, label: x, probabilities: {x: 0.5, y: 0.5}}, {text: b, label: y, decision: [1.5]}]}\n"))
+	f.Add([]byte("traffic: {mode: canary, share: 10%, gates: {min_agreement: 0.9, max_latency_ratio: 2, min_samples: 5}, unload_on_rollback: true}\n"))
+	f.Add([]byte("traffic: {mode: mirror, share: '%'}\ngolden: {texts: {a: b}}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ParseManifest(b) // must not panic
 	})

@@ -114,6 +114,8 @@ type Status struct {
 	Errors   int64    `json:"errors"`
 	// InFlight is the number of requests holding this version now.
 	InFlight int64 `json:"in_flight"`
+	// Certificate is the parity certificate's status (nil while loading).
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 // Handle is a loaded version held for the length of one request: the model
@@ -700,6 +702,9 @@ func (r *Registry) build(ctx context.Context, v Version) (m Model, man *Manifest
 	if err := r.warm(ctx, m, man); err != nil {
 		return nil, man, warnings, fmt.Errorf("%s: warm-up: %w", v.ID(), err)
 	}
+	if err := r.certify(ctx, m, man); err != nil {
+		return nil, man, warnings, fmt.Errorf("%s: %w", v.ID(), err)
+	}
 	return m, man, warnings, nil
 }
 
@@ -778,7 +783,7 @@ func (r *Registry) publish() {
 	var retire []*entry
 	for name, list := range byName {
 		slices.SortFunc(list, func(a, b *entry) int { return b.n - a.n })
-		def := list[0]
+		def := newestNotCandidate(list)
 		want := r.state.Defaults[name]
 		if want == "" && name == r.defaultName {
 			want = r.defaultVersion
@@ -1066,6 +1071,9 @@ func (e *entry) status(isDefault bool) Status {
 	if e.model != nil {
 		info := e.model.Info()
 		s.Info = &info
+		s.Certificate = CertificateOf(e.manifest)
+	} else if e.manifest != nil && e.manifest.Golden != nil {
+		s.Certificate = CertificateOf(e.manifest) // failed, or not checked yet
 	}
 	return s
 }

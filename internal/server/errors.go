@@ -16,6 +16,7 @@ import (
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/ood"
+	"github.com/mlserve/mlserve/internal/traffic"
 )
 
 func init() {
@@ -97,11 +98,15 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, inference.ErrQueueFull), errors.Is(err, inference.ErrClosed):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse), errors.Is(err, model.ErrReadOnly):
+	case errors.Is(err, traffic.ErrNoTraffic):
+		return http.StatusNotFound
+	case errors.Is(err, model.ErrExists), errors.Is(err, model.ErrInUse), errors.Is(err, model.ErrReadOnly),
+		errors.Is(err, ErrNotCandidate):
 		return http.StatusConflict
 	case errors.Is(err, model.ErrInvalidName),
 		errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrInvalid), errors.Is(err, monitoring.ErrUnknownLabel),
-		errors.Is(err, ood.ErrOutOfDistribution):
+		errors.Is(err, ood.ErrOutOfDistribution),
+		errors.Is(err, model.ErrCertificate), errors.Is(err, traffic.ErrInvalidPolicy):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

@@ -58,5 +58,6 @@ func (s *Server) Stats(ctx context.Context) *api.Stats {
 	st.Cache = s.cacheStats()
 	st.Queues = s.queueStats()
 	s.mergeSummary(ctx, st)
+	st.Traffic = s.trafficViews()
 	return st
 }

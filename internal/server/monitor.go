@@ -81,6 +81,7 @@ func (s *Server) registerMonitoring() {
 		if err != nil {
 			return nil, toProblem(err, "body", nil)
 		}
+		s.opts.Traffic.Feedback(in.Body.RequestID, in.Body.Label)
 		return &feedbackOutput{Body: &res}, nil
 	})
 	huma.Register(s.api, huma.Operation{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -156,7 +157,8 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	if err != nil {
 		return classifyResult{}, toProblem(err, "body.model_version", req.ref)
 	}
-	defer lease.Release()
+	td := s.trafficRoute(req.ref, &lease, ri.key) // a canary swaps the lease
+	defer func() { lease.Release() }()
 	ri.model, ri.texts = lease.ID, len(texts)
 	raw := texts
 	// Clean once: the cache keys on the text the model really sees, and the
@@ -182,6 +184,10 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 			err = finiteAnswers(lease.ID, preds)
 		}
 		return preds, err
+	}
+	var began time.Time
+	if td.Compare() { // timed only for a comparison: the hot path stays as it was
+		began = time.Now()
 	}
 	preds, cached, err := s.predictCached(ctx, lease.ID, texts, run)
 	if err == nil && len(preds) != len(texts) {
@@ -213,6 +219,7 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 			return classifyResult{}, toProblem(err, "", nil)
 		}
 	}
+	s.trafficObserve(td, lease.ID, req, preds, cached, began)
 	return res, nil
 }
 

@@ -50,6 +50,7 @@ func modelInfo(s model.Status) api.ModelInfo {
 	m := api.ModelInfo{
 		ID: s.ID, Name: s.Name, Version: s.Version, Status: api.ModelStatus(s.State),
 		Default: s.Default, Error: s.Error, Requests: s.Requests, Errors: s.Errors,
+		Certificate: s.Certificate,
 	}
 	if !s.LoadedAt.IsZero() {
 		t := s.LoadedAt

@@ -25,6 +25,7 @@ import (
 	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
+	"github.com/mlserve/mlserve/internal/traffic"
 	"github.com/mlserve/mlserve/internal/ui"
 )
 
@@ -61,6 +62,10 @@ type Options struct {
 	UploadTimeout time.Duration
 	// UI, when not nil, is the dashboard served at GET /ui (ui.go).
 	UI *ui.Dashboard
+	// Traffic routes and compares shadow/canary/mirror traffic between a
+	// name's default and a candidate; nil is none (GET and PUT
+	// /models/{name}/traffic answer 404). New attaches it to the registry.
+	Traffic *traffic.Manager
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
@@ -160,6 +165,7 @@ func New(reg Registry, opts Options) (*Server, error) {
 	s.mux.Handle("GET /docs/", docsHandler())
 	s.mountUI()
 	s.handler = s.middleware(s.mux)
+	opts.Traffic.Attach(reg, s.runOffPath)
 	return s, nil
 }
 
@@ -190,6 +196,7 @@ func (s *Server) register() {
 	s.registerCacheAdmin()
 	s.registerHealth()
 	s.registerMonitoring()
+	s.registerTraffic()
 }
 
 // reqInfo travels in the request context so handlers can tell the
@@ -198,6 +205,7 @@ type reqInfo struct {
 	start time.Time
 	model string
 	texts int
+	key   string // the X-Traffic-Key header (canary stickiness)
 }
 
 type ctxKey struct{}
@@ -249,6 +257,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		endpoint := s.route(r)
 		defer s.finish(r, endpoint, ri, sw)
+		if s.opts.Traffic != nil {
+			ri.key = r.Header.Get(api.TrafficKeyHeader) // canary stickiness, every door
+		}
 		if oipPrefix(r.URL.Path) {
 			s.serveOIP(sw, r, next, endpoint, ri)
 			return

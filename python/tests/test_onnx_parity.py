@@ -190,7 +190,7 @@ def _worst(diff: np.ndarray, texts: list[str]) -> str:
 # ---- both models: the committed folders ---------------------------------------------------------
 
 ONNX_KEYS = ["framework", "artifact", "description", "accuracy", "training_date", "features", "labels",
-             "library_versions", "preprocessing", "onnx", "warmup", "reference"]
+             "library_versions", "preprocessing", "onnx", "warmup", "reference", "golden"]
 
 
 @pytest.mark.parametrize("folder", [SPAM, SENT], ids=["spam-v2", "sentiment-v3"])
@@ -324,3 +324,20 @@ def test_sentiment_v3_probabilities_match_sklearn(sent_go, sent_texts, sent_ort_
     assert diff.max() <= TOL, _worst(diff, sent_texts)
     assert [p["label"] for p in sent_go["predictions"]] == [str(c) for c in classifier.predict(sent_ort_python)]
     assert len(set(classifier.predict(sent_ort_python))) == 3
+
+
+@pytest.mark.parametrize("folder,fixture", [(SPAM, "spam-v2-torch.json"), (SENT, "sentiment-v3-embeddings.json")],
+                         ids=["spam-v2", "sentiment-v3"])
+def test_onnx_golden_is_recorded_output(folder, fixture):
+    """The ONNX samples' parity certificates hold the outputs their training scripts recorded
+    (PyTorch's for spam-v2; ONNX Runtime + scikit-learn's for sentiment-v3), at tolerance 1e-5."""
+    import yaml
+
+    fx = json.loads((REPO / "python" / "fixtures" / "onnx" / fixture).read_text())
+    golden = yaml.safe_load((folder / "model.yaml").read_text())["golden"]
+    assert golden["tolerance"] == 1e-5 and len(golden["texts"]) >= 20
+    assert golden["producer"]["recorded_by"] == fx["written_by"]
+    for g in golden["texts"]:
+        i = fx["texts"].index(g["text"])
+        assert g["probabilities"] == dict(zip(fx["labels"], fx["probabilities"][i]))
+        assert g["label"] == fx["labels"][int(np.argmax(fx["probabilities"][i]))]

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = sorted(p.parent for p in (REPO / "models").glob("*/v*/model.yaml")
                  if yaml.safe_load(p.read_text())["framework"] == "sklearn")
 KEYS = ["framework", "artifact", "description", "accuracy", "training_date", "features", "labels",
-        "library_versions", "preprocessing", "warmup", "reference"]
+        "library_versions", "preprocessing", "warmup", "reference", "golden"]
 
 
 def test_samples_exist():
@@ -53,3 +53,21 @@ def test_go_matches_sklearn(folder, sklearn_predict, hard_texts, sentiment_split
     assert [p["label"] for p in out["predictions"]] == [str(c) for c in model.predict(texts)]
     got = np.array([p["probabilities"] for p in out["predictions"]], dtype=float)
     assert np.abs(got - model.predict_proba(texts)).max() <= 1e-9
+
+
+@pytest.mark.parametrize("folder", SAMPLES, ids=lambda p: f"{p.parent.name}-{p.name}")
+def test_golden_is_sklearns_output(folder):
+    """The parity certificate (golden:) holds what scikit-learn itself predicts for its texts."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "python"))
+    from mlserve_certify import certify
+
+    m = yaml.safe_load((folder / "model.yaml").read_text())
+    golden = m["golden"]
+    assert len(golden["texts"]) >= 20 and golden["tolerance"] == 1e-6
+    model = joblib.load(folder / m["artifact"])
+    again = certify(model, [t["text"] for t in golden["texts"]])
+    for want, got in zip(golden["texts"], again["texts"]):
+        assert got["label"] == want["label"], want["text"]
+        assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-12), want["text"]
