@@ -363,7 +363,9 @@
         el("dt", { text: "Status" }), el("dd", {}, el("span", { class: "badge " + acc.status, text: acc.status }))) :
         el("p", { class: "empty", text: "No accuracy figures." }));
       // Traffic split and shadow verdicts: shown only when the JSON carries them.
-      const traffic = (m && m.traffic) || (info && info.traffic) || (st.traffic && st.traffic[id]);
+      // /stats's traffic map is by model name: the comparison of this version's name.
+      const traffic = (m && m.traffic) || (info && info.traffic) ||
+        (st.traffic && (st.traffic[id] || st.traffic[id.replace(/-v[0-9]+$/, "")]));
       const tp = document.getElementById("md-traffic");
       tp.hidden = !traffic;
       if (traffic) tp.querySelector(".body").replaceChildren(kvTree(traffic));
