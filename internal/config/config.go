@@ -61,6 +61,8 @@ type Config struct {
 	Log        Log        `yaml:"log"`
 	ONNX       ONNX       `yaml:"onnx"`
 	GRPC       GRPC       `yaml:"grpc"`
+	Tracing    Tracing    `yaml:"tracing"`
+	Logging    Logging    `yaml:"logging"`
 
 	// ModelName is the name KServe gives the model (its --model_name,
 	// MLSERVE_MODEL_NAME): a flat models_dir (one artifact directly in it,
@@ -279,6 +281,8 @@ func Default() *Config {
 		Log:        Log{Level: "info", Format: "text"},
 		ONNX:       ONNX{ExecutionProvider: "cpu"},
 		GRPC:       GRPC{Enabled: true, Addr: "127.0.0.1:8001"},
+		Tracing:    defaultTracing,
+		Logging:    Logging{Payloads: defaultPayloads},
 	}
 }
 
@@ -465,6 +469,12 @@ func (c *Config) Validate() error {
 		bad("monitoring.addr", "must differ from listen_addr %s", c.ListenAddr)
 	}
 	if err := c.Monitoring.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Tracing.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Logging.Payloads.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Limits.MaxBodyBytes < 1 {

@@ -126,6 +126,9 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	}
 	defer lease.Release()
 	ri.model, ri.texts = lease.ID, len(texts)
+	if s.opts.Tracer != nil {
+		s.traceModel(ctx, lease.ID, len(texts), req.requestID)
+	}
 	raw := texts
 	// Clean once: the cache keys on the text the model really sees, and the
 	// engine runs the model without cleaning again.
@@ -163,12 +166,18 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	s.stats.record(lease.ID, len(texts), ri.start, err)
 	if err != nil {
 		lease.Fail()
+		if s.opts.Tracer != nil {
+			s.traceFailure(ctx, err)
+		}
 		if StatusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}
 		return classifyResult{}, toProblem(err, "", nil)
 	}
 	s.record(lease.ID, m, req.requestID, req.batch, raw, texts, preds)
+	if s.opts.Payloads != nil {
+		s.logPayloads(ctx, ri, lease.ID, req, preds, cached, lease.Model.Labels())
+	}
 	return classifyResult{id: lease.ID, preds: preds, cached: cached, labels: lease.Model.Labels()}, nil
 }
 

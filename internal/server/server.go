@@ -19,11 +19,13 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
+	"github.com/mlserve/mlserve/internal/payloadlog"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -57,6 +59,12 @@ type Options struct {
 	// UploadTimeout bounds reading a model upload (POST /models), in place
 	// of the http.Server's ReadTimeout (default 10 min).
 	UploadTimeout time.Duration
+	// Tracer, when not nil, traces every request (trace.go); nil is
+	// tracing off.
+	Tracer trace.Tracer
+	// Payloads, when not nil, receives every prediction for the payload
+	// log (payload.go), which samples them.
+	Payloads *payloadlog.Logger
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
@@ -150,6 +158,9 @@ func New(reg Registry, opts Options) (*Server, error) {
 	s.mux.Handle("GET /docs", docsHandler())
 	s.mux.Handle("GET /docs/", docsHandler())
 	s.handler = s.middleware(s.mux)
+	if opts.Tracer != nil {
+		s.handler = s.traced(s.handler)
+	}
 	return s, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/preprocess"
+	"github.com/mlserve/mlserve/internal/tracing"
 )
 
 // groupCost is what one extra session run costs, in padded token positions,
@@ -165,14 +166,25 @@ type rowFunc func(i int, vals []float64, shape []int64, mask []int64) error
 func (m *Model) forward(ctx context.Context, texts []string, oov []model.OOVRate, emit rowFunc) error {
 	b := m.batches.Get().(*preprocess.Batch)
 	defer m.batches.Put(b)
-	if err := b.Encode(m.tok, texts, m.enc); err != nil {
+	_, span := tracing.Child(ctx, "onnx.tokenize")
+	err := b.Encode(m.tok, texts, m.enc)
+	tracing.Fail(span, err)
+	span.End()
+	if err != nil {
 		return err
 	}
 	if oov != nil {
 		m.batchOOV(b, oov)
 	}
 	for _, g := range m.plan(b.Lens) {
-		if err := m.runGroup(ctx, b, g, emit); err != nil {
+		gctx, span := tracing.Child(ctx, "onnx.run")
+		if span.IsRecording() {
+			span.SetAttributes(tracing.BatchSizeKey.Int(len(g)))
+		}
+		err := m.runGroup(gctx, b, g, emit)
+		tracing.Fail(span, err)
+		span.End()
+		if err != nil {
 			return err
 		}
 	}
