@@ -44,11 +44,18 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	obs, err := newObservability(ctx, c, p.Prometheus, log)
+	if err != nil {
+		return err
+	}
+	defer obs.close(log)
+	log = obs.log
 	repo, syncRepo, err := openRepository(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	eng, err := inference.New(inference.Config{
+		Tracer:       obs.tracer,
 		MaxQueue:     c.Queue.MaxSize,
 		MaxBatchSize: c.MaxBatchSize,
 		BatchTimeout: time.Duration(c.BatchTimeoutMS) * time.Millisecond,
@@ -107,6 +114,8 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		Cache:          pc,
 		Version:        p.Version,
 		Monitor:        p.Monitor,
+		Tracer:         obs.tracer,
+		Payloads:       obs.payloads,
 	}
 	err = Serve(ctx, l, reg, opts, nil)
 	select {

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -57,6 +58,8 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxRecvBytes bounds one request message; 0 is 64 MiB.
 	MaxRecvBytes int
+	// Tracer, when not nil, traces every call (trace.go); nil is off.
+	Tracer trace.Tracer
 }
 
 // Server is the gRPC door: the inference service, health checking and
@@ -74,7 +77,11 @@ func New(core Core, opts Options) *Server {
 	if opts.MaxRecvBytes <= 0 {
 		opts.MaxRecvBytes = maxMessageBytes
 	}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(opts.MaxRecvBytes))
+	so := []grpc.ServerOption{grpc.MaxRecvMsgSize(opts.MaxRecvBytes)}
+	if opts.Tracer != nil {
+		so = append(so, grpc.ChainUnaryInterceptor(unaryTrace(opts.Tracer)), grpc.ChainStreamInterceptor(streamTrace(opts.Tracer)))
+	}
+	g := grpc.NewServer(so...)
 	pb.RegisterGRPCInferenceServiceServer(g, &service{core: core, log: opts.Logger.With("component", "grpc")})
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(g, readyHealth{Server: h, core: core})
