@@ -122,6 +122,9 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	texts := req.texts
 	lease, err := s.reg.Resolve(req.ref)
 	if err != nil {
+		if s.opts.Tracer != nil {
+			s.traceFailure(ctx, err)
+		}
 		return classifyResult{}, toProblem(err, "body.model_version", req.ref)
 	}
 	defer lease.Release()
