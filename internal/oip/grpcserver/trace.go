@@ -3,6 +3,7 @@ package grpcserver
 import (
 	"context"
 	"net"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -64,7 +65,7 @@ func startSpan(ctx context.Context, t trace.Tracer, fullMethod string) (context.
 // error; every error is recorded as an exception event.
 func endSpan(span trace.Span, err error) {
 	st, _ := status.FromError(err)
-	span.SetAttributes(semconv.RPCResponseStatusCodeKey.String(st.Code().String()))
+	span.SetAttributes(semconv.RPCResponseStatusCodeKey.String(codeName(st.Code())))
 	if err != nil {
 		span.RecordError(err)
 		switch st.Code() {
@@ -107,3 +108,16 @@ type tracedStream struct {
 }
 
 func (s tracedStream) Context() context.Context { return s.ctx }
+
+// codeNames are the gRPC status codes as the RPC conventions spell them.
+var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+// codeName is c as the RPC conventions spell it ("NOT_FOUND").
+func codeName(c codes.Code) string {
+	if int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return strconv.Itoa(int(c))
+}
