@@ -36,6 +36,7 @@ type sink struct {
 }
 
 func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body) // first: a read body lets net/http see the client leave
 	if s.delay > 0 {
 		select {
 		case <-time.After(s.delay):
@@ -43,7 +44,7 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, _ := io.ReadAll(r.Body)
+	body := b
 	var got []map[string]any
 	switch ct := r.Header.Get("Content-Type"); {
 	case ct == "application/cloudevents-batch+json":
