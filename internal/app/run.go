@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,9 @@ type Parts struct {
 	Log *slog.Logger
 	// Version is reported in the OpenAPI document.
 	Version string
+	// Ready, when not nil, receives the API's and the metrics listener's
+	// bound addresses (metrics nil when off) once they listen.
+	Ready func(api, metrics net.Addr)
 }
 
 // Run assembles the registry, engine, cache and server of c and serves them
@@ -117,7 +121,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		Tracer:         obs.tracer,
 		Payloads:       obs.payloads,
 	}
-	err = Serve(ctx, l, reg, opts, nil)
+	err = Serve(ctx, l, reg, opts, p.Ready)
 	select {
 	case serr := <-startErr:
 		err = errors.Join(serr, err)
