@@ -87,15 +87,16 @@ func NewWithExporter(ctx context.Context, c config.Tracing, exp sdktrace.SpanExp
 	if name == "" {
 		name = "mlserve"
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(name)))
-	if err != nil {
-		// Schema URLs of the two differ: keep ours, with the SDK's attributes.
-		res = resource.NewWithAttributes(semconv.SchemaURL, append(resource.Default().Attributes(), semconv.ServiceName(name))...)
-	}
+	// The SDK's attributes, then OTEL_RESOURCE_ATTRIBUTES, then the
+	// service name as chosen above (each later one wins a shared key).
+	res := resource.Default()
 	if env, err := resource.New(ctx, resource.WithFromEnv()); err == nil {
 		if merged, err := resource.Merge(res, env); err == nil {
 			res = merged
 		}
+	}
+	if merged, err := resource.Merge(res, resource.NewSchemaless(semconv.ServiceName(name))); err == nil {
+		res = merged
 	}
 	base := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if c.Synchronous {
