@@ -299,7 +299,7 @@ func (q *queue) runInline(r *request) ([]model.Prediction, error) {
 	defer q.e.wg.Done()
 	defer func() { <-q.e.slots }()
 	ctx, span := r.ctx, trace.Span(nil)
-	if q.e.cfg.Tracer != nil {
+	if q.e.cfg.Tracer != nil && trace.SpanContextFromContext(r.ctx).IsSampled() {
 		ctx, span = q.startInlineSpan(r)
 	}
 	start := time.Now()

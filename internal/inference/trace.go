@@ -33,28 +33,42 @@ func (q *queue) startInlineSpan(r *request) (context.Context, trace.Span) {
 		trace.WithAttributes(q.modelAttrs(len(r.texts), 1)...))
 }
 
-// startBatchSpan records each request's wait in the queue (a span from its
-// arrival to start, under the request's span) and starts the batch's
-// model-call span under ctx (the first request's), linked to every request
-// it serves.
+// startBatchSpan records each sampled request's wait in the queue (a span
+// from its arrival to start, under the request's span) and starts the
+// batch's model-call span, linked to every request it serves. Its parent
+// is the first sampled request (a parent-based sampler would drop it under
+// an unsampled one); the model runs under ctx, the batch's context, with
+// that span in it. No request sampled: no span (nil) and ctx unchanged.
 func (q *queue) startBatchSpan(ctx context.Context, b *batch, start time.Time) (context.Context, trace.Span) {
 	t := q.e.cfg.Tracer
-	links := make([]trace.Link, 0, len(b.segs))
+	var links []trace.Link
+	var parent trace.SpanContext
 	var last *request
 	for _, s := range b.segs {
 		if s.r == last {
 			continue
 		}
 		last = s.r
-		links = append(links, trace.LinkFromContext(s.r.ctx))
-		if trace.SpanContextFromContext(s.r.ctx).IsSampled() {
-			_, w := t.Start(s.r.ctx, queueSpanName, trace.WithTimestamp(s.r.enqueued),
-				trace.WithAttributes(tracing.BatchSizeKey.Int(s.to-s.from)))
-			w.End(trace.WithTimestamp(start))
+		sc := trace.SpanContextFromContext(s.r.ctx)
+		if !sc.IsValid() {
+			continue
 		}
+		links = append(links, trace.Link{SpanContext: sc})
+		if !sc.IsSampled() {
+			continue
+		}
+		if !parent.IsValid() {
+			parent = sc
+		}
+		_, w := t.Start(s.r.ctx, queueSpanName, trace.WithTimestamp(s.r.enqueued),
+			trace.WithAttributes(tracing.BatchSizeKey.Int(s.to-s.from)))
+		w.End(trace.WithTimestamp(start))
 	}
-	return t.Start(ctx, batchSpanName, trace.WithTimestamp(start), trace.WithLinks(links...),
-		trace.WithAttributes(q.modelAttrs(len(b.texts), len(links))...))
+	if !parent.IsValid() {
+		return ctx, nil
+	}
+	return t.Start(trace.ContextWithSpanContext(ctx, parent), batchSpanName, trace.WithTimestamp(start),
+		trace.WithLinks(links...), trace.WithAttributes(q.modelAttrs(len(b.texts), len(links))...))
 }
 
 // endSpan ends a model-call span, failed when err is not nil.

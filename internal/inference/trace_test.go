@@ -129,6 +129,70 @@ func TestTraceQueuedBatchLinks(t *testing.T) {
 	}
 }
 
+// TestTraceBatchParentSampled: the model call of a batch whose first
+// request is not sampled is traced under the first sampled one, linked to
+// both; a batch with no sampled request is not traced.
+func TestTraceBatchParentSampled(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer(tracing.Scope)
+	e, err := New(Config{Workers: 1, MaxBatchSize: 32, BatchTimeout: time.Millisecond, Tracer: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	m := &echoModel{gate: make(chan struct{}), started: make(chan int, 16)}
+	unsampled := func() context.Context {
+		tid, _ := trace.TraceIDFromHex("0102030405060708090a0b0c0d0e0f10")
+		sid, _ := trace.SpanIDFromHex("0102030405060708")
+		return trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
+	}
+	var wg sync.WaitGroup
+	run := func(ctx context.Context, text string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Predict(ctx, "spam-v1", m, []string{text}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	waitQueued := func(n int) {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			if st := e.Stats(); len(st) == 1 && st[0].Queued == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never %d queued", n)
+			}
+		}
+	}
+	run(unsampled(), "hold") // inline, unsampled: no span
+	<-m.started
+	run(unsampled(), "u")
+	waitQueued(1)
+	sctx, sampled := tr.Start(context.Background(), "sampled")
+	run(sctx, "s")
+	waitQueued(2)
+	close(m.gate)
+	wg.Wait()
+	sampled.End()
+	var batches []tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		if s.Name == batchSpanName {
+			batches = append(batches, s)
+		}
+	}
+	if len(batches) != 1 {
+		t.Fatalf("%d batch spans, want only the merged batch's", len(batches))
+	}
+	b := batches[0]
+	if b.Parent.SpanID() != sampled.SpanContext().SpanID() || len(b.Links) != 2 {
+		t.Errorf("batch under %v with %d links, want under the sampled request, linked to both", b.Parent.SpanID(), len(b.Links))
+	}
+}
+
 // TestTraceOffAllocs: with no tracer the engine's inline path allocates
 // what it did before tracing existed (checked against a tracer-less
 // engine's count), and never touches a span.

@@ -29,36 +29,28 @@ func (s *Server) traced(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := tracing.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		route := s.route(r)
-		name := r.Method
-		attrs := make([]attribute.KeyValue, 0, 8)
-		attrs = append(attrs, semconv.HTTPRequestMethodKey.String(r.Method), semconv.URLPath(r.URL.Path),
-			semconv.URLScheme(scheme(r)), semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor)))
-		if route != "other" {
-			name += " " + route
-			attrs = append(attrs, semconv.HTTPRoute(route))
-		}
-		if host, port, err := net.SplitHostPort(r.Host); err == nil {
-			attrs = append(attrs, semconv.ServerAddress(host))
-			if p, err := strconv.Atoi(port); err == nil {
-				attrs = append(attrs, semconv.ServerPort(p))
-			}
-		} else if r.Host != "" {
-			attrs = append(attrs, semconv.ServerAddress(r.Host))
-		}
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			attrs = append(attrs, semconv.ClientAddress(host))
-		}
-		if ua := r.UserAgent(); ua != "" {
-			attrs = append(attrs, semconv.UserAgentOriginal(ua))
-		}
-		ctx, span := s.opts.Tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+		ctx, span := s.opts.Tracer.Start(ctx, "HTTP", trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
+		recording := span.IsRecording()
+		if recording {
+			// Named and described only when sampled: an unsampled request
+			// pays for neither.
+			if route != "other" {
+				span.SetName(r.Method + " " + route)
+			} else {
+				span.SetName(r.Method)
+			}
+			span.SetAttributes(requestAttrs(r, route)...)
+		}
 		tracing.Propagator.Inject(ctx, propagation.HeaderCarrier(w.Header()))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
+		}
+		if !recording {
+			return
 		}
 		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 		if status >= 500 {
@@ -67,6 +59,32 @@ func (s *Server) traced(next http.Handler) http.Handler {
 			span.SetStatus(codes.Error, http.StatusText(status))
 		}
 	})
+}
+
+// requestAttrs are a request's attributes by the HTTP semantic
+// conventions; route is the low-cardinality route ("other": none).
+func requestAttrs(r *http.Request, route string) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 9)
+	attrs = append(attrs, semconv.HTTPRequestMethodKey.String(r.Method), semconv.URLPath(r.URL.Path),
+		semconv.URLScheme(scheme(r)), semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor)))
+	if route != "other" {
+		attrs = append(attrs, semconv.HTTPRoute(route))
+	}
+	if host, port, err := net.SplitHostPort(r.Host); err == nil {
+		attrs = append(attrs, semconv.ServerAddress(host))
+		if p, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, semconv.ServerPort(p))
+		}
+	} else if r.Host != "" {
+		attrs = append(attrs, semconv.ServerAddress(r.Host))
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		attrs = append(attrs, semconv.ClientAddress(host))
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, semconv.UserAgentOriginal(ua))
+	}
+	return attrs
 }
 
 func scheme(r *http.Request) string {
