@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -183,4 +184,51 @@ func TestLogHandler(t *testing.T) {
 	if _, ok := lines[1]["trace_id"]; ok {
 		t.Errorf("untraced line %v", lines[1])
 	}
+}
+
+// BenchmarkChildOff is what a model's Predict pays for its span with
+// tracing off: Child under a context as deep as a request's (deadline,
+// values, cancel), with no span in it. Compare with BenchmarkChildOn.
+func BenchmarkChildOff(b *testing.B) {
+	ctx := requestLikeContext(b, context.Background())
+	b.ReportAllocs()
+	for b.Loop() {
+		_, s := Child(ctx, "sklearn.predict")
+		Fail(s, nil)
+		s.End()
+	}
+}
+
+// BenchmarkChildOn is the same call under a sampled span, exported to
+// nowhere: the cost of one model span with tracing on.
+func BenchmarkChildOn(b *testing.B) {
+	exp := tracetest.NewNoopExporter()
+	p, err := NewWithExporter(context.Background(), config.Tracing{Enabled: true, SampleRatio: 1}, exp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	ctx, span := p.Tracer().Start(requestLikeContext(b, context.Background()), "request")
+	defer span.End()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, s := Child(ctx, "sklearn.predict")
+		Fail(s, nil)
+		s.End()
+	}
+}
+
+type ctxKey int
+
+// requestLikeContext stacks what a request's context holds by the time it
+// reaches the model: server values, a deadline, cancels.
+func requestLikeContext(b *testing.B, ctx context.Context) context.Context {
+	for i := range 4 {
+		ctx = context.WithValue(ctx, ctxKey(i), i)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	b.Cleanup(cancel)
+	ctx, cancel2 := context.WithCancel(ctx)
+	b.Cleanup(cancel2)
+	return ctx
 }
