@@ -46,7 +46,7 @@ func TestTraceAdmin(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range load.Attributes {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs["mlserve.model"] != "sentiment" || attrs["mlserve.version"] != "v2" {
 		t.Errorf("model.load attributes %v", attrs)

@@ -67,7 +67,7 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		got = []map[string]any{e}
 	default:
-		http.Error(w, "not a CloudEvent: "+ct, 415)
+		http.Error(w, "not a CloudEvent: "+ct, http.StatusUnsupportedMediaType)
 		return
 	}
 	s.mu.Lock()

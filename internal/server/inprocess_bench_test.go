@@ -55,5 +55,5 @@ func BenchmarkPredictInProcess(b *testing.B) {
 	serveInProcess(b, s, b.N)
 	// CPU time (this process): on a shared machine it moves far less with
 	// the other processes' load than ns/op does.
-	b.ReportMetric(float64((cpuTime() - c0).Nanoseconds())/float64(b.N), "cpu_ns/op")
+	b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu_ns/op")
 }

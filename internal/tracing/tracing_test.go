@@ -146,7 +146,7 @@ func TestChild(t *testing.T) {
 	if spans[0].Status.Code != codes.Error || len(spans[0].Events) != 1 {
 		t.Errorf("failed child: %v %v", spans[0].Status, spans[0].Events)
 	}
-	bg := context.WithValue(context.Background(), struct{}{}, 1)
+	bg := context.WithValue(context.Background(), ctxKey(99), 1)
 	if got, s := Child(bg, "x"); got != bg || s.IsRecording() {
 		t.Error("Child without a recording parent changed the context or recorded")
 	}
