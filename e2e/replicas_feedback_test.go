@@ -12,7 +12,6 @@ import (
 	"github.com/mlserve/mlserve/api"
 )
 
-
 // feedbackAcrossReplicas: predictions made on reps[0], their feedback
 // given to reps[1] (accepted, though reps[1] never saw them), and the live
 // accuracy that feedback makes is what reps[2] reports for the version.

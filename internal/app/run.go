@@ -37,9 +37,9 @@ type Parts struct {
 	Log *slog.Logger
 	// Version is reported in the OpenAPI document.
 	Version string
-	// Ready, when set, is told the API listener's address once it accepts
-	// connections (tests serve on a kernel-chosen port).
-	Ready func(api net.Addr)
+	// Ready, when not nil, receives the API's and the metrics listener's
+	// bound addresses (metrics nil when off) once they listen.
+	Ready func(api, metrics net.Addr)
 }
 
 // Run assembles the registry, engine, cache and server of c and serves them
@@ -51,11 +51,18 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	obs, err := newObservability(ctx, c, p.Prometheus, log)
+	if err != nil {
+		return err
+	}
+	defer obs.close(log)
+	log = obs.log
 	repo, syncRepo, err := openRepository(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	eng, err := inference.New(inference.Config{
+		Tracer:       obs.tracer,
 		MaxQueue:     c.Queue.MaxSize,
 		MaxBatchSize: c.MaxBatchSize,
 		BatchTimeout: time.Duration(c.BatchTimeoutMS) * time.Millisecond,
@@ -155,6 +162,8 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		Version:        p.Version,
 		Monitor:        p.Monitor,
 		Traffic:        tm,
+		Tracer:         obs.tracer,
+		Payloads:       obs.payloads,
 	}
 	if c.UI.Enabled {
 		if opts.UI, err = ui.New(ui.Options{Refresh: time.Duration(c.UI.Refresh), Resolution: time.Duration(c.UI.Resolution),
@@ -162,11 +171,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 			return fmt.Errorf("ui: %w", err)
 		}
 	}
-	var ready func(api, metrics net.Addr)
-	if p.Ready != nil {
-		ready = func(api, _ net.Addr) { p.Ready(api) }
-	}
-	err = Serve(ctx, l, reg, opts, ready)
+	err = Serve(ctx, l, reg, opts, p.Ready)
 	select {
 	case serr := <-startErr:
 		err = errors.Join(serr, err)

@@ -160,7 +160,7 @@ func Serve(ctx context.Context, l Listeners, reg server.Registry, opts server.Op
 	go func() { errc <- apiSrv.Serve(apiLn) }()
 	var grpcSrv *grpcserver.Server
 	if grpcLn != nil {
-		grpcSrv = grpcserver.New(s, grpcserver.Options{Logger: log})
+		grpcSrv = grpcserver.New(s, grpcserver.Options{Logger: log, Tracer: opts.Tracer})
 		go func() { errc <- grpcSrv.GRPC().Serve(grpcLn) }()
 		log.Info("serving the Open Inference Protocol over gRPC", "addr", grpcLn.Addr().String())
 		if l.GRPCReady != nil {

@@ -69,6 +69,8 @@ type Config struct {
 	UI         UI         `yaml:"ui"`
 	// Traffic configures shadow/canary/mirror comparisons (traffic.go).
 	Traffic Traffic `yaml:"traffic"`
+	Tracing Tracing `yaml:"tracing"`
+	Logging Logging `yaml:"logging"`
 
 	// ModelName is the name KServe gives the model (its --model_name,
 	// MLSERVE_MODEL_NAME): a flat models_dir (one artifact directly in it,
@@ -294,6 +296,8 @@ func Default() *Config {
 		ONNX:       ONNX{ExecutionProvider: "cpu"},
 		GRPC:       GRPC{Enabled: true, Addr: "127.0.0.1:8001"},
 		UI:         defaultUI,
+		Tracing:    defaultTracing,
+		Logging:    Logging{Payloads: defaultPayloads},
 	}
 }
 
@@ -489,6 +493,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.UI.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Tracing.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Logging.Payloads.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Limits.MaxBodyBytes < 1 {

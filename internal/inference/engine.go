@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -86,6 +88,11 @@ type Config struct {
 	// answers were handed out, for monitoring. It runs on the batch's
 	// goroutine, holding its worker, and must be quick.
 	Observe func(BatchInfo)
+	// Tracer, when not nil, traces each request's wait in the queue and
+	// each batch's model call: one span per batch, the child of its first
+	// request's span and linked to the span of every request it served
+	// (trace.go). Nil is tracing off, at the cost of a nil check.
+	Tracer trace.Tracer
 }
 
 // BatchInfo describes one model call, for Config.Observe.

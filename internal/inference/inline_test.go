@@ -76,6 +76,9 @@ func TestInlineWhenIdle(t *testing.T) {
 	if st.Batches != 3 || st.Texts != 5 || st.Running != 0 || st.Queued != 0 {
 		t.Errorf("stats %+v", st)
 	}
+	// Observe is told after a batch's answers are handed out: the queued
+	// batch's report may come after wg.Wait returns.
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(infos) >= 3 })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(infos) != 3 {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/mlserve/mlserve/internal/model"
 )
 
@@ -296,10 +298,17 @@ func (q *queue) inlineLocked(now time.Time, r *request) bool {
 func (q *queue) runInline(r *request) ([]model.Prediction, error) {
 	defer q.e.wg.Done()
 	defer func() { <-q.e.slots }()
+	ctx, span := r.ctx, trace.Span(nil)
+	if q.e.cfg.Tracer != nil && trace.SpanContextFromContext(r.ctx).IsSampled() {
+		ctx, span = q.startInlineSpan(r)
+	}
 	start := time.Now()
-	preds, err := safePredict(r.ctx, q.m, r.texts)
+	preds, err := safePredict(ctx, q.m, r.texts)
 	elapsed := time.Since(start)
 	err = q.modelErr(err, len(preds), len(r.texts))
+	if span != nil {
+		endSpan(span, err)
+	}
 
 	var info *BatchInfo
 	if obs := q.e.cfg.Observe; obs != nil {
@@ -360,11 +369,18 @@ func (q *queue) run(b *batch) {
 	defer func() { <-q.e.slots }()
 
 	ctx, release := batchContext(b)
+	var span trace.Span
 	start := time.Now()
+	if q.e.cfg.Tracer != nil {
+		ctx, span = q.startBatchSpan(ctx, b, start)
+	}
 	preds, err := safePredict(ctx, q.m, b.texts)
 	elapsed := time.Since(start)
 	release()
 	err = q.modelErr(err, len(preds), len(b.texts))
+	if span != nil {
+		endSpan(span, err)
+	}
 
 	var info *BatchInfo
 	if obs := q.e.cfg.Observe; obs != nil {

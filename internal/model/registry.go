@@ -15,7 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/mlserve/mlserve/internal/preprocess"
+	"github.com/mlserve/mlserve/internal/tracing"
 )
 
 // Loader builds a Model from a version folder. Backends (sklearn, onnx)
@@ -582,7 +585,14 @@ func (e *entry) getLoadDur() time.Duration {
 // loader that ignores its context is abandoned when the budget runs out (its
 // model, if it ever comes, is closed), and a loader that panics is a failed
 // load, not a dead server.
-func (r *Registry) loadModel(ctx context.Context, e *entry) (Model, error) {
+func (r *Registry) loadModel(ctx context.Context, e *entry) (_ Model, err error) {
+	// Traced under an admin request's span (no span for repository polls).
+	ctx, span := tracing.Child(ctx, "model.load", trace.WithAttributes(
+		tracing.ModelKey.String(e.ver.Name), tracing.VersionKey.String(e.ver.Version)))
+	defer func() {
+		tracing.Fail(span, err)
+		span.End()
+	}()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.LoadTimeout)
 	defer cancel()
 	stop := make(chan struct{})
@@ -717,8 +727,11 @@ func (r *Registry) warm(ctx context.Context, m Model, man *Manifest) (err error)
 	if len(warm) == 0 {
 		return nil
 	}
+	ctx, span := tracing.Child(ctx, "model.warmup", trace.WithAttributes(tracing.BatchSizeKey.Int(len(warm))))
 	ok := false
 	defer func() {
+		tracing.Fail(span, err)
+		span.End()
 		if !ok {
 			m.Close()
 		}
@@ -1278,6 +1291,9 @@ func (r *Registry) SetDefault(ctx context.Context, name, version string) error {
 		return err
 	}
 	id := ID(name, version)
+	ctx, span := tracing.Child(ctx, "model.swap", trace.WithAttributes(
+		tracing.ModelKey.String(name), tracing.VersionKey.String(version)))
+	defer span.End()
 	defer r.flush()
 	r.admin.Lock()
 	if r.closed.Load() {

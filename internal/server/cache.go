@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/cache"
@@ -37,7 +38,15 @@ func (s *Server) predictCached(ctx context.Context, id string, texts []string,
 		return preds, make([]bool, len(texts)), err
 	}
 	keys := cacheKeys(id, texts)
-	preds, found, n := c.GetMany(ctx, keys)
+	var span trace.Span
+	lctx := ctx
+	if s.opts.Tracer != nil {
+		lctx, span = s.startCacheSpan(ctx, "cache.lookup", len(keys))
+	}
+	preds, found, n := c.GetMany(lctx, keys)
+	if span != nil {
+		endCacheLookup(ctx, span, n.MemoryHits+n.RemoteHits, len(keys))
+	}
 	s.bookCache(id, len(keys), n)
 	var missIdx []int
 	for i, ok := range found {
@@ -63,7 +72,13 @@ func (s *Server) predictCached(ctx context.Context, id string, texts []string,
 	for j, i := range missIdx {
 		preds[i] = got[j]
 	}
-	c.SetMany(ctx, missKeys, got)
+	if s.opts.Tracer != nil {
+		sctx, span := s.startCacheSpan(ctx, "cache.store", len(missKeys))
+		c.SetMany(sctx, missKeys, got)
+		span.End()
+	} else {
+		c.SetMany(ctx, missKeys, got)
+	}
 	return preds, found, nil
 }
 

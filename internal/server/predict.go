@@ -155,11 +155,17 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	texts := req.texts
 	lease, err := s.reg.Resolve(req.ref)
 	if err != nil {
+		if s.opts.Tracer != nil {
+			s.traceFailure(ctx, err)
+		}
 		return classifyResult{}, toProblem(err, "body.model_version", req.ref)
 	}
 	td := s.trafficRoute(req.ref, &lease, ri.key) // a canary swaps the lease
 	defer func() { lease.Release() }()
 	ri.model, ri.texts = lease.ID, len(texts)
+	if s.opts.Tracer != nil {
+		s.traceModel(ctx, lease.ID, len(texts), req.requestID)
+	}
 	raw := texts
 	// Clean once: the cache keys on the text the model really sees, and the
 	// engine runs the model without cleaning again.
@@ -201,6 +207,9 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 	s.stats.record(lease.ID, len(texts), ri.start, err)
 	if err != nil {
 		lease.Fail()
+		if s.opts.Tracer != nil {
+			s.traceFailure(ctx, err)
+		}
 		if StatusOf(err) == http.StatusInternalServerError {
 			s.log.Error("predict failed", "model", lease.ID, "err", err)
 		}
@@ -220,6 +229,9 @@ func (s *Server) classify(ctx context.Context, ri *reqInfo, req classifyRequest)
 		}
 	}
 	s.trafficObserve(td, lease.ID, req, preds, cached, began)
+	if s.opts.Payloads != nil {
+		s.logPayloads(ctx, ri, lease.ID, req, preds, cached, lease.Model.Labels())
+	}
 	return res, nil
 }
 

@@ -20,11 +20,13 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/cache"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
+	"github.com/mlserve/mlserve/internal/payloadlog"
 	"github.com/mlserve/mlserve/internal/traffic"
 	"github.com/mlserve/mlserve/internal/ui"
 )
@@ -66,6 +68,12 @@ type Options struct {
 	// name's default and a candidate; nil is none (GET and PUT
 	// /models/{name}/traffic answer 404). New attaches it to the registry.
 	Traffic *traffic.Manager
+	// Tracer, when not nil, traces every request (trace.go); nil is
+	// tracing off.
+	Tracer trace.Tracer
+	// Payloads, when not nil, receives every prediction for the payload
+	// log (payload.go), which samples them.
+	Payloads *payloadlog.Logger
 }
 
 // Engine runs a model's predictions: the inference engine's queue and
@@ -166,6 +174,9 @@ func New(reg Registry, opts Options) (*Server, error) {
 	s.mountUI()
 	s.handler = s.middleware(s.mux)
 	opts.Traffic.Attach(reg, s.runOffPath)
+	if opts.Tracer != nil {
+		s.handler = s.traced(s.handler)
+	}
 	return s, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/preprocess"
+	"github.com/mlserve/mlserve/internal/tracing"
 )
 
 // groupCost is what one extra session run costs, in padded token positions,
@@ -169,11 +170,19 @@ func (m *Model) forward(ctx context.Context, texts []string, oov []model.OOVRate
 	b := m.batches.Get().(*preprocess.Batch)
 	defer m.batches.Put(b)
 	if m.hf != nil {
-		if err := m.encodeHF(b, texts, oov); err != nil {
+		_, span := tracing.Child(ctx, "onnx.tokenize")
+		err := m.encodeHF(b, texts, oov)
+		tracing.Fail(span, err)
+		span.End()
+		if err != nil {
 			return err
 		}
 	} else {
-		if err := b.Encode(m.tok, texts, m.enc); err != nil {
+		_, span := tracing.Child(ctx, "onnx.tokenize")
+		err := b.Encode(m.tok, texts, m.enc)
+		tracing.Fail(span, err)
+		span.End()
+		if err != nil {
 			return err
 		}
 		if oov != nil {
@@ -181,7 +190,14 @@ func (m *Model) forward(ctx context.Context, texts []string, oov []model.OOVRate
 		}
 	}
 	for _, g := range m.plan(b.Lens) {
-		if err := m.runGroup(ctx, b, g, emit); err != nil {
+		gctx, span := tracing.Child(ctx, "onnx.run")
+		if span.IsRecording() {
+			span.SetAttributes(tracing.BatchSizeKey.Int(len(g)))
+		}
+		err := m.runGroup(gctx, b, g, emit)
+		tracing.Fail(span, err)
+		span.End()
+		if err != nil {
 			return err
 		}
 	}

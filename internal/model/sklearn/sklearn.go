@@ -15,6 +15,7 @@ import (
 	"github.com/mlserve/mlserve/internal/joblib"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/pickle"
+	"github.com/mlserve/mlserve/internal/tracing"
 )
 
 // Model is a scikit-learn text classifier translated to Go. It is safe for
@@ -257,7 +258,13 @@ func scoreRow(clf classifier, labels []string, w *work, p *model.Prediction, row
 // text's out-of-vocabulary rate, equal to OOVRate(text), counted while the
 // first word vectorizer transforms it; not measured when OOVRate's ok would
 // be false, or when that vectorizer's n-grams start above 1.
-func (m *Model) Predict(ctx context.Context, texts []string) ([]model.Prediction, error) {
+func (m *Model) Predict(ctx context.Context, texts []string) (_ []model.Prediction, err error) {
+	// Featurization and scoring alternate text by text: one span for both.
+	_, span := tracing.Child(ctx, "sklearn.predict")
+	defer func() {
+		tracing.Fail(span, err)
+		span.End()
+	}()
 	out := make([]model.Prediction, len(texts))
 	w := m.pool.Get().(*work)
 	defer m.pool.Put(w)

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -60,6 +61,8 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxRecvBytes bounds one request message; 0 is 64 MiB.
 	MaxRecvBytes int
+	// Tracer, when not nil, traces every call (trace.go); nil is off.
+	Tracer trace.Tracer
 }
 
 // Server is the gRPC door: the inference service, health checking and
@@ -77,7 +80,7 @@ func New(core Core, opts Options) *Server {
 	if opts.MaxRecvBytes <= 0 {
 		opts.MaxRecvBytes = maxMessageBytes
 	}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(opts.MaxRecvBytes),
+	so := []grpc.ServerOption{grpc.MaxRecvMsgSize(opts.MaxRecvBytes),
 		// Calls run on a fixed pool of goroutines whose stacks have already
 		// grown, not on a fresh goroutine per call that grows its stack
 		// again each time (runtime.copystack was 7% of a single-text
@@ -88,7 +91,11 @@ func New(core Core, opts Options) *Server {
 		// estimator, whose PING round trip after received data costs every
 		// small call a frame each way (about 3% of the server's CPU per
 		// single-text call, A/B in 8 rounds); 1 MiB is ample for 100 texts.
-		grpc.InitialWindowSize(1<<20), grpc.InitialConnWindowSize(1<<20))
+		grpc.InitialWindowSize(1 << 20), grpc.InitialConnWindowSize(1 << 20)}
+	if opts.Tracer != nil {
+		so = append(so, grpc.ChainUnaryInterceptor(unaryTrace(opts.Tracer)), grpc.ChainStreamInterceptor(streamTrace(opts.Tracer)))
+	}
+	g := grpc.NewServer(so...)
 	pb.RegisterGRPCInferenceServiceServer(g, &service{core: core, log: opts.Logger.With("component", "grpc")})
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(g, readyHealth{Server: h, core: core})

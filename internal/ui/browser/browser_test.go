@@ -106,7 +106,7 @@ func startServer(t testing.TB, edits ...func(*config.Config)) *server {
 	go func() {
 		done <- app.Run(ctx, c, app.Parts{Loaders: app.Loaders(c, log), Prometheus: prom, Monitor: mon,
 			Observe: app.ObserveBatches(mon.Metrics()), Log: log, Version: "test",
-			Ready: func(a net.Addr) { addr <- a }})
+			Ready: func(a, _ net.Addr) { addr <- a }})
 	}()
 	t.Cleanup(func() {
 		cancel()
