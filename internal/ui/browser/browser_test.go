@@ -21,7 +21,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/fetch"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
@@ -767,38 +766,6 @@ func (b *browser) shot(t testing.TB, path string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// rewrite edits, in the browser, the JSON answers of the requests whose URL
-// matches pattern (a Fetch pattern: * is any run of characters) before the
-// page reads them.
-func (b *browser) rewrite(t testing.TB, pattern string, edit func(path string, doc map[string]any)) {
-	t.Helper()
-	events := chromedp.Events(b.ctx, fetch.RequestPaused)
-	b.run(t, cdpDo(fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
-		{URLPattern: pattern, RequestStage: fetch.RequestStageResponse}}}))
-	go func() {
-		for ev, err := range events {
-			if err != nil {
-				return
-			}
-			body, err := chromedp.Call(b.ctx, fetch.GetResponseBody, fetch.GetResponseBodyParams{RequestID: ev.RequestID})
-			if err != nil {
-				return
-			}
-			out := body.Body
-			var doc map[string]any
-			if json.Unmarshal(body.Body, &doc) == nil {
-				u, _ := url.Parse(ev.Request.URL)
-				edit(u.Path, doc)
-				out, _ = json.Marshal(doc)
-			}
-			if _, err := chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID,
-				ResponseCode: ev.ResponseStatusCode, ResponseHeaders: ev.ResponseHeaders, Body: out}); err != nil {
-				return
-			}
-		}
-	}()
 }
 
 // TestTryItExplains: Try it asks for an explanation and highlights the
