@@ -14,7 +14,7 @@ import (
 // in [√½, √2), then log(x) = e·ln2 + P(m-1)/Q(m-1), a degree-5 rational
 // minimax approximation evaluated with float32 fused multiply-adds. The
 // coefficients are numpy's (npy_simd_data.h); the result matches numpy bit
-// for bit (TestLog32 holds 22,000 values numpy
+// for bit (TestAgainstNumpy holds 22,000 values numpy
 // computed).
 func Log32(x float32) float32 {
 	switch {
@@ -47,7 +47,7 @@ func Log32(x float32) float32 {
 // x = k·ln2 + r with k rounded to nearest, exp(r) as a degree-5 over
 // degree-2 rational in float32 fused multiply-adds, scaled by 2^k. Not
 // correctly rounded either (up to 2.5 ulp): a softmax over float32
-// decision values goes through it. TestExp32 holds 22,000 values numpy
+// decision values goes through it. TestAgainstNumpy holds 22,000 values numpy
 // computed.
 func Exp32(x float32) float32 {
 	switch {
