@@ -950,7 +950,7 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: default model %q is not loaded", ErrNotLoaded, r.defaultName)
-	case versionRE.MatchString(ref):
+	case isVersion(ref):
 		if r.defaultName == "" {
 			return nil, fmt.Errorf("%w: bare version %q but no default_model configured", ErrNotFound, ref)
 		}
@@ -1008,7 +1008,33 @@ func (r *Registry) onItsWay(name string) error {
 	return nil
 }
 
-func isID(s string) bool { _, _, err := SplitID(s); return err == nil }
+// IsID reports whether s is a model id "<name>-v<N>", as SplitID would
+// accept it, without building an error when it is not.
+func IsID(s string) bool { return isID(s) }
+
+// IsVersion reports whether v is a version label ParseVersion accepts,
+// without building an error when it is not.
+func IsVersion(v string) bool { _, ok := versionNumber(v); return ok }
+
+func isID(s string) bool {
+	i := strings.LastIndex(s, "-")
+	_, ok := versionNumber(s[i+1:])
+	return i > 0 && validName(s[:i]) && ok
+}
+
+// isVersion reports whether s is a version label "vN" of any length of
+// digits (a bare version in a request; ParseVersion bounds the digits).
+func isVersion(s string) bool {
+	if len(s) < 2 || s[0] != 'v' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 func (r *Registry) byID(t *table, id string) (*entry, error) {
 	if e := t.byID[id]; e != nil {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,11 +33,6 @@ var (
 	ErrReadOnly = errors.New("model repository is read-only")
 )
 
-var (
-	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
-	versionRE = regexp.MustCompile(`^v([0-9]+)$`)
-)
-
 // artifactExt maps an artifact file extension to its framework.
 var artifactExt = map[string]string{".joblib": "sklearn", ".pkl": "sklearn", ".pickle": "sklearn", ".onnx": "onnx"}
 
@@ -49,7 +43,7 @@ func FrameworkOf(filename string) string {
 
 // ValidName reports whether name is a valid model name.
 func ValidName(name string) error {
-	if len(name) > 128 || !nameRE.MatchString(name) {
+	if !validName(name) {
 		return fmt.Errorf("%w: %q (want [a-z0-9][a-z0-9_.-]*, at most 128 characters)", ErrInvalidName, name)
 	}
 	return nil
@@ -57,12 +51,45 @@ func ValidName(name string) error {
 
 // ParseVersion returns N of "vN".
 func ParseVersion(v string) (int, error) {
-	m := versionRE.FindStringSubmatch(v)
-	if m == nil || len(m[1]) > 9 {
+	n, ok := versionNumber(v)
+	if !ok {
 		return 0, fmt.Errorf("%w: version %q (want v<N>)", ErrInvalidName, v)
 	}
-	n, _ := strconv.Atoi(m[1])
 	return n, nil
+}
+
+// validName is ValidName's test: [a-z0-9][a-z0-9_.-]*, at most 128 bytes.
+// Names and versions are checked on every request that names a model, so
+// these two are loops, not regular expressions, and allocate nothing.
+func validName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// versionNumber returns N of "vN" (1 to 9 digits).
+func versionNumber(v string) (int, bool) {
+	if len(v) < 2 || len(v) > 10 || v[0] != 'v' {
+		return 0, false
+	}
+	n := 0
+	for i := 1; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // ID returns the model id "<name>-<version>".

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -227,4 +229,48 @@ func TestStateRoundTrip(t *testing.T) {
 	if _, err := repo.LoadState(); err == nil {
 		t.Error("corrupt state file accepted")
 	}
+}
+
+// TestNameAndVersionRules checks the hand-written name and version tests
+// against the regular expressions they replace, on the edge cases and on
+// every string of up to three bytes over an alphabet that covers each class.
+func TestNameAndVersionRules(t *testing.T) {
+	nameRE := regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+	versionRE := regexp.MustCompile(`^v([0-9]+)$`)
+	check := func(s string) {
+		t.Helper()
+		if got, want := validName(s), len(s) <= 128 && nameRE.MatchString(s); got != want {
+			t.Errorf("validName(%q) = %v, want %v", s, got, want)
+		}
+		m := versionRE.FindStringSubmatch(s)
+		wantOK := m != nil && len(m[1]) <= 9
+		n, ok := versionNumber(s)
+		if ok != wantOK {
+			t.Errorf("versionNumber(%q) ok = %v, want %v", s, ok, wantOK)
+		}
+		if ok {
+			if want, _ := strconv.Atoi(m[1]); n != want {
+				t.Errorf("versionNumber(%q) = %d, want %d", s, n, want)
+			}
+		}
+		if got, want := isVersion(s), versionRE.MatchString(s); got != want {
+			t.Errorf("isVersion(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for _, s := range []string{"", "v", "v0", "v007", "v123456789", "v1234567890", "V1", "v1 ", "-a", "_a", ".a", "a-",
+		"spam", "spam-v1", "Spam", strings.Repeat("a", 128), strings.Repeat("a", 129), "é", "a\x00"} {
+		check(s)
+	}
+	alphabet := "az09_.-vA /é"
+	var walk func(prefix string, depth int)
+	walk = func(prefix string, depth int) {
+		check(prefix)
+		if depth == 3 {
+			return
+		}
+		for _, c := range alphabet {
+			walk(prefix+string(c), depth+1)
+		}
+	}
+	walk("", 0)
 }

@@ -187,20 +187,20 @@ func inferRef(name, version string) (string, error) {
 		if !strings.HasPrefix(version, "v") {
 			version = "v" + version
 		}
-		if _, err := model.ParseVersion(version); err != nil {
+		if !model.IsVersion(version) {
 			return "", fmt.Errorf("%w: model %s version %q", model.ErrNotFound, name, version)
 		}
 	}
-	if _, err := model.ParseVersion(name); err == nil {
+	// Checked with the error-free tests: this runs on every OIP request.
+	if model.IsVersion(name) {
 		return "", fmt.Errorf("%w: %q is a version label, not a model name", model.ErrNotFound, name)
 	}
-	if n, v, err := model.SplitID(name); err == nil {
+	if model.IsID(name) {
+		_, v, _ := model.SplitID(name)
 		if version != "" && version != v {
 			return "", fmt.Errorf("%w: model id %s names version %s, the path %s", model.ErrNotFound, name, v, version)
 		}
-		if model.ValidName(n) == nil {
-			return name, nil
-		}
+		return name, nil
 	}
 	if version != "" {
 		return model.ID(name, version), nil
