@@ -31,6 +31,9 @@ test-go: setup-services setup-onnxruntime setup-moto setup-browser fetch-models 
 	# The hostile corpus again without the race detector, whose 10x slowdown
 	# the run above allows for: here each refusal must take under 2 s of CPU.
 	$(GO) test -count=1 -run '^TestReaderRefusesCorpus$$' ./internal/hostile/
+	# A tokenizer.json at the loader's real 64 MiB limit, hot-swapped: too slow
+	# under -race, which runs the same test on a 2 MiB limit.
+	$(GO) test -count=1 -run '^TestHotSwapAtSizeLimit$$' ./internal/tokenizer/
 
 ## test-deploy: helm lint/template of deploy/helm/mlserve and the strict decoding of
 ## every rendered and deploy/kserve manifest into the Kubernetes API types (its own module)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mlserve/mlserve/internal/config"
 	"github.com/mlserve/mlserve/internal/mirror"
@@ -36,7 +37,7 @@ func openRepository(ctx context.Context, c *config.Config, log *slog.Logger) (*m
 		dir = filepath.Join(os.TempDir(), "mlserve-models", bucket, filepath.FromSlash(prefix))
 	}
 	store, err := s3store.New(ctx, s3store.Options{Bucket: bucket, Prefix: prefix,
-		Endpoint: c.Repository.S3.Endpoint, Region: c.Repository.S3.Region})
+		Endpoint: c.Repository.S3.Endpoint, Region: c.Repository.S3.Region, Timeout: time.Duration(c.Repository.S3.Timeout)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("models_dir: %w", err)
 	}

@@ -174,6 +174,10 @@ type S3 struct {
 	// Region is the bucket's region; empty means the AWS chain's
 	// (AWS_REGION, the profile), else us-east-1.
 	Region string `yaml:"region"`
+	// Timeout bounds how long a listing or a download waits on a store
+	// that makes no progress (no answer, or a body that stops) before the
+	// sync fails and the local copy keeps serving; 0 is 30 s.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // S3Prefix starts a models_dir that names an object store.
@@ -544,6 +548,9 @@ func (c *Config) Validate() error {
 		if strings.Contains(prefix, "//") || strings.Contains("/"+prefix, "/../") || strings.Contains("/"+prefix, "/./") {
 			bad("models_dir", "%q: the key prefix has an empty, . or .. segment", c.ModelsDir)
 		}
+	}
+	if c.Repository.S3.Timeout < 0 {
+		bad("repository.s3.timeout", "must not be negative (0 is 30 s), got %s", c.Repository.S3.Timeout)
 	}
 	if e := c.Repository.S3.Endpoint; e != "" {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

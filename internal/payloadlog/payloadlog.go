@@ -116,6 +116,10 @@ type Logger struct {
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
+	// abort ends the send in flight and fails what is left: Close's
+	// deadline passed, so no send may outlive it.
+	abort  context.Context
+	cancel context.CancelFunc
 }
 
 // New returns a running logger for c (which must be enabled and valid),
@@ -161,6 +165,7 @@ func New(c config.Payloads, sink Sink, reg prometheus.Registerer, log *slog.Logg
 		q: make(chan Record, c.QueueSize), stop: make(chan struct{}), done: make(chan struct{}),
 		sent: events.WithLabelValues("sent"), dropped: events.WithLabelValues("dropped"),
 		failed: events.WithLabelValues("failed")}
+	l.abort, l.cancel = context.WithCancel(context.Background())
 	go l.loop()
 	return l, nil
 }
@@ -190,15 +195,22 @@ func (l *Logger) Log(rec Record) bool {
 	}
 }
 
-// Close sends what is queued, within ctx, and closes the sink.
+// Close sends what is queued, within ctx, and closes the sink. When ctx
+// ends first, the send in flight is cancelled and what is left is counted
+// as failed: Close returns ctx's error with the logger's goroutine gone, so
+// a hung sink cannot hold shutdown beyond ctx.
 func (l *Logger) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() { close(l.stop) })
+	var err error
 	select {
 	case <-l.done:
 	case <-ctx.Done():
-		return fmt.Errorf("payload log: flushing: %w", ctx.Err())
+		l.cancel()
+		<-l.done
+		err = fmt.Errorf("payload log: flushing: %w", ctx.Err())
 	}
-	return l.sink.Close()
+	l.cancel()
+	return errors.Join(err, l.sink.Close())
 }
 
 // loop drains the queue into batches of at most BatchSize events, sending
@@ -211,9 +223,12 @@ func (l *Logger) loop() {
 		if len(batch) == 0 {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(l.cfg.Timeout))
-		err := l.sink.Send(ctx, batch)
-		cancel()
+		err := l.abort.Err()
+		if err == nil {
+			ctx, cancel := context.WithTimeout(l.abort, time.Duration(l.cfg.Timeout))
+			err = l.sink.Send(ctx, batch)
+			cancel()
+		}
 		if err != nil {
 			l.failed.Add(float64(len(batch)))
 			l.log.Warn("payload log: sink failed; events dropped", "events", len(batch), "err", err)

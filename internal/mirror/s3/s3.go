@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -37,13 +38,28 @@ type Options struct {
 	Endpoint string
 	// Region is the bucket's region; empty means the AWS chain's, else us-east-1.
 	Region string
+	// Timeout bounds how long a request waits on a store that makes no
+	// progress: the answer's headers, a listing page, each stretch of a
+	// download without a byte. A store that accepts and never answers, or
+	// stalls mid-body, fails the call with ErrUnavailable then. 0 is
+	// DefaultTimeout.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is Options.Timeout when it is 0. The SDK has none of its
+// own: its HTTP client waits for an answer without end.
+const DefaultTimeout = 30 * time.Second
+
+// errStalled is the cause of a call cut because the store stopped
+// answering.
+var errStalled = errors.New("the store stalled")
 
 // Store is a model repository under a prefix of one bucket.
 type Store struct {
-	client *s3.Client
-	bucket string
-	prefix string
+	client  *s3.Client
+	bucket  string
+	prefix  string
+	timeout time.Duration
 }
 
 var _ mirror.Store = (*Store)(nil)
@@ -52,6 +68,12 @@ var _ mirror.Store = (*Store)(nil)
 func New(ctx context.Context, o Options) (*Store, error) {
 	if o.Bucket == "" {
 		return nil, errors.New("s3: no bucket")
+	}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("s3: negative timeout %s", o.Timeout)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
 	}
 	if o.Prefix != "" && !strings.HasSuffix(o.Prefix, "/") {
 		o.Prefix += "/"
@@ -75,7 +97,37 @@ func New(ctx context.Context, o Options) (*Store, error) {
 		so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	return &Store{client: client, bucket: o.Bucket, prefix: o.Prefix}, nil
+	return &Store{client: client, bucket: o.Bucket, prefix: o.Prefix, timeout: o.Timeout}, nil
+}
+
+// stallGuard returns ctx, cancelled with errStalled as its cause when
+// progress is not called for d; stop releases it.
+func stallGuard(ctx context.Context, d time.Duration) (_ context.Context, progress, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := time.AfterFunc(d, func() { cancel(fmt.Errorf("%w: no progress for %s", errStalled, d)) })
+	return ctx, func() { t.Reset(d) }, func() { t.Stop(); cancel(nil) }
+}
+
+// cause is err, or the stall that cut it.
+func cause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); errors.Is(c, errStalled) {
+		return c
+	}
+	return err
+}
+
+// progressReader calls progress on every read that moved bytes.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
 }
 
 // String names the store for logs: s3://bucket/prefix/.
@@ -90,7 +142,10 @@ func (s *Store) List(ctx context.Context, under string, max int) ([]mirror.Objec
 		Prefix: aws.String(s.prefix + under),
 	})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+		pctx, _, stop := stallGuard(ctx, s.timeout) // a page is small: the whole of it
+		page, err := p.NextPage(pctx)
+		err = cause(pctx, err)
+		stop()
 		if err != nil {
 			return nil, fmt.Errorf("%w: listing %s%s: %v", mirror.ErrUnavailable, s, under, err)
 		}
@@ -106,9 +161,14 @@ func (s *Store) List(ctx context.Context, under string, max int) ([]mirror.Objec
 }
 
 // Get copies the object key into w and returns the ETag of what it copied.
+// A download may take as long as it needs while bytes arrive; one that
+// stops for the timeout is cut.
 func (s *Store) Get(ctx context.Context, key string, w io.Writer) (string, error) {
+	ctx, progress, stop := stallGuard(ctx, s.timeout)
+	defer stop()
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)})
 	if err != nil {
+		err = cause(ctx, err)
 		var nk *types.NoSuchKey
 		if errors.As(err, &nk) {
 			return "", fmt.Errorf("%w: %s%s", mirror.ErrGone, s, key)
@@ -116,8 +176,9 @@ func (s *Store) Get(ctx context.Context, key string, w io.Writer) (string, error
 		return "", fmt.Errorf("%w: getting %s%s: %v", mirror.ErrUnavailable, s, key, err)
 	}
 	defer out.Body.Close()
-	if _, err := io.Copy(w, out.Body); err != nil {
-		return "", fmt.Errorf("%w: reading %s%s: %v", mirror.ErrUnavailable, s, key, err)
+	progress()
+	if _, err := io.Copy(w, progressReader{r: out.Body, progress: progress}); err != nil {
+		return "", fmt.Errorf("%w: reading %s%s: %v", mirror.ErrUnavailable, s, key, cause(ctx, err))
 	}
 	return etag(out.ETag), nil
 }

@@ -31,4 +31,11 @@
 // Shutdown: the health service turns NOT_SERVING first, then the server
 // stops accepting and waits for calls in flight (GracefulStop) within the
 // same drain timeout as the HTTP listener; past it the calls are cut.
+//
+// Hostile clients (grpc_hostile_test.go): grpc-go's defaults let one
+// connection open any number of calls, give a new connection 120 s to send
+// its preface and never close an idle one. The door sets 256 calls per
+// connection (a client that opens thousands and never reads the answers
+// has the rest refused, and holds a bounded heap), 10 s for the handshake
+// and 5 minutes idle (Options); the app's listener caps the connections.
 package grpcserver

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -63,7 +64,26 @@ type Options struct {
 	MaxRecvBytes int
 	// Tracer, when not nil, traces every call (trace.go); nil is off.
 	Tracer trace.Tracer
+	// MaxConcurrentStreams bounds the calls one connection has open at
+	// once; 0 is 256. grpc-go's own default is unlimited, which lets one
+	// client that never reads its responses hold a handler and its buffered
+	// response per call without end.
+	MaxConcurrentStreams uint32
+	// HandshakeTimeout bounds how long a new connection has to send the
+	// HTTP/2 preface and its first SETTINGS; 0 is 10 s (grpc-go's default
+	// is 120 s).
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes (GOAWAY) a connection with no call open for that
+	// long; 0 is 5 minutes (grpc-go's default is never).
+	IdleTimeout time.Duration
 }
+
+// Defaults of Options' limits on hostile or idle clients.
+const (
+	defaultMaxConcurrentStreams = 256
+	defaultHandshakeTimeout     = 10 * time.Second
+	defaultIdleTimeout          = 5 * time.Minute
+)
 
 // Server is the gRPC door: the inference service, health checking and
 // reflection on one *grpc.Server.
@@ -80,6 +100,15 @@ func New(core Core, opts Options) *Server {
 	if opts.MaxRecvBytes <= 0 {
 		opts.MaxRecvBytes = maxMessageBytes
 	}
+	if opts.MaxConcurrentStreams == 0 {
+		opts.MaxConcurrentStreams = defaultMaxConcurrentStreams
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = defaultIdleTimeout
+	}
 	so := []grpc.ServerOption{grpc.MaxRecvMsgSize(opts.MaxRecvBytes),
 		// Calls run on a fixed pool of goroutines whose stacks have already
 		// grown, not on a fresh goroutine per call that grows its stack
@@ -91,7 +120,15 @@ func New(core Core, opts Options) *Server {
 		// estimator, whose PING round trip after received data costs every
 		// small call a frame each way (about 3% of the server's CPU per
 		// single-text call, A/B in 8 rounds); 1 MiB is ample for 100 texts.
-		grpc.InitialWindowSize(1 << 20), grpc.InitialConnWindowSize(1 << 20)}
+		grpc.InitialWindowSize(1 << 20), grpc.InitialConnWindowSize(1 << 20),
+		// Hostile clients (grpc_hostile_test.go): one that opens calls and
+		// never reads the answers holds at most MaxConcurrentStreams
+		// handlers (the rest are refused); one that connects and sends
+		// nothing, or half a preface, is cut at HandshakeTimeout; one that
+		// stays connected with nothing open is sent away at IdleTimeout.
+		grpc.MaxConcurrentStreams(opts.MaxConcurrentStreams),
+		grpc.ConnectionTimeout(opts.HandshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: opts.IdleTimeout})}
 	if opts.Tracer != nil {
 		so = append(so, grpc.ChainUnaryInterceptor(unaryTrace(opts.Tracer)), grpc.ChainStreamInterceptor(streamTrace(opts.Tracer)))
 	}
