@@ -21,14 +21,25 @@ import (
 	"github.com/mlserve/mlserve/internal/server"
 )
 
-// fixedCostModel takes cost per Predict call, whatever the batch size.
-type fixedCostModel struct{ cost time.Duration }
+// fixedCostModel takes cost per Predict call, whatever the batch size; with
+// a gate, each call instead blocks until the gate is closed, so that a test
+// can hold the engine's workers busy and its queue full for as long as it
+// needs, whatever the machine's load.
+type fixedCostModel struct {
+	cost time.Duration
+	gate <-chan struct{}
+}
 
 func (m *fixedCostModel) Predict(ctx context.Context, texts []string) ([]model.Prediction, error) {
+	var timer <-chan time.Time // nil, never ready, when gated
+	if m.gate == nil {
+		timer = time.After(m.cost)
+	}
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-time.After(m.cost):
+	case <-m.gate: // nil, never ready, when not gated
+	case <-timer:
 	}
 	out := make([]model.Prediction, len(texts))
 	for i := range out {
@@ -175,31 +186,8 @@ func TestOverloadSoak(t *testing.T) {
 	}
 }
 
-// gatedModel blocks every Predict call until release is closed, so a test
-// can hold the engine's workers busy and its queue full for as long as it
-// needs, whatever the machine's load.
-type gatedModel struct {
-	release chan struct{}
-}
-
-func (m *gatedModel) Predict(ctx context.Context, texts []string) ([]model.Prediction, error) {
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-m.release:
-	}
-	out := make([]model.Prediction, len(texts))
-	for i := range out {
-		out[i] = model.Prediction{Label: "a", Confidence: 1}
-	}
-	return out, nil
-}
-func (m *gatedModel) Labels() []string { return []string{"a", "b"} }
-func (m *gatedModel) Info() model.Info { return model.Info{Framework: "test"} }
-func (m *gatedModel) Close() error     { return nil }
-
 // TestOverload fills the real engine (2 workers, queue of 8) with requests
-// that a gated model holds, waiting on the engine's own counters rather than
+// that a gated model (fixedCostModel with a gate) holds, waiting on the engine's own counters rather than
 // on time, then checks that the next request is refused with 503, a
 // Retry-After and a problem body naming the model; that the refusal neither
 // ran the model nor disturbed the held requests (all 10 answer 200 once the
@@ -215,11 +203,11 @@ func TestOverload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close(context.Background())
-	gm := &gatedModel{release: make(chan struct{})}
+	gate := make(chan struct{})
 	var once sync.Once
-	release := func() { once.Do(func() { close(gm.release) }) }
+	release := func() { once.Do(func() { close(gate) }) }
 	defer release() // a failed assertion must not leave handlers blocked
-	s := newServer(t, &oneModel{id: id, m: gm}, server.Options{Engine: eng, RequestTimeout: time.Minute})
+	s := newServer(t, &oneModel{id: id, m: &fixedCostModel{gate: gate}}, server.Options{Engine: eng, RequestTimeout: time.Minute})
 	body := `{"text":"x","model_version":"` + id + `"}`
 
 	stats := func() inference.QueueStats {
