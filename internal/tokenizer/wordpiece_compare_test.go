@@ -98,15 +98,5 @@ func BenchmarkWordPieceVsPreprocess(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/text")
 	})
-	b.Run("tokenizer", func(b *testing.B) {
-		b.ReportAllocs()
-		n := 0
-		for b.Loop() {
-			if _, err := tk.Encode(texts[n%len(texts)]); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/text")
-	})
+	b.Run("tokenizer", func(b *testing.B) { benchEncode(b, tk, texts) })
 }
