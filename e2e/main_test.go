@@ -159,7 +159,17 @@ func launch(t testing.TB, modelsDir, extra string) *proc {
 	metricsAddr := freeAddr(t)
 	p.metricsURL = "http://" + metricsAddr + "/metrics"
 	p.grpcAddr = freeAddr(t)
-	p.cmd = exec.Command(binary, "serve", "--config", cfg, "--addr", p.addr, "--metrics-addr", metricsAddr, "--grpc-addr", p.grpcAddr)
+	p.run(t, "serve", "--config", cfg, "--addr", p.addr, "--metrics-addr", metricsAddr, "--grpc-addr", p.grpcAddr)
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// run starts the binary with args (no admin token), p.log collecting its
+// stderr and p.done receiving its exit once that is read to the end, and
+// makes p.client for p.url. The caller registers p.stop.
+func (p *proc) run(t testing.TB, args ...string) {
+	t.Helper()
+	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append(os.Environ(), "MLSERVE_ADMIN_TOKEN=")
 	stderr, _ := p.cmd.StderrPipe()
 	p.cmd.Stdout = io.Discard
@@ -179,8 +189,6 @@ func launch(t testing.TB, modelsDir, extra string) *proc {
 	if p.client, err = api.NewClient(p.url, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.stop(t) })
-	return p
 }
 
 // waitReady waits (60 s at most) until p's readiness check passes.

@@ -181,26 +181,7 @@ func (r *replica) start(t *testing.T) {
 	t.Helper()
 	p := &proc{addr: r.addr, url: "http://" + r.addr, metricsURL: "http://" + r.metricsAddr + "/metrics",
 		log: &logBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, "serve", "--config", r.cfg, "--addr", r.addr, "--metrics-addr", r.metricsAddr)
-	p.cmd.Env = append(os.Environ(), "MLSERVE_ADMIN_TOKEN=")
-	stderr, _ := p.cmd.StderrPipe()
-	p.cmd.Stdout = io.Discard
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.log.WriteString(sc.Text() + "\n")
-		}
-		close(lines)
-	}()
-	go func() { <-lines; p.done <- p.cmd.Wait() }()
-	var err error
-	if p.client, err = api.NewClient(p.url, "", nil); err != nil {
-		t.Fatal(err)
-	}
+	p.run(t, "serve", "--config", r.cfg, "--addr", r.addr, "--metrics-addr", r.metricsAddr)
 	r.top.Cleanup(func() { p.stop(r.top) })
 	p.waitReady(t)
 	r.p = p

@@ -78,8 +78,9 @@ func TestEncodeRefusesNaN(t *testing.T) {
 	}
 }
 
-// BenchmarkEncode writes a /predict answer and a 100-prediction
-// /batch-predict answer with the hand-written encoders and with
+// BenchmarkEncode writes a /predict answer, a 100-prediction
+// /batch-predict answer and a 100-prediction KServe V1 answer (with
+// probabilities) with the hand-written encoders and with
 // encoding/json as huma's format does.
 //
 //	go test -run '^$' -bench Encode -benchmem ./internal/server
@@ -90,10 +91,14 @@ func BenchmarkEncode(b *testing.B) {
 	for range 100 {
 		batch.Predictions = append(batch.Predictions, api.BatchPrediction{Label: "ham", Confidence: 0.8123456789})
 	}
+	v1 := &v1PredictResponse{}
+	for range 100 {
+		v1.Predictions = append(v1.Predictions, v1Prediction{Label: "ham", Confidence: 0.8123456789, Probabilities: probs})
+	}
 	for _, tc := range []struct {
 		name string
 		v    any
-	}{{"predict", one}, {"batch100", batch}} {
+	}{{"predict", one}, {"batch100", batch}, {"v1-100", v1}} {
 		b.Run(tc.name+"/fast", func(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, 0, 8192)

@@ -3,11 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,49 +40,10 @@ func BenchmarkFleetOverhead(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			on, off, fleet := fleetPair(b, rs.URL(), tc.cached, tc.control)
-			body := []byte(`{"text": "Subject: You WON $1,000,000!!! Click here to claim your FREE prize now.", "model_version": "spam-v1"}`)
-			n := max(b.N, 2000)
-			load(b, on+"/predict", body, 200)
-			load(b, off+"/predict", body, 200)
-			b.ResetTimer()
-			const rounds = 40
-			var onN, offN int
-			var onEl, offEl, onCPU, offCPU time.Duration
-			ratios := make([]float64, 0, rounds)
-			for r := range rounds {
-				var onL, offL []time.Duration
-				var onE, offE time.Duration
-				runOn := func() {
-					c0 := cpuTime()
-					onL, onE = load(b, on+"/predict", body, n/rounds)
-					onCPU += cpuTime() - c0
-				}
-				runOff := func() {
-					c0 := cpuTime()
-					offL, offE = load(b, off+"/predict", body, n/rounds)
-					offCPU += cpuTime() - c0
-				}
-				if r%2 == 0 {
-					runOn()
-					runOff()
-				} else {
-					runOff()
-					runOn()
-				}
-				onN, onEl, offN, offEl = onN+len(onL), onEl+onE, offN+len(offL), offEl+offE
-				ratios = append(ratios, (float64(len(onL))/onE.Seconds())/(float64(len(offL))/offE.Seconds()))
-			}
-			b.StopTimer()
-			slices.Sort(ratios)
-			b.ReportMetric(float64(onN)/onEl.Seconds(), "on_req/s")
-			b.ReportMetric(float64(offN)/offEl.Seconds(), "off_req/s")
-			b.ReportMetric(ratios[len(ratios)/2], "on/off_median")
-			onUS, offUS := float64(onCPU.Microseconds())/float64(onN), float64(offCPU.Microseconds())/float64(offN)
-			b.ReportMetric(onUS, "on_cpu_us/req")
-			b.ReportMetric(offUS, "off_cpu_us/req")
+			r := interleavedRounds(b, on, off)
 			if fleet != nil {
 				b.ReportMetric(float64(fleet.Dropped()), "dropped")
-				b.ReportMetric(float64(onN+200)/float64(max(fleet.Writes(), 1)), "predictions/write")
+				b.ReportMetric(float64(r.onN+200)/float64(max(fleet.Writes(), 1)), "predictions/write")
 				if up, detail := fleet.State(); !up {
 					b.Errorf("the fleet went down during the run: %s", detail)
 				}
@@ -100,17 +57,8 @@ func BenchmarkFleetOverhead(b *testing.B) {
 // URLs and the first one's Fleet.
 func fleetPair(b *testing.B, url string, cached, control bool) (on, off string, fleet *fleetredis.Fleet) {
 	b.Helper()
-	reg, _ := benchRegistry(b)
-	mb, err := os.ReadFile(filepath.Join("..", "..", "models", "spam", "v1", "model.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	man, _, err := model.ParseManifest(mb)
-	if err != nil {
-		b.Fatal(err)
-	}
-	om := reg.(*oneModel)
-	om.man = man
+	om, man := spamWithManifest(b)
+	reg := om
 	for i := range 2 {
 		met, err := monitoring.NewMetrics(prometheus.NewRegistry())
 		if err != nil {

@@ -3,9 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -40,53 +37,8 @@ func BenchmarkMonitoringOverhead(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			on, off := monitoredPair(b, tc.cached, tc.control)
-			body := []byte(`{"text": "Subject: You WON $1,000,000!!! Click here to claim your FREE prize now.", "model_version": "spam-v1"}`)
-			n := max(b.N, 2000)
-			load(b, on+"/predict", body, 200)
-			load(b, off+"/predict", body, 200)
-			b.ResetTimer()
-			// Many short interleaved rounds, each on/off pair back to back
-			// (order alternating): the median of the pairs' ratios resists
-			// the bursts of other work on a shared machine.
-			const rounds = 40
-			var onN, offN int
-			var onEl, offEl, onCPU, offCPU time.Duration
-			ratios := make([]float64, 0, rounds)
-			for r := range rounds {
-				var onL, offL []time.Duration
-				var onE, offE time.Duration
-				runOn := func() {
-					c0 := cpuTime()
-					onL, onE = load(b, on+"/predict", body, n/rounds)
-					onCPU += cpuTime() - c0
-				}
-				runOff := func() {
-					c0 := cpuTime()
-					offL, offE = load(b, off+"/predict", body, n/rounds)
-					offCPU += cpuTime() - c0
-				}
-				if r%2 == 0 {
-					runOn()
-					runOff()
-				} else {
-					runOff()
-					runOn()
-				}
-				onN, onEl, offN, offEl = onN+len(onL), onEl+onE, offN+len(offL), offEl+offE
-				ratios = append(ratios, (float64(len(onL))/onE.Seconds())/(float64(len(offL))/offE.Seconds()))
-			}
-			b.StopTimer()
-			slices.Sort(ratios)
-			b.ReportMetric(float64(onN)/onEl.Seconds(), "on_req/s")
-			b.ReportMetric(float64(offN)/offEl.Seconds(), "off_req/s")
-			b.ReportMetric(ratios[len(ratios)/2], "on/off_median")
-			// CPU per request (server and client, this process): what
-			// throughput is bound by on saturated cores, and less swayed by
-			// other processes than wall time.
-			onUS, offUS := float64(onCPU.Microseconds())/float64(onN), float64(offCPU.Microseconds())/float64(offN)
-			b.ReportMetric(onUS, "on_cpu_us/req")
-			b.ReportMetric(offUS, "off_cpu_us/req")
-			b.ReportMetric(offUS/onUS, "cpu_on/off")
+			r := interleavedRounds(b, on, off)
+			b.ReportMetric(r.offUS/r.onUS, "cpu_on/off")
 		})
 	}
 }
@@ -95,16 +47,8 @@ func BenchmarkMonitoringOverhead(b *testing.B) {
 // (unless control) and one not, and returns their URLs.
 func monitoredPair(b *testing.B, cached, control bool) (on, off string) {
 	b.Helper()
-	reg, _ := benchRegistry(b)
-	mb, err := os.ReadFile(filepath.Join("..", "..", "models", "spam", "v1", "model.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	man, _, err := model.ParseManifest(mb)
-	if err != nil {
-		b.Fatal(err)
-	}
-	reg.(*oneModel).man = man
+	om, man := spamWithManifest(b)
+	reg := om
 	pr := prometheus.NewRegistry()
 	met, err := monitoring.NewMetrics(pr)
 	if err != nil {
@@ -115,7 +59,6 @@ func monitoredPair(b *testing.B, cached, control bool) (on, off string) {
 		b.Fatal(err)
 	}
 	// As the registry's Loaded event has it tracked in the serve command.
-	om := reg.(*oneModel)
 	if err := mon.Track(om.id, om.m.Labels(), man); err != nil {
 		b.Fatal(err)
 	}

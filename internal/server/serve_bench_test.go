@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,17 +78,8 @@ func BenchmarkServe(b *testing.B) {
 // the serve command assembles it, and the model.
 func servedAsServe(b *testing.B) (*server.Server, model.Model) {
 	b.Helper()
-	reg, _ := benchRegistry(b)
-	mb, err := os.ReadFile(filepath.Join("..", "..", "models", "spam", "v1", "model.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	man, _, err := model.ParseManifest(mb)
-	if err != nil {
-		b.Fatal(err)
-	}
-	om := reg.(*oneModel)
-	om.man = man
+	om, man := spamWithManifest(b)
+	reg := om
 	met, err := monitoring.NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)

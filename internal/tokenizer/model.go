@@ -182,44 +182,35 @@ func (q *mergeQueue) pop() mergeItem {
 	n := len(h) - 1
 	h[0] = h[n]
 	h = h[:n]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		c := l
-		if r := l + 1; r < n && h.less(r, l) {
-			c = r
-		}
-		if !h.less(c, i) {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
+	h.down(0)
 	*q = h
 	return top
 }
 
 // init orders an unordered queue into a heap.
 func (q mergeQueue) init() {
+	for i := len(q)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+// down moves the item at i down until neither child is less than it.
+func (q mergeQueue) down(i int) {
 	n := len(q)
-	for i := n/2 - 1; i >= 0; i-- {
-		for j := i; ; {
-			l := 2*j + 1
-			if l >= n {
-				break
-			}
-			c := l
-			if r := l + 1; r < n && q.less(r, l) {
-				c = r
-			}
-			if !q.less(c, j) {
-				break
-			}
-			q[j], q[c] = q[c], q[j]
-			j = c
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
 		}
+		c := l
+		if r := l + 1; r < n && q.less(r, l) {
+			c = r
+		}
+		if !q.less(c, i) {
+			return
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -77,16 +78,18 @@ func copyDir(t testing.TB, src, dst string) {
 
 func newFixture(t *testing.T, eng server.Engine) *fixture {
 	t.Helper()
-	return serveDoor(t, newCore(t, eng))
+	return serveDoor(t, newCore(t, eng, nil), nil)
 }
 
 // newBenchFixture is the fixture's server, for benchmarks.
 func newBenchFixture(b *testing.B) *fixture {
-	return &fixture{srv: newCore(b, nil)}
+	return &fixture{srv: newCore(b, nil, nil)}
 }
 
-// newCore is a real server over the spam model's two versions.
-func newCore(t testing.TB, eng server.Engine) *server.Server {
+// newCore is a real server over the spam model's two versions. A nil eng
+// is a real engine made here; tr, when not nil, traces the engine (when made
+// here) and the server.
+func newCore(t testing.TB, eng server.Engine, tr trace.Tracer) *server.Server {
 	t.Helper()
 	root := t.TempDir()
 	// Two scikit-learn versions of the real spam model (the repository's
@@ -98,7 +101,7 @@ func newCore(t testing.TB, eng server.Engine) *server.Server {
 		t.Fatal(err)
 	}
 	if eng == nil {
-		e, err := inference.New(inference.Config{Logger: quiet()})
+		e, err := inference.New(inference.Config{Logger: quiet(), Tracer: tr})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,16 +114,18 @@ func newCore(t testing.TB, eng server.Engine) *server.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close(context.Background()) })
-	srv, err := server.New(reg, server.Options{Logger: quiet(), Engine: eng, Version: "test"})
+	srv, err := server.New(reg, server.Options{Logger: quiet(), Engine: eng, Version: "test", Tracer: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return srv
 }
 
-func serveDoor(t *testing.T, srv *server.Server) *fixture {
+// serveDoor serves srv's gRPC door over an in-memory listener, traced by tr
+// when it is not nil, and returns a client connected to it.
+func serveDoor(t *testing.T, srv *server.Server, tr trace.Tracer) *fixture {
 	t.Helper()
-	door := New(srv, Options{Logger: quiet()})
+	door := New(srv, Options{Logger: quiet(), Tracer: tr})
 	ln := bufconn.Listen(1 << 20)
 	go door.GRPC().Serve(ln)
 	t.Cleanup(func() {
@@ -599,7 +604,7 @@ func (fullEngine) Predict(context.Context, string, model.Model, []string) ([]mod
 // then no longer counts as ready, so asking ModelReady would have said
 // UNAVAILABLE), and an unknown model NOT_FOUND.
 func TestCodeOfServerErrors(t *testing.T) {
-	srv := newCore(t, fullEngine{})
+	srv := newCore(t, fullEngine{}, nil)
 	for _, drain := range []bool{false, true} {
 		if drain {
 			srv.Drain()

@@ -2,74 +2,30 @@ package grpcserver
 
 import (
 	"context"
-	"net"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 
-	"github.com/mlserve/mlserve/internal/inference"
-	"github.com/mlserve/mlserve/internal/model"
 	pb "github.com/mlserve/mlserve/internal/oip/inferencepb"
-	"github.com/mlserve/mlserve/internal/server"
 	"github.com/mlserve/mlserve/internal/tracing"
 )
 
-// tracedDoor is the gRPC door over a real server (registry, engine, the
-// spam model), everything traced into an in-memory exporter.
+// tracedDoor is the gRPC door over the tests' real server (newCore: registry,
+// engine, the spam model), everything traced into an in-memory exporter.
 func tracedDoor(t *testing.T) (pb.GRPCInferenceServiceClient, *tracetest.InMemoryExporter) {
 	t.Helper()
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	tr := tp.Tracer(tracing.Scope)
-	root := t.TempDir()
-	copyDir(t, "../../../models/spam/v1", filepath.Join(root, "spam", "v1"))
-	repo, err := model.OpenRepository(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := inference.New(inference.Config{Logger: quiet(), Tracer: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close(context.Background()) })
-	reg := model.NewRegistry(repo, map[string]model.Loader{"sklearn": sklearnLoader{}},
-		model.Options{DefaultModel: "spam-v1"}, quiet())
-	if err := reg.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close(context.Background()) })
-	srv, err := server.New(reg, server.Options{Logger: quiet(), Engine: eng, Tracer: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	door := New(srv, Options{Logger: quiet(), Tracer: tr})
-	ln := bufconn.Listen(1 << 20)
-	go door.GRPC().Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		door.Stop(ctx)
-	})
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return pb.NewGRPCInferenceServiceClient(conn), exp
+	return serveDoor(t, newCore(t, nil, tr), tr).client, exp
 }
 
 // TestCodeNames: the status codes' names are the conventions' spelling of
