@@ -81,7 +81,7 @@ func Run(ctx context.Context, c *config.Config, p Parts) error {
 		promReg = p.Prometheus
 	}
 	tm, err := traffic.New(traffic.Options{QueueSize: c.Traffic.QueueSize, Workers: c.Traffic.Workers,
-		Timeout: time.Duration(c.Traffic.Timeout), Logger: log, Metrics: promReg})
+		Timeout: time.Duration(c.Traffic.Timeout), Logger: log, Metrics: promReg, Busy: eng})
 	if err != nil {
 		return err
 	}

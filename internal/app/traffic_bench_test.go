@@ -25,15 +25,25 @@ import (
 
 // BenchmarkShadowOverhead measures what shadow traffic costs the primary
 // at moderate load, over HTTP on loopback: the sample sentiment-v1 serves
-// held-out texts at
-// benchShadowRate requests per second (open loop, each request on its own
-// goroutine at its scheduled time), alternately without traffic and with
-// sentiment-v2 shadowing every request, in the same run (off, shadow,
-// off, shadow...). It fails if any answer differs between the two, and
-// reports each side's p50 and p99 and the ratios shadow/off.
+// held-out texts at benchShadowRate requests per second (open loop, each
+// request on its own goroutine at its scheduled time) in rounds of
+// benchShadowRound requests: without traffic, without traffic again (the
+// A/A control: p99-ratio-aa is the noise floor of p99-ratio on the
+// machine), and with sentiment-v2 shadowing every request, in the same
+// run (off, aa, shadow, off, aa, shadow...). It fails if any answer
+// differs between rounds, and reports each side's p50 and p99, the ratios
+// shadow/off and aa/off, and the share of requests compared. Sub-benchmarks:
+// yield, the comparisons wait for the engine to be idle (the server's
+// wiring), and eager, they do not (the behaviour before idle-time
+// scheduling), each against its own off rounds.
 //
-//	go test -run '^$' -bench ShadowOverhead -benchtime 160x -count 3 ./internal/app/
+//	go test -run '^$' -bench ShadowOverhead -benchtime 100x -count 3 ./internal/app/
 func BenchmarkShadowOverhead(b *testing.B) {
+	b.Run("yield", func(b *testing.B) { benchShadowOverhead(b, true) })
+	b.Run("eager", func(b *testing.B) { benchShadowOverhead(b, false) })
+}
+
+func benchShadowOverhead(b *testing.B, yield bool) {
 	texts, _ := heldOutSentiment(&testing.T{})
 	if len(texts) == 0 {
 		b.Fatal("no held-out texts")
@@ -54,7 +64,11 @@ func BenchmarkShadowOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer eng.Close(context.Background())
-	tm, err := traffic.New(traffic.Options{Logger: log})
+	topts := traffic.Options{Logger: log}
+	if yield {
+		topts.Busy = eng
+	}
+	tm, err := traffic.New(topts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -69,7 +83,7 @@ func BenchmarkShadowOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	texts = texts[:benchShadowRound] // short rounds: off and shadow alternate often and share the machine's noise
+	texts = texts[:benchShadowRound] // short rounds: off, aa and shadow alternate often and share the machine's noise
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -111,26 +125,39 @@ func BenchmarkShadowOverhead(b *testing.B) {
 		return lat, ans
 	}
 	round() // warm up
-	var off, shadow []float64
+	// Three rounds per iteration: off, A/A (off again: the noise floor of
+	// the figures on this machine) and shadow. A shadow round ends when
+	// every one of its comparisons ran (bounded), so that none spills
+	// into the next round and the shadow figures include all the work.
+	var off, aa, shadow []float64
 	var want []string
+	var compared, dropped int64
 	for b.Loop() {
-		for _, mode := range []string{api.TrafficOff, api.TrafficShadow} {
+		for _, mode := range []string{api.TrafficOff, "aa", api.TrafficShadow} {
 			if mode == api.TrafficShadow {
 				if _, err := tm.Set("sentiment", api.TrafficPolicy{Candidate: "sentiment-v2", Mode: api.TrafficShadow}, "bench"); err != nil {
 					b.Fatal(err)
 				}
 			}
 			lat, ans := round()
-			if mode == api.TrafficShadow {
+			switch mode {
+			case api.TrafficShadow:
 				v, _ := tm.View("sentiment")
+				for deadline := time.Now().Add(2 * time.Second); v.Stats.Compared+v.Stats.Dropped+v.Stats.Errors < v.Stats.Requests && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+					v, _ = tm.View("sentiment")
+				}
 				if v.Stats.Requests != int64(len(bodies)) {
 					b.Fatalf("shadow saw %d of %d requests", v.Stats.Requests, len(bodies))
 				}
+				compared, dropped = compared+v.Stats.Compared, dropped+v.Stats.Dropped
 				if _, err := tm.Set("sentiment", api.TrafficPolicy{Mode: api.TrafficOff}, "bench"); err != nil {
 					b.Fatal(err)
 				}
 				shadow = append(shadow, lat...)
-			} else {
+			case "aa":
+				aa = append(aa, lat...)
+			default:
 				off = append(off, lat...)
 			}
 			if want == nil {
@@ -144,7 +171,6 @@ func BenchmarkShadowOverhead(b *testing.B) {
 			}
 		}
 	}
-	v, _ := tm.View("sentiment")
 	q := func(xs []float64, p float64) float64 {
 		s := slices.Clone(xs)
 		slices.Sort(s)
@@ -156,7 +182,10 @@ func BenchmarkShadowOverhead(b *testing.B) {
 	b.ReportMetric(q(shadow, 0.99), "p99-shadow-ms")
 	b.ReportMetric(q(shadow, 0.5)/q(off, 0.5), "p50-ratio")
 	b.ReportMetric(q(shadow, 0.99)/q(off, 0.99), "p99-ratio")
-	b.ReportMetric(float64(v.Stats.Dropped), "dropped")
+	b.ReportMetric(q(aa, 0.5)/q(off, 0.5), "p50-ratio-aa")
+	b.ReportMetric(q(aa, 0.99)/q(off, 0.99), "p99-ratio-aa")
+	b.ReportMetric(float64(compared)/float64(len(shadow)), "compared-share")
+	b.ReportMetric(float64(dropped), "dropped")
 	b.ReportMetric(0, "ns/op")
 }
 

@@ -123,6 +123,8 @@ type Engine struct {
 	closed  bool
 	closing chan struct{} // closed by Close
 	wg      sync.WaitGroup
+
+	busy inFlight // Predict calls under way, for InFlight and Idle
 }
 
 // New returns an engine with the limits of cfg.
@@ -172,6 +174,8 @@ func (e *Engine) Predict(ctx context.Context, id string, m model.Model, texts []
 	if err := ctx.Err(); err != nil {
 		return nil, ctxErr(err)
 	}
+	e.busy.begin()
+	defer e.busy.end()
 	r := &request{
 		ctx:       ctx,
 		texts:     texts,

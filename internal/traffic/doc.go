@@ -28,6 +28,18 @@
 // primary's batch wait for a slot; they compare labels and confidences and
 // record both latencies.
 //
+// The workers also yield to the primaries (idle-time scheduling): with
+// Options.Busy set (the server wires the inference engine), a worker
+// starts a comparison only when no primary prediction is in flight. It
+// waits on the engine's Idle channel, closed as the in-flight count drops
+// to zero (no polling), for at most Options.MaxYield (20 ms); then the
+// comparison runs anyway, so that under sustained load comparisons still
+// progress, and the queue bounds what waits (mlserve_traffic_yields_total
+// counts the waits, by outcome idle or forced). Every off-path comparison
+// yields, canary's included; the answer a canary request gets is never
+// delayed by it. A comparison stays one model call per request, the
+// shortest window a primary can collide with (one request's prediction).
+//
 // # What is compared
 //
 // Per text: label agreement and the confidence delta (candidate minus

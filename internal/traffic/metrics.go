@@ -15,6 +15,7 @@ type metrics struct {
 	delta                     *prometheus.HistogramVec
 	lat                       *prometheus.HistogramVec
 	verdicts                  *prometheus.CounterVec
+	yields                    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,8 +39,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16)}, []string{"model", "version", "role"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mlserve_traffic_verdicts_total",
 			Help: "Traffic policies ended, by outcome (promoted, rolled_back, stopped)."}, []string{"model", "outcome"}),
+		yields: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mlserve_traffic_yields_total",
+			Help: "Comparisons that waited for the primaries to go idle, by how the wait ended (idle, forced: the bounded wait ran out)."},
+			[]string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.comparedTotal, m.agreeTotal, m.droppedTotal, m.errorsTotal, m.delta, m.lat, m.verdicts} {
+	for _, c := range []prometheus.Collector{m.comparedTotal, m.agreeTotal, m.droppedTotal, m.errorsTotal, m.delta, m.lat, m.verdicts, m.yields} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -82,5 +86,11 @@ func (m *metrics) error(name string) {
 func (m *metrics) verdict(name, outcome string) {
 	if m != nil {
 		m.verdicts.WithLabelValues(name, outcome).Inc()
+	}
+}
+
+func (m *metrics) yield(outcome string) {
+	if m != nil {
+		m.yields.WithLabelValues(outcome).Inc()
 	}
 }

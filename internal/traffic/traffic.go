@@ -45,6 +45,22 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics registers the traffic metrics; nil registers none.
 	Metrics prometheus.Registerer
+	// Busy, when set, tells the workers when primary predictions are in
+	// flight: a comparison then waits until none is, for at most
+	// MaxYield, and runs anyway after that (idle-time scheduling).
+	// *inference.Engine satisfies it. Nil: comparisons never wait.
+	Busy Busy
+	// MaxYield bounds how long one comparison waits for the primaries to
+	// go idle (20 ms).
+	MaxYield time.Duration
+}
+
+// Busy is the in-flight signal of the primaries' predictions.
+type Busy interface {
+	// InFlight returns the number of primary predictions under way.
+	InFlight() int64
+	// Idle returns a channel closed once InFlight is (or drops to) zero.
+	Idle() <-chan struct{}
 }
 
 // Errors of the admin calls.
@@ -78,12 +94,17 @@ type Manager struct {
 	kick      chan struct{} // a policy started: workers wake from their sleep
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+
+	waits, forced atomic.Int64 // comparisons that yielded; those whose wait ran out
 }
 
 // New returns a manager; it compares nothing before Attach.
 func New(opts Options) (*Manager, error) {
-	if opts.QueueSize < 0 || opts.Workers < 0 || opts.Timeout < 0 {
-		return nil, fmt.Errorf("traffic: negative queue size, workers or timeout")
+	if opts.QueueSize < 0 || opts.Workers < 0 || opts.Timeout < 0 || opts.MaxYield < 0 {
+		return nil, fmt.Errorf("traffic: negative queue size, workers, timeout or max yield")
+	}
+	if opts.MaxYield == 0 {
+		opts.MaxYield = 20 * time.Millisecond
 	}
 	if opts.QueueSize == 0 {
 		opts.QueueSize = 1024
@@ -253,9 +274,41 @@ func (m *Manager) work() {
 		for drained := false; !drained; {
 			select {
 			case j := <-m.queue:
+				if !m.yield() {
+					return
+				}
 				m.compare(j)
 			default:
 				drained = true
+			}
+		}
+	}
+}
+
+// yield waits until no primary prediction is in flight, for at most
+// MaxYield (then the comparison runs anyway, so that under sustained load
+// comparisons still progress, counted as forced). It reports false when
+// the manager closes meanwhile.
+func (m *Manager) yield() bool {
+	b := m.opts.Busy
+	if b == nil || b.InFlight() == 0 {
+		return true
+	}
+	m.waits.Add(1)
+	t := time.NewTimer(m.opts.MaxYield)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return false
+		case <-t.C:
+			m.forced.Add(1)
+			m.met.yield("forced")
+			return true
+		case <-b.Idle():
+			if b.InFlight() == 0 {
+				m.met.yield("idle")
+				return true
 			}
 		}
 	}
