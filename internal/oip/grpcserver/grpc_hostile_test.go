@@ -25,7 +25,7 @@ import (
 func tcpDoor(t *testing.T, opts Options) (string, pb.GRPCInferenceServiceClient) {
 	t.Helper()
 	opts.Logger = quiet()
-	door := New(newCore(t, nil), opts)
+	door := New(newCore(t, nil, nil), opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
