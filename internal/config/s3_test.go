@@ -4,17 +4,19 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestS3ModelsDir: an s3:// models_dir is split into bucket and prefix, its
 // store settings come from the file or MLSERVE_REPOSITORY_S3_*, and a bad
-// bucket, prefix or endpoint is refused naming the key.
+// bucket, prefix, endpoint or timeout is refused naming the key.
 func TestS3ModelsDir(t *testing.T) {
 	tests := []struct {
 		name, file         string
 		env                map[string]string
 		bucket, prefix     string
 		endpoint, cacheDir string
+		timeout            time.Duration
 		s3                 bool
 		wantErr            string
 	}{
@@ -33,6 +35,10 @@ func TestS3ModelsDir(t *testing.T) {
 		{name: "empty bucket", file: "models_dir: s3:///x/\n", wantErr: "bucket name"},
 		{name: "dotdot prefix", file: "models_dir: s3://bucket/a/../b/\n", wantErr: "key prefix"},
 		{name: "empty segment", file: "models_dir: s3://bucket/a//b/\n", wantErr: "key prefix"},
+		{name: "timeout", file: "models_dir: s3://bucket/\nrepository:\n  s3:\n    timeout: 5s\n", bucket: "bucket", s3: true, timeout: 5 * time.Second},
+		{name: "timeout env", env: map[string]string{"MLSERVE_MODELS_DIR": "s3://bucket/", "MLSERVE_REPOSITORY_S3_TIMEOUT": "750ms"},
+			bucket: "bucket", s3: true, timeout: 750 * time.Millisecond},
+		{name: "negative timeout", file: "models_dir: s3://bucket/\nrepository:\n  s3:\n    timeout: -1s\n", wantErr: "repository.s3.timeout"},
 		{name: "bad endpoint", file: "models_dir: s3://bucket/\nrepository:\n  s3:\n    endpoint: 127.0.0.1:9000\n", wantErr: "repository.s3.endpoint"},
 	}
 	for _, tt := range tests {
@@ -54,6 +60,9 @@ func TestS3ModelsDir(t *testing.T) {
 			bucket, prefix, ok := c.S3Location()
 			if ok != tt.s3 || bucket != tt.bucket || prefix != tt.prefix {
 				t.Errorf("S3Location = %q %q %v, want %q %q %v", bucket, prefix, ok, tt.bucket, tt.prefix, tt.s3)
+			}
+			if got := time.Duration(c.Repository.S3.Timeout); got != tt.timeout {
+				t.Errorf("timeout %s, want %s", got, tt.timeout)
 			}
 			if c.Repository.S3.Endpoint != tt.endpoint || c.Repository.CacheDir != tt.cacheDir {
 				t.Errorf("repository = %+v", c.Repository)

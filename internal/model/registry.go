@@ -950,12 +950,12 @@ func (r *Registry) lookup(t *table, ref string) (*entry, error) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: default model %q is not loaded", ErrNotLoaded, r.defaultName)
-	case isVersion(ref):
+	case isBareVersion(ref):
 		if r.defaultName == "" {
 			return nil, fmt.Errorf("%w: bare version %q but no default_model configured", ErrNotFound, ref)
 		}
 		return r.byID(t, ID(r.defaultName, ref))
-	case strings.Contains(ref, "-") && isID(ref):
+	case strings.Contains(ref, "-") && IsID(ref):
 		return r.byID(t, ref)
 	default:
 		if e := t.defaults[ref]; e != nil {
@@ -1010,21 +1010,19 @@ func (r *Registry) onItsWay(name string) error {
 
 // IsID reports whether s is a model id "<name>-v<N>", as SplitID would
 // accept it, without building an error when it is not.
-func IsID(s string) bool { return isID(s) }
-
-// IsVersion reports whether v is a version label ParseVersion accepts,
-// without building an error when it is not.
-func IsVersion(v string) bool { _, ok := versionNumber(v); return ok }
-
-func isID(s string) bool {
+func IsID(s string) bool {
 	i := strings.LastIndex(s, "-")
 	_, ok := versionNumber(s[i+1:])
 	return i > 0 && validName(s[:i]) && ok
 }
 
-// isVersion reports whether s is a version label "vN" of any length of
+// IsVersion reports whether v is a version label ParseVersion accepts,
+// without building an error when it is not.
+func IsVersion(v string) bool { _, ok := versionNumber(v); return ok }
+
+// isBareVersion reports whether s is a version label "vN" of any length of
 // digits (a bare version in a request; ParseVersion bounds the digits).
-func isVersion(s string) bool {
+func isBareVersion(s string) bool {
 	if len(s) < 2 || s[0] != 'v' {
 		return false
 	}

@@ -253,8 +253,8 @@ func TestNameAndVersionRules(t *testing.T) {
 				t.Errorf("versionNumber(%q) = %d, want %d", s, n, want)
 			}
 		}
-		if got, want := isVersion(s), versionRE.MatchString(s); got != want {
-			t.Errorf("isVersion(%q) = %v, want %v", s, got, want)
+		if got, want := isBareVersion(s), versionRE.MatchString(s); got != want {
+			t.Errorf("isBareVersion(%q) = %v, want %v", s, got, want)
 		}
 	}
 	for _, s := range []string{"", "v", "v0", "v007", "v123456789", "v1234567890", "V1", "v1 ", "-a", "_a", ".a", "a-",
