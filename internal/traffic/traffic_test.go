@@ -198,9 +198,20 @@ func TestNoPolicyRoutesNothing(t *testing.T) {
 
 func TestGates(t *testing.T) {
 	agreeing := labeller{label: same}
-	// The candidate labels every third text differently: agreement 2/3.
-	third := labeller{label: func(id, text string) string {
+	// The candidate labels texts ending in 0 differently: agreement 0.9
+	// when every request is compared.
+	tenth := labeller{label: func(id, text string) string {
 		if id == "s-v2" && strings.HasSuffix(text, "0") {
+			return "neg"
+		}
+		return "pos"
+	}}
+	// The candidate labels texts ending in an even digit differently:
+	// agreement 0.5. A canary compares a random half of the requests, and
+	// over its 50 samples a tenth's disagreement is 2 or fewer one time in
+	// nine (0.96 passes 0.95); a half's is 2 or fewer one time in 10^11.
+	half := labeller{label: func(id, text string) string {
+		if id == "s-v2" && strings.IndexByte("02468", text[len(text)-1]) >= 0 {
 			return "neg"
 		}
 		return "pos"
@@ -217,9 +228,9 @@ func TestGates(t *testing.T) {
 	}{
 		{"agreement passes", agreeing, api.TrafficPolicy{Mode: api.TrafficShadow, Gates: api.Gates{MinAgreement: ptr(0.95), MinSamples: 50}},
 			nil, api.TrafficPromoted, "agreement 1.0000 >= 0.95", false},
-		{"agreement fails", third, api.TrafficPolicy{Mode: api.TrafficShadow, UnloadOnRollback: true,
+		{"agreement fails", tenth, api.TrafficPolicy{Mode: api.TrafficShadow, UnloadOnRollback: true,
 			Gates: api.Gates{MinAgreement: ptr(0.95), MinSamples: 50}}, nil, api.TrafficRolledBack, "< min_agreement 0.95", true},
-		{"canary agreement fails", third, api.TrafficPolicy{Mode: api.TrafficCanary, Share: 0.5,
+		{"canary agreement fails", half, api.TrafficPolicy{Mode: api.TrafficCanary, Share: 0.5,
 			Gates: api.Gates{MinAgreement: ptr(0.95), MinSamples: 50}}, nil, api.TrafficRolledBack, "< min_agreement 0.95", false},
 		{"latency fails", slowCandidate, api.TrafficPolicy{Mode: api.TrafficShadow, Gates: api.Gates{MaxLatencyRatio: ptr(2), MinSamples: 30}},
 			nil, api.TrafficRolledBack, "> max_latency_ratio 2", false},
@@ -227,7 +238,7 @@ func TestGates(t *testing.T) {
 			nil, api.TrafficPromoted, "<= 50", false},
 		// The truth is neg: the candidate is right on texts ending in 0
 		// only (a tenth), below the gate.
-		{"live accuracy fails", third, api.TrafficPolicy{Mode: api.TrafficShadow,
+		{"live accuracy fails", tenth, api.TrafficPolicy{Mode: api.TrafficShadow,
 			Gates: api.Gates{MinLiveAccuracy: ptr(0.6), MinSamples: 10, MinFeedback: 30}},
 			func(i int) string { return "neg" }, api.TrafficRolledBack, "live accuracy 0.1000 < min_live_accuracy 0.6", false},
 		{"live accuracy passes", agreeing, api.TrafficPolicy{Mode: api.TrafficShadow,
