@@ -11,6 +11,8 @@ static void mlserve_tune_malloc(int mmap_threshold, int trim_threshold) {
 	if (trim_threshold > 0) mallopt(M_TRIM_THRESHOLD, trim_threshold);
 #endif
 }
+
+static void mlserve_trim_malloc(void) { malloc_trim(0); }
 */
 import "C"
 
@@ -47,3 +49,9 @@ func tuneMalloc() {
 	}
 	C.mlserve_tune_malloc(C.int(mmap), C.int(trim))
 }
+
+// trimMalloc gives the kernel back the free pages of every malloc arena, not
+// only those at the top of a heap (which is all free() returns). Creating a
+// session frees ONNX Runtime's parse buffers and the graph's protobuf copy
+// of the weights in the middle of the arenas of whichever threads loaded it.
+func trimMalloc() { C.mlserve_trim_malloc() }

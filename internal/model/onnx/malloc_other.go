@@ -4,3 +4,6 @@ package onnx
 
 // tuneMalloc does nothing outside Linux (glibc).
 func tuneMalloc() {}
+
+// trimMalloc does nothing outside Linux (glibc).
+func trimMalloc() {}
