@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mlserve/mlserve/internal/model"
 )
@@ -159,5 +161,48 @@ func TestManifestLinkOutRefused(t *testing.T) {
 	_, err := LoadDir(context.Background(), dir, Options{})
 	if !errors.Is(err, model.ErrInvalid) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("err = %v, want ErrInvalid without the file's content", err)
+	}
+}
+
+// TestArtifactNotARegularFile: the graph is opened by ONNX Runtime from its
+// path, so anything but a regular file is refused first, naming the
+// artifact: a folder, and a named pipe (which would block the load until a
+// writer came).
+func TestArtifactNotARegularFile(t *testing.T) {
+	opts := testOptions(t)
+	tests := []struct {
+		name string
+		make func(path string) error
+	}{
+		{"folder", func(p string) error { return os.Mkdir(p, 0o755) }},
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyFixture(t, "bag", nil)
+			path := filepath.Join(dir, "model.onnx")
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.make(path); err != nil {
+				t.Skipf("cannot make a %s: %v", tt.name, err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				m, err := LoadDir(context.Background(), dir, opts)
+				if err == nil {
+					m.Close()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, model.ErrInvalid) || !strings.Contains(err.Error(), "model.onnx is not a regular file") {
+					t.Fatalf("err = %v, want ErrInvalid: model.onnx is not a regular file", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the load blocked on the artifact")
+			}
+		})
 	}
 }
