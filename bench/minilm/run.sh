@@ -49,7 +49,9 @@ rm -r "$TMP/models-sklearn/spam/v2"
 # rss MODELS_DIR: serves the folder, asks every model in it for a prediction, then prints
 # "VmRSS anon file goheap binary libort": VmRSS and its anonymous and file-backed parts (/proc/PID/status),
 # Go's heap in use (go_memstats_heap_inuse_bytes from /metrics), and the file-backed pages of the mlserve
-# binary and of libonnxruntime (/proc/PID/smaps).
+# binary and of libonnxruntime (/proc/PID/smaps). Go's heap in use counts whole spans, pages never written
+# included, so "the rest" of the anonymous memory is a lower bound (slightly negative in a server that has
+# not collected since it loaded scikit-learn models only).
 rss() {
 	MLSERVE_MODELS_DIR="$1" "$TMP/mlserve" serve --config config.yaml --addr "127.0.0.1:$PORT" \
 		--metrics-addr "127.0.0.1:$((PORT + 1))" --grpc-addr "127.0.0.1:$((PORT + 2))" --log-level error &
