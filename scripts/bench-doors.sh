@@ -126,12 +126,14 @@ done
 printf '\nmedians of %d rounds (min-max): req/s, ratios within a round, server CPU per request\n' "$rounds"
 awk '{rps[$1 " " $2 " " $3] = $4; cpu[$1 " " $2 " " $3] = $5; rounds[$1] = 1; keys[$2 " " $3] = 1}
 	END {for (k in keys) for (r in rounds) {split(k, f, " ")
-		p = rps[r " " f[1] " predict"]; s = rps[r " " f[1] " predict-std"]; pc = cpu[r " " f[1] " predict"]; b = rps[r " base " f[2]]
+		p = rps[r " " f[1] " predict"]; s = rps[r " " f[1] " predict-std"]; b = rps[r " base " f[2]]
+		pc = cpu[r " " f[1] " predict"]; sc = cpu[r " " f[1] " predict-std"]
 		print f[1], f[2], "req/s", rps[r " " k]
 		if (p) print f[1], f[2], "vs_predict", rps[r " " k] / p
 		if (s) print f[1], f[2], "vs_predict-std", rps[r " " k] / s
 		print f[1], f[2], "cpu_us/req", cpu[r " " k]
 		if (pc && cpu[r " " k]) print f[1], f[2], "cpu_vs_predict", cpu[r " " k] / pc
+		if (sc && cpu[r " " k]) print f[1], f[2], "cpu_vs_predict-std", cpu[r " " k] / sc
 		if (f[1] == "new" && b) print f[1], f[2], "new/base", rps[r " " k] / b}}' "$tmp/results" |
 	sort -k1,1 -k2,2 -k3,3 -k4,4g |
 	awk '{k = $1 " " $2 " " $3; v[k, ++c[k]] = $4} END {for (k in c) {m = c[k]
@@ -139,6 +141,6 @@ awk '{rps[$1 " " $2 " " $3] = $4; cpu[$1 " " $2 " " $3] = $5; rounds[$1] = 1; ke
 	awk '{k = $1 " " $2; if (!(k in seen)) {seen[k] = 1; order[++n] = k}; med[k, $3] = $4; lo[k, $3] = $5; hi[k, $3] = $6; }
 		function r(k, what) {return (k, what) in med ? sprintf("%.3f (%.3f-%.3f)", med[k, what], lo[k, what], hi[k, what]) : "-"}
 		END {for (i = 1; i <= n; i++) {k = order[i]
-				printf "median %-16s %6.0f req/s  vs predict %s  vs predict-std %s  CPU %.1f us/req, vs predict %s  new/base %s\n",
-					k, med[k, "req/s"], r(k, "vs_predict"), r(k, "vs_predict-std"), med[k, "cpu_us/req"], r(k, "cpu_vs_predict"), r(k, "new/base")}}' |
+				printf "median %-16s %6.0f req/s  vs predict %s  vs predict-std %s  CPU %.1f us/req, vs predict %s, vs predict-std %s  new/base %s\n",
+					k, med[k, "req/s"], r(k, "vs_predict"), r(k, "vs_predict-std"), med[k, "cpu_us/req"], r(k, "cpu_vs_predict"), r(k, "cpu_vs_predict-std"), r(k, "new/base")}}' |
 	sort -k2,2r -k3,3
