@@ -110,6 +110,8 @@ func New(core Core, opts Options) *Server {
 		opts.IdleTimeout = defaultIdleTimeout
 	}
 	so := []grpc.ServerOption{grpc.MaxRecvMsgSize(opts.MaxRecvBytes),
+		// ModelInfer's answers written without reflection (codec.go).
+		grpc.ForceServerCodecV2(newCodec()),
 		// Calls run on a fixed pool of goroutines whose stacks have already
 		// grown, not on a fresh goroutine per call that grows its stack
 		// again each time (runtime.copystack was 7% of a single-text
