@@ -26,11 +26,18 @@
 # duration plus a second of warm-up (a stuck one is killed after 60 s); the
 # servers are stopped on exit, whatever the exit.
 set -euo pipefail
+shopt -s inherit_errexit
 rounds=${1:-5}
 duration=${2:-3s}
 clients=${3:-32}
 loads=${LOADS:-predict predict-std v2 v1 grpc}
 port_base=${PORT_BASE:-18100}
+for l in $loads; do
+	case $l in
+	predict | predict-std | v2 | v1 | grpc) ;;
+	*) echo "unknown load $l: the loads are predict, predict-std, v2, v1 and grpc" >&2; exit 2 ;;
+	esac
+done
 root=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
 pids=()
@@ -92,7 +99,8 @@ load() {
 	*) args=(--protocol "$l") ;;
 	esac
 	timeout 60 "$tmp/$b/mlserve" --server "http://127.0.0.1:$p" benchmark spam-v1 0 --duration "$duration" -c "$clients" \
-		"${args[@]}" --grpc-addr "127.0.0.1:$((p + 2))" --metrics "http://127.0.0.1:$((p + 1))/metrics" --json >"$tmp/out.json"
+		"${args[@]}" --grpc-addr "127.0.0.1:$((p + 2))" --metrics "http://127.0.0.1:$((p + 1))/metrics" --json >"$tmp/out.json" ||
+		{ echo "load $l on the $b build failed" >&2; return 1; }
 	jq -r '.runs[0] | if (.errors | length) > 0 then error("errors: \(.errors) \(.first_error)") else
 		"\(.requests_per_s) \(.server_split.server_cpu_us_per_request // 0)" end' "$tmp/out.json"
 }
@@ -111,7 +119,8 @@ n=${#jobs[@]}
 for r in $(seq "$rounds"); do
 	for k in $(seq 0 $((n - 1))); do
 		read -r b i l <<<"${jobs[$(((r + k) % n))]}"
-		echo "$r $b $l $(load "$b" "$i" "$l")" >>"$tmp/results"
+		v=$(load "$b" "$i" "$l") # a failed load (errors, no server) stops the script
+		echo "$r $b $l $v" >>"$tmp/results"
 	done
 	# This round's lines: per build and load, req/s and the ratios.
 	awk -v r="$r" '$1 == r {rps[$2 " " $3] = $4; cpu[$2 " " $3] = $5; order[++n] = $2 " " $3}
