@@ -135,6 +135,7 @@ var grpcDialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.N
 type grpcCall struct {
 	req    *pb.ModelInferRequest
 	texts  [][]byte // the request's bytes_contents, their buffers reused
+	ans    inferAnswer
 	ctx    context.Context
 	cancel context.CancelFunc
 	timer  *time.Timer // cancels ctx when a call runs out of time
@@ -178,9 +179,9 @@ func (w *worker) doGRPC(ctx context.Context, cc *grpc.ClientConn, t0 time.Time) 
 		c.texts[i] = w.g.pickText(c.texts[i][:0], w.rng)
 	}
 	copy(c.req.Inputs[0].Contents.BytesContents, c.texts)
-	var ans inferAnswer
+	c.ans = inferAnswer{}
 	c.timer.Reset(w.g.timeout)
-	err := cc.Invoke(c.ctx, pb.GRPCInferenceService_ModelInfer_FullMethodName, c.req, &ans)
+	err := cc.Invoke(c.ctx, pb.GRPCInferenceService_ModelInfer_FullMethodName, c.req, &c.ans)
 	lat := time.Since(t0)
 	if !c.timer.Stop() {
 		// The call ran out of time (its context is ended, or about to be):
@@ -192,7 +193,7 @@ func (w *worker) doGRPC(ctx context.Context, cc *grpc.ClientConn, t0 time.Time) 
 			return
 		}
 	}
-	if err == nil && ans.outputs == 0 {
+	if err == nil && c.ans.outputs == 0 {
 		err = status.Error(codes.Unknown, "answer with no outputs")
 	}
 	if err != nil {
