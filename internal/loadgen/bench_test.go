@@ -15,6 +15,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/mlserve/mlserve/internal/oip/inferencepb"
 )
 
 // BenchmarkAppendBody is the per-request body building: it should not
@@ -76,13 +80,18 @@ const rawAnswer = `{"label":"ham","confidence":0.9,"latency_ms":0.123,"model_ver
 // clients against a fixed-answer server in another process, so this
 // process's CPU time (getrusage) is the generator's alone. It reports
 // cpu-µs/req (user+system) and req/s, for /predict and for /batch-predict
-// with 100 texts (the answer is the same small body).
+// with 100 texts (the answer is the same small body), and for the gRPC
+// door's ModelInfer (the answer the door gives one text).
 func BenchmarkGenerator(b *testing.B) {
-	url := rawServerProcess(b)
+	url := rawServerProcess(b, "http")
+	addr := rawServerProcess(b, "grpc")
 	for _, batch := range []int{0, 100} {
-		for _, kind := range []ClientKind{ClientLean, ClientStd} {
+		for _, kind := range []ClientKind{ClientLean, ClientStd, "grpc"} {
 			b.Run(fmt.Sprintf("batch=%d/%s", batch, kind), func(b *testing.B) {
 				cfg := Config{URL: url, Model: "spam-v1", Concurrency: 8, Requests: b.N, HTTPClient: kind, Batch: batch}
+				if kind == "grpc" {
+					cfg.HTTPClient, cfg.Protocol, cfg.GRPCAddr = "", ProtocolGRPC, addr
+				}
 				before := cpuTime(b)
 				res, err := Run(context.Background(), cfg)
 				if err != nil {
@@ -108,11 +117,12 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// rawServerProcess starts this test binary again as a rawServer (see
-// TestRawServerProcess) and returns its URL.
-func rawServerProcess(b *testing.B) string {
+// rawServerProcess starts this test binary again as a fixed-answer server
+// of kind "http" (rawServer) or "grpc" (grpcServer), see
+// TestRawServerProcess, and returns its URL or gRPC address.
+func rawServerProcess(b *testing.B, kind string) string {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRawServerProcess$")
-	cmd.Env = append(os.Environ(), "LOADGEN_RAW_SERVER=1")
+	cmd.Env = append(os.Environ(), "LOADGEN_RAW_SERVER="+kind)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -132,11 +142,47 @@ func rawServerProcess(b *testing.B) string {
 // TestRawServerProcess is rawServerProcess's child: it serves until
 // killed. Without LOADGEN_RAW_SERVER it does nothing.
 func TestRawServerProcess(t *testing.T) {
-	if os.Getenv("LOADGEN_RAW_SERVER") != "1" {
+	switch os.Getenv("LOADGEN_RAW_SERVER") {
+	case "http":
+		fmt.Println(rawServer(t, rawAnswer))
+	case "grpc":
+		fmt.Println(grpcServer(t))
+	default:
 		t.Skip("the child of BenchmarkGenerator")
 	}
-	fmt.Println(rawServer(t, rawAnswer))
 	select {}
+}
+
+// grpcServer answers every ModelInfer with the answer the gRPC door gives
+// one text of spam-v1, with the door's flow-control windows, and returns
+// its address.
+func grpcServer(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer(grpc.InitialWindowSize(1<<20), grpc.InitialConnWindowSize(1<<20))
+	pb.RegisterGRPCInferenceServiceServer(s, fixedInfer{})
+	go s.Serve(ln)
+	t.Cleanup(s.Stop)
+	return ln.Addr().String()
+}
+
+// fixedInfer is a ModelInfer that answers without looking at the request.
+type fixedInfer struct {
+	pb.UnimplementedGRPCInferenceServiceServer
+}
+
+var fixedAnswer = &pb.ModelInferResponse{ModelName: "spam-v1", ModelVersion: "1", Id: "1",
+	Parameters: map[string]*pb.InferParameter{"model_id": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "spam-v1"}}},
+	Outputs: []*pb.ModelInferResponse_InferOutputTensor{
+		{Name: "label", Datatype: "BYTES", Shape: []int64{1}},
+		{Name: "confidence", Datatype: "FP64", Shape: []int64{1}},
+		{Name: "probabilities", Datatype: "FP64", Shape: []int64{1, 2}}},
+	RawOutputContents: [][]byte{{3, 0, 0, 0, 'h', 'a', 'm'}, make([]byte, 8), make([]byte, 16)}}
+
+func (fixedInfer) ModelInfer(context.Context, *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	return fixedAnswer, nil
 }
 
 // rawServer answers HTTP/1.1 requests on one keep-alive connection at a

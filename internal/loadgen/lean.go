@@ -159,8 +159,12 @@ func (w *worker) drop() {
 }
 
 // release returns w's connection to the pool, unless its run's end
-// interrupted it.
+// interrupted it, and ends its gRPC call's context.
 func (w *worker) release() {
+	if w.call != nil {
+		w.call.close()
+		w.call = nil
+	}
 	if w.conn == nil {
 		return
 	}

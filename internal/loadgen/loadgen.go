@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-
-	pb "github.com/mlserve/mlserve/internal/oip/inferencepb"
 )
 
 // ErrConfig is wrapped by the errors Run returns for an unusable Config.
@@ -244,7 +242,6 @@ type gen struct {
 	raw     []string // the texts as they are, for gRPC
 	// grpc holds the gRPC door's clients (ProtocolGRPC), one connection
 	// per concurrent client as the HTTP doors have; model is the name sent.
-	grpc      []pb.GRPCInferenceServiceClient
 	grpcConns []*grpc.ClientConn
 	model     string
 	batch     int
@@ -405,8 +402,8 @@ func (g *gen) run(ctx context.Context, cfg Config) (*Result, error) {
 					return
 				}
 				switch {
-				case g.grpc != nil:
-					w.doGRPC(ctx, g.grpc[i%len(g.grpc)], t0)
+				case g.grpcConns != nil:
+					w.doGRPC(ctx, g.grpcConns[i%len(g.grpcConns)], t0)
 				case g.target != nil:
 					w.doLean(ctx, t0)
 				default:
@@ -505,6 +502,8 @@ type worker struct {
 	server   time.Duration
 	errs     map[string]int64
 	firstErr string
+	// call is the gRPC door's reused request and per-call bound.
+	call *grpcCall
 }
 
 func newWorker(g *gen, id uint64) *worker {
