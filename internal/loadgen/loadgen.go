@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 )
 
@@ -74,6 +75,10 @@ type Config struct {
 	Protocol Protocol
 	// GRPCAddr is the gRPC door's host:port, for ProtocolGRPC.
 	GRPCAddr string
+	// GRPCClient picks the client of ProtocolGRPC: by default (ClientAuto)
+	// and with ClientLean the generator's own HTTP/2 client, with
+	// ClientStd grpc-go's.
+	GRPCClient ClientKind
 }
 
 // Validate reports an unusable configuration, wrapping ErrConfig.
@@ -91,6 +96,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: negative requests, duration, warm-up, rate or timeout", ErrConfig)
 	case c.HTTPClient != ClientAuto && c.HTTPClient != ClientLean && c.HTTPClient != ClientStd:
 		return fmt.Errorf("%w: HTTP client %q, want lean or std", ErrConfig, c.HTTPClient)
+	case c.GRPCClient != ClientAuto && c.GRPCClient != ClientLean && c.GRPCClient != ClientStd:
+		return fmt.Errorf("%w: gRPC client %q, want lean or std", ErrConfig, c.GRPCClient)
 	case c.Requests == 0 && c.Duration == 0:
 		return fmt.Errorf("%w: set a number of requests or a duration", ErrConfig)
 	}
@@ -133,6 +140,9 @@ type Result struct {
 	// ServerLatency sums the latency the server reported (latency_ms or
 	// total_latency_ms) over successful requests.
 	ServerLatency time.Duration
+	// Client names the client that sent the load: "lean HTTP/1.1",
+	// "net/http", "lean gRPC" or "grpc-go".
+	Client string
 }
 
 // Throughput is successful requests per second.
@@ -215,6 +225,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, cc := range g.grpcConns {
 		defer cc.Close()
 	}
+	defer func() {
+		for _, c := range g.h2 {
+			if c != nil {
+				c.nc.Close()
+			}
+		}
+	}()
 	if cfg.Warmup > 0 {
 		w := cfg
 		w.Requests, w.Duration, w.Progress = 0, cfg.Warmup, nil
@@ -244,10 +261,17 @@ type gen struct {
 	// per concurrent client as the HTTP doors have; model is the name sent.
 	grpcConns []*grpc.ClientConn
 	model     string
-	batch     int
-	repeat    float64
-	nonce     []byte        // random per generator, so runs do not share texts
-	seq       atomic.Uint64 // unique-text counter
+	// h2 holds the lean gRPC client's connections between runs, one slot
+	// per worker; h2Fields are its request headers, grpcAddr where it
+	// connects. h2 is nil when the lean gRPC client is not used.
+	h2         []*h2conn
+	h2Fields   []hpack.HeaderField
+	grpcAddr   string
+	clientName string // names the client, for Result.Client
+	batch      int
+	repeat     float64
+	nonce      []byte        // random per generator, so runs do not share texts
+	seq        atomic.Uint64 // unique-text counter
 }
 
 func newGen(cfg Config) (*gen, error) {
@@ -319,11 +343,23 @@ func newGen(cfg Config) (*gen, error) {
 		}
 	}
 	g.raw = texts
-	if cfg.Protocol == ProtocolGRPC {
+	switch {
+	case cfg.Protocol == ProtocolGRPC && cfg.GRPCClient == ClientStd:
 		g.target = nil
 		if err := g.dialGRPC(cfg); err != nil {
 			return nil, err
 		}
+		g.clientName = "grpc-go"
+	case cfg.Protocol == ProtocolGRPC:
+		g.target = nil
+		g.h2 = make([]*h2conn, max(cfg.Concurrency, 1))
+		g.h2Fields = h2Fields(cfg.GRPCAddr)
+		g.grpcAddr, g.model = cfg.GRPCAddr, cfg.Model
+		g.clientName = "lean gRPC"
+	case g.target != nil:
+		g.clientName = "lean HTTP/1.1"
+	default:
+		g.clientName = "net/http"
 	}
 	for _, t := range texts {
 		q, err := json.Marshal(t)
@@ -402,6 +438,8 @@ func (g *gen) run(ctx context.Context, cfg Config) (*Result, error) {
 					return
 				}
 				switch {
+				case g.h2 != nil:
+					w.doLeanGRPC(ctx, i, t0)
 				case g.grpcConns != nil:
 					w.doGRPC(ctx, g.grpcConns[i%len(g.grpcConns)], t0)
 				case g.target != nil:
@@ -417,12 +455,13 @@ func (g *gen) run(ctx context.Context, cfg Config) (*Result, error) {
 	elapsed := time.Since(start)
 	for _, w := range workers {
 		w.release()
+		w.releaseLean()
 	}
 	cancel()
 	if cfg.Progress != nil {
 		cfg.Progress(done.Load())
 	}
-	res := &Result{Concurrency: cfg.Concurrency, Batch: cfg.Batch, Rate: cfg.Rate, Elapsed: elapsed, Errors: map[string]int64{}}
+	res := &Result{Concurrency: cfg.Concurrency, Batch: cfg.Batch, Rate: cfg.Rate, Elapsed: elapsed, Errors: map[string]int64{}, Client: g.clientName}
 	for _, w := range workers {
 		res.Requests += w.ok
 		res.Texts += w.texts
@@ -504,6 +543,10 @@ type worker struct {
 	firstErr string
 	// call is the gRPC door's reused request and per-call bound.
 	call *grpcCall
+	// lean is the lean gRPC client's state; slot is the worker's index in
+	// gen.h2.
+	lean *leanGRPC
+	slot int
 }
 
 func newWorker(g *gen, id uint64) *worker {

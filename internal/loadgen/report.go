@@ -11,6 +11,8 @@ import (
 
 // Summary is a Result in plain numbers, for JSON output and tables.
 type Summary struct {
+	// Client names the client that sent the load (Result.Client).
+	Client string `json:"client"`
 	// Concurrency, Batch and Rate repeat the run's configuration.
 	Concurrency int     `json:"concurrency"`
 	Batch       int     `json:"batch"`
@@ -52,6 +54,7 @@ type Bucket struct {
 // Summary returns r in plain numbers, with a histogram of rows buckets.
 func (r *Result) Summary(rows int) Summary {
 	return Summary{
+		Client:        r.Client,
 		Concurrency:   r.Concurrency,
 		Batch:         r.Batch,
 		Rate:          r.Rate,
