@@ -36,6 +36,7 @@ type benchFlags struct {
 	metrics     string
 	protocol    string
 	grpcAddr    string
+	grpcClient  string
 }
 
 // benchOutput is the --json document: one run per concurrency level.
@@ -114,6 +115,7 @@ set of exact repeats. --protocol sends the same load through another door: v2
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON")
 	fl.IntVar(&f.histRows, "histogram-rows", 12, "rows of the latency histogram")
 	fl.StringVar(&f.httpClient, "http-client", "auto", "client sending the load: lean (a minimal HTTP/1.1 client, least CPU), std (Go's net/http) or auto (lean for http://, std for https://)")
+	fl.StringVar(&f.grpcClient, "grpc-client", "auto", "client of --protocol grpc: lean (a minimal HTTP/2 gRPC client, least CPU), std (grpc-go) or auto (lean)")
 	fl.StringVar(&f.protocol, "protocol", "predict", "the door the load goes through: predict (/predict, /batch-predict), v2 (Open Inference Protocol REST), v1 (KServe V1) or grpc (Open Inference Protocol gRPC)")
 	fl.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:8001", "the server's gRPC address, for --protocol grpc")
 	fl.StringVar(&f.metrics, "metrics", "", "the server's Prometheus /metrics URL, for the queue vs inference split (default: --server's host, port 9090; \"off\" to skip)")
@@ -142,6 +144,10 @@ func (f *benchFlags) config(args []string, server string) ([]int, loadgen.Config
 	if err != nil {
 		return nil, cfg, err
 	}
+	grpcKind, err := loadgen.ParseGRPCClientKind(f.grpcClient)
+	if err != nil {
+		return nil, cfg, err
+	}
 	protocol, err := loadgen.ParseProtocol(f.protocol)
 	if err != nil {
 		return nil, cfg, err
@@ -159,6 +165,7 @@ func (f *benchFlags) config(args []string, server string) ([]int, loadgen.Config
 		Rate:        f.rate,
 		Protocol:    protocol,
 		GRPCAddr:    f.grpcAddr,
+		GRPCClient:  grpcKind,
 	}
 	if f.textsFile != "" {
 		if cfg.Texts, err = loadgen.ReadTexts(f.textsFile); err != nil {
@@ -291,8 +298,8 @@ func writeReport(w io.Writer, cfg loadgen.Config, run *benchRun, metricsURL stri
 	if cfg.Batch > 0 {
 		endpoint = fmt.Sprintf("/batch-predict × %d texts", cfg.Batch)
 	}
-	fmt.Fprintf(w, "model %s, %s, concurrency %d, %s: %d requests in %.2f s\n",
-		cfg.Model, endpoint, s.Concurrency, mode, s.Requests, s.ElapsedS)
+	fmt.Fprintf(w, "model %s, %s, concurrency %d, %s: %d requests in %.2f s (%s client)\n",
+		cfg.Model, endpoint, s.Concurrency, mode, s.Requests, s.ElapsedS, s.Client)
 	fmt.Fprintf(w, "throughput   %.1f requests/s", s.RequestsPerS)
 	if cfg.Batch > 0 {
 		fmt.Fprintf(w, ", %.0f texts/s", s.TextsPerS)

@@ -30,6 +30,7 @@ func TestBenchmarkFlags(t *testing.T) {
 		check   func(t *testing.T, f *benchFlags)
 		wantErr string
 		kind    loadgen.ClientKind
+		grpc    loadgen.ClientKind
 	}{
 		{name: "defaults", args: []string{"spam-v1", "100"}, levels: []int{8}},
 		{name: "short -c", args: []string{"spam-v1", "100", "-c", "32"}, levels: []int{32}},
@@ -56,6 +57,8 @@ func TestBenchmarkFlags(t *testing.T) {
 					t.Errorf("flags %+v", f)
 				}
 			}},
+		{name: "grpc-go client", args: []string{"spam", "10", "--protocol", "grpc", "--grpc-client", "std"}, levels: []int{8}, grpc: loadgen.ClientStd},
+		{name: "unknown gRPC client", args: []string{"m", "10", "--protocol", "grpc", "--grpc-client", "h3"}, wantErr: "gRPC client \"h3\""},
 		{name: "v2 protocol", args: []string{"spam", "10", "--protocol", "v2"}, levels: []int{8}},
 		{name: "unknown protocol", args: []string{"m", "10", "--protocol", "v3"}, wantErr: `protocol "v3"`},
 		{name: "missing texts file", args: []string{"m", "10", "--texts", "/nonexistent/texts.txt"}, wantErr: "no such file"},
@@ -76,7 +79,7 @@ func TestBenchmarkFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equalInts(levels, tt.levels) || cfg.URL != "http://127.0.0.1:1" || cfg.Model != tt.args[0] || cfg.HTTPClient != tt.kind {
+			if !equalInts(levels, tt.levels) || cfg.URL != "http://127.0.0.1:1" || cfg.Model != tt.args[0] || cfg.HTTPClient != tt.kind || cfg.GRPCClient != tt.grpc {
 				t.Errorf("levels %v cfg %+v", levels, cfg)
 			}
 			if tt.check != nil {
@@ -171,7 +174,7 @@ func TestBenchmarkCommand(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 		for _, re := range []string{
-			`model spam-v1, /predict, concurrency 4, closed loop: 300 requests`,
+			`model spam-v1, /predict, concurrency 4, closed loop: 300 requests in [\d.]+ s \(lean HTTP/1.1 client\)`,
 			`(?m)^throughput\s+\d+\.\d requests/s$`,
 			`(?m)^latency\s+p50 [\d.]+\s+p90 [\d.]+\s+p95 [\d.]+\s+p99 [\d.]+\s+max [\d.]+ ms$`,
 			`(?m)^server time\s+0\.250 ms per request`,

@@ -42,6 +42,18 @@ func ParseClientKind(s string) (ClientKind, error) {
 	return "", fmt.Errorf("%w: HTTP client %q, want auto, lean or std", ErrConfig, s)
 }
 
+// ParseGRPCClientKind reads the gRPC client: "auto" or "lean" (the
+// generator's own HTTP/2 client) or "std" (grpc-go's).
+func ParseGRPCClientKind(s string) (ClientKind, error) {
+	switch s {
+	case "", "auto":
+		return ClientAuto, nil
+	case "lean", "std":
+		return ClientKind(s), nil
+	}
+	return "", fmt.Errorf("%w: gRPC client %q, want auto, lean or std", ErrConfig, s)
+}
+
 // staleAfter is how long a connection may sit idle before a request that
 // fails on it without any answer is sent again on a new connection: the
 // server may have closed it as idle meanwhile (uvicorn does after 5 s).
