@@ -222,7 +222,7 @@ func TestLeanGRPCServers(t *testing.T) {
 		// of a new connection.
 		{name: "send window never opened", settings: []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: 0}}, batch: 50,
 			serve: func(c *fakeConn, id uint32) bool { c.answer(id); return true },
-			errs: map[string]int64{"grpc DeadlineExceeded": 1}, conns: 2},
+			errs:  map[string]int64{"grpc DeadlineExceeded": 1}, conns: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, conns := fakeServer(t, tc.settings, tc.credit, tc.serve)
