@@ -81,16 +81,17 @@ const rawAnswer = `{"label":"ham","confidence":0.9,"latency_ms":0.123,"model_ver
 // process's CPU time (getrusage) is the generator's alone. It reports
 // cpu-µs/req (user+system) and req/s, for /predict and for /batch-predict
 // with 100 texts (the answer is the same small body), and for the gRPC
-// door's ModelInfer (the answer the door gives one text).
+// door's ModelInfer (the answer the door gives one text) with the lean
+// gRPC client (grpc-lean) and grpc-go's (grpc-std).
 func BenchmarkGenerator(b *testing.B) {
 	url := rawServerProcess(b, "http")
 	addr := rawServerProcess(b, "grpc")
 	for _, batch := range []int{0, 100} {
-		for _, kind := range []ClientKind{ClientLean, ClientStd, "grpc"} {
+		for _, kind := range []ClientKind{ClientLean, ClientStd, "grpc-lean", "grpc-std"} {
 			b.Run(fmt.Sprintf("batch=%d/%s", batch, kind), func(b *testing.B) {
 				cfg := Config{URL: url, Model: "spam-v1", Concurrency: 8, Requests: b.N, HTTPClient: kind, Batch: batch}
-				if kind == "grpc" {
-					cfg.HTTPClient, cfg.Protocol, cfg.GRPCAddr = "", ProtocolGRPC, addr
+				if grpcKind, ok := strings.CutPrefix(string(kind), "grpc-"); ok {
+					cfg.HTTPClient, cfg.Protocol, cfg.GRPCAddr, cfg.GRPCClient = "", ProtocolGRPC, addr, ClientKind(grpcKind)
 				}
 				before := cpuTime(b)
 				res, err := Run(context.Background(), cfg)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -12,10 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/mlserve/mlserve/internal/loadgen"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/model/sklearn"
 	"github.com/mlserve/mlserve/internal/oip/grpcserver"
+	pb "github.com/mlserve/mlserve/internal/oip/inferencepb"
 	"github.com/mlserve/mlserve/internal/server"
 )
 
@@ -116,6 +123,84 @@ func TestRunProtocols(t *testing.T) {
 	} {
 		if _, err := loadgen.Run(context.Background(), cfg); !errors.Is(err, loadgen.ErrConfig) {
 			t.Errorf("%+v: %v, want ErrConfig", cfg, err)
+		}
+	}
+}
+
+// TestLeanGRPCMatchesGRPCGo: through the real gRPC door, the lean gRPC
+// client gets the answers grpc-go's client gets for the same requests,
+// the same status for an unknown model, and a run of each counts the
+// same requests, texts and errors.
+func TestLeanGRPCMatchesGRPCGo(t *testing.T) {
+	_, addr := realServer(t)
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := pb.NewGRPCInferenceServiceClient(cc)
+	texts := loadgen.Corpus()
+	for _, tc := range []struct {
+		name  string
+		model string
+		texts []string
+	}{
+		{"one text", "spam", texts[:1]},
+		{"another", "spam-v1", texts[7:8]},
+		{"batch", "spam", texts[2:5]},
+		{"unknown model", "nope", texts[:1]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &pb.ModelInferRequest{ModelName: tc.model, Inputs: []*pb.ModelInferRequest_InferInputTensor{{
+				Name: "text", Datatype: "BYTES", Shape: []int64{int64(len(tc.texts))}, Contents: &pb.InferTensorContents{}}}}
+			for _, s := range tc.texts {
+				req.Inputs[0].Contents.BytesContents = append(req.Inputs[0].Contents.BytesContents, []byte(s))
+			}
+			want, werr := client.ModelInfer(context.Background(), req)
+			b, err := loadgen.LeanModelInfer(addr, req)
+			if status.Code(err) != status.Code(werr) || status.Convert(err).Message() != status.Convert(werr).Message() {
+				t.Fatalf("lean: %v; grpc-go: %v", err, werr)
+			}
+			if werr != nil {
+				return
+			}
+			var got pb.ModelInferResponse
+			if err := proto.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			// The server numbers its answers: the id differs, nothing else.
+			if got.Id == "" || want.Id == "" || got.Id == want.Id {
+				t.Errorf("answer ids %q and %q, want two distinct ids", got.Id, want.Id)
+			}
+			got.Id, want.Id = "", ""
+			if !proto.Equal(&got, want) {
+				t.Fatalf("lean answer %v\ngrpc-go's %v", &got, want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		model string
+		batch int
+	}{{"spam", 0}, {"spam", 3}, {"nope", 0}} {
+		var runs [2]*loadgen.Result
+		for i, kind := range []loadgen.ClientKind{loadgen.ClientLean, loadgen.ClientStd} {
+			res, err := loadgen.Run(context.Background(), loadgen.Config{URL: "http://unused", GRPCAddr: addr, Model: tc.model,
+				Protocol: loadgen.ProtocolGRPC, GRPCClient: kind, Batch: tc.batch, Concurrency: 2, Requests: 20, RepeatRatio: 0.5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs[i] = res
+		}
+		l, s := runs[0], runs[1]
+		if l.Client != "lean gRPC" || s.Client != "grpc-go" {
+			t.Errorf("clients %q, %q", l.Client, s.Client)
+		}
+		if l.Requests != s.Requests || l.Texts != s.Texts || !maps.Equal(l.Errors, s.Errors) || l.FirstError != s.FirstError {
+			t.Errorf("%s batch %d: lean %d requests, %d texts, errors %v %q; grpc-go %d, %d, %v %q", tc.model, tc.batch,
+				l.Requests, l.Texts, l.Errors, l.FirstError, s.Requests, s.Texts, s.Errors, s.FirstError)
+		}
+		if tc.model == "nope" && l.Errors["grpc NotFound"] != 20 {
+			t.Errorf("unknown model: errors %v, want 20 NotFound", l.Errors)
 		}
 	}
 }
