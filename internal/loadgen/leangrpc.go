@@ -93,6 +93,15 @@ type h2conn struct {
 	// goaway: the server said no more streams; the connection is closed
 	// after the current call.
 	goaway bool
+	// dec decodes every header block of the connection (HPACK state is
+	// the connection's) into hdr, the fields the client reads; block is
+	// the block being assembled from HEADERS and CONTINUATION frames, of
+	// stream blockID, ending the stream when blockEnd.
+	dec      *hpack.Decoder
+	hdr      headerInfo
+	hblock   []byte
+	blockID  uint32
+	blockEnd bool
 	// stop undoes the tie between the connection and its run's context.
 	stop func() bool
 }
@@ -112,8 +121,9 @@ func dialH2(ctx context.Context, addr string, timeout time.Duration) (*h2conn, e
 		sendConn: h2DefaultWindow, sendInit: h2DefaultWindow, maxFrame: h2DefaultFrame, recvConn: h2Window}
 	c.fr = http2.NewFramer(c.bw, bufio.NewReaderSize(nc, 16<<10))
 	c.fr.SetMaxReadFrameSize(h2DefaultFrame)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.fr.MaxHeaderListSize = h2MaxHeaderList
+	c.fr.SetReuseFrames()
+	c.dec = hpack.NewDecoder(4096, c.onField)
+	c.dec.SetMaxStringLength(h2MaxHeaderList)
 	c.enc = hpack.NewEncoder(&c.encBuf)
 	c.bw.WriteString(http2.ClientPreface)
 	c.fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0},
@@ -247,31 +257,20 @@ func (c *h2conn) handle(f http2.Frame, st *h2stream) error {
 		if f.StreamEnded() {
 			return callErr(codes.Internal, "the server ended the stream without trailers")
 		}
-	case *http2.MetaHeadersFrame:
-		if f.StreamID != st.id {
-			return nil
+	case *http2.HeadersFrame:
+		c.hblock = append(c.hblock[:0], f.HeaderBlockFragment()...)
+		c.blockID, c.blockEnd = f.StreamID, f.StreamEnded()
+		if f.HeadersEnded() {
+			return c.headersDone(st)
 		}
-		if f.Truncated {
-			return callErr(codes.ResourceExhausted, "response header list larger than %d bytes", h2MaxHeaderList)
+	case *http2.ContinuationFrame:
+		// The framer checked it continues the last HEADERS.
+		if len(c.hblock)+len(f.HeaderBlockFragment()) > h2MaxHeaderList {
+			return callErr(codes.ResourceExhausted, "response header block larger than %d bytes", h2MaxHeaderList)
 		}
-		if !st.headers {
-			st.headers = true
-			if err := responseHeaders(f); err != nil {
-				return err
-			}
-			if !f.StreamEnded() {
-				return nil
-			}
-		} else if !f.StreamEnded() {
-			return callErr(codes.Internal, "a second HEADERS without END_STREAM")
-		}
-		st.done = true
-		st.status = trailerStatus(f)
-		if len(st.rest) > 0 {
-			// The server answered before reading the whole request: the
-			// stream is closed for it, not for us.
-			c.fr.WriteRSTStream(st.id, http2.ErrCodeNo)
-			st.rest = nil
+		c.hblock = append(c.hblock, f.HeaderBlockFragment()...)
+		if f.HeadersEnded() {
+			return c.headersDone(st)
 		}
 	case *http2.SettingsFrame:
 		if f.IsAck() {
@@ -327,36 +326,90 @@ func (c *h2conn) handle(f http2.Frame, st *h2stream) error {
 	return nil
 }
 
+// headersDone decodes a whole header block into c.hdr and applies it to
+// the call when it is the call's.
+func (c *h2conn) headersDone(st *h2stream) error {
+	c.hdr = headerInfo{}
+	_, err := c.dec.Write(c.hblock)
+	if err == nil {
+		err = c.dec.Close()
+	}
+	if err != nil {
+		return callErr(codes.Internal, "response headers: %v", err)
+	}
+	if c.hdr.size > h2MaxHeaderList {
+		return callErr(codes.ResourceExhausted, "response header list larger than %d bytes", h2MaxHeaderList)
+	}
+	if c.blockID != st.id {
+		return nil // a stream already given up
+	}
+	if !st.headers {
+		st.headers = true
+		if err := responseHeaders(&c.hdr); err != nil {
+			return err
+		}
+		if !c.blockEnd {
+			return nil
+		}
+	} else if !c.blockEnd {
+		return callErr(codes.Internal, "a second HEADERS without END_STREAM")
+	}
+	st.done = true
+	st.status = trailerStatus(&c.hdr)
+	if len(st.rest) > 0 {
+		// The server answered before reading the whole request: the
+		// stream is closed for it, not for us.
+		c.fr.WriteRSTStream(st.id, http2.ErrCodeNo)
+		st.rest = nil
+	}
+	return nil
+}
+
+// headerInfo is what the client reads of a header block: the fields a
+// gRPC answer's headers and trailers carry, and the list's size as
+// HTTP/2 counts it.
+type headerInfo struct {
+	status, contentType, grpcStatus, grpcMessage string
+	hasContentType, hasGRPCStatus                bool
+	size                                         int
+}
+
+// onField is the HPACK decoder's: it keeps the fields the client reads.
+// Fields the decoder takes from its table cost no allocation.
+func (c *h2conn) onField(f hpack.HeaderField) {
+	h := &c.hdr
+	h.size += int(f.Size())
+	switch f.Name {
+	case ":status":
+		h.status = f.Value
+	case "content-type":
+		h.contentType, h.hasContentType = f.Value, true
+	case "grpc-status":
+		h.grpcStatus, h.hasGRPCStatus = f.Value, true
+	case "grpc-message":
+		h.grpcMessage = f.Value
+	}
+}
+
 // responseHeaders checks a response's first HEADERS: :status 200 and a
 // gRPC content type. Another status maps to a code as gRPC's HTTP
 // mapping says.
-func responseHeaders(f *http2.MetaHeadersFrame) error {
-	if s := f.PseudoValue("status"); s != "200" {
-		return callErr(httpStatusCode(s), "HTTP status %q", s)
+func responseHeaders(h *headerInfo) error {
+	switch {
+	case h.status != "200":
+		return callErr(httpStatusCode(h.status), "HTTP status %q", h.status)
+	case !h.hasContentType:
+		return callErr(codes.Internal, "response without content-type")
+	case !strings.HasPrefix(h.contentType, "application/grpc"):
+		return callErr(codes.Internal, "content-type %q", h.contentType)
 	}
-	for _, h := range f.RegularFields() {
-		if h.Name == "content-type" {
-			if !strings.HasPrefix(h.Value, "application/grpc") {
-				return callErr(codes.Internal, "content-type %q", h.Value)
-			}
-			return nil
-		}
-	}
-	return callErr(codes.Internal, "response without content-type")
+	return nil
 }
 
 // trailerStatus reads grpc-status and grpc-message: nil for OK.
-func trailerStatus(f *http2.MetaHeadersFrame) *grpcError {
-	status, msg, seen := "", "", false
-	for _, h := range f.RegularFields() {
-		switch h.Name {
-		case "grpc-status":
-			status, seen = h.Value, true
-		case "grpc-message":
-			msg = decodeGRPCMessage(h.Value)
-		}
-	}
-	if !seen {
+func trailerStatus(h *headerInfo) *grpcError {
+	status := h.grpcStatus
+	if !h.hasGRPCStatus {
 		return callErr(codes.Internal, "trailers without grpc-status")
 	}
 	n, err := strconv.ParseUint(status, 10, 32)
@@ -366,7 +419,7 @@ func trailerStatus(f *http2.MetaHeadersFrame) *grpcError {
 	if n == 0 {
 		return nil
 	}
-	return &grpcError{code: codes.Code(n), msg: msg, trailer: true}
+	return &grpcError{code: codes.Code(n), msg: decodeGRPCMessage(h.grpcMessage), trailer: true}
 }
 
 // grpcMessage returns the one message of a unary answer's DATA.
@@ -553,16 +606,13 @@ func (w *worker) leanCall(ctx context.Context, slot int, msg []byte) ([]byte, er
 		return lc.ans, err
 	}
 	out, err := c.call(w.g.h2Fields, msg, lc.ans)
-	var ge *grpcError
-	if (err != nil && !(errors.As(err, &ge) && isTrailerStatus(ge))) || !c.reusable() {
+	// After a status the server sent in trailers that closed the stream
+	// normally, the connection goes on.
+	if ge, _ := err.(*grpcError); (err != nil && (ge == nil || !ge.trailer)) || !c.reusable() {
 		w.dropLean()
 	}
 	return out, err
 }
-
-// isTrailerStatus says the error is a status the server sent in trailers
-// with the stream closed normally: the connection goes on.
-func isTrailerStatus(e *grpcError) bool { return e.trailer }
 
 // dropLean closes the worker's lean gRPC connection.
 func (w *worker) dropLean() {

@@ -183,7 +183,17 @@ func TestLeanGRPCServers(t *testing.T) {
 				b = b[n:]
 			}
 			return true
-		}, errs: map[string]int64{"grpc Internal": 3}, conns: 3},
+		}, errs: map[string]int64{"grpc ResourceExhausted": 3}, msg: "header block larger", conns: 3},
+		{name: "HPACK bomb", serve: func(c *fakeConn, id uint32) bool {
+			// One 4000-byte field added to the table, then indexed 100
+			// times: a small block, a 400 KB header list.
+			kv := []string{":status", "200"}
+			for range 100 {
+				kv = append(kv, "x-bomb", big[:4000])
+			}
+			c.headers(id, true, kv...)
+			return true
+		}, errs: map[string]int64{"grpc ResourceExhausted": 3}, msg: "header list larger", conns: 3},
 		{name: "answer past the stream window", serve: func(c *fakeConn, id uint32) bool {
 			c.headers(id, false, ":status", "200", "content-type", "application/grpc")
 			chunk := make([]byte, 16384)
