@@ -9,8 +9,11 @@
 # moves; compare loads within a round, not across rounds).
 #
 # The loads: predict (the lean HTTP/1.1 client), predict-std (/predict with
-# Go's net/http client, the client family of grpc-go), v2, v1 and grpc. Each
-# round prints, per load, requests/s, the ratio to that round's /predict and
+# Go's net/http client, the client family of grpc-go), v2, v1, grpc (the
+# generator's lean HTTP/2 gRPC client) and grpc-std (grpc-go's client). So
+# gRPC is compared with /predict with lean clients on both (grpc vs
+# predict) and with standard clients on both (grpc-std vs predict-std).
+# Each round prints, per load, requests/s, the ratio to that round's /predict and
 # to its predict-std, and the server's CPU per request
 # (process_cpu_seconds_total over the run); then the medians of the rounds.
 #
@@ -30,12 +33,12 @@ shopt -s inherit_errexit
 rounds=${1:-5}
 duration=${2:-3s}
 clients=${3:-32}
-loads=${LOADS:-predict predict-std v2 v1 grpc}
+loads=${LOADS:-predict predict-std v2 v1 grpc grpc-std}
 port_base=${PORT_BASE:-18100}
 for l in $loads; do
 	case $l in
-	predict | predict-std | v2 | v1 | grpc) ;;
-	*) echo "unknown load $l: the loads are predict, predict-std, v2, v1 and grpc" >&2; exit 2 ;;
+	predict | predict-std | v2 | v1 | grpc | grpc-std) ;;
+	*) echo "unknown load $l: the loads are predict, predict-std, v2, v1, grpc and grpc-std" >&2; exit 2 ;;
 	esac
 done
 root=$(git rev-parse --show-toplevel)
@@ -96,6 +99,8 @@ load() {
 	case $l in
 	predict-std) args=(--protocol predict --http-client std) ;;
 	predict) args=(--protocol predict --http-client lean) ;;
+	grpc-std) args=(--protocol grpc --grpc-client std) ;;
+	grpc) args=(--protocol grpc --grpc-client lean) ;;
 	*) args=(--protocol "$l") ;;
 	esac
 	timeout 60 "$tmp/$b/mlserve" --server "http://127.0.0.1:$p" benchmark spam-v1 0 --duration "$duration" -c "$clients" \
