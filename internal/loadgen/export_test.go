@@ -24,7 +24,7 @@ func LeanModelInfer(addr string, req *pb.ModelInferRequest) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.call(h2Fields(addr), framed(msg), nil)
+	out, err := c.call(h2Fields(addr), framed(msg), new([]byte))
 	if ge, ok := err.(*grpcError); ok {
 		return out, status.Error(ge.code, ge.msg)
 	}

@@ -167,11 +167,11 @@ type h2stream struct {
 }
 
 // call sends msg (a gRPC message with its prefix) as a ModelInfer with
-// the header fields and returns the answer's message (without prefix), in
-// buf's storage. An error is a *grpcError; after one, or when
+// the header fields and returns the answer's message (without prefix),
+// read into *buf's storage, which it keeps in *buf for the next call. An error is a *grpcError; after one, or when
 // c.reusable() is false, the connection is closed, except after a status
 // the server sent in trailers.
-func (c *h2conn) call(fields []hpack.HeaderField, msg, buf []byte) ([]byte, error) {
+func (c *h2conn) call(fields []hpack.HeaderField, msg []byte, buf *[]byte) ([]byte, error) {
 	if c.unacked >= h2Window/2 {
 		c.fr.WriteWindowUpdate(0, uint32(c.unacked))
 		c.recvConn += c.unacked
@@ -181,7 +181,8 @@ func (c *h2conn) call(fields []hpack.HeaderField, msg, buf []byte) ([]byte, erro
 	if len(block) > int(c.maxFrame) {
 		return nil, callErr(codes.Internal, "request header block of %d bytes exceeds the server's frame size %d", len(block), c.maxFrame)
 	}
-	st := h2stream{id: c.nextID, sendWin: c.sendInit, rest: msg, answer: buf[:0]}
+	st := h2stream{id: c.nextID, sendWin: c.sendInit, rest: msg, answer: (*buf)[:0]}
+	defer func() { *buf = st.answer[:0] }()
 	c.nextID += 2
 	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: st.id, BlockFragment: block, EndHeaders: true}); err != nil {
 		return nil, transportErr(err)
@@ -554,7 +555,6 @@ func (w *worker) doLeanGRPC(ctx context.Context, slot int, t0 time.Time) {
 	lc.msg = msg
 	out, err := w.leanCall(ctx, slot, msg)
 	lat := time.Since(t0)
-	lc.ans = out[:0]
 	var outputs int
 	if err == nil {
 		outputs, err = countOutputs(out)
@@ -593,7 +593,7 @@ func (w *worker) leanCall(ctx context.Context, slot int, msg []byte) ([]byte, er
 		if c == nil {
 			var err error
 			if c, err = dialH2(ctx, w.g.grpcAddr, w.g.timeout); err != nil {
-				return lc.ans, callErr(codes.Unavailable, "%v", err)
+				return nil, callErr(codes.Unavailable, "%v", err)
 			}
 		}
 		c.stop = context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
@@ -603,9 +603,9 @@ func (w *worker) leanCall(ctx context.Context, slot int, msg []byte) ([]byte, er
 	c.nc.SetDeadline(time.Now().Add(w.g.timeout))
 	if err := ctx.Err(); err != nil {
 		w.dropLean()
-		return lc.ans, err
+		return nil, err
 	}
-	out, err := c.call(w.g.h2Fields, msg, lc.ans)
+	out, err := c.call(w.g.h2Fields, msg, &lc.ans)
 	// After a status the server sent in trailers that closed the stream
 	// normally, the connection goes on.
 	if ge, _ := err.(*grpcError); (err != nil && (ge == nil || !ge.trailer)) || !c.reusable() {
