@@ -314,7 +314,7 @@ func FuzzLeanGRPCAnswer(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer c.nc.Close()
-		c.nc.SetDeadline(time.Now().Add(200 * time.Millisecond))
+		c.nc.SetDeadline(time.Now().Add(50 * time.Millisecond))
 		start := time.Now()
 		msg := framed([]byte{0x0a, 0x01, 'm'})
 		out, err := c.call(h2Fields(addr), msg, new([]byte))
