@@ -99,8 +99,10 @@ load() {
 	case $l in
 	predict-std) args=(--protocol predict --http-client std) ;;
 	predict) args=(--protocol predict --http-client lean) ;;
+	# grpc: the binary's default gRPC client (the lean one since it has
+	# --grpc-client), so a BASE from before still runs it; grpc-std needs
+	# a BASE with --grpc-client.
 	grpc-std) args=(--protocol grpc --grpc-client std) ;;
-	grpc) args=(--protocol grpc --grpc-client lean) ;;
 	*) args=(--protocol "$l") ;;
 	esac
 	timeout 60 "$tmp/$b/mlserve" --server "http://127.0.0.1:$p" benchmark spam-v1 0 --duration "$duration" -c "$clients" \

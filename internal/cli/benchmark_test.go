@@ -205,7 +205,7 @@ func TestBenchmarkCommand(t *testing.T) {
 		}
 		for i, c := range []int{1, 3} {
 			r := doc.Runs[i]
-			if r.Concurrency != c || r.Requests != 40 || r.Texts != 400 || r.Batch != 10 || r.CacheHitShare != 0 || len(r.Errors) != 0 || r.ServerMeanMS != 1 || r.P99MS < r.P50MS {
+			if r.Concurrency != c || r.Requests != 40 || r.Texts != 400 || r.Batch != 10 || r.CacheHitShare != 0 || len(r.Errors) != 0 || r.ServerMeanMS != 1 || r.P99MS < r.P50MS || r.Client != "lean HTTP/1.1" {
 				t.Errorf("run %d: %+v", i, r)
 			}
 			if r.Split == nil || math.Abs(r.Split.QueueWaitMS-1) > 1e-3 || math.Abs(r.Split.InferenceMS-2) > 1e-3 || r.Split.MeanBatch != 10 {
