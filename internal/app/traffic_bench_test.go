@@ -132,6 +132,7 @@ func benchShadowOverhead(b *testing.B, yield bool) {
 	var off, aa, shadow []float64
 	var want []string
 	var compared, dropped int64
+	var candP50 []float64 // the candidate's model latency, per shadow round
 	for b.Loop() {
 		for _, mode := range []string{api.TrafficOff, "aa", api.TrafficShadow} {
 			if mode == api.TrafficShadow {
@@ -151,6 +152,7 @@ func benchShadowOverhead(b *testing.B, yield bool) {
 					b.Fatalf("shadow saw %d of %d requests", v.Stats.Requests, len(bodies))
 				}
 				compared, dropped = compared+v.Stats.Compared, dropped+v.Stats.Dropped
+				candP50 = append(candP50, v.Stats.CandidateLatencyMS.P50)
 				if _, err := tm.Set("sentiment", api.TrafficPolicy{Mode: api.TrafficOff}, "bench"); err != nil {
 					b.Fatal(err)
 				}
@@ -186,6 +188,7 @@ func benchShadowOverhead(b *testing.B, yield bool) {
 	b.ReportMetric(q(aa, 0.99)/q(off, 0.99), "p99-ratio-aa")
 	b.ReportMetric(float64(compared)/float64(len(shadow)), "compared-share")
 	b.ReportMetric(float64(dropped), "dropped")
+	b.ReportMetric(q(candP50, 0.5), "p50-candidate-model-ms")
 	b.ReportMetric(0, "ns/op")
 }
 

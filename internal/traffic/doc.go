@@ -40,6 +40,13 @@
 // delayed by it. A comparison stays one model call per request, the
 // shortest window a primary can collide with (one request's prediction).
 //
+// Each worker runs on an OS thread of its own at the lowest scheduling
+// priority (nice 19, on Linux; never the main thread): when a request
+// arrives while a comparison runs, the kernel gives the request's threads a
+// core first rather than sharing it with the comparison. Threads the
+// runtime starts meanwhile keep the normal priority (Go starts them from a
+// template thread while the calling one is locked).
+//
 // # What is compared
 //
 // Per text: label agreement and the confidence delta (candidate minus

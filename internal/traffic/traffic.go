@@ -96,6 +96,7 @@ type Manager struct {
 	wg        sync.WaitGroup
 
 	waits, forced atomic.Int64 // comparisons that yielded; those whose wait ran out
+	lowPriority   atomic.Int32 // workers whose thread runs at the lowest priority
 }
 
 // New returns a manager; it compares nothing before Attach.
@@ -139,7 +140,7 @@ func (m *Manager) Attach(reg Registry, run RunFunc) {
 	m.reg, m.run = reg, run
 	for range m.opts.Workers {
 		m.wg.Add(1)
-		go m.work()
+		goLowPriority(m.work)
 	}
 }
 
@@ -254,8 +255,13 @@ const drainEvery = 2 * time.Millisecond
 // while none does), instead of blocking on it: Observe's send then never
 // wakes a parked goroutine, which costs the request a scheduler wake-up
 // and puts the comparison on the request's processor right after it.
-func (m *Manager) work() {
+func (m *Manager) work(lowered bool) {
 	defer m.wg.Done()
+	if lowered {
+		m.lowPriority.Add(1)
+	} else if threadPriorities {
+		m.log.Warn("comparisons run at normal priority: their thread's could not be lowered")
+	}
 	tick := time.NewTicker(drainEvery)
 	defer tick.Stop()
 	for {
