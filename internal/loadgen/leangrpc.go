@@ -510,11 +510,10 @@ var errTimeout = &grpcError{code: codes.DeadlineExceeded}
 // leanGRPC is one worker's lean gRPC state: its request, built once and
 // refilled per call, and its buffers.
 type leanGRPC struct {
-	conn  *h2conn
-	req   *pb.ModelInferRequest
-	texts [][]byte
-	msg   []byte // the request message with its prefix
-	ans   []byte // the answer's DATA
+	inferRequest
+	conn *h2conn
+	msg  []byte // the request message with its prefix
+	ans  []byte // the answer's DATA
 }
 
 // h2Fields are the request headers of ModelInfer to authority.
@@ -535,16 +534,10 @@ func (w *worker) doLeanGRPC(ctx context.Context, slot int, t0 time.Time) {
 	n := max(w.g.batch, 1)
 	lc := w.lean
 	if lc == nil {
-		lc = &leanGRPC{texts: make([][]byte, n), msg: make([]byte, grpcPrefix, 512)}
-		lc.req = &pb.ModelInferRequest{ModelName: w.g.model, Inputs: []*pb.ModelInferRequest_InferInputTensor{{
-			Name: "text", Datatype: "BYTES", Shape: []int64{int64(n)},
-			Contents: &pb.InferTensorContents{BytesContents: make([][]byte, n)}}}}
+		lc = &leanGRPC{inferRequest: newInferRequest(w.g.model, n), msg: make([]byte, grpcPrefix, 512)}
 		w.lean, w.slot = lc, slot
 	}
-	for i := range n {
-		lc.texts[i] = w.g.pickText(lc.texts[i][:0], w.rng)
-	}
-	copy(lc.req.Inputs[0].Contents.BytesContents, lc.texts)
+	lc.fill(w)
 	msg, err := proto.MarshalOptions{}.MarshalAppend(lc.msg[:grpcPrefix], lc.req)
 	if err != nil {
 		w.fail("grpc "+codes.Internal.String(), err.Error())

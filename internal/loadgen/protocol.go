@@ -133,8 +133,7 @@ var grpcDialOptions = []grpc.DialOption{grpc.WithTransportCredentials(insecure.N
 // not. The calls run on a context without deadline that the timer (reset
 // per call) or the run's end cancels.
 type grpcCall struct {
-	req    *pb.ModelInferRequest
-	texts  [][]byte // the request's bytes_contents, their buffers reused
+	inferRequest
 	ans    inferAnswer
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -145,12 +144,30 @@ type grpcCall struct {
 // newGRPCCall makes a worker's call for n texts per request, its context
 // tied to run's.
 func newGRPCCall(run context.Context, model string, n int) *grpcCall {
-	c := &grpcCall{texts: make([][]byte, n)}
-	c.req = &pb.ModelInferRequest{ModelName: model, Inputs: []*pb.ModelInferRequest_InferInputTensor{{
-		Name: "text", Datatype: "BYTES", Shape: []int64{int64(n)},
-		Contents: &pb.InferTensorContents{BytesContents: make([][]byte, n)}}}}
+	c := &grpcCall{inferRequest: newInferRequest(model, n)}
 	c.renew(run)
 	return c
+}
+
+// inferRequest is a worker's ModelInfer request for n texts, built once and
+// refilled for each call (both gRPC clients send it).
+type inferRequest struct {
+	req   *pb.ModelInferRequest
+	texts [][]byte // the request's bytes_contents, their buffers reused
+}
+
+func newInferRequest(model string, n int) inferRequest {
+	return inferRequest{texts: make([][]byte, n), req: &pb.ModelInferRequest{ModelName: model,
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{{Name: "text", Datatype: "BYTES", Shape: []int64{int64(n)},
+			Contents: &pb.InferTensorContents{BytesContents: make([][]byte, n)}}}}}
+}
+
+// fill puts w's next texts into the request.
+func (r *inferRequest) fill(w *worker) {
+	for i := range r.texts {
+		r.texts[i] = w.g.pickText(r.texts[i][:0], w.rng)
+	}
+	copy(r.req.Inputs[0].Contents.BytesContents, r.texts)
 }
 
 // renew gives c a fresh context once its timer has ended the last one.
@@ -175,10 +192,7 @@ func (w *worker) doGRPC(ctx context.Context, cc *grpc.ClientConn, t0 time.Time) 
 		w.call = newGRPCCall(ctx, w.g.model, n)
 	}
 	c := w.call
-	for i := range n {
-		c.texts[i] = w.g.pickText(c.texts[i][:0], w.rng)
-	}
-	copy(c.req.Inputs[0].Contents.BytesContents, c.texts)
+	c.fill(w)
 	c.ans = inferAnswer{}
 	c.timer.Reset(w.g.timeout)
 	err := cc.Invoke(c.ctx, pb.GRPCInferenceService_ModelInfer_FullMethodName, c.req, &c.ans)

@@ -26,10 +26,11 @@ const threadPriorities = true
 // while a second one starts (on another thread, since this one is held),
 // then lets it go.
 func goLowPriority(f func(lowered bool)) {
+	run := func() { f(unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19) == nil) }
 	go func() {
 		runtime.LockOSThread()
 		if unix.Gettid() != unix.Getpid() {
-			f(unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19) == nil)
+			run()
 			return
 		}
 		mainThreadHandoffs.Add(1)
@@ -37,7 +38,7 @@ func goLowPriority(f func(lowered bool)) {
 		go func() {
 			runtime.LockOSThread()
 			close(locked)
-			f(unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 19) == nil)
+			run()
 		}()
 		<-locked
 		runtime.UnlockOSThread()
