@@ -42,6 +42,8 @@ type Monitor struct {
 	// Predictions awaiting feedback. The ring and the map hold no pointers
 	// (request ids as 64-bit hashes, model and label as an index into
 	// pairs), so 100,000 of them cost the garbage collector nothing to scan.
+	// The ring grows as predictions come, up to cfg.Pending (2.4 MB at the
+	// default 100,000), then overwrites its oldest.
 	pmu     sync.Mutex
 	seed    maphash.Seed
 	pending map[uint64]int32 // request id hash → slot in ring
@@ -85,7 +87,7 @@ func New(cfg config.Monitoring, metrics *Metrics, log *slog.Logger) (*Monitor, e
 	}
 	return &Monitor{cfg: cfg, metrics: metrics, stats: newStats(time.Now(), nil), log: log, now: time.Now,
 		detectors: map[string]*Detector{}, seed: maphash.MakeSeed(), pending: map[uint64]int32{},
-		ring: make([]pendingPrediction, cfg.Pending), pairIdx: map[pendingPair]uint32{}}, nil
+		pairIdx: map[pendingPair]uint32{}}, nil
 }
 
 // Metrics returns the Prometheus collectors (nil when off), for the
@@ -223,12 +225,17 @@ func (m *Monitor) Record(id, requestID string, o Observation) {
 		m.pairIdx[pp] = pair
 	}
 	slot := m.next
-	if old := m.ring[slot].key; old != 0 && m.pending[old] == int32(slot) {
+	if slot == len(m.ring) { // not full yet: grow, doubling up to cfg.Pending
+		if slot == cap(m.ring) {
+			m.ring = append(make([]pendingPrediction, 0, min(max(2*slot, 64), m.cfg.Pending)), m.ring...)
+		}
+		m.ring = m.ring[:slot+1]
+	} else if old := m.ring[slot].key; old != 0 && m.pending[old] == int32(slot) {
 		delete(m.pending, old)
 	}
 	m.ring[slot] = pendingPrediction{key: key, pair: pair, at: at}
 	m.pending[key] = int32(slot)
-	m.next = (slot + 1) % len(m.ring)
+	m.next = (slot + 1) % m.cfg.Pending
 	m.pmu.Unlock()
 	if m.fleet != nil {
 		m.fleet.Remember(requestID, Pending{Model: id, Label: o.Label, At: time.Unix(0, at)})

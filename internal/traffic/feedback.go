@@ -20,12 +20,35 @@ type feedbackBook struct {
 	mu          sync.Mutex
 	byID        map[string]fbEntry
 	early       map[string]string // request id -> true label
-	order, eOrd []string          // insertion order, rings of cap entries
-	next, eNext int
+	order, eOrd idRing            // insertion order, oldest forgotten first
 }
 
 func newFeedbackBook(n int) feedbackBook {
-	return feedbackBook{byID: map[string]fbEntry{}, early: map[string]string{}, order: make([]string, n), eOrd: make([]string, n)}
+	return feedbackBook{byID: map[string]fbEntry{}, early: map[string]string{}, order: idRing{max: n}, eOrd: idRing{max: n}}
+}
+
+// idRing is a bounded insertion order of request ids. It grows as ids
+// come, doubling up to max, so a server that compares nothing (no policy,
+// no feedback) does not hold the 1.6 MB a full ring of feedbackCap ids
+// takes, twice over; once full it overwrites its oldest.
+type idRing struct {
+	ids  []string
+	next int // the slot push writes once ids is full
+	max  int
+}
+
+// push records id and returns the id it displaced ("" while not full).
+func (r *idRing) push(id string) (old string) {
+	if n := len(r.ids); n < r.max {
+		if n == cap(r.ids) {
+			r.ids = append(make([]string, 0, min(max(2*n, 64), r.max)), r.ids...)
+		}
+		r.ids = append(r.ids, id)
+		return ""
+	}
+	old, r.ids[r.next] = r.ids[r.next], id
+	r.next = (r.next + 1) % r.max
+	return old
 }
 
 // put records a compared prediction; when its feedback came already, it
@@ -37,11 +60,9 @@ func (b *feedbackBook) put(id string, e fbEntry) (label string, ok bool) {
 		delete(b.early, id)
 		return label, true
 	}
-	if old := b.order[b.next]; old != "" {
+	if old := b.order.push(id); old != "" {
 		delete(b.byID, old)
 	}
-	b.order[b.next] = id
-	b.next = (b.next + 1) % len(b.order)
 	b.byID[id] = e
 	return "", false
 }
@@ -59,11 +80,9 @@ func (b *feedbackBook) take(id, label string, keep bool) (fbEntry, bool) {
 	if !keep {
 		return fbEntry{}, false
 	}
-	if old := b.eOrd[b.eNext]; old != "" {
+	if old := b.eOrd.push(id); old != "" {
 		delete(b.early, old)
 	}
-	b.eOrd[b.eNext] = id
-	b.eNext = (b.eNext + 1) % len(b.eOrd)
 	b.early[id] = label
 	return fbEntry{}, false
 }
