@@ -25,7 +25,8 @@ import (
 // Measured on sentiment/v3's embedding table (11.7 MB): see the README.
 
 // dropCached asks the kernel to drop the cached pages of each file
-// (POSIX_FADV_DONTNEED); pages mapped by a running session stay.
+// (POSIX_FADV_DONTNEED), after writing back any that are dirty; pages
+// mapped by a running session stay.
 func dropCached(files []string) {
 	for _, p := range files {
 		f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NONBLOCK, 0)
@@ -33,6 +34,9 @@ func dropCached(files []string) {
 			continue
 		}
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			// Dirty pages (a file just written, an upload) are not
+			// dropped: write them back first.
+			_ = unix.Fdatasync(int(f.Fd()))
 			_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 		}
 		f.Close()

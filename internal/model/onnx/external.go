@@ -78,6 +78,10 @@ const (
 	maxLocationLen     = 1024    // bytes of one location
 )
 
+// externalAdvice turns on the page-cache advice on external data files
+// (advise_linux.go); tests turn it off to measure what it saves.
+var externalAdvice = true
+
 // externalTensor is one tensor that keeps its data outside the graph file.
 type externalTensor struct {
 	name     string

@@ -214,12 +214,16 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dropCached(external)
+	if externalAdvice {
+		dropCached(external)
+	}
 	provider, err := md.newSession(path, o)
 	if err != nil {
 		return nil, err
 	}
-	adviseRandom(external)
+	if externalAdvice {
+		adviseRandom(external)
+	}
 	releaseLoadMemory()
 	md.describe(provider)
 	md.batches.New = func() any { return new(preprocess.Batch) }
