@@ -84,7 +84,7 @@ rss() {
 	done
 	if [ "${2:-}" = steady ]; then
 		for b in "$TMP"/reviews/*.json; do
-			curl -sf "http://127.0.0.1:$PORT/predict" -d @"$b" >/dev/null || { echo "run.sh: $b not answered" >&2; exit 1; }
+			curl -sf "http://127.0.0.1:$PORT/batch-predict" -d @"$b" >/dev/null || { echo "run.sh: $b not answered" >&2; exit 1; }
 		done
 	fi
 	sleep 1
