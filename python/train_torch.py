@@ -18,12 +18,18 @@ CI does not need it, it uses the committed output):
     /tmp/venv/bin/python python/train_torch.py                 # train, export, record
     /tmp/venv/bin/python python/train_torch.py --max-length 1024 --dry-run   # accuracy only
     .venv/bin/python python/train_torch.py reference   # rewrite only model.yaml's reference.oov_rate
+    .venv/bin/python python/train_torch.py externalize # split an older single-file model.onnx
 
-It writes models/spam/v2/{model.onnx, vocab.txt, model.yaml} and
+It writes models/spam/v2/{model.onnx, model.onnx.data, vocab.txt, model.yaml} and
 python/fixtures/onnx/spam-v2-torch.json: PyTorch's own probabilities (the eval-mode
 module, not ONNX Runtime) on held-out emails and the hard-text set, which
 python/tests/test_onnx_parity.py compares mlserve against. Training is deterministic
 (fixed seed, one thread), so a rerun changes only training_date.
+
+The embedding table (float32 [VOCAB_SIZE, 64], 5.1 MB, read only by a Gather) is ONNX external
+data in model.onnx.data (python/onnx_external.py, EXTERNAL): ONNX Runtime maps it rather than
+copying it into its own memory. The split is deterministic, and `externalize` makes the same two
+files from the single-file export without PyTorch.
 
 The tokenizer helpers (tokenize, build_vocab, encode, ...) need no PyTorch; the
 parity suite imports them.
@@ -224,6 +230,16 @@ def probabilities(model, seqs, batch: int = 64) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), dtype=np.float32)
 
 
+EXTERNAL = ["embedding.weight"]  # initializers kept in model.onnx.data
+
+
+def externalize(path: Path) -> None:
+    """Move EXTERNAL out of the graph at path into path.data (python/onnx_external.py)."""
+    import onnx_external
+
+    onnx_external.externalize(path, path, EXTERNAL)
+
+
 def export(model, path: Path) -> None:
     import torch
 
@@ -280,6 +296,9 @@ def main(argv):
     if argv[:1] == ["reference"]:
         reference()
         return
+    if argv[:1] == ["externalize"]:
+        externalize(OUT / "model.onnx")
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--max-length", type=int, default=MAX_LENGTH, help="tokens kept per email")
     ap.add_argument("--dry-run", action="store_true", help="train and report accuracy, write nothing")
@@ -316,6 +335,7 @@ def main(argv):
     OUT.mkdir(parents=True, exist_ok=True)
     write_vocab(vocab, OUT / "vocab.txt")
     export(model, OUT / "model.onnx")
+    externalize(OUT / "model.onnx")
     onnx.checker.check_model(str(OUT / "model.onnx"))
 
     # The exported graph must agree with the module before anything is recorded.

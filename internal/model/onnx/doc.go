@@ -20,6 +20,11 @@
 // model and post-processor it implements), and a model.yaml beside it
 // overrides labels, threshold and any onnx: key.
 //
+// A graph may keep tensors in other files of its version folder (ONNX
+// external data): external.go checks every such file before ONNX Runtime
+// opens it, and advise_linux.go keeps the pages ONNX Runtime maps from
+// them out of memory until a text touches them.
+//
 // ONNX Runtime is a shared library opened at run time (dlopen), the first
 // time an ONNX model loads: a server that serves only scikit-learn models
 // never needs it, and one without it serves everything else while its ONNX

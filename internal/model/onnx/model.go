@@ -186,6 +186,12 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if st.Size() == 0 {
 		return nil, fmt.Errorf("%w: %s is empty", model.ErrInvalid, md.artifact)
 	}
+	// Tensors kept in other files are checked before ONNX Runtime opens
+	// any of them (external.go).
+	external, err := externalFiles(dir, path, md.artifact)
+	if err != nil {
+		return nil, err
+	}
 	ins, outs, err := graphInfo(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not a valid ONNX model: %s", model.ErrInvalid, md.artifact, ortReason(err))
@@ -208,9 +214,15 @@ func Load(ctx context.Context, dir string, m *model.Manifest, o Options) (*Model
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if externalAdvice {
+		dropCached(external)
+	}
 	provider, err := md.newSession(path, o)
 	if err != nil {
 		return nil, err
+	}
+	if externalAdvice {
+		adviseRandom(external)
 	}
 	releaseLoadMemory()
 	md.describe(provider)
