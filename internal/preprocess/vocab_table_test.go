@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -202,5 +203,51 @@ func TestVocabMemory(t *testing.T) {
 				t.Errorf("retained %d bytes, bound %d", got, bound)
 			}
 		})
+	}
+}
+
+// TestCountVectorizerColumns: Column and Term answer vocabulary_ exactly,
+// the words the bigram index adds after the columns (here "only" and
+// "pair", in no unigram key) included: Column does not find them and Term
+// does not name them.
+func TestCountVectorizerColumns(t *testing.T) {
+	a, err := NewAnalyzer(AnalyzerConfig{Lowercase: true, NgramMin: 1, NgramMax: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := map[string]int32{"free": 0, "free prize": 1, "only pair": 2, "prize": 3, "a b c": 4, "": 5, "\xff": 6}
+	cv, err := NewCountVectorizer(a, vocab, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cv.terms.Len() != len(vocab)+2 {
+		t.Fatalf("%d ids, want the %d columns and 2 bigram-only words", cv.terms.Len(), len(vocab))
+	}
+	if cv.NumFeatures() != len(vocab) {
+		t.Fatalf("NumFeatures %d, want %d", cv.NumFeatures(), len(vocab))
+	}
+	for term, col := range vocab {
+		if got, ok := cv.Column([]byte(term)); !ok || got != col {
+			t.Errorf("Column(%q) = %d, %v; want %d", term, got, ok, col)
+		}
+		if got := cv.Term(int(col)); got != term {
+			t.Errorf("Term(%d) = %q, want %q", col, got, term)
+		}
+	}
+	for _, miss := range []string{"only", "pair", "free prize ", "a b", "x"} {
+		if got, ok := cv.Column([]byte(miss)); ok {
+			t.Errorf("Column(%q) = %d, want absent", miss, got)
+		}
+	}
+	for _, col := range []int{-1, len(vocab), len(vocab) + 1} {
+		if got := cv.Term(col); got != "" {
+			t.Errorf("Term(%d) = %q, want \"\"", col, got)
+		}
+	}
+	var row Sparse
+	words, out, _ := cv.TransformOOV("Only pair free prize only", &row)
+	ref := referenceCounts(a, vocab, "Only pair free prize only")
+	if !slices.Equal(row.Idx, ref.Idx) || !slices.Equal(row.Val, ref.Val) || words != 5 || out != 3 {
+		t.Errorf("row %v (%d of %d words out), want %v (3 of 5)", row, out, words, ref)
 	}
 }
