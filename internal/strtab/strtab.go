@@ -27,7 +27,8 @@ type Table struct {
 	offs   []uint32 // len ids+1: id's bytes are arena[offs[id]:offs[id+1]]
 	slots  []uint32 // the index: tag<<idBits | id+1; 0 is free
 	mask   uint64   // len(slots)-1
-	idBits uint     // bits of a slot that hold id+1
+	idBits uint     // bits of a slot that hold id+1 (< 32: ids < MaxIDs)
+	idMask uint32   // 1<<idBits - 1
 	seed   maphash.Seed
 	n      int // distinct tokens in the index
 }
@@ -91,13 +92,15 @@ func (b *Builder) Build() (*Table, error) {
 	for _, w := range b.skipped {
 		live -= bits.OnesCount64(w)
 	}
+	// At most half full (see the package doc).
 	size := 8
-	for size*3 < live*4 {
+	for size < 2*live {
 		size *= 2
 	}
 	t.slots = make([]uint32, size)
 	t.mask = uint64(size - 1)
 	t.idBits = uint(bits.Len32(uint32(ids))) // id+1 ≤ ids fits
+	t.idMask = 1<<t.idBits - 1
 	for id := range ids {
 		if w := id / 64; w < len(b.skipped) && b.skipped[w]&(1<<(id%64)) != 0 {
 			continue
@@ -120,7 +123,7 @@ func (t *Table) insert(id int) {
 			t.n++
 			return
 		}
-		if s&^t.idMask() == tag && t.Token(int(s&t.idMask())-1) == tok {
+		if s&^t.idMask == tag && t.Token(int(s&t.idMask)-1) == tok {
 			t.slots[i] = v
 			return
 		}
@@ -129,19 +132,7 @@ func (t *Table) insert(id int) {
 
 // tag is the part of a slot that h sets: h's top bits above idBits. The
 // index bits are h's low bits, so the two are independent.
-func (t *Table) tag(h uint64) uint32 {
-	if t.idBits >= 32 {
-		return 0
-	}
-	return uint32(h>>32) << t.idBits
-}
-
-func (t *Table) idMask() uint32 {
-	if t.idBits >= 32 {
-		return math.MaxUint32
-	}
-	return 1<<t.idBits - 1
-}
+func (t *Table) tag(h uint64) uint32 { return uint32(h>>32) << t.idBits }
 
 // ID returns tok's id and whether tok is in the table.
 func (t *Table) ID(tok string) (int, bool) {
@@ -156,17 +147,17 @@ func (t *Table) IDBytes(tok []byte) (int, bool) {
 }
 
 func (t *Table) find(h uint64, tok string) (int, bool) {
-	tag, m := t.tag(h), t.idMask()
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		s := t.slots[i]
-		if s == 0 {
-			return 0, false
-		}
-		if s&^m == tag {
+	slots, mask := t.slots, t.mask
+	tag, m := t.tag(h), t.idMask
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := slots[i]
+		if s&^m == tag && s != 0 {
 			id := s&m - 1
-			if string(t.arena[t.offs[id]:t.offs[id+1]]) == tok {
+			if lo, hi := t.offs[id], t.offs[id+1]; int(hi-lo) == len(tok) && string(t.arena[lo:hi]) == tok {
 				return int(id), true
 			}
+		} else if s == 0 {
+			return 0, false
 		}
 	}
 }

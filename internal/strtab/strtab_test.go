@@ -134,7 +134,7 @@ func randString(rng *rand.Rand, lo, hi int) string {
 	return sb.String()
 }
 
-// TestTableLoad checks the index stays at most 3/4 full and is a power of two.
+// TestTableLoad checks the index stays at most half full and is a power of two.
 func TestTableLoad(t *testing.T) {
 	for _, n := range []int{0, 1, 6, 7, 12, 13, 20000, 30522} {
 		var b Builder
@@ -146,7 +146,7 @@ func TestTableLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := len(tab.slots)
-		if s&(s-1) != 0 || 4*tab.Distinct() > 3*s {
+		if s&(s-1) != 0 || 2*tab.Distinct() > s {
 			t.Errorf("n=%d: %d slots for %d tokens", n, s, tab.Distinct())
 		}
 	}
