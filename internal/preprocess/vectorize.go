@@ -80,7 +80,15 @@ func NewCountVectorizer(a *Analyzer, vocab map[string]int32, binary bool) (*Coun
 	}
 	var extra []string
 	ix := newVocabIndex(a, byCol, vocab, &extra)
+	size := 0
+	for _, t := range byCol {
+		size += len(t)
+	}
+	for _, w := range extra {
+		size += len(w)
+	}
 	var b strtab.Builder
+	b.Grow(len(byCol)+len(extra), size)
 	for _, t := range byCol {
 		b.AddString(t)
 	}

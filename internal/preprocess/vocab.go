@@ -75,14 +75,17 @@ func NewVocab(ids map[string]int) (*Vocab, error) {
 	}
 	tokens := make([]string, n) // by id, sharing the map's keys until built
 	seen := make([]bool, n)
+	size := 0
 	for t, id := range ids {
 		if seen[id] {
 			return nil, fmt.Errorf("%w: id %d is given to two tokens (%q and %q)", ErrVocab, id, t, tokens[id])
 		}
 		seen[id] = true
 		tokens[id] = t
+		size += len(t)
 	}
 	var b strtab.Builder
+	b.Grow(n, size)
 	for id, t := range tokens {
 		if seen[id] {
 			b.AddString(t)

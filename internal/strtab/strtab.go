@@ -68,6 +68,22 @@ func (b *Builder) Skip() {
 	b.skipped[id/64] |= 1 << (id % 64)
 }
 
+// Grow makes room for ids more ids holding bytes more bytes of tokens. A
+// builder grown to the exact size builds its table without copying.
+func (b *Builder) Grow(ids, bytes int) {
+	if ids < 0 || bytes < 0 {
+		return
+	}
+	// make with an explicit capacity, not slices.Grow, which rounds it up
+	// to a size class.
+	if cap(b.arena)-len(b.arena) < bytes {
+		b.arena = append(make([]byte, 0, len(b.arena)+bytes), b.arena...)
+	}
+	if cap(b.offs)-len(b.offs) < ids+1 { // +1: Build's end offset
+		b.offs = append(make([]uint32, 0, len(b.offs)+ids+1), b.offs...)
+	}
+}
+
 // Len is the number of ids added or skipped so far.
 func (b *Builder) Len() int { return len(b.offs) }
 
@@ -81,12 +97,16 @@ func (b *Builder) Build() (*Table, error) {
 	}
 	ids := len(b.offs)
 	t := &Table{seed: maphash.MakeSeed()}
-	// Exact-size copies: the builder's slices grew by doubling.
-	t.arena = make([]byte, len(b.arena))
-	copy(t.arena, b.arena)
-	t.offs = make([]uint32, ids+1)
-	copy(t.offs, b.offs)
-	t.offs[ids] = uint32(len(b.arena))
+	// Exact-size copies where the builder's slices grew by doubling.
+	t.arena = b.arena
+	if cap(b.arena) > len(b.arena) {
+		t.arena = make([]byte, len(b.arena))
+		copy(t.arena, b.arena)
+	}
+	t.offs = append(b.offs, uint32(len(b.arena)))
+	if cap(t.offs) > len(t.offs) {
+		t.offs = append(make([]uint32, 0, len(t.offs)), t.offs...)
+	}
 
 	live := ids
 	for _, w := range b.skipped {

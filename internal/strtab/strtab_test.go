@@ -214,3 +214,24 @@ func FuzzTable(f *testing.F) {
 		check(t, tab, r, append(strings.Split(string(probe), "\n"), string(probe)))
 	})
 }
+
+// TestBuilderGrow: a builder grown to the exact size builds without
+// copying its arena, and a table built from it answers as one that was not.
+func TestBuilderGrow(t *testing.T) {
+	toks := []string{"alpha", "", "beta", "alpha"}
+	var b Builder
+	b.Grow(len(toks), 14)
+	arena := b.arena[:1]
+	for _, s := range toks {
+		b.AddString(s)
+	}
+	tab, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &tab.arena[0] != &arena[0] {
+		t.Error("Build copied an exactly grown arena")
+	}
+	_, r := build(t, toks, nil)
+	check(t, tab, r, []string{"alph", "gamma"})
+}

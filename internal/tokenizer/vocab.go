@@ -21,6 +21,33 @@ type vocab struct {
 // newVocab builds the vocabulary of m, whose ids checkVocab has bounded to
 // [0, n).
 func newVocab(m map[string]int, n int) (vocab, error) {
+	if len(m) == n {
+		// The usual vocabulary: ids 0..n-1, once each. Placed by id,
+		// without sorting; a repeated id falls through to the general case.
+		byID := make([]string, n)
+		seen := make([]bool, n)
+		dense, size := true, 0
+		for t, id := range m {
+			if seen[id] {
+				dense = false
+				break
+			}
+			seen[id], byID[id] = true, t
+			size += len(t)
+		}
+		if dense {
+			var b strtab.Builder
+			b.Grow(n, size)
+			for _, t := range byID {
+				b.AddString(t)
+			}
+			t, err := b.Build()
+			if err != nil {
+				return vocab{}, invalid("vocabulary: %v", err)
+			}
+			return vocab{t: t}, nil
+		}
+	}
 	type kv struct {
 		tok string
 		id  int
@@ -31,6 +58,11 @@ func newVocab(m map[string]int, n int) (vocab, error) {
 	}
 	slices.SortFunc(all, func(a, b kv) int { return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.tok, b.tok)) })
 	var b strtab.Builder
+	size := 0
+	for _, e := range all {
+		size += len(e.tok)
+	}
+	b.Grow(len(all), size)
 	dense := len(all) == n
 	for k, e := range all {
 		b.AddString(e.tok)
