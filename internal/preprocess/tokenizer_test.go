@@ -402,8 +402,8 @@ func TestLoadVocab(t *testing.T) {
 			t.Errorf("ID(%q) = %d, %v; tokenizers says %d", tok, got, ok, id)
 		}
 	}
-	if len(v.ids) != len(want) {
-		t.Errorf("%d distinct tokens, tokenizers reads %d", len(v.ids), len(want))
+	if v.t.Distinct() != len(want) {
+		t.Errorf("%d distinct tokens, tokenizers reads %d", v.t.Distinct(), len(want))
 	}
 	if v.Len() != 9 || v.Token(8) != "last" || v.Token(2) != "hello" || v.Token(9) != "" || v.Token(-1) != "" {
 		t.Errorf("Len %d, Token(8) %q, Token(2) %q", v.Len(), v.Token(8), v.Token(2))

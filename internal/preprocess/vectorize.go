@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/mlserve/mlserve/internal/strtab"
 )
 
 // Sparse is one sparse feature row: column indices in increasing order, no
@@ -47,79 +49,123 @@ var scratchPool = sync.Pool{New: func() any { return new(Scratch) }}
 type CountVectorizer struct {
 	// Analyzer splits text into terms.
 	Analyzer *Analyzer
-	// Vocabulary maps a term to its column (vocabulary_).
-	Vocabulary map[string]int32
 	// Binary sets every non-zero count to 1.
 	Binary bool
 
-	// ix finds unigrams and bigrams faster than Vocabulary; nil when the
-	// analyzer does not allow it. Built by NewCountVectorizer: a
-	// vectorizer whose Vocabulary is changed afterwards must be rebuilt.
+	// terms is the vocabulary (vocabulary_): ids [0, n) are the columns of
+	// its terms. With ix, ids from n on are the words of bigram terms that
+	// are no unigram term (vocabIndex); no lookup of a term in [0, n)
+	// answers them, as no term has a space and such a word does not.
+	terms *strtab.Table
+	n     int
+	// ix finds bigrams faster than terms; nil when the analyzer does not
+	// allow it.
 	ix *vocabIndex
 }
 
 // NewCountVectorizer checks that the vocabulary's columns are 0..len-1.
+// The vectorizer keeps its own compact copy of vocab, not vocab.
 func NewCountVectorizer(a *Analyzer, vocab map[string]int32, binary bool) (*CountVectorizer, error) {
 	if a == nil {
 		return nil, fmt.Errorf("%w: nil analyzer", ErrConfig)
 	}
+	byCol := make([]string, len(vocab))
 	seen := make([]bool, len(vocab))
 	for t, j := range vocab {
 		if j < 0 || int(j) >= len(vocab) || seen[j] {
 			return nil, fmt.Errorf("%w: vocabulary column %d of %q is out of range or repeated", ErrConfig, j, t)
 		}
 		seen[j] = true
+		byCol[j] = t
 	}
-	return &CountVectorizer{Analyzer: a, Vocabulary: vocab, Binary: binary, ix: newVocabIndex(a, vocab)}, nil
+	var extra []string
+	ix := newVocabIndex(a, byCol, vocab, &extra)
+	size := 0
+	for _, t := range byCol {
+		size += len(t)
+	}
+	for _, w := range extra {
+		size += len(w)
+	}
+	var b strtab.Builder
+	b.Grow(len(byCol)+len(extra), size)
+	for _, t := range byCol {
+		b.AddString(t)
+	}
+	for _, w := range extra {
+		b.AddString(w)
+	}
+	terms, err := b.Build()
+	if err != nil {
+		return nil, fmt.Errorf("%w: vocabulary: %v", ErrConfig, err)
+	}
+	return &CountVectorizer{Analyzer: a, Binary: binary, terms: terms, n: len(byCol), ix: ix}, nil
+}
+
+// Column returns term's column and whether term is in the vocabulary.
+func (c *CountVectorizer) Column(term []byte) (int32, bool) {
+	id, ok := c.terms.IDBytes(term)
+	if !ok || id >= c.n {
+		return -1, false
+	}
+	return int32(id), true
+}
+
+// Term returns the vocabulary term of column col, "" when col is out of
+// range. The string shares the vectorizer's memory.
+func (c *CountVectorizer) Term(col int) string {
+	if col < 0 || col >= c.n {
+		return ""
+	}
+	return c.terms.Token(col)
 }
 
 // vocabIndex is the vocabulary of a word analyzer with bigrams whose
 // tokens are runs of word characters, so that no token holds a space and a
 // vocabulary key splits at its spaces back into the words it was joined
-// from. Each word of a unigram or bigram key gets an id; a bigram is then
-// found from its two words' ids, without building its string, and a
-// bigram with a word outside every key is known absent without a lookup.
+// from. Each word of a unigram or bigram key has an id in the vectorizer's
+// terms: a unigram's is its column, any other word's one after the
+// columns. A bigram is then found from its two words' ids, without
+// building its string, and a bigram with a word outside every key is known
+// absent without a lookup.
 type vocabIndex struct {
-	words map[string]wordEntry
 	pairs pairTable
 }
 
-// wordEntry is a word's id and its column as a unigram (-1: none).
-type wordEntry struct{ id, col int32 }
-
-// newVocabIndex indexes vocab for a; nil when a is not a word-run
-// analyzer with n-grams of 2 words.
-func newVocabIndex(a *Analyzer, vocab map[string]int32) *vocabIndex {
+// newVocabIndex indexes vocab (byCol: its terms by column) for a, and
+// appends to extra the words of bigram keys that are no unigram key,
+// whose ids follow the columns; nil when a is not a word-run analyzer with
+// n-grams of 2 words.
+func newVocabIndex(a *Analyzer, byCol []string, vocab map[string]int32, extra *[]string) *vocabIndex {
 	if a.cfg.Kind != KindWord || a.tok.minRun == 0 || a.min > 2 || a.max < 2 {
 		return nil
 	}
-	ix := &vocabIndex{words: map[string]wordEntry{}}
-	word := func(w string) wordEntry {
-		e, ok := ix.words[w]
-		if !ok {
-			e = wordEntry{id: int32(len(ix.words)), col: -1}
-			ix.words[w] = e
+	ix := &vocabIndex{}
+	more := map[string]int32{}
+	word := func(w string) int32 {
+		if col, ok := vocab[w]; ok {
+			// A key without a space is a unigram: its column is its id.
+			return col
 		}
-		return e
+		id, ok := more[w]
+		if !ok {
+			id = int32(len(byCol) + len(more))
+			more[w] = id
+			*extra = append(*extra, w)
+		}
+		return id
 	}
 	type pair struct {
 		key uint64
 		col int32
 	}
 	var pairs []pair
-	for term, col := range vocab {
+	for col, term := range byCol {
 		sp := strings.IndexByte(term, ' ')
-		switch {
-		case sp < 0:
-			e := word(term)
-			e.col = col
-			ix.words[term] = e
-		case strings.IndexByte(term[sp+1:], ' ') < 0:
-			// A key with an empty side matches no bigram: tokens are not
-			// empty.
-			if sp > 0 && sp < len(term)-1 {
-				pairs = append(pairs, pair{pairKey(word(term[:sp]).id, word(term[sp+1:]).id), col})
-			}
+		// A key with an empty side matches no bigram: tokens are not
+		// empty.
+		if sp > 0 && sp < len(term)-1 && strings.IndexByte(term[sp+1:], ' ') < 0 {
+			pairs = append(pairs, pair{pairKey(word(term[:sp]), word(term[sp+1:])), int32(col)})
 		}
 	}
 	ix.pairs.init(len(pairs))
@@ -195,15 +241,15 @@ func (c *CountVectorizer) indexed(ctx context.Context, text string, sc *Scratch)
 				return 0, 0, err
 			}
 		}
-		e, ok := ix.words[string(t[sp[2*i]:sp[2*i+1]])]
+		id, ok := c.terms.IDBytes(t[sp[2*i]:sp[2*i+1]])
 		if !ok {
-			e = wordEntry{-1, -1}
+			id = -1
 		}
-		sc.ids = append(sc.ids, e.id)
-		if e.col < 0 {
+		sc.ids = append(sc.ids, int32(id))
+		if !ok || id >= c.n {
 			out++
 		} else if a.min == 1 {
-			sc.idx = append(sc.idx, e.col)
+			sc.idx = append(sc.idx, int32(id))
 		}
 	}
 	if len(ix.pairs.slots) > 0 {
@@ -229,7 +275,7 @@ func (c *CountVectorizer) indexed(ctx context.Context, text string, sc *Scratch)
 				}
 				sc.term = append(sc.term, t[sp[2*j]:sp[2*j+1]]...)
 			}
-			if col, ok := c.Vocabulary[string(sc.term)]; ok {
+			if col, ok := c.Column(sc.term); ok {
 				sc.idx = append(sc.idx, col)
 			}
 		}
@@ -238,7 +284,7 @@ func (c *CountVectorizer) indexed(ctx context.Context, text string, sc *Scratch)
 }
 
 // NumFeatures is the vocabulary size.
-func (c *CountVectorizer) NumFeatures() int { return len(c.Vocabulary) }
+func (c *CountVectorizer) NumFeatures() int { return c.n }
 
 // Transform writes the term counts of text to dst.
 func (c *CountVectorizer) Transform(text string, dst *Sparse) {
@@ -258,7 +304,7 @@ func (c *CountVectorizer) TransformContext(ctx context.Context, text string, dst
 		return nil
 	}
 	err := c.Analyzer.EachContext(ctx, text, sc, func(term []byte) {
-		if j, ok := c.Vocabulary[string(term)]; ok {
+		if j, ok := c.Column(term); ok {
 			sc.idx = append(sc.idx, j)
 		}
 	})
@@ -298,7 +344,7 @@ func (c *CountVectorizer) TransformOOVContext(ctx context.Context, text string, 
 	}
 	k := 0
 	err = c.Analyzer.EachContext(ctx, text, sc, func(term []byte) {
-		j, in := c.Vocabulary[string(term)]
+		j, in := c.Column(term)
 		if in {
 			sc.idx = append(sc.idx, j)
 		}
@@ -319,7 +365,7 @@ func (c *CountVectorizer) TransformOOVContext(ctx context.Context, text string, 
 
 // counts writes the column counts gathered in sc.idx to dst.
 func (c *CountVectorizer) counts(sc *Scratch, dst *Sparse) {
-	sc.idx, sc.tmp = sortColumns(sc.idx, sc.tmp, len(c.Vocabulary))
+	sc.idx, sc.tmp = sortColumns(sc.idx, sc.tmp, c.n)
 	dst.Reset()
 	for i := 0; i < len(sc.idx); {
 		j := i + 1
@@ -433,8 +479,8 @@ func NewTfidfVectorizer(c *CountVectorizer, t TfidfTransformer) (*TfidfVectorize
 	if c == nil {
 		return nil, fmt.Errorf("%w: nil count vectorizer", ErrConfig)
 	}
-	if t.IDF != nil && len(t.IDF) != len(c.Vocabulary) {
-		return nil, fmt.Errorf("%w: idf has %d entries for a vocabulary of %d", ErrConfig, len(t.IDF), len(c.Vocabulary))
+	if t.IDF != nil && len(t.IDF) != c.n {
+		return nil, fmt.Errorf("%w: idf has %d entries for a vocabulary of %d", ErrConfig, len(t.IDF), c.n)
 	}
 	if err := checkNorm(t.Norm, false); err != nil {
 		return nil, err
@@ -443,7 +489,7 @@ func NewTfidfVectorizer(c *CountVectorizer, t TfidfTransformer) (*TfidfVectorize
 }
 
 // NumFeatures is the vocabulary size.
-func (v *TfidfVectorizer) NumFeatures() int { return len(v.Count.Vocabulary) }
+func (v *TfidfVectorizer) NumFeatures() int { return v.Count.n }
 
 // Transform writes the TF-IDF row of text to dst.
 func (v *TfidfVectorizer) Transform(text string, dst *Sparse) {

@@ -2,12 +2,14 @@ package preprocess
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mlserve/mlserve/internal/strtab"
 )
 
 // ErrVocab is returned for a vocabulary or tokenizer file that cannot be read
@@ -17,8 +19,7 @@ var ErrVocab = errors.New("preprocess: invalid vocabulary")
 // Vocab maps tokens to integer ids and back, as a BERT vocab.txt or the
 // "vocab" of a tokenizer.json model defines them. Safe for concurrent use.
 type Vocab struct {
-	ids    map[string]int
-	tokens []string // by id; "" where no token has the id
+	t *strtab.Table // ids are the table's; a skipped id has no token
 }
 
 // maxVocabLine bounds one line of vocab.txt.
@@ -32,23 +33,31 @@ const maxVocabLine = 1 << 20
 func LoadVocab(r io.Reader) (*Vocab, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxVocabLine)
-	v := &Vocab{ids: make(map[string]int, 32<<10)}
+	var b strtab.Builder
 	for sc.Scan() {
 		line := sc.Bytes()
 		if !utf8.Valid(line) {
-			return nil, fmt.Errorf("%w: line %d is not UTF-8", ErrVocab, len(v.tokens)+1)
+			return nil, fmt.Errorf("%w: line %d is not UTF-8", ErrVocab, b.Len()+1)
 		}
-		tok := strings.TrimRightFunc(string(line), unicode.IsSpace)
-		v.ids[tok] = len(v.tokens)
-		v.tokens = append(v.tokens, tok)
+		b.Add(bytes.TrimRightFunc(line, unicode.IsSpace))
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: line %d: %v", ErrVocab, len(v.tokens)+1, err)
+		return nil, fmt.Errorf("%w: line %d: %v", ErrVocab, b.Len()+1, err)
 	}
-	if len(v.tokens) == 0 {
+	if b.Len() == 0 {
 		return nil, fmt.Errorf("%w: no tokens", ErrVocab)
 	}
-	return v, nil
+	return build(&b)
+}
+
+// build finishes a vocabulary; the table's later-id-wins rule is
+// LoadVocab's.
+func build(b *strtab.Builder) (*Vocab, error) {
+	t, err := b.Build()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVocab, err)
+	}
+	return &Vocab{t: t}, nil
 }
 
 // NewVocab builds a vocabulary from a token→id map, as a tokenizer.json
@@ -64,39 +73,39 @@ func NewVocab(ids map[string]int) (*Vocab, error) {
 		}
 		n = max(n, id+1)
 	}
-	v := &Vocab{ids: make(map[string]int, len(ids)), tokens: make([]string, n)}
+	tokens := make([]string, n) // by id, sharing the map's keys until built
 	seen := make([]bool, n)
+	size := 0
 	for t, id := range ids {
 		if seen[id] {
-			return nil, fmt.Errorf("%w: id %d is given to two tokens (%q and %q)", ErrVocab, id, t, v.tokens[id])
+			return nil, fmt.Errorf("%w: id %d is given to two tokens (%q and %q)", ErrVocab, id, t, tokens[id])
 		}
 		seen[id] = true
-		v.ids[t] = id
-		v.tokens[id] = t
+		tokens[id] = t
+		size += len(t)
 	}
-	return v, nil
+	var b strtab.Builder
+	b.Grow(n, size)
+	for id, t := range tokens {
+		if seen[id] {
+			b.AddString(t)
+		} else {
+			b.Skip()
+		}
+	}
+	return build(&b)
 }
 
 // ID returns the id of tok and whether tok is in the vocabulary.
-func (v *Vocab) ID(tok string) (int, bool) {
-	id, ok := v.ids[tok]
-	return id, ok
-}
+func (v *Vocab) ID(tok string) (int, bool) { return v.t.ID(tok) }
 
 // idBytes is ID for a token held in a byte slice, without allocating.
-func (v *Vocab) idBytes(tok []byte) (int, bool) {
-	id, ok := v.ids[string(tok)]
-	return id, ok
-}
+func (v *Vocab) idBytes(tok []byte) (int, bool) { return v.t.IDBytes(tok) }
 
 // Token returns the token with the given id, or "" when id is out of range.
-func (v *Vocab) Token(id int) string {
-	if id < 0 || id >= len(v.tokens) {
-		return ""
-	}
-	return v.tokens[id]
-}
+// The string shares the vocabulary's memory.
+func (v *Vocab) Token(id int) string { return v.t.Token(id) }
 
 // Len is the size of the id space: every id a tokenizer returns is in
 // [0, Len()). For vocab.txt it is the number of lines.
-func (v *Vocab) Len() int { return len(v.tokens) }
+func (v *Vocab) Len() int { return v.t.Len() }

@@ -258,7 +258,11 @@ func buildModel(raw json.RawMessage, lim Limits) (model, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		m := &wordLevel{vocab: j.Vocab, n: n, unk: -1, unkS: j.UnkToken}
+		v, err := newVocab(j.Vocab, n)
+		if err != nil {
+			return nil, "", err
+		}
+		m := &wordLevel{vocab: v, n: n, unk: -1, unkS: j.UnkToken}
 		if id, ok := j.Vocab[j.UnkToken]; ok {
 			m.unk = id
 		}
@@ -277,7 +281,11 @@ func buildModel(raw json.RawMessage, lim Limits) (model, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		m := &wordPiece{vocab: j.Vocab, n: n, unk: -1, unkS: j.UnkToken, prefix: "##", maxChars: 100}
+		v, err := newVocab(j.Vocab, n)
+		if err != nil {
+			return nil, "", err
+		}
+		m := &wordPiece{vocab: v, n: n, unk: -1, unkS: j.UnkToken, prefix: "##", maxChars: 100}
 		if j.ContinuingSubwordPrefix != nil {
 			m.prefix = *j.ContinuingSubwordPrefix
 		}
@@ -337,7 +345,11 @@ func buildBPE(raw json.RawMessage, lim Limits) (*bpe, error) {
 	if len(j.Merges) > lim.Merges {
 		return nil, invalid("BPE: %d merges (limit %d)", len(j.Merges), lim.Merges)
 	}
-	m := &bpe{vocab: j.Vocab, n: n, unk: -1, fuseUnk: j.FuseUnk, byteFallback: j.ByteFallback, ignoreMerges: j.IgnoreMerges}
+	v, err := newVocab(j.Vocab, n)
+	if err != nil {
+		return nil, err
+	}
+	m := &bpe{vocab: v, n: n, unk: -1, fuseUnk: j.FuseUnk, byteFallback: j.ByteFallback, ignoreMerges: j.IgnoreMerges}
 	if j.UnkToken != nil {
 		m.hasUnk, m.unkS = true, *j.UnkToken
 		if id, ok := j.Vocab[*j.UnkToken]; ok {
@@ -355,10 +367,6 @@ func buildBPE(raw json.RawMessage, lim Limits) (*bpe, error) {
 		if id, ok := j.Vocab[byteToken(byte(b))]; ok {
 			m.byteIDs[b] = id
 		}
-	}
-	m.vocabR = make([]string, n)
-	for tok, id := range j.Vocab {
-		m.vocabR[id] = tok
 	}
 	m.merges = make(map[pair]mergeTo, len(j.Merges))
 	for rank, raw := range j.Merges {

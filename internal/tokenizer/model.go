@@ -34,17 +34,17 @@ func byteToken(b byte) string {
 
 // wordLevel maps each split whole to an id.
 type wordLevel struct {
-	vocab map[string]int
+	vocab vocab
 	n     int
 	unk   int // -1: none
 	unkS  string
 }
 
-func (m *wordLevel) id(t string) (int, bool) { v, ok := m.vocab[t]; return v, ok }
+func (m *wordLevel) id(t string) (int, bool) { return m.vocab.id(t) }
 func (m *wordLevel) size() int               { return m.n }
 
 func (m *wordLevel) tokenize(s string, dst []token) ([]token, error) {
-	if id, ok := m.vocab[s]; ok {
+	if id, ok := m.vocab.id(s); ok {
 		return append(dst, token{id, 0, len(s), s}), nil
 	}
 	if m.unk < 0 {
@@ -58,7 +58,7 @@ func (m *wordLevel) tokenize(s string, dst []token) ([]token, error) {
 // wordPiece splits a word greedily into the longest vocabulary pieces, the
 // ones after the first carrying the continuing-subword prefix.
 type wordPiece struct {
-	vocab    map[string]int
+	vocab    vocab
 	n        int
 	unk      int
 	unkS     string
@@ -66,7 +66,7 @@ type wordPiece struct {
 	maxChars int
 }
 
-func (m *wordPiece) id(t string) (int, bool) { v, ok := m.vocab[t]; return v, ok }
+func (m *wordPiece) id(t string) (int, bool) { return m.vocab.id(t) }
 func (m *wordPiece) size() int               { return m.n }
 
 func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
@@ -86,15 +86,16 @@ func (m *wordPiece) tokenize(s string, dst []token) ([]token, error) {
 		found := -1
 		var value string
 		for end > i {
-			var piece string
+			var id int
+			var ok bool
 			if i > 0 {
 				buf = append(append(buf[:0], m.prefix...), s[i:end]...)
-				piece = string(buf)
-			} else {
-				piece = s[i:end]
+				id, value, ok = m.vocab.lookup(buf)
+			} else if id, ok = m.vocab.id(s[i:end]); ok {
+				value = s[i:end]
 			}
-			if id, ok := m.vocab[piece]; ok {
-				found, value = id, piece
+			if ok {
+				found = id
 				break
 			}
 			_, sz := utf8.DecodeLastRuneInString(s[i:end])
@@ -121,7 +122,7 @@ type mergeTo struct{ rank, id int32 }
 // bpe is a byte-pair-encoding model: a word starts as its characters and
 // merges adjacent pairs, lowest rank first.
 type bpe struct {
-	vocab        map[string]int
+	vocab        vocab
 	n            int
 	merges       map[pair]mergeTo
 	unk          int // -1: none
@@ -133,11 +134,10 @@ type bpe struct {
 	byteFallback bool
 	ignoreMerges bool
 	byteIDs      [256]int // byte-fallback ids, -1 when absent
-	vocabR       []string // id -> token
 	cache        wordCache
 }
 
-func (m *bpe) id(t string) (int, bool) { v, ok := m.vocab[t]; return v, ok }
+func (m *bpe) id(t string) (int, bool) { return m.vocab.id(t) }
 func (m *bpe) size() int               { return m.n }
 
 // symbol is one piece of a word being merged, in a linked list.
@@ -223,7 +223,7 @@ func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 		return dst, nil
 	}
 	if m.ignoreMerges {
-		if id, ok := m.vocab[s]; ok {
+		if id, ok := m.vocab.id(s); ok {
 			return append(dst, token{id, 0, len(s), s}), nil
 		}
 	}
@@ -237,6 +237,7 @@ func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 		_, sz := utf8.DecodeRuneInString(s[i:])
 		first, last := i == 0, i+sz == len(s)
 		piece := s[i : i+sz]
+		var key []byte // the piece with its prefix and suffix, when it has them
 		if (!first && m.prefix != "") || (last && m.suffix != "") {
 			buf = buf[:0]
 			if !first {
@@ -246,16 +247,26 @@ func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 			if last {
 				buf = append(buf, m.suffix...)
 			}
-			piece = string(buf)
+			key = buf
 		}
 		i += sz
-		if id, ok := m.vocab[piece]; ok {
+		var id int
+		var ok bool
+		if key != nil {
+			id, _, ok = m.vocab.lookup(key)
+		} else {
+			id, ok = m.vocab.id(piece)
+		}
+		if ok {
 			if unkID >= 0 {
 				add(unkID, unkLen)
 				unkID = -1
 			}
 			add(id, sz)
 			continue
+		}
+		if key != nil {
+			piece = string(key) // byte fallback spells the affixed piece
 		}
 		if m.byteFallback {
 			all := true
@@ -300,7 +311,7 @@ func (m *bpe) tokenizeWord(s string, dst []token) ([]token, error) {
 			continue
 		}
 		id := int(syms[i].id)
-		dst = append(dst, token{id, off, off + int(syms[i].len), m.vocabR[id]})
+		dst = append(dst, token{id, off, off + int(syms[i].len), m.vocab.token(id)})
 		off += int(syms[i].len)
 	}
 	return dst, nil

@@ -20,21 +20,9 @@ type column struct {
 }
 
 // inverse caches the lookups that name a column, built once per model on
-// the first explanation: a vocabulary's terms by column, a selection
-// step's input column by output column.
+// the first explanation: a selection step's input column by output
+// column. (A vectorizer answers its vocabulary's terms by column itself.)
 type inverse struct{ m sync.Map }
-
-func (inv *inverse) vocab(cv *preprocess.CountVectorizer) []string {
-	if v, ok := inv.m.Load(cv); ok {
-		return v.([]string)
-	}
-	names := make([]string, len(cv.Vocabulary))
-	for t, j := range cv.Vocabulary {
-		names[j] = t
-	}
-	v, _ := inv.m.LoadOrStore(cv, names)
-	return v.([]string)
-}
 
 func (inv *inverse) mask(s maskStep) []int32 {
 	key := &s.newCol[0]
@@ -89,9 +77,9 @@ func (inv *inverse) nameOf(f featurizer, col int32) (column, error) {
 func (inv *inverse) vectorizerName(tv preprocess.TextVectorizer, col int32) (column, error) {
 	switch v := tv.(type) {
 	case *preprocess.TfidfVectorizer:
-		return column{term: inv.vocab(&v.Count)[col], an: v.Count.Analyzer}, nil
+		return column{term: v.Count.Term(int(col)), an: v.Count.Analyzer}, nil
 	case *preprocess.CountVectorizer:
-		return column{term: inv.vocab(v)[col], an: v.Analyzer}, nil
+		return column{term: v.Term(int(col)), an: v.Analyzer}, nil
 	case *preprocess.HashingVectorizer:
 		return column{hv: v, an: v.Analyzer, col: col}, nil
 	}

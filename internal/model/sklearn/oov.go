@@ -10,8 +10,8 @@ import (
 // vectorizer's analyzer narrowed to unigrams.
 type oovRater struct {
 	an    *preprocess.Analyzer
-	vocab map[string]int32
-	pool  sync.Pool // *preprocess.Scratch
+	vocab *preprocess.CountVectorizer // its Column answers vocabulary_
+	pool  sync.Pool                   // *preprocess.Scratch
 }
 
 // OOVRate is the share of text's word unigrams that the model's first word
@@ -34,7 +34,7 @@ func (m *Model) OOVRate(text string) (rate float64, ok bool) {
 	var n, out int
 	r.an.Each(text, sc, func(term []byte) {
 		n++
-		if _, in := r.vocab[string(term)]; !in {
+		if _, in := r.vocab.Column(term); !in {
 			out++
 		}
 	})
@@ -58,5 +58,5 @@ func newOOVRater(f featurizer) *oovRater {
 	if err != nil {
 		return nil
 	}
-	return &oovRater{an: an, vocab: cv.Vocabulary}
+	return &oovRater{an: an, vocab: cv}
 }
