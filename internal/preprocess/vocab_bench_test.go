@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/mlserve/mlserve/internal/memtest"
 )
 
 // The benchmarks of this file use only LoadVocab, LoadTokenizerJSON, ID
@@ -47,30 +48,9 @@ func BenchmarkVocabLoad(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(heapKept(func() any { k, _ := l.load(raw); return k })), "retained-B")
+			b.ReportMetric(float64(memtest.HeapKept(func() any { k, _ := l.load(raw); return k })), "retained-B")
 		})
 	}
-}
-
-// heapKept is the live heap that load's result keeps, the least of three
-// tries (a concurrent allocation can only add to one); each try's result is
-// dropped before the next one measures.
-func heapKept(load func() any) int64 {
-	best := int64(-1)
-	for range 3 {
-		var before, after runtime.MemStats
-		runtime.GC() // twice: the first moves sync.Pool contents to the victim cache
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		keep := load()
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		runtime.KeepAlive(keep)
-		if d := int64(after.HeapAlloc) - int64(before.HeapAlloc); best < 0 || d < best {
-			best = d
-		}
-	}
-	return best
 }
 
 // BenchmarkVocabID looks up the tokens the WordPiece hot path asks for:

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/mlserve/mlserve/internal/memtest"
 )
 
 // The sample repository's WordPiece vocabularies: spam/v2's vocab.txt and
@@ -194,7 +196,7 @@ func TestVocabMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := heapKept(func() any { v, _ := c.load(raw); return v })
+			got := memtest.HeapKept(func() any { v, _ := c.load(raw); return v })
 			if v.Len() != c.n {
 				t.Fatalf("%d tokens, want %d (the sample changed: update the case)", v.Len(), c.n)
 			}

@@ -2,14 +2,15 @@ package tokenizer
 
 import (
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/mlserve/mlserve/internal/memtest"
 )
 
 // BenchmarkLoadVocab loads the vocabulary families' tokenizer.json files
 // (retained-B: the live heap the loaded tokenizer keeps). It uses only
-// LoadFile, so that the same file measures an older commit in interleaved
-// rounds.
+// LoadFile (and internal/memtest), so that the same file measures an older
+// commit in interleaved rounds.
 func BenchmarkLoadVocab(b *testing.B) {
 	for _, name := range []string{"bert_wordpiece", "roberta_bpe", "wordlevel"} {
 		path := filepath.Join("testdata", name, "tokenizer.json")
@@ -21,21 +22,7 @@ func BenchmarkLoadVocab(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			best := int64(-1)
-			for range 3 {
-				var before, after runtime.MemStats
-				runtime.GC() // twice: the first moves sync.Pool contents to the victim cache
-				runtime.GC()
-				runtime.ReadMemStats(&before)
-				keep, _ := LoadFile(path, Options{})
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				runtime.KeepAlive(keep)
-				if d := int64(after.HeapAlloc) - int64(before.HeapAlloc); best < 0 || d < best {
-					best = d
-				}
-			}
-			b.ReportMetric(float64(best), "retained-B")
+			b.ReportMetric(float64(memtest.HeapKept(func() any { t, _ := LoadFile(path, Options{}); return t })), "retained-B")
 		})
 	}
 }

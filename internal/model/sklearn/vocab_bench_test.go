@@ -5,10 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/mlserve/mlserve/internal/loadgen"
+	"github.com/mlserve/mlserve/internal/memtest"
 )
 
 // sampleTfidf are the sample repository's TF-IDF models.
@@ -38,7 +38,7 @@ func BenchmarkSampleTfidf(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(heapKept(func() any { m, _ := LoadReader(bytes.NewReader(raw)); return m })), "retained-B")
+			b.ReportMetric(float64(memtest.HeapKept(func() any { m, _ := LoadReader(bytes.NewReader(raw)); return m })), "retained-B")
 		})
 		m, err := LoadReader(bytes.NewReader(raw))
 		if err != nil {
@@ -61,25 +61,4 @@ func BenchmarkSampleTfidf(b *testing.B) {
 			}
 		})
 	}
-}
-
-// heapKept is the live heap that load's result keeps, the least of three
-// tries (a concurrent allocation can only add to one); each try's result is
-// dropped before the next one measures.
-func heapKept(load func() any) int64 {
-	best := int64(-1)
-	for range 3 {
-		var before, after runtime.MemStats
-		runtime.GC() // twice: the first moves sync.Pool contents to the victim cache
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		keep := load()
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		runtime.KeepAlive(keep)
-		if d := int64(after.HeapAlloc) - int64(before.HeapAlloc); best < 0 || d < best {
-			best = d
-		}
-	}
-	return best
 }
