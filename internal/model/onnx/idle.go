@@ -19,13 +19,21 @@ var idleTrim trimmer
 // idleTrimAfter is the quiet period after which the free pages go back. A
 // run that follows it pays the page faults of its first buffers again
 // (a few hundred µs on spam/v2), once.
-var idleTrimAfter = time.Second
+const idleTrimAfter = time.Second
 
 type trimmer struct {
 	active  atomic.Int64  // runs in flight
 	runs    atomic.Uint64 // runs started
 	running atomic.Bool   // a watch goroutine is on
 	trims   atomic.Uint64 // malloc_trim calls made (for tests)
+	quiet   atomic.Int64  // the quiet period in ns, when a test sets one; 0: idleTrimAfter
+}
+
+func (t *trimmer) period() time.Duration {
+	if d := time.Duration(t.quiet.Load()); d > 0 {
+		return d
+	}
+	return idleTrimAfter
 }
 
 // begin marks a run's start; end must follow.
@@ -45,7 +53,7 @@ func (t *trimmer) end() { t.active.Add(-1) }
 func (t *trimmer) watch() {
 	seen := t.runs.Load()
 	for {
-		time.Sleep(idleTrimAfter)
+		time.Sleep(t.period())
 		n := t.runs.Load()
 		if n != seen || t.active.Load() > 0 {
 			seen = n

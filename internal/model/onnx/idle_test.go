@@ -10,8 +10,9 @@ import (
 // never while one is in flight or they keep coming, and no watch goroutine
 // is left after it.
 func TestIdleTrim(t *testing.T) {
-	defer func(d time.Duration) { idleTrimAfter = d }(idleTrimAfter)
-	idleTrimAfter = 300 * time.Millisecond
+	const quiet = 300 * time.Millisecond
+	idleTrim.quiet.Store(int64(quiet))
+	defer idleTrim.quiet.Store(0)
 	m := loadFixture(t, "bag")
 	texts := readExpected(t)["bag"].Texts[:2]
 	predict := func() {
@@ -34,7 +35,7 @@ func TestIdleTrim(t *testing.T) {
 
 	// A run in flight (a long one) holds the trim off.
 	idleTrim.begin()
-	time.Sleep(3 * idleTrimAfter)
+	time.Sleep(3 * quiet)
 	if n := idleTrim.trims.Load() - before; n != 0 {
 		t.Errorf("%d trims during a run", n)
 	}
@@ -52,7 +53,7 @@ func TestIdleTrim(t *testing.T) {
 		t.Errorf("%d trims after the runs stopped, want 1", n)
 	}
 	// Quiet with no runs: nothing more.
-	time.Sleep(3 * idleTrimAfter)
+	time.Sleep(3 * quiet)
 	if n := idleTrim.trims.Load() - before; n != 1 {
 		t.Errorf("%d trims with no runs since the last, want 1", n)
 	}
