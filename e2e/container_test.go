@@ -372,8 +372,11 @@ func TestContainerServesFlatLayout(t *testing.T) {
 			env: []string{"MLSERVE_MODEL_NAME=spam-filter"}, want: "spam-filter-v1"},
 		// the arguments deploy/kserve's runtime gives an InferenceService named sentiment
 		{name: "onnx, the KServe runtime's --model_name", files: map[string]string{
-			"encoder.onnx": "models/sentiment/v3/encoder.onnx", "classifier.joblib": "models/sentiment/v3/classifier.joblib",
-			"tokenizer.json": "models/sentiment/v3/tokenizer.json", "model.yaml": "models/sentiment/v3/model.yaml"},
+			"encoder.onnx":      "models/sentiment/v3/encoder.onnx",
+			"encoder.onnx.data": "models/sentiment/v3/encoder.onnx.data", // the embedding table, external data
+			"classifier.joblib": "models/sentiment/v3/classifier.joblib",
+			"tokenizer.json":    "models/sentiment/v3/tokenizer.json",
+			"model.yaml":        "models/sentiment/v3/model.yaml"},
 			args: kserveArgs(t, "sentiment"), want: "sentiment-v1"},
 	}
 	for _, tt := range tests {
