@@ -580,6 +580,7 @@ var codeOfStatus = map[int]codes.Code{
 	http.StatusTooManyRequests:       codes.ResourceExhausted,
 	499:                              codes.Canceled,
 	http.StatusInternalServerError:   codes.Internal,
+	http.StatusBadGateway:            codes.Unavailable,
 	http.StatusServiceUnavailable:    codes.Unavailable,
 	http.StatusGatewayTimeout:        codes.DeadlineExceeded,
 }
