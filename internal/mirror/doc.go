@@ -38,5 +38,7 @@
 //
 // A listing holds at most Options.MaxObjects objects (ErrTooMany past it), so
 // a bucket of millions cannot exhaust memory; each fetch and upload runs
-// under the caller's context.
+// under the caller's context, and a store's own stall timeout cuts one
+// that stops moving sooner (internal/mirror/s3: a listing page, a stretch
+// of download or of upload body without progress, an answer not come).
 package mirror

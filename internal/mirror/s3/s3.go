@@ -41,9 +41,10 @@ type Options struct {
 	Region string
 	// Timeout bounds how long a request waits on a store that makes no
 	// progress: the answer's headers, a listing page, each stretch of a
-	// download without a byte. A store that accepts and never answers, or
-	// stalls mid-body, fails the call with ErrUnavailable then. 0 is
-	// DefaultTimeout.
+	// download without a byte, each stretch of an upload whose body the
+	// store does not take, the answer after an upload's last byte. A store
+	// that accepts and never answers, or stalls mid-body, fails the call
+	// with ErrUnavailable then. 0 is DefaultTimeout.
 	Timeout time.Duration
 }
 
