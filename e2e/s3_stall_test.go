@@ -22,13 +22,25 @@ import (
 )
 
 // TestUploadToStalledStore: `mlserve load` (POST /models) into an s3://
-// repository whose store takes the upload's body and never answers. The
-// upload fails within about repository.s3.timeout (not the 10 minutes a
-// publish may take) with an error saying the store stalled; the versions
-// already loaded keep serving; and once the store answers again the same
-// upload goes through under the same version: the failed one reserved
-// nothing.
+// repository whose store takes the upload's body and never answers, having
+// kept nothing, or having stored the file without saying so. The upload
+// fails within about repository.s3.timeout (not the 10 minutes a publish
+// may take) with an error saying the store stalled; the versions already
+// loaded keep serving; the failed upload does not turn up as a version
+// (what the store kept is removed again); and once the store answers the
+// same upload goes through under the same version: the failed one
+// reserved nothing.
 func TestUploadToStalledStore(t *testing.T) {
+	for _, keeps := range []bool{false, true} {
+		name := "the store keeps nothing"
+		if keeps {
+			name = "the store keeps the file"
+		}
+		t.Run(name, func(t *testing.T) { uploadToStalledStore(t, keeps) })
+	}
+}
+
+func uploadToStalledStore(t *testing.T, keeps bool) {
 	srv := s3test.Start(t)
 	srv.Bucket(t, "models")
 	putVersion(t, srv.Client(), "sentiment/v2", "sentiment/v2")
@@ -37,13 +49,18 @@ func TestUploadToStalledStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// In front of moto: every request passes, except a PUT while stalling,
-	// whose body is read and never answered (nor passed on).
+	// whose body is read (and passed on if the store keeps it) and never
+	// answered.
 	var stalling atomic.Bool
 	release := make(chan struct{})
 	proxy := httputil.NewSingleHostReverseProxy(up)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if stalling.Load() && r.Method == http.MethodPut {
-			_, _ = io.Copy(io.Discard, r.Body)
+			if keeps {
+				proxy.ServeHTTP(httptest.NewRecorder(), r) // stored; the answer is lost
+			} else {
+				_, _ = io.Copy(io.Discard, r.Body)
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -76,7 +93,7 @@ func TestUploadToStalledStore(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "stalled") {
 		t.Fatalf("upload into a stalled store: %v, want an error saying the store stalled\n%s", err, p.log)
 	}
-	if el < timeout || el > timeout+5*time.Second {
+	if el < timeout || el > timeout+5*time.Second { // the clean-up goes through at once here
 		t.Errorf("the upload failed after %s, want about the store's timeout %s", el, timeout)
 	}
 	if _, err := p.client.Predict(ctx, &api.PredictRequest{Text: "a fine product", ModelVersion: "sentiment-v2"}); err != nil {
@@ -84,6 +101,18 @@ func TestUploadToStalledStore(t *testing.T) {
 	}
 
 	stalling.Store(false)
+	// A few poll intervals: a version the store kept would be mirrored and
+	// loaded by now.
+	time.Sleep(2 * time.Second)
+	list, err := p.client.ListModels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list.Models {
+		if m.Name == "uploaded" {
+			t.Errorf("the failed upload serves as %s", m.ID)
+		}
+	}
 	info, err := p.client.LoadModel(ctx, &api.LoadModelRequest{ArtifactPath: art, Name: "uploaded"})
 	if err != nil {
 		t.Fatalf("the same upload with the store answering again: %v\n%s", err, p.log)

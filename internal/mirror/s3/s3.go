@@ -212,6 +212,19 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	return etag(out.ETag), nil
 }
 
+// Delete removes the object key; one that is not there is no error (S3
+// answers 204 either way). A store that does not answer within the timeout
+// fails it with ErrUnavailable.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	ctx, _, stop := stallGuard(ctx, s.timeout) // one small answer: the whole of it
+	defer stop()
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)})
+	if err != nil {
+		return fmt.Errorf("%w: deleting %s%s: %v", mirror.ErrUnavailable, s, key, cause(ctx, err))
+	}
+	return nil
+}
+
 // putReader is an upload's body: every read that moved bytes is progress,
 // and seeks pass through, so the SDK can hash the body and rewind it.
 // pos is where the last pass over it got to (the SDK's transport may still
