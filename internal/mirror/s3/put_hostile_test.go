@@ -189,3 +189,27 @@ func TestPutStalls(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteStalls: a store that takes a DELETE and never answers fails it
+// with ErrUnavailable within about the timeout (a failed upload's clean-up
+// must not hang either).
+func TestDeleteStalls(t *testing.T) {
+	fakeCredentials(t)
+	const timeout = 400 * time.Millisecond
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	st, err := New(context.Background(), Options{Bucket: "models", Endpoint: srv.URL, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = st.Delete(context.Background(), "sentiment/v1/model.joblib")
+	if el := time.Since(start); el < timeout || el > timeout+1500*time.Millisecond {
+		t.Errorf("cut after %s, want about the timeout %s", el, timeout)
+	}
+	if !errors.Is(err, mirror.ErrUnavailable) || !strings.Contains(err.Error(), "stalled") {
+		t.Errorf("error %v, want ErrUnavailable saying the store stalled", err)
+	}
+}
