@@ -133,8 +133,8 @@ func New(core Core, opts Options) *Server {
 		// handlers (the rest are refused); one that connects and sends
 		// nothing, or half a preface, is cut at HandshakeTimeout; one that
 		// stays connected with nothing open is sent away at IdleTimeout (and
-		// closed 5 s later if it does not ack the PING that comes with the
-		// GOAWAY: grpc-go's fixed drain wait). One that stops reading while
+		// closed 6 s later if it does not ack the PING that comes with the
+		// GOAWAY: grpc-go's fixed drain wait, then its writer's 1 s). One that stops reading while
 		// answers are on their way fills its window: grpc-go's writer then
 		// blocks on the socket with the calls' trailers unsent, so the calls
 		// never end, the idle timeout never starts, and a GOAWAY could not be
