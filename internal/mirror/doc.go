@@ -29,7 +29,10 @@
 //     fetches half an upload; a version without one (copied in by hand) is
 //     taken as it is, and the registry's two-scan rule waits until the copy
 //     settles. A version the store already holds is refused (model.ErrExists),
-//     so two replicas cannot both upload <name>/v3.
+//     so two replicas cannot both upload <name>/v3. An upload that fails
+//     removes what it put (the object it was putting too: a stalled store
+//     may have kept it), so its files are never taken for a version copied
+//     in by hand and the same upload can be made again.
 //   - The store going away (a listing or a fetch that fails) changes nothing
 //     that serves: the folder keeps what it has, the failure is logged once,
 //     and its end is logged once when the store answers again.
@@ -38,5 +41,7 @@
 //
 // A listing holds at most Options.MaxObjects objects (ErrTooMany past it), so
 // a bucket of millions cannot exhaust memory; each fetch and upload runs
-// under the caller's context.
+// under the caller's context, and a store's own stall timeout cuts one
+// that stops moving sooner (internal/mirror/s3: a listing page, a stretch
+// of download or of upload body without progress, an answer not come).
 package mirror

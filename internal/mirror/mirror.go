@@ -47,6 +47,8 @@ type Store interface {
 	Get(ctx context.Context, key string, w io.Writer) (string, error)
 	// Put stores an object and returns its ETag.
 	Put(ctx context.Context, key string, body io.ReadSeeker, size int64) (string, error)
+	// Delete removes an object; one that is not there is no error.
+	Delete(ctx context.Context, key string) error
 }
 
 // Marker is the object written last by an upload, in its version's folder:
@@ -461,10 +463,12 @@ func (m *Mirror) PublishVersion(ctx context.Context, v model.Version) error {
 		return strings.Compare(a, b)
 	})
 	tags := map[string]string{}
+	var tried []string // keys a failed upload may have left in the store
 	for _, n := range names {
+		tried = append(tried, prefix+n)
 		tag, err := m.putFile(ctx, prefix+n, filepath.Join(v.Dir, n))
 		if err != nil {
-			return err
+			return m.abandon(ctx, prefix, tried, nil, err)
 		}
 		tags[n] = tag
 	}
@@ -474,7 +478,7 @@ func (m *Mirror) PublishVersion(ctx context.Context, v model.Version) error {
 	}
 	tag, err := m.store.Put(ctx, prefix+Marker, bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		return err
+		return m.abandon(ctx, prefix, append(tried, prefix+Marker), b, err)
 	}
 	m.markers[prefix+Marker] = marker{etag: tag, files: tags}
 	for n, tag := range tags {
@@ -482,6 +486,51 @@ func (m *Mirror) PublishVersion(ctx context.Context, v model.Version) error {
 		m.etags[prefix+n] = tag
 	}
 	return m.saveETags()
+}
+
+// abandonTimeout bounds the clean-up of a failed upload (each call is also
+// bounded by the store's own stall timeout).
+const abandonTimeout = time.Minute
+
+// abandon removes from the store what a failed upload may have left under
+// prefix (tried: every key it put or was putting, the failed one included:
+// a store that stalled may have kept it without saying so), then returns
+// err. Left there, the files without their marker would be taken, by this
+// replica's next Sync and by every other, for a version copied in by hand:
+// the upload the client was told failed would serve, and its retry would
+// find its version taken. A marker in the store means another replica
+// finished the same version meanwhile: its files are left alone, unless it
+// is the marker this upload was putting (the same bytes). The first call
+// that fails ends the clean-up (a store that stalls it too holds it one
+// more timeout, abandonTimeout at most), and what is left is logged.
+func (m *Mirror) abandon(ctx context.Context, prefix string, tried []string, ours []byte, err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	have, lerr := m.store.List(ctx, prefix+Marker, m.max)
+	for _, o := range have {
+		if o.Key != prefix+Marker {
+			continue
+		}
+		if ours == nil {
+			return err // not ours: another replica's version
+		}
+		var got bytes.Buffer
+		_, lerr = m.store.Get(ctx, o.Key, &limitWriter{w: &got, n: int64(len(ours))})
+		if lerr == nil && !bytes.Equal(got.Bytes(), ours) {
+			return err
+		}
+	}
+	left := tried
+	if lerr == nil { // else the store is not answering: try no more
+		for len(left) > 0 && m.store.Delete(ctx, left[0]) == nil {
+			left = left[1:]
+		}
+	}
+	if len(left) > 0 {
+		m.log.Warn("a failed upload's objects may be left in the model store; remove them before uploading this version again",
+			"store", m.store, "keys", left)
+	}
+	return err
 }
 
 func (m *Mirror) putFile(ctx context.Context, key, path string) (string, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlserve/mlserve/api"
 	"github.com/mlserve/mlserve/internal/inference"
+	"github.com/mlserve/mlserve/internal/mirror"
 	"github.com/mlserve/mlserve/internal/model"
 	"github.com/mlserve/mlserve/internal/monitoring"
 	"github.com/mlserve/mlserve/internal/ood"
@@ -108,6 +109,8 @@ func StatusOf(err error) int {
 		errors.Is(err, ood.ErrOutOfDistribution),
 		errors.Is(err, model.ErrCertificate), errors.Is(err, traffic.ErrInvalidPolicy):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, mirror.ErrUnavailable):
+		return http.StatusBadGateway // the model store behind an s3:// repository failed or stalled
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	case errors.Is(err, context.Canceled):

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,9 +41,10 @@ type Options struct {
 	Region string
 	// Timeout bounds how long a request waits on a store that makes no
 	// progress: the answer's headers, a listing page, each stretch of a
-	// download without a byte. A store that accepts and never answers, or
-	// stalls mid-body, fails the call with ErrUnavailable then. 0 is
-	// DefaultTimeout.
+	// download without a byte, each stretch of an upload whose body the
+	// store does not take, the answer after an upload's last byte. A store
+	// that accepts and never answers, or stalls mid-body, fails the call
+	// with ErrUnavailable then. 0 is DefaultTimeout.
 	Timeout time.Duration
 }
 
@@ -184,15 +186,70 @@ func (s *Store) Get(ctx context.Context, key string, w io.Writer) (string, error
 }
 
 // Put stores size bytes of body as the object key and returns its ETag.
+// An upload may take as long as it needs while the store takes its body;
+// one whose body stops moving for the timeout, or whose answer does not
+// come within the timeout of the last byte, is cut. body stays seekable
+// for the SDK: it reads it once for the payload's hash (over plain HTTP)
+// and rewinds it for that and for every retry.
 func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size int64) (string, error) {
+	ctx, progress, stop := stallGuard(ctx, s.timeout)
+	defer stop()
+	pr := &putReader{r: body, progress: progress}
 	out, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key),
-		Body: body, ContentLength: aws.Int64(size),
+		Body: pr, ContentLength: aws.Int64(size),
 	})
 	if err != nil {
+		if c := cause(ctx, err); errors.Is(c, errStalled) {
+			if at := pr.pos.Load(); at < size {
+				err = fmt.Errorf("%w (the upload stopped at %d of %d bytes)", c, at, size)
+			} else {
+				err = fmt.Errorf("%w (no answer after the %d bytes were sent)", c, size)
+			}
+		}
 		return "", fmt.Errorf("%w: putting %s%s: %v", mirror.ErrUnavailable, s, key, err)
 	}
 	return etag(out.ETag), nil
+}
+
+// Delete removes the object key; one that is not there is no error (S3
+// answers 204 either way). A store that does not answer within the timeout
+// fails it with ErrUnavailable.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	ctx, _, stop := stallGuard(ctx, s.timeout) // one small answer: the whole of it
+	defer stop()
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)})
+	if err != nil {
+		return fmt.Errorf("%w: deleting %s%s: %v", mirror.ErrUnavailable, s, key, cause(ctx, err))
+	}
+	return nil
+}
+
+// putReader is an upload's body: every read that moved bytes is progress,
+// and seeks pass through, so the SDK can hash the body and rewind it.
+// pos is where the last pass over it got to (the SDK's transport may still
+// read it from its own goroutine when a cut call returns).
+type putReader struct {
+	r        io.ReadSeeker
+	progress func()
+	pos      atomic.Int64
+}
+
+func (p *putReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.pos.Add(int64(n))
+		p.progress()
+	}
+	return n, err
+}
+
+func (p *putReader) Seek(offset int64, whence int) (int64, error) {
+	n, err := p.r.Seek(offset, whence)
+	if err == nil {
+		p.pos.Store(n)
+	}
+	return n, err
 }
 
 // etag is an ETag without the quotes S3 puts around it.

@@ -24,12 +24,18 @@ import (
 // returns its address and a client over its own connection.
 func tcpDoor(t *testing.T, opts Options) (string, pb.GRPCInferenceServiceClient) {
 	t.Helper()
-	opts.Logger = quiet()
-	door := New(newCore(t, nil, nil), opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tcpDoorOn(t, opts, ln)
+}
+
+// tcpDoorOn is tcpDoor serving on ln.
+func tcpDoorOn(t *testing.T, opts Options, ln net.Listener) (string, pb.GRPCInferenceServiceClient) {
+	t.Helper()
+	opts.Logger = quiet()
+	door := New(newCore(t, nil, nil), opts)
 	served := make(chan struct{})
 	go func() { defer close(served); _ = door.GRPC().Serve(ln) }()
 	t.Cleanup(func() {

@@ -74,7 +74,9 @@ type Options struct {
 	// is 120 s).
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes (GOAWAY) a connection with no call open for that
-	// long; 0 is 5 minutes (grpc-go's default is never).
+	// long; 0 is 5 minutes (grpc-go's default is never). A client silent
+	// for that long is also sent a keepalive PING, and cut when nothing
+	// comes back within min(IdleTimeout, 20 s).
 	IdleTimeout time.Duration
 }
 
@@ -83,6 +85,9 @@ const (
 	defaultMaxConcurrentStreams = 256
 	defaultHandshakeTimeout     = 10 * time.Second
 	defaultIdleTimeout          = 5 * time.Minute
+	// pingTimeout is how long a keepalive PING waits for any frame from the
+	// client (at most; IdleTimeout when shorter): grpc-go's default.
+	pingTimeout = 20 * time.Second
 )
 
 // Server is the gRPC door: the inference service, health checking and
@@ -127,10 +132,21 @@ func New(core Core, opts Options) *Server {
 		// never reads the answers holds at most MaxConcurrentStreams
 		// handlers (the rest are refused); one that connects and sends
 		// nothing, or half a preface, is cut at HandshakeTimeout; one that
-		// stays connected with nothing open is sent away at IdleTimeout.
+		// stays connected with nothing open is sent away at IdleTimeout (and
+		// closed 6 s later if it does not ack the PING that comes with the
+		// GOAWAY: grpc-go's fixed drain wait, then its writer's 1 s). One that stops reading while
+		// answers are on their way fills its window: grpc-go's writer then
+		// blocks on the socket with the calls' trailers unsent, so the calls
+		// never end, the idle timeout never starts, and a GOAWAY could not be
+		// written anyway. The keepalive PING is what frees it: once nothing
+		// was read from the client for IdleTimeout a PING is queued, and
+		// when no frame arrives for pingTimeout more grpc-go closes the
+		// socket itself, which unblocks the writer (its default waits 2 h).
+		// The PING costs a live client one frame per IdleTimeout of silence.
 		grpc.MaxConcurrentStreams(opts.MaxConcurrentStreams),
 		grpc.ConnectionTimeout(opts.HandshakeTimeout),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: opts.IdleTimeout})}
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: opts.IdleTimeout,
+			Time: opts.IdleTimeout, Timeout: min(opts.IdleTimeout, pingTimeout)})}
 	if opts.Tracer != nil {
 		so = append(so, grpc.ChainUnaryInterceptor(unaryTrace(opts.Tracer)), grpc.ChainStreamInterceptor(streamTrace(opts.Tracer)))
 	}
@@ -580,6 +596,7 @@ var codeOfStatus = map[int]codes.Code{
 	http.StatusTooManyRequests:       codes.ResourceExhausted,
 	499:                              codes.Canceled,
 	http.StatusInternalServerError:   codes.Internal,
+	http.StatusBadGateway:            codes.Unavailable,
 	http.StatusServiceUnavailable:    codes.Unavailable,
 	http.StatusGatewayTimeout:        codes.DeadlineExceeded,
 }
