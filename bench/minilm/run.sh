@@ -122,14 +122,21 @@ delta() { # name, then two rss lines: what the first adds to the second
 # median VmRSS (ONNX Runtime's malloc arenas make the anonymous part vary by a few MB from run to run).
 # median FILE: the line of FILE with the median first field
 median() { sort -n "$1" | sed -n "$(( ($(wc -l < "$1") + 1) / 2 ))p"; }
-r=0
-while [ $r -lt "$ROUNDS" ]; do
-	for c in fp32 int8 no-v3 sklearn; do
-		rss "$TMP/models-$c" >> "$TMP/$c.runs"
-		echo >> "$TMP/$c.runs"
+# rounds SUFFIX MODE CONFIG...: ROUNDS rounds of rss over the configurations in turn, each run appended to
+# $TMP/CONFIG.SUFFIX
+rounds() {
+	suffix=$1 mode=$2
+	shift 2
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		for c in "$@"; do
+			rss "$TMP/models-$c" "$mode" >> "$TMP/$c.$suffix"
+			echo >> "$TMP/$c.$suffix"
+		done
+		r=$((r + 1))
 	done
-	r=$((r + 1))
-done
+}
+rounds runs load fp32 int8 no-v3 sklearn
 fp32=$(median "$TMP/fp32.runs")
 int8=$(median "$TMP/int8.runs")
 nov3=$(median "$TMP/no-v3.runs")
@@ -143,18 +150,11 @@ delta "fp32 v3 costs" "$fp32" "$nov3"
 delta "ONNX Runtime + spam/v2" "$nov3" "$sk"
 echo "VmRSS after load: fp32 v3 ${fp32%% *} MB, int8 v3 ${int8%% *} MB (int8/fp32 $(echo "$int8 $fp32" | awk '{printf "%.2f", $1 / $8}'))"
 if [ "$STEADY" = 1 ]; then
-	r=0
-	while [ $r -lt "$ROUNDS" ]; do
-		for c in fp32 int8; do
-			rss "$TMP/models-$c" steady >> "$TMP/$c.steady"
-			echo >> "$TMP/$c.steady"
-		done
-		r=$((r + 1))
-	done
+	rounds steady steady fp32 int8
 	fp32s=$(median "$TMP/fp32.steady")
 	int8s=$(median "$TMP/int8.steady")
 	show "fp32 v3, 1,512 reviews" "$fp32s"
 	show "int8 v3, 1,512 reviews" "$int8s"
-	echo "VmRSS right after the last review (median): fp32 v3 $(sort -n "$TMP/models-fp32.hot" | sed -n "$(( (ROUNDS + 1) / 2 ))p") MB, int8 v3 $(sort -n "$TMP/models-int8.hot" | sed -n "$(( (ROUNDS + 1) / 2 ))p") MB"
+	echo "VmRSS right after the last review (median): fp32 v3 $(median "$TMP/models-fp32.hot") MB, int8 v3 $(median "$TMP/models-int8.hot") MB"
 	echo "VmRSS steady (after the reviews): fp32 v3 ${fp32s%% *} MB, int8 v3 ${int8s%% *} MB (int8/fp32 $(echo "$int8s $fp32s" | awk '{printf "%.2f", $1 / $8}'))"
 fi
